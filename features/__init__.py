@@ -1,0 +1,34 @@
+"""Canonical lease record, tape I/O and validation (and, as they land, derived features and labels).
+
+``features`` imports no other poolgate package.
+"""
+
+from features.contract import PROBLEM_COLUMNS, CheckResult, check_lease_tape, check_performance
+from features.exceptions import ConfigError, LeakageError, NotFittedError, PoolgateError, TapeError
+from features.io import atomic_write, iter_table, read_table, tape_format, write_json, write_table
+from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS, Field, lease_field
+from features.validate import TapeReport, validate_tape
+
+__all__ = [
+    "PROBLEM_COLUMNS",
+    "CheckResult",
+    "check_lease_tape",
+    "check_performance",
+    "ConfigError",
+    "LeakageError",
+    "NotFittedError",
+    "PoolgateError",
+    "TapeError",
+    "atomic_write",
+    "iter_table",
+    "read_table",
+    "tape_format",
+    "write_json",
+    "write_table",
+    "LEASE_FIELDS",
+    "PERFORMANCE_FIELDS",
+    "Field",
+    "lease_field",
+    "TapeReport",
+    "validate_tape",
+]

@@ -1,0 +1,263 @@
+"""Checking a tape against the canonical contract.
+
+:func:`check_table` turns a raw frame (text cells from CSV, or typed Parquet columns) into a
+typed frame and a table of every problem found, one row per bad cell: ``row`` (1-based data
+row in the file, the header not counted; 0 for a problem with the whole file), ``column``,
+``value``, ``rule`` and ``message``. Nothing stops at the first problem and no row is dropped:
+the caller decides what an invalid row means (``validate`` reports it, ``screen`` marks the
+asset ``invalid`` with these reasons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS, Field
+
+__all__ = [
+    "PROBLEM_COLUMNS",
+    "CheckResult",
+    "check_table",
+    "check_lease_tape",
+    "check_performance",
+    "coerce_column",
+]
+
+PROBLEM_COLUMNS = ["row", "column", "value", "rule", "message"]
+_TRUE = {"true", "1", "yes", "y", "t", "1.0"}
+_FALSE = {"false", "0", "no", "n", "f", "0.0"}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Typed records plus every problem found.
+
+    Attributes
+    ----------
+    records : DataFrame
+        Same rows and index as the input; canonical columns converted to their kinds (bad cells
+        become missing), other columns passed through unchanged.
+    problems : DataFrame
+        Columns ``row, column, value, rule, message``; empty when the tape is clean.
+    invalid : ndarray of bool, shape (n_rows,)
+        True for each row with at least one problem.
+    """
+
+    records: pd.DataFrame
+    problems: pd.DataFrame
+    invalid: np.ndarray
+
+    @property
+    def ok(self) -> bool:
+        return self.problems.empty
+
+
+class _Collector:
+    def __init__(self, row_numbers: np.ndarray) -> None:
+        self.row_numbers = row_numbers
+        self.parts: list[pd.DataFrame] = []
+        self.invalid = np.zeros(len(row_numbers), dtype=bool)
+
+    def add(self, mask: np.ndarray, column: str, values: pd.Series, rule: str, message: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        self.invalid |= mask
+        shown = values[mask].astype(object).where(values[mask].notna(), "")
+        self.parts.append(pd.DataFrame({
+            "row": self.row_numbers[mask],
+            "column": column,
+            "value": shown.astype(str).to_numpy(),
+            "rule": rule,
+            "message": message,
+        }))
+
+    def add_file(self, column: str, rule: str, message: str) -> None:
+        self.parts.append(pd.DataFrame(
+            {"row": [0], "column": [column], "value": [""], "rule": [rule], "message": [message]}))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in PROBLEM_COLUMNS})
+        out = pd.concat(self.parts, ignore_index=True)
+        return out.sort_values(["row", "column"], kind="stable", ignore_index=True)
+
+
+def coerce_column(values: pd.Series, field: Field) -> tuple[pd.Series, np.ndarray]:
+    """Convert ``values`` to ``field``'s kind.
+
+    Returns
+    -------
+    converted : Series
+        Typed values; cells that could not be converted are missing.
+    bad_type : ndarray of bool
+        True where a non-empty cell could not be converted.
+    """
+    present = values.notna().to_numpy()
+    if field.kind in ("int", "float"):
+        if pd.api.types.is_bool_dtype(values):
+            values = values.astype(float)
+        num = pd.to_numeric(values, errors="coerce").astype("float64")
+        bad = present & num.isna().to_numpy()
+        if field.kind == "int":
+            frac = num.notna().to_numpy() & (np.abs(num.to_numpy() - np.round(num.to_numpy())) > 1e-9)
+            bad |= frac
+            num = num.where(~frac)
+            return num.round().astype("Int64"), bad
+        return num, bad
+    if field.kind == "bool":
+        if pd.api.types.is_bool_dtype(values):
+            return values.astype("boolean"), np.zeros(len(values), dtype=bool)
+        text = values.astype(str).str.strip().str.lower()
+        out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        out[text.isin(_TRUE).to_numpy() & present] = True
+        out[text.isin(_FALSE).to_numpy() & present] = False
+        return out, present & out.isna().to_numpy()
+    if field.kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(values):
+            return values.astype("datetime64[ns]"), np.zeros(len(values), dtype=bool)
+        text = values.astype(str).str.strip().where(values.notna())
+        parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        return parsed.astype("datetime64[ns]"), present & parsed.isna().to_numpy()
+    # string and category: keep the text, trimmed
+    text = values.astype(object).where(values.notna())
+    text = text.map(lambda v: v.strip() if isinstance(v, str) else (str(v) if v is not None and v == v else v))
+    return text.astype("string"), np.zeros(len(values), dtype=bool)
+
+
+def _check_fields(frame: pd.DataFrame, fields: Sequence[Field], out: _Collector,
+                  required: Sequence[str]) -> dict[str, pd.Series]:
+    typed: dict[str, pd.Series] = {}
+    for field in fields:
+        if field.name not in frame.columns:
+            if field.name in required:
+                out.add_file(field.name, "required_column",
+                             f"required column {field.name!r} is missing ({field.description})")
+            continue
+        raw = frame[field.name]
+        values, bad_type = coerce_column(raw, field)
+        typed[field.name] = values
+        kind_text = {"int": "a whole number", "float": "a number", "bool": "true or false",
+                     "date": "a date YYYY-MM-DD"}.get(field.kind, field.kind)
+        out.add(bad_type, field.name, raw, "type", f"{field.name} must be {kind_text}")
+        missing = values.isna().to_numpy() & ~bad_type
+        if not field.nullable:
+            out.add(missing, field.name, raw, "not_null", f"{field.name} may not be empty")
+        if field.categories is not None:
+            unknown = values.notna().to_numpy() & ~values.isin(field.categories).fillna(False).to_numpy()
+            out.add(unknown, field.name, raw, "category", f"{field.name} must be {field.range_text}")
+        if field.kind in ("int", "float"):
+            num = values.astype("float64").to_numpy(na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                low = (num < field.minimum) if field.minimum is not None else np.zeros(len(num), bool)
+                high = (num > field.maximum) if field.maximum is not None else np.zeros(len(num), bool)
+            out.add(low | high, field.name, raw, "range",
+                    f"{field.name} ({field.unit or 'value'}) must be {field.range_text}")
+    return typed
+
+
+def _rule(out: _Collector, typed: dict[str, pd.Series], raw: pd.DataFrame, column: str,
+          needs: Sequence[str], test: "callable[..., pd.Series]", rule: str, message: str) -> None:
+    if not all(n in typed for n in needs):
+        return
+    with np.errstate(invalid="ignore"):
+        broken = test(*(typed[n] for n in needs))
+    mask = broken.fillna(False).to_numpy(dtype=bool)
+    out.add(mask, column, raw[column], rule, message)
+
+
+def _num(s: pd.Series) -> pd.Series:
+    return s.astype("float64")
+
+
+def _months_between(start: pd.Series, end: pd.Series) -> pd.Series:
+    return (end.dt.year - start.dt.year) * 12 + (end.dt.month - start.dt.month)
+
+
+def check_table(frame: pd.DataFrame, fields: Sequence[Field], *, row_offset: int = 0,
+                required: Sequence[str] | None = None) -> tuple[dict[str, pd.Series], _Collector]:
+    """Field-level checks shared by both tables (kinds, emptiness, categories, ranges)."""
+    rows = np.arange(len(frame), dtype="int64") + row_offset + 1
+    out = _Collector(rows)
+    need = [f.name for f in fields] if required is None else list(required)
+    typed = _check_fields(frame, fields, out, need)
+    return typed, out
+
+
+def _assemble(frame: pd.DataFrame, typed: dict[str, pd.Series], out: _Collector) -> CheckResult:
+    records = frame.copy()
+    for name, values in typed.items():
+        records[name] = values.to_numpy() if isinstance(values.dtype, np.dtype) else values.array
+    return CheckResult(records=records, problems=out.frame(), invalid=out.invalid)
+
+
+def check_lease_tape(frame: pd.DataFrame, *, row_offset: int = 0,
+                     required: Sequence[str] | None = None) -> CheckResult:
+    """Check a frame of canonical lease records.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Raw tape rows; CSV text or typed values.
+    row_offset : int, default 0
+        Data rows before this frame in the file (for chunked reads), so ``row`` numbers are global.
+    required : sequence of str, optional
+        Columns that must be present; default every canonical lease field.
+
+    Notes
+    -----
+    Duplicated ``contract_id`` values are found only within ``frame``; a chunked caller checks
+    uniqueness across chunks itself.
+    """
+    typed, out = check_table(frame, LEASE_FIELDS, row_offset=row_offset, required=required)
+    raw = frame
+    if "contract_id" in typed:
+        ids = typed["contract_id"]
+        dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+        out.add(dup, "contract_id", raw["contract_id"], "unique",
+                "contract_id appears more than once in the tape")
+    _rule(out, typed, raw, "financed_amount", ["financed_amount", "vehicle_price"],
+          lambda f, p: _num(f) > _num(p), "ltv_max",
+          "financed_amount must not exceed vehicle_price (loan-to-value above 1)")
+    _rule(out, typed, raw, "down_payment", ["down_payment", "vehicle_price"],
+          lambda d, p: _num(d) >= _num(p), "down_payment_max", "down_payment must be below vehicle_price")
+    _rule(out, typed, raw, "residual_value", ["residual_value", "financed_amount"],
+          lambda r, f: _num(r) >= _num(f), "residual_max", "residual_value must be below financed_amount")
+    _rule(out, typed, raw, "monthly_rent", ["monthly_rent", "term_months", "financed_amount", "residual_value"],
+          lambda m, t, f, r: _num(m) * _num(t) < 0.95 * (_num(f) - _num(r)), "rent_covers_principal",
+          "monthly_rent x term_months must cover financed_amount minus residual_value")
+    _rule(out, typed, raw, "cutoff_date", ["origination_date", "cutoff_date"],
+          lambda o, c: o > c, "date_order", "origination_date is after cutoff_date (dates out of order)")
+    _rule(out, typed, raw, "months_on_book", ["months_on_book", "origination_date", "cutoff_date"],
+          lambda m, o, c: (_num(m) - _months_between(o, c)).abs() > 1, "months_on_book_dates",
+          "months_on_book must equal the months from origination_date to cutoff_date (+-1)")
+    _rule(out, typed, raw, "months_on_book", ["months_on_book", "term_months"],
+          lambda m, t: _num(m) > _num(t), "months_on_book_max", "months_on_book must not exceed term_months")
+    _rule(out, typed, raw, "instalments_paid", ["instalments_paid", "months_on_book"],
+          lambda i, m: _num(i) > _num(m), "instalments_max",
+          "instalments_paid must not exceed months_on_book")
+    _rule(out, typed, raw, "worst_dpd", ["worst_dpd", "current_dpd"],
+          lambda w, c: _num(w) < _num(c), "worst_dpd_min", "worst_dpd must be at least current_dpd")
+    _rule(out, typed, raw, "outstanding_principal", ["outstanding_principal", "financed_amount"],
+          lambda o, f: _num(o) > _num(f) * 1.001, "outstanding_max",
+          "outstanding_principal must not exceed financed_amount")
+    _rule(out, typed, raw, "years_in_job", ["years_in_job", "lessee_age"],
+          lambda y, a: _num(y) > _num(a) - 14, "job_tenure_age",
+          "years_in_job is impossible for the lessee's age (work before age 14)")
+    return _assemble(frame, typed, out)
+
+
+def check_performance(frame: pd.DataFrame, *, row_offset: int = 0) -> CheckResult:
+    """Check a frame of monthly performance history (same output as :func:`check_lease_tape`)."""
+    typed, out = check_table(frame, PERFORMANCE_FIELDS, row_offset=row_offset)
+    if "contract_id" in typed and "month" in typed:
+        key = pd.DataFrame({"c": typed["contract_id"], "m": typed["month"]})
+        dup = key.duplicated(keep=False).to_numpy() & key.notna().all(axis=1).to_numpy()
+        out.add(dup, "month", frame["month"], "unique", "the same contract_id and month appear more than once")
+    _rule(out, typed, frame, "amount_paid", ["amount_paid"], lambda p: _num(p) < 0, "range",
+          "amount_paid must be >= 0")
+    return _assemble(frame, typed, out)

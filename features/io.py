@@ -1,0 +1,202 @@
+"""Reading and writing tapes: CSV and Parquet, whole or in chunks, with clear errors.
+
+CSV cells are read as text so that validation can report the exact value a user typed;
+Parquet keeps its stored types. Every write goes to a temporary file in the target folder
+first and is moved into place with :func:`os.replace`, so a killed run leaves either the old
+file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features.exceptions import TapeError
+
+__all__ = [
+    "tape_format",
+    "read_table",
+    "iter_table",
+    "count_rows",
+    "write_table",
+    "atomic_write",
+    "write_json",
+]
+
+_PARQUET_MAGIC = b"PAR1"
+
+
+def tape_format(path: str | os.PathLike[str]) -> str:
+    """Return ``"csv"`` or ``"parquet"`` for ``path``, checking that the file exists and is not empty.
+
+    The suffix decides (``.csv``, ``.csv.gz``, ``.txt``, ``.parquet``, ``.pq``); a file without a
+    known suffix is recognised by its content.
+
+    Raises
+    ------
+    TapeError
+        If the file is missing, empty, or neither CSV nor Parquet.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise TapeError(f"{p}: no such file")
+    if p.is_dir():
+        raise TapeError(f"{p}: is a folder, expected a CSV or Parquet file")
+    if p.stat().st_size == 0:
+        raise TapeError(f"{p}: the file is empty (0 bytes); expected a CSV or Parquet tape with a header row")
+    name = p.name.lower()
+    with p.open("rb") as fh:
+        head = fh.read(4)
+    if name.endswith((".parquet", ".pq")):
+        if head != _PARQUET_MAGIC:
+            raise TapeError(f"{p}: named .parquet but is not a Parquet file (it does not start with PAR1)")
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
+        return "csv"
+    if head == _PARQUET_MAGIC:
+        return "parquet"
+    if name.endswith((".xlsx", ".xls", ".json", ".xml", ".zip", ".gz")) or b"\x00" in head:
+        raise TapeError(f"{p}: not a CSV or Parquet file (suffix {p.suffix or 'none'}); "
+                        "export the tape as .csv (UTF-8) or .parquet")
+    return "csv"
+
+
+def _utf8_error(path: Path, exc: UnicodeDecodeError) -> TapeError:
+    """Locate the first byte that is not UTF-8 and say where it is."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        offset = exc.start
+    except UnicodeDecodeError as again:
+        offset = again.start
+    line = data.count(b"\n", 0, offset) + 1
+    bad = data[offset:offset + 4].hex(" ")
+    return TapeError(
+        f"{path}: line {line} (byte {offset}) is not UTF-8 text (bytes {bad}); "
+        "save the file as UTF-8 (GBK/GB18030 exports must be converted first)"
+    )
+
+
+def _check_parquet(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise TapeError(f"{path}: cannot be read as Parquet: {exc}") from None
+
+
+def read_table(path: str | os.PathLike[str], *, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a whole CSV or Parquet file into a frame.
+
+    CSV cells come back as text (``str``) with empty cells as missing values.
+
+    Raises
+    ------
+    TapeError
+        If the file is missing, empty, not CSV/Parquet, not UTF-8, or has a header but no rows.
+    """
+    chunks = list(iter_table(path, chunksize=None, columns=columns))
+    return chunks[0]
+
+
+def iter_table(
+    path: str | os.PathLike[str], *, chunksize: int | None = 200_000, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """Yield a CSV or Parquet file as frames of at most ``chunksize`` rows (all of it if ``None``).
+
+    The row index of each chunk continues from the previous one, so ``index`` is the 0-based
+    data row number in the file (the CSV header is not counted).
+    """
+    p = Path(path)
+    fmt = tape_format(p)
+    if fmt == "parquet":
+        pf = _check_parquet(p)
+        if pf.metadata.num_rows == 0:
+            raise TapeError(f"{p}: the tape has no rows")
+        start = 0
+        batches = ([pf.read(columns=columns)] if chunksize is None
+                   else pf.iter_batches(batch_size=chunksize, columns=columns))
+        for batch in batches:
+            frame = batch.to_pandas()
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            yield frame
+        return
+    try:
+        reader = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
+                             usecols=columns, chunksize=chunksize)
+        if chunksize is None:
+            frame = reader
+            if len(frame) == 0:
+                raise TapeError(f"{p}: the tape has a header but no rows")
+            yield frame
+            return
+        seen = 0
+        for frame in reader:
+            seen += len(frame)
+            yield frame
+        if seen == 0:
+            raise TapeError(f"{p}: the tape has a header but no rows")
+    except UnicodeDecodeError as exc:
+        raise _utf8_error(p, exc) from None
+    except pd.errors.EmptyDataError:
+        raise TapeError(f"{p}: the file has no header row and no data") from None
+    except pd.errors.ParserError as exc:
+        raise TapeError(f"{p}: not a well-formed CSV file: {exc}") from None
+    except ValueError as exc:
+        if "Usecols" in str(exc) or "usecols" in str(exc):
+            raise TapeError(f"{p}: {exc}") from None
+        raise
+
+
+def count_rows(path: str | os.PathLike[str]) -> int:
+    """Number of data rows in a tape (cheap for Parquet, one streaming pass for CSV)."""
+    p = Path(path)
+    if tape_format(p) == "parquet":
+        return int(_check_parquet(p).metadata.num_rows)
+    return sum(len(c) for c in iter_table(p, chunksize=500_000, columns=None))
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp_path)`` and move the result to ``path`` atomically.
+
+    The temporary file lives in the target folder (same file system), so the final
+    :func:`os.replace` is atomic; on any error the temporary file is removed.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` to ``path`` as CSV or Parquet (by suffix), atomically, without the index."""
+    target = Path(path)
+    if target.suffix.lower() in (".parquet", ".pq"):
+        return atomic_write(target, lambda tmp: frame.to_parquet(tmp, index=False))
+    if target.suffix.lower() == ".csv":
+        return atomic_write(target, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+    raise TapeError(f"{target}: cannot write {target.suffix or 'a file without suffix'}; use .csv or .parquet")
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``obj`` as indented, key-sorted JSON, atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

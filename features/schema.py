@@ -1,0 +1,202 @@
+"""The canonical lease record and the performance history, declared once as code.
+
+Units: money in CNY, terms and ages of contracts in months, rates and ratios as
+fractions (0.12 means 12 % a year), lessee age and job tenure in years, distance in km.
+
+Every other part of poolgate (validation, the sample generator, the feature pipeline,
+the mapping files, the field catalogue in ``docs/fields.md``) reads these declarations;
+nothing else lists the fields again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "Field",
+    "Kind",
+    "Role",
+    "LEASE_FIELDS",
+    "PERFORMANCE_FIELDS",
+    "PROVINCES",
+    "LEASE_TYPES",
+    "EMPLOYMENT_TYPES",
+    "VEHICLE_CONDITIONS",
+    "PERFORMANCE_STATUSES",
+    "lease_field",
+    "field_catalogue_markdown",
+]
+
+Kind = Literal["string", "int", "float", "bool", "date", "category"]
+Role = Literal["id", "lessee", "vehicle", "contract", "status", "performance"]
+
+PROVINCES: tuple[str, ...] = (
+    "Anhui", "Beijing", "Chongqing", "Fujian", "Gansu", "Guangdong", "Guangxi", "Guizhou",
+    "Hainan", "Hebei", "Heilongjiang", "Henan", "Hubei", "Hunan", "Inner Mongolia", "Jiangsu",
+    "Jiangxi", "Jilin", "Liaoning", "Ningxia", "Qinghai", "Shaanxi", "Shandong", "Shanghai",
+    "Shanxi", "Sichuan", "Tianjin", "Tibet", "Xinjiang", "Yunnan", "Zhejiang",
+)
+LEASE_TYPES: tuple[str, ...] = ("sale_leaseback", "direct_lease")
+EMPLOYMENT_TYPES: tuple[str, ...] = (
+    "salaried", "civil_servant", "self_employed", "business_owner", "farmer", "other",
+)
+VEHICLE_CONDITIONS: tuple[str, ...] = ("new", "used")
+PERFORMANCE_STATUSES: tuple[str, ...] = ("current", "prepaid", "defaulted", "terminated")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a canonical table.
+
+    Parameters
+    ----------
+    name : str
+        Canonical column name.
+    kind : {"string", "int", "float", "bool", "date", "category"}
+        Storage kind. Dates are ISO ``YYYY-MM-DD``; booleans accept true/false/1/0/yes/no.
+    unit : str
+        Unit of the value (``"CNY"``, ``"months"``, ``"fraction"``, ...) or ``""``.
+    description : str
+        One line for the field catalogue.
+    role : str
+        ``id``, ``lessee``, ``vehicle``, ``contract`` (known at origination), ``status``
+        (payment status at the cut-off) or ``performance`` (monthly history; never a model input).
+    nullable : bool
+        Whether an empty value is allowed.
+    minimum, maximum : float or None
+        Inclusive allowed range for numeric kinds.
+    categories : tuple of str or None
+        Allowed codes for ``category`` fields.
+    """
+
+    name: str
+    kind: Kind
+    unit: str
+    description: str
+    role: Role
+    nullable: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: tuple[str, ...] | None = None
+
+    @property
+    def range_text(self) -> str:
+        """Human-readable allowed values, used in messages and the catalogue."""
+        if self.categories is not None:
+            return "one of " + ", ".join(self.categories)
+        if self.minimum is not None and self.maximum is not None:
+            return f"{self.minimum:g} to {self.maximum:g}"
+        if self.minimum is not None:
+            return f">= {self.minimum:g}"
+        if self.maximum is not None:
+            return f"<= {self.maximum:g}"
+        return {"bool": "true / false", "date": "YYYY-MM-DD"}.get(self.kind, "any")
+
+
+_MAX_AMOUNT = 10_000_000.0  # CNY; no single auto lease comes near it
+
+LEASE_FIELDS: tuple[Field, ...] = (
+    Field("contract_id", "string", "", "Contract identifier, unique in a tape.", "id"),
+    Field("lessee_id", "string", "", "Lessee identifier (one lessee may hold several contracts).", "id"),
+    Field("dealer_id", "string", "", "Dealer or origination channel identifier.", "contract"),
+    Field("origination_date", "date", "", "Date the contract was signed.", "contract"),
+    Field("cutoff_date", "date", "", "Date the status fields are measured at (the pool cut-off).", "status"),
+    Field("lease_type", "category", "", "Direct lease or sale-and-leaseback (lease-loan).", "contract",
+          categories=LEASE_TYPES),
+    Field("term_months", "int", "months", "Original lease term.", "contract", minimum=6, maximum=84),
+    Field("vehicle_price", "float", "CNY", "Vehicle price (invoice or appraised value).", "vehicle",
+          minimum=10_000, maximum=_MAX_AMOUNT),
+    Field("down_payment", "float", "CNY", "Down payment (first payment plus deposit) paid by the lessee.",
+          "contract", minimum=0, maximum=_MAX_AMOUNT),
+    Field("financed_amount", "float", "CNY", "Amount financed by the lessor (original principal).",
+          "contract", minimum=1_000, maximum=_MAX_AMOUNT),
+    Field("residual_value", "float", "CNY", "Residual (balloon) value due at maturity; 0 when none.",
+          "contract", minimum=0, maximum=_MAX_AMOUNT),
+    Field("annual_rate", "float", "fraction", "Annual contract (internal) rate, 0.12 = 12 %.", "contract",
+          minimum=0.0, maximum=0.36),
+    Field("monthly_rent", "float", "CNY", "Scheduled monthly rent (instalment).", "contract",
+          minimum=1, maximum=_MAX_AMOUNT),
+    Field("lessee_age", "int", "years", "Lessee age at origination.", "lessee", minimum=18, maximum=80),
+    Field("monthly_income", "float", "CNY", "Lessee monthly income as verified at origination.", "lessee",
+          minimum=0, maximum=_MAX_AMOUNT),
+    Field("employment_type", "category", "", "Lessee employment type.", "lessee",
+          categories=EMPLOYMENT_TYPES),
+    Field("years_in_job", "float", "years", "Years in the current job or business.", "lessee",
+          minimum=0, maximum=60),
+    Field("province", "category", "", "Province of the lessee's registered address (pinyin).", "lessee",
+          categories=PROVINCES),
+    Field("city_tier", "int", "", "City tier of the lessee's city: 1 (first-tier) to 5.", "lessee",
+          minimum=1, maximum=5),
+    Field("bureau_score", "float", "points", "Credit bureau score; empty for thin-file lessees.", "lessee",
+          nullable=True, minimum=300, maximum=900),
+    Field("bureau_inquiries_6m", "int", "count", "Credit bureau inquiries in the last 6 months.", "lessee",
+          minimum=0, maximum=100),
+    Field("existing_debt_payment", "float", "CNY", "Existing monthly debt payments before this lease.",
+          "lessee", minimum=0, maximum=_MAX_AMOUNT),
+    Field("has_guarantor", "bool", "", "A co-lessee or guarantor is on the contract.", "contract"),
+    Field("vehicle_make", "string", "", "Vehicle make (brand).", "vehicle"),
+    Field("vehicle_condition", "category", "", "New or used vehicle.", "vehicle",
+          categories=VEHICLE_CONDITIONS),
+    Field("is_nev", "bool", "", "New-energy vehicle (battery electric or plug-in hybrid).", "vehicle"),
+    Field("vehicle_age_months", "int", "months", "Vehicle age at origination (0 for new cars).", "vehicle",
+          minimum=0, maximum=300),
+    Field("mileage_km", "float", "km", "Odometer at origination; empty for new cars.", "vehicle",
+          nullable=True, minimum=0, maximum=1_000_000),
+    Field("gps_installed", "bool", "", "A GPS tracker is installed in the vehicle.", "vehicle"),
+    Field("months_on_book", "int", "months", "Months since origination at the cut-off.", "status",
+          minimum=0, maximum=84),
+    Field("instalments_paid", "int", "count", "Instalments paid by the cut-off.", "status",
+          minimum=0, maximum=84),
+    Field("current_dpd", "int", "days", "Days past due at the cut-off.", "status", minimum=0, maximum=3_000),
+    Field("worst_dpd", "int", "days", "Worst days past due from origination to the cut-off.", "status",
+          minimum=0, maximum=3_000),
+    Field("outstanding_principal", "float", "CNY", "Outstanding principal at the cut-off.", "status",
+          minimum=0, maximum=_MAX_AMOUNT),
+)
+
+PERFORMANCE_FIELDS: tuple[Field, ...] = (
+    Field("contract_id", "string", "", "Contract identifier (key to the lease record).", "id"),
+    Field("month", "date", "", "Month-end date of the observation.", "performance"),
+    Field("months_on_book", "int", "months", "Months since origination at this month-end.", "performance",
+          minimum=0, maximum=120),
+    Field("dpd", "int", "days", "Days past due at month-end.", "performance", minimum=0, maximum=3_000),
+    Field("amount_due", "float", "CNY", "Amount due in the month (rent, or payoff when prepaid).",
+          "performance", minimum=0, maximum=_MAX_AMOUNT),
+    Field("amount_paid", "float", "CNY", "Amount paid in the month.", "performance",
+          minimum=0, maximum=_MAX_AMOUNT),
+    Field("outstanding_principal", "float", "CNY", "Outstanding principal at month-end.", "performance",
+          minimum=0, maximum=_MAX_AMOUNT),
+    Field("status", "category", "", "current, prepaid (paid off early), defaulted (90+ dpd or charged "
+          "off; absorbing) or terminated (ended at maturity).", "performance",
+          categories=PERFORMANCE_STATUSES),
+)
+
+_BY_NAME = {f.name: f for f in LEASE_FIELDS}
+
+
+def lease_field(name: str) -> Field:
+    """Return the canonical lease field called ``name``.
+
+    Raises
+    ------
+    KeyError
+        If no canonical field has that name; the message lists the known names.
+    """
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown canonical field {name!r}; known fields: {', '.join(_BY_NAME)}") from None
+
+
+def field_catalogue_markdown() -> str:
+    """Render both tables as Markdown (the source of ``docs/fields.md``)."""
+    lines: list[str] = []
+    for title, fields in (("Canonical lease record", LEASE_FIELDS), ("Performance history", PERFORMANCE_FIELDS)):
+        lines += [f"## {title}", "", "| field | kind | unit | allowed | may be empty | role | meaning |",
+                  "|---|---|---|---|---|---|---|"]
+        for f in fields:
+            lines.append(f"| `{f.name}` | {f.kind} | {f.unit} | {f.range_text} | "
+                         f"{'yes' if f.nullable else 'no'} | {f.role} | {f.description} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""Validating a whole tape file, streamed in chunks so memory stays flat."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.contract import PROBLEM_COLUMNS, CheckResult, check_lease_tape, check_performance
+from features.io import iter_table
+
+__all__ = ["TapeReport", "validate_tape", "detect_kind"]
+
+
+@dataclass
+class TapeReport:
+    """Outcome of :func:`validate_tape`.
+
+    Attributes
+    ----------
+    path : Path
+    kind : {"lease", "performance"}
+    n_rows : int
+        Data rows read.
+    n_invalid_rows : int
+        Rows with at least one problem.
+    problems : DataFrame
+        Every problem (``row, column, value, rule, message``), in file order.
+    extra_columns : list of str
+        Columns that are not canonical fields (kept, reported, never silently dropped).
+    """
+
+    path: Path
+    kind: str
+    n_rows: int = 0
+    n_invalid_rows: int = 0
+    problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+    extra_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.problems.empty
+
+    def summary(self) -> dict[str, object]:
+        by_rule = self.problems.groupby(["column", "rule"]).size() if not self.problems.empty else None
+        return {
+            "path": str(self.path),
+            "kind": self.kind,
+            "rows": self.n_rows,
+            "invalid_rows": self.n_invalid_rows,
+            "problems": int(len(self.problems)),
+            "problems_by_rule": ({f"{c}:{r}": int(n) for (c, r), n in by_rule.items()} if by_rule is not None
+                                 else {}),
+            "extra_columns": self.extra_columns,
+            "ok": self.ok,
+        }
+
+
+def detect_kind(columns: list[str]) -> str:
+    """``"performance"`` when the columns look like monthly history, else ``"lease"``."""
+    cols = set(columns)
+    return "performance" if {"month", "dpd", "status"} <= cols else "lease"
+
+
+def validate_tape(
+    path: str | os.PathLike[str],
+    *,
+    kind: str | None = None,
+    chunksize: int = 200_000,
+    on_chunk: Callable[[int], None] | None = None,
+) -> TapeReport:
+    """Check every row of a tape file against the canonical contract.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV or Parquet tape.
+    kind : {"lease", "performance"}, optional
+        Which table; detected from the columns when omitted.
+    chunksize : int, default 200_000
+        Rows per chunk.
+    on_chunk : callable, optional
+        Called with the number of rows of each chunk processed (progress bars).
+
+    Raises
+    ------
+    TapeError
+        When the file as a whole cannot be read (missing, empty, not CSV/Parquet, not UTF-8).
+    """
+    from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS
+
+    report = TapeReport(path=Path(path), kind=kind or "")
+    parts: list[pd.DataFrame] = []
+    first_row_of: dict[str, int] = {}
+    key = "contract_id"
+    for chunk in iter_table(path, chunksize=chunksize):
+        offset = int(chunk.index[0]) if len(chunk) else report.n_rows
+        if not report.kind:
+            report.kind = detect_kind(list(chunk.columns))
+        if report.n_rows == 0:
+            known = {f.name for f in (LEASE_FIELDS if report.kind == "lease" else PERFORMANCE_FIELDS)}
+            report.extra_columns = [c for c in chunk.columns if c not in known]
+        check = check_lease_tape if report.kind == "lease" else check_performance
+        result: CheckResult = check(chunk.reset_index(drop=True), row_offset=offset)
+        probs = result.problems
+        if offset > 0:  # the first chunk reports file-level problems once
+            probs = probs[probs["row"] > 0]
+        invalid = result.invalid.copy()
+        if report.kind == "lease" and key in chunk.columns:
+            ids = chunk[key].astype(str).to_numpy()
+            rows = np.arange(len(chunk)) + offset + 1
+            seen_before = np.array([i in first_row_of for i in ids], dtype=bool)
+            if seen_before.any():
+                dup = pd.DataFrame({"row": rows[seen_before], "column": key, "value": ids[seen_before],
+                                    "rule": "unique", "message": [
+                                        f"contract_id appears more than once in the tape (first at row "
+                                        f"{first_row_of[i]})" for i in ids[seen_before]]})
+                probs = pd.concat([probs, dup], ignore_index=True)
+                invalid |= seen_before
+            for i, r in zip(ids, rows):
+                first_row_of.setdefault(i, int(r))
+        parts.append(probs)
+        report.n_rows += len(chunk)
+        report.n_invalid_rows += int(invalid.sum())
+        if on_chunk is not None:
+            on_chunk(len(chunk))
+    nonempty = [p for p in parts if not p.empty]
+    if nonempty:
+        report.problems = pd.concat(nonempty, ignore_index=True).sort_values(
+            ["row", "column"], kind="stable", ignore_index=True)
+    return report

@@ -1,0 +1,49 @@
+"""Terminal helpers shared by the commands: progress bars, JSON output, tables, logging."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+import pandas as pd
+from tqdm import tqdm
+
+__all__ = ["progress", "print_json", "print_table", "setup_logging", "is_terminal"]
+
+T = TypeVar("T")
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str = "",
+             unit: str = "rows") -> Iterator[T] | tqdm:
+    """A progress bar on stderr when it is a terminal; silent in pipes and files."""
+    return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=True, disable=not is_terminal(),
+                file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def print_json(obj: Any) -> None:
+    """One JSON object on stdout (for programs: nothing else goes to stdout with ``--json``)."""
+    sys.stdout.write(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+
+
+def print_table(frame: pd.DataFrame, *, max_rows: int | None = None, file: Any = None) -> None:
+    """Plain fixed-width table."""
+    out = file or sys.stdout
+    shown = frame if max_rows is None else frame.head(max_rows)
+    out.write(shown.to_string(index=False) + "\n")
+    if max_rows is not None and len(frame) > max_rows:
+        out.write(f"... {len(frame) - max_rows} more rows\n")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Log records go to stderr; stdout stays for results."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("mlflow", "alembic", "urllib3", "matplotlib", "shap", "git"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,63 @@
+"""The ``poolgate`` program: one entry point, one subcommand per module in ``poolgate.commands``.
+
+Each command module defines ``NAME``, ``HELP``, ``ORDER``, ``add_arguments(parser)`` and
+``run(args) -> int``; it is a thin layer over a library function. Errors that poolgate raises on
+purpose (:class:`features.exceptions.PoolgateError`) are printed as one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from features.exceptions import PoolgateError
+from poolgate import __version__, commands
+from poolgate._console import setup_logging
+
+__all__ = ["main", "build_parser"]
+
+
+def _command_modules() -> list[ModuleType]:
+    mods = [importlib.import_module(f"{commands.__name__}.{m.name}")
+            for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
+    return sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.NAME))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="poolgate",
+        description="Screen auto-lease contracts before they enter a securitization pool.",
+    )
+    parser.add_argument("--version", action="version", version=f"poolgate {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in _command_modules():
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    setup_logging(args.verbose)
+    try:
+        return int(args._run(args))
+    except PoolgateError as exc:
+        print(f"poolgate {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"poolgate {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

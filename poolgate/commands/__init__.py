@@ -1,0 +1,1 @@
+"""Subcommands of ``poolgate``; each module is discovered by :mod:`poolgate.cli`."""
