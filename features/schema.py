@@ -200,3 +200,4 @@ def field_catalogue_markdown() -> str:
                          f"{'yes' if f.nullable else 'no'} | {f.role} | {f.description} |")
         lines.append("")
     return "\n".join(lines)
+

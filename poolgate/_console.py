@@ -36,7 +36,11 @@ def print_table(frame: pd.DataFrame, *, max_rows: int | None = None, file: Any =
     """Plain fixed-width table."""
     out = file or sys.stdout
     shown = frame if max_rows is None else frame.head(max_rows)
-    out.write(shown.to_string(index=False) + "\n")
+    text = shown.astype(object).where(shown.notna(), "").astype(str)
+    widths = {c: max([len(str(c))] + [len(v) for v in text[c]]) for c in text.columns}
+    out.write("  ".join(str(c).ljust(widths[c]) for c in text.columns).rstrip() + "\n")
+    for row in text.itertuples(index=False):
+        out.write("  ".join(v.ljust(widths[c]) for c, v in zip(text.columns, row)).rstrip() + "\n")
     if max_rows is not None and len(frame) > max_rows:
         out.write(f"... {len(frame) - max_rows} more rows\n")
 

@@ -1,0 +1,121 @@
+"""The data contract: every kind of bad input is reported as (row, column, value, rule)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.contract import check_lease_tape, check_performance
+from features.schema import LEASE_FIELDS, field_catalogue_markdown
+
+GOOD = {
+    "contract_id": "C1", "lessee_id": "L1", "dealer_id": "D1", "origination_date": "2023-01-15",
+    "cutoff_date": "2024-06-30", "lease_type": "sale_leaseback", "term_months": "36",
+    "vehicle_price": "120000", "down_payment": "24000", "financed_amount": "96000", "residual_value": "0",
+    "annual_rate": "0.12", "monthly_rent": "3200", "lessee_age": "34", "monthly_income": "9000",
+    "employment_type": "salaried", "years_in_job": "5", "province": "Henan", "city_tier": "3",
+    "bureau_score": "650", "bureau_inquiries_6m": "1", "existing_debt_payment": "1000",
+    "has_guarantor": "false", "vehicle_make": "BYD", "vehicle_condition": "new", "is_nev": "true",
+    "vehicle_age_months": "0", "mileage_km": "", "gps_installed": "true", "months_on_book": "17",
+    "instalments_paid": "17", "current_dpd": "0", "worst_dpd": "0", "outstanding_principal": "55000",
+}
+
+
+def tape(*overrides: dict[str, str]) -> pd.DataFrame:
+    rows = []
+    for i, o in enumerate(overrides):
+        row = dict(GOOD, contract_id=f"C{i + 1}")
+        row.update(o)
+        rows.append(row)
+    return pd.DataFrame(rows, dtype=object).replace({"": None})
+
+
+def problems(frame: pd.DataFrame) -> set[tuple[int, str, str, str]]:
+    p = check_lease_tape(frame).problems
+    return {(int(r.row), r.column, r.value, r.rule) for r in p.itertuples()}
+
+
+def test_clean_tape_has_no_problems() -> None:
+    result = check_lease_tape(tape({}, {}))
+    assert result.ok
+    assert not result.invalid.any()
+    assert result.records["term_months"].tolist() == [36, 36]
+    assert pd.isna(result.records["mileage_km"]).all()
+
+
+def test_missing_required_column_is_a_file_level_problem() -> None:
+    frame = tape({}).drop(columns=["monthly_income"])
+    p = check_lease_tape(frame).problems
+    assert p.iloc[0]["row"] == 0 and p.iloc[0]["rule"] == "required_column"
+    assert "required column 'monthly_income' is missing" in p.iloc[0]["message"]
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ({"term_months": "three years"}, (1, "term_months", "three years", "type")),
+        ({"term_months": "36.5"}, (1, "term_months", "36.5", "type")),
+        ({"origination_date": "15/01/2023"}, (1, "origination_date", "15/01/2023", "type")),
+        ({"has_guarantor": "maybe"}, (1, "has_guarantor", "maybe", "type")),
+        ({"down_payment": "-5"}, (1, "down_payment", "-5", "range")),
+        ({"annual_rate": "12"}, (1, "annual_rate", "12", "range")),
+        ({"lessee_age": "12"}, (1, "lessee_age", "12", "range")),
+        ({"financed_amount": "130000"}, (1, "financed_amount", "130000", "ltv_max")),
+        ({"residual_value": "96000"}, (1, "residual_value", "96000", "residual_max")),
+        ({"monthly_rent": "100"}, (1, "monthly_rent", "100", "rent_covers_principal")),
+        ({"origination_date": "2024-07-01", "months_on_book": "0", "instalments_paid": "0"},
+         (1, "cutoff_date", "2024-06-30", "date_order")),
+        ({"months_on_book": "5", "instalments_paid": "5"}, (1, "months_on_book", "5", "months_on_book_dates")),
+        ({"instalments_paid": "18"}, (1, "instalments_paid", "18", "instalments_max")),
+        ({"current_dpd": "30", "worst_dpd": "10"}, (1, "worst_dpd", "10", "worst_dpd_min")),
+        ({"province": "Atlantis"}, (1, "province", "Atlantis", "category")),
+        ({"lease_type": "operating"}, (1, "lease_type", "operating", "category")),
+        ({"monthly_income": ""}, (1, "monthly_income", "", "not_null")),
+        ({"years_in_job": "30", "lessee_age": "30"}, (1, "years_in_job", "30", "job_tenure_age")),
+    ],
+)
+def test_each_rule_names_row_column_value(override: dict[str, str], expected: tuple[int, str, str, str]) -> None:
+    found = problems(tape(override))
+    assert expected in found
+
+
+def test_thin_file_lessee_may_have_no_bureau_score() -> None:
+    assert check_lease_tape(tape({"bureau_score": ""})).ok
+
+
+def test_duplicated_contract_ids_flag_every_copy() -> None:
+    frame = tape({}, {}, {})
+    frame.loc[2, "contract_id"] = "C1"
+    found = problems(frame)
+    assert (1, "contract_id", "C1", "unique") in found and (3, "contract_id", "C1", "unique") in found
+    assert not any(r == 2 for r, *_ in found)
+
+
+def test_row_numbers_continue_across_chunks_and_other_rows_stay_valid() -> None:
+    result = check_lease_tape(tape({}, {"term_months": "x"}), row_offset=1000)
+    assert result.problems["row"].tolist() == [1002]
+    assert result.invalid.tolist() == [False, True]
+
+
+def test_typed_parquet_values_are_accepted() -> None:
+    frame = check_lease_tape(tape({})).records
+    assert check_lease_tape(frame).ok
+
+
+def test_performance_table_rules() -> None:
+    perf = pd.DataFrame({
+        "contract_id": ["C1", "C1", "C2"], "month": ["2024-01-31", "2024-01-31", "2024-02-30"],
+        "months_on_book": ["1", "1", "1"], "dpd": ["0", "0", "0"], "amount_due": ["3200"] * 3,
+        "amount_paid": ["3200"] * 3, "outstanding_principal": ["90000"] * 3,
+        "status": ["current", "current", "late"],
+    })
+    found = {(int(r.row), r.column, r.rule) for r in check_performance(perf).problems.itertuples()}
+    assert {(1, "month", "unique"), (2, "month", "unique"), (3, "month", "type"), (3, "status", "category")} <= found
+
+
+def test_field_catalogue_is_generated_from_the_schema() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "fields.md").read_text(encoding="utf-8")
+    assert field_catalogue_markdown() in doc, "docs/fields.md is stale: run python -m features.schema"
+    assert all(f"`{f.name}`" in doc for f in LEASE_FIELDS)
