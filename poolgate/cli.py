@@ -54,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PoolgateError as exc:
         print(f"poolgate {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `poolgate validate ... | head`: the reader left, that is fine
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"poolgate {args.command}: interrupted", file=sys.stderr)
         return 130
