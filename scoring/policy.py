@@ -1,0 +1,383 @@
+"""The screening policy: a versioned TOML file loaded into frozen dataclasses, validated, hashed.
+
+The policy holds the deal's criteria as data (eligibility rules, PD decision bands, score scaling,
+loss given default, concentration limits, reason-code texts in English and Simplified Chinese).
+:func:`load_policy` checks every key and value and raises :class:`PolicyError` naming the file, the
+key, the value and what is allowed. :attr:`Policy.sha256` is the hash of the policy's canonical
+content (the parsed TOML as key-sorted JSON), so comments and layout do not change it; it goes into
+every decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from features.exceptions import ConfigError
+from scoring.quantities import QUANTITIES
+
+__all__ = [
+    "PolicyError",
+    "EligibilityRule",
+    "DecisionBands",
+    "ScoreScaling",
+    "ConcentrationLimit",
+    "ReasonTexts",
+    "Policy",
+    "load_policy",
+    "parse_policy",
+    "default_policy_path",
+    "CONCENTRATION_GROUPS",
+    "LANGUAGES",
+]
+
+LANGUAGES = ("en", "zh")
+CONCENTRATION_GROUPS = ("lessee", "top_lessees", "province", "dealer", "make", "used", "nev")
+
+
+class PolicyError(ConfigError):
+    """A policy file is invalid. Carries ``file``, ``key``, ``value`` and ``allowed``."""
+
+    def __init__(self, file: str, key: str, value: Any, allowed: str) -> None:
+        self.file, self.key, self.value, self.allowed = file, key, value, allowed
+        super().__init__(f"{file}: {key} = {value!r} is invalid; allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class EligibilityRule:
+    """One eligibility criterion on one quantity (see :mod:`scoring.quantities`).
+
+    A range rule has ``minimum`` and/or ``maximum`` (inclusive); a set rule has ``allowed``.
+    ``if_missing`` is ``"fail"`` or ``"pass"`` for rows whose quantity is empty.
+    """
+
+    code: str
+    quantity: str
+    minimum: float | None
+    maximum: float | None
+    allowed: tuple[Any, ...] | None
+    if_missing: str
+    texts: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class DecisionBands:
+    """PD bands of an eligible asset: ``pd <= admit_pd_max`` admit, ``<= refer_pd_max`` refer, else reject."""
+
+    admit_pd_max: float
+    refer_pd_max: float
+    refer_texts: Mapping[str, str]
+    reject_texts: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ScoreScaling:
+    """Score points: ``base_score + pdo / ln 2 * ln(odds / base_odds)``, odds = (1 - pd) / pd.
+
+    ``bands`` are the ascending lower edges of the score bands in the pool summary.
+    """
+
+    base_score: float
+    base_odds: float
+    pdo: float
+    bands: tuple[float, ...]
+
+    @property
+    def factor(self) -> float:
+        """Points per unit of log good:bad odds (``pdo / ln 2``)."""
+        return self.pdo / math.log(2.0)
+
+
+@dataclass(frozen=True)
+class ConcentrationLimit:
+    """Largest share of the pool's outstanding principal one group may hold (``n`` for top_lessees)."""
+
+    code: str
+    group: str
+    max_share: float
+    n: int
+    texts: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ReasonTexts:
+    """How reason codes are chosen and worded."""
+
+    top_n: int
+    min_logodds: float
+    default: Mapping[str, str]
+    features: Mapping[str, Mapping[str, str]]
+
+    def template(self, feature: str, language: str) -> str:
+        """Template for ``feature`` in ``language`` (the default one when the feature has none)."""
+        own = self.features.get(feature)
+        return own[language] if own is not None else self.default[language]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated screening policy. ``sha256`` identifies its content; ``source`` is the file read."""
+
+    name: str
+    version: str
+    language: str
+    eligibility: tuple[EligibilityRule, ...]
+    decision: DecisionBands
+    score: ScoreScaling
+    lgd: float
+    concentration: tuple[ConcentrationLimit, ...]
+    reasons: ReasonTexts
+    sha256: str
+    source: str = field(default="", compare=False)
+
+
+def default_policy_path() -> Path:
+    """The policy shipped with poolgate (``scoring/default_policy.toml``)."""
+    return Path(str(resources.files("scoring").joinpath("default_policy.toml")))
+
+
+def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+    """Read and validate a policy file (the bundled default when ``path`` is None).
+
+    Raises
+    ------
+    PolicyError
+        If the file is missing, is not TOML, or any key or value is invalid.
+    """
+    p = Path(path) if path is not None else default_policy_path()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(str(p), "(file)", str(p), "an existing policy TOML file") from None
+    except UnicodeDecodeError:
+        raise PolicyError(str(p), "(file)", str(p), "UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(str(p), "(file)", str(exc), "valid TOML") from None
+    return parse_policy(data, source=str(p))
+
+
+def canonical_hash(data: Mapping[str, Any]) -> str:
+    """sha256 of ``data`` as key-sorted compact JSON (the policy's canonical content)."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class _Reader:
+    """Typed access to one table of the parsed TOML, with errors that name the key."""
+
+    def __init__(self, file: str, prefix: str, table: Any) -> None:
+        self.file, self.prefix = file, prefix
+        if not isinstance(table, dict):
+            raise PolicyError(file, prefix or "(top level)", table, "a table")
+        self.table: dict[str, Any] = table
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, value: Any, allowed: str) -> PolicyError:
+        return PolicyError(self.file, self.key(name), value, allowed)
+
+    def get(self, name: str, default: Any = ...) -> Any:
+        self.used.add(name)
+        if name not in self.table:
+            if default is ...:
+                raise self.fail(name, "(missing)", "a value (the key is required)")
+            return default
+        return self.table[name]
+
+    def number(self, name: str, *, low: float | None = None, high: float | None = None,
+               default: Any = ..., strict_low: bool = False) -> float:
+        value = self.get(name, default)
+        if value is None:
+            return value
+        allowed = _range_text(low, high, strict_low)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(name, value, f"a number {allowed}".strip())
+        if (low is not None and (value <= low if strict_low else value < low)) or (high is not None and value > high):
+            raise self.fail(name, value, f"a number {allowed}")
+        return float(value)
+
+    def text(self, name: str, default: Any = ...) -> str:
+        value = self.get(name, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, value, "a non-empty string")
+        return value
+
+    def done(self) -> None:
+        extra = sorted(set(self.table) - self.used)
+        if extra:
+            raise self.fail(extra[0], self.table[extra[0]], "known keys: " + ", ".join(sorted(self.used)))
+
+
+def _range_text(low: float | None, high: float | None, strict_low: bool = False) -> str:
+    op = ">" if strict_low else ">="
+    if low is not None and high is not None:
+        return f"{op} {low:g} and <= {high:g}"
+    if low is not None:
+        return f"{op} {low:g}"
+    if high is not None:
+        return f"<= {high:g}"
+    return ""
+
+
+def _template(r: _Reader, name: str, fields: set[str], sample: dict[str, Any]) -> str:
+    text = r.text(name)
+    try:
+        used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    except ValueError as exc:
+        raise r.fail(name, text, f"a format template ({exc})") from None
+    unknown = sorted(u for u in used if u.split(".")[0].split("[")[0] not in fields)
+    if unknown or "" in used:
+        raise r.fail(name, text, "a template using only the placeholders {" + "}, {".join(sorted(fields)) + "}")
+    try:
+        text.format(**sample)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise r.fail(name, text, f"a template that formats a sample value ({exc})") from None
+    return text
+
+
+def _texts(r: _Reader, fields: set[str], sample: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    return {lang: _template(r, f"{prefix}{lang}", fields, sample) for lang in LANGUAGES}
+
+
+def _rule(file: str, index: int, table: Any, seen: set[str]) -> EligibilityRule:
+    r = _Reader(file, f"eligibility[{index}]", table)
+    code = r.text("code")
+    if code in seen:
+        raise r.fail("code", code, "a code not used by another eligibility rule")
+    seen.add(code)
+    quantity = r.text("quantity")
+    if quantity not in QUANTITIES:
+        raise r.fail("quantity", quantity, "one of " + ", ".join(QUANTITIES))
+    kind = QUANTITIES[quantity].kind
+    minimum = r.number("min", default=None)
+    maximum = r.number("max", default=None)
+    allowed_raw = r.get("allowed", None)
+    if_missing = r.get("if_missing", "fail")
+    if if_missing not in ("fail", "pass"):
+        raise r.fail("if_missing", if_missing, "fail, pass")
+    allowed: tuple[Any, ...] | None = None
+    if allowed_raw is not None:
+        if not isinstance(allowed_raw, list) or not allowed_raw:
+            raise r.fail("allowed", allowed_raw, "a non-empty list of values")
+        if minimum is not None or maximum is not None:
+            raise r.fail("allowed", allowed_raw, "either allowed or min/max in one rule, not both")
+        allowed = tuple(allowed_raw)
+        sample: dict[str, Any] = {"value": allowed[0], "allowed": ", ".join(map(str, allowed)),
+                                  "min": 0.0, "max": 0.0}
+    else:
+        if minimum is None and maximum is None:
+            raise r.fail("min", None, "min and/or max (a range rule) or allowed (a set rule)")
+        if kind != "number":
+            raise r.fail("quantity", quantity, f"a numeric quantity for a min/max rule ({quantity} is a {kind}; "
+                                               "use allowed = [...])")
+        if minimum is not None and maximum is not None and minimum > maximum:
+            raise r.fail("min", minimum, f"<= max ({maximum:g})")
+        sample = {"value": 1.0, "min": minimum if minimum is not None else 0.0,
+                  "max": maximum if maximum is not None else 0.0, "allowed": ""}
+    texts = _texts(r, {"value", "min", "max", "allowed"}, sample)
+    r.done()
+    return EligibilityRule(code, quantity, minimum, maximum, allowed, if_missing, texts)
+
+
+def _limit(file: str, index: int, table: Any, seen: set[str]) -> ConcentrationLimit:
+    r = _Reader(file, f"concentration[{index}]", table)
+    code = r.text("code")
+    if code in seen:
+        raise r.fail("code", code, "a code not used by another concentration limit")
+    if not code.startswith("conc_"):
+        raise r.fail("code", code, "a code starting with conc_")
+    seen.add(code)
+    group = r.text("group")
+    if group not in CONCENTRATION_GROUPS:
+        raise r.fail("group", group, "one of " + ", ".join(CONCENTRATION_GROUPS))
+    max_share = r.number("max_share", low=0.0, high=1.0, strict_low=True)
+    n_raw = r.get("n", 1 if group != "top_lessees" else ...)
+    if isinstance(n_raw, bool) or not isinstance(n_raw, int) or n_raw < 1:
+        raise r.fail("n", n_raw, "a whole number >= 1")
+    sample = {"group": "X", "share": 0.5, "max": max_share, "n": n_raw}
+    texts = _texts(r, {"group", "share", "max", "n"}, sample)
+    r.done()
+    return ConcentrationLimit(code, group, max_share, int(n_raw), texts)
+
+
+def _reasons(file: str, table: Any) -> ReasonTexts:
+    r = _Reader(file, "reasons", table)
+    top_n = r.get("top_n")
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or not 1 <= top_n <= 20:
+        raise r.fail("top_n", top_n, "a whole number from 1 to 20")
+    min_logodds = r.number("min_logodds", low=0.0, default=0.0)
+    fields = {"value", "display", "logodds", "points"}
+    sample = {"value": 1.0, "display": "x", "logodds": 0.1, "points": -2.0}
+    default = _texts(r, fields, {**sample, "value": "x"})
+    features: dict[str, dict[str, str]] = {}
+    feats = _Reader(file, "reasons.features", r.get("features", {}))
+    for name in sorted(feats.table):
+        features[name] = _texts(_Reader(file, f"reasons.features.{name}", feats.get(name)), fields, sample)
+    r.done()
+    return ReasonTexts(int(top_n), min_logodds, default, features)
+
+
+def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy:
+    """Validate parsed TOML ``data`` and build a :class:`Policy` (see :func:`load_policy`)."""
+    top = _Reader(source, "", dict(data))
+    name = top.text("name")
+    version = top.get("version")
+    if not isinstance(version, str) or not version.strip():
+        raise top.fail("version", version, "a non-empty string such as \"2026.1\"")
+    language = top.get("language", "en")
+    if language not in LANGUAGES:
+        raise top.fail("language", language, ", ".join(LANGUAGES))
+
+    rules_raw = top.get("eligibility", [])
+    if not isinstance(rules_raw, list):
+        raise top.fail("eligibility", rules_raw, "an array of tables [[eligibility]]")
+    codes: set[str] = set()
+    rules = tuple(_rule(source, i, t, codes) for i, t in enumerate(rules_raw))
+
+    d = _Reader(source, "decision", top.get("decision"))
+    admit = d.number("admit_pd_max", low=0.0, high=1.0)
+    refer = d.number("refer_pd_max", low=0.0, high=1.0)
+    if refer < admit:
+        raise d.fail("refer_pd_max", refer, f">= admit_pd_max ({admit:g})")
+    band_sample = {"pd": 0.1, "admit": admit, "refer": refer}
+    decision = DecisionBands(admit, refer, _texts(d, {"pd", "admit", "refer"}, band_sample, "refer_"),
+                             _texts(d, {"pd", "admit", "refer"}, band_sample, "reject_"))
+    d.done()
+
+    s = _Reader(source, "score", top.get("score"))
+    bands_raw = s.get("bands", [])
+    if (not isinstance(bands_raw, list) or any(isinstance(b, bool) or not isinstance(b, (int, float))
+                                               for b in bands_raw)
+            or list(bands_raw) != sorted(set(bands_raw))):
+        raise s.fail("bands", bands_raw, "a strictly ascending list of numbers (score band lower edges)")
+    score = ScoreScaling(s.number("base_score"), s.number("base_odds", low=0.0, strict_low=True),
+                         s.number("pdo", low=0.0, strict_low=True), tuple(float(b) for b in bands_raw))
+    s.done()
+
+    loss = _Reader(source, "loss", top.get("loss"))
+    lgd = loss.number("lgd", low=0.0, high=1.0)
+    loss.done()
+
+    limits_raw = top.get("concentration", [])
+    if not isinstance(limits_raw, list):
+        raise top.fail("concentration", limits_raw, "an array of tables [[concentration]]")
+    conc_codes: set[str] = set()
+    limits = tuple(_limit(source, i, t, conc_codes) for i, t in enumerate(limits_raw))
+    reasons = _reasons(source, top.get("reasons"))
+    top.done()
+    return Policy(name=name, version=version, language=language, eligibility=rules, decision=decision,
+                  score=score, lgd=lgd, concentration=limits, reasons=reasons,
+                  sha256=canonical_hash(data), source=source)
