@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,9 +27,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from models.pd_model import PDClassifier
 from training.errors import TrainingError
 
-__all__ = ["SearchSpace", "SearchConfig", "Trial", "SearchResult", "base_params", "search_params"]
+__all__ = ["SearchSpace", "SearchConfig", "Trial", "SearchResult", "DEFAULT_CANDIDATE", "lgb_params",
+           "search_params"]
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +48,20 @@ class SearchSpace:
         Minimum rows in a leaf, log scale. Default (50, 1000).
     learning_rate : (float, float)
         Shrinkage, log scale. Default (0.03, 0.12).
-    lambda_l2 : (float, float)
+    reg_lambda : (float, float)
         L2 penalty on leaf values, log scale. Default (0.01, 30).
-    feature_fraction : (float, float)
+    colsample_bytree : (float, float)
         Share of features tried per tree. Default (0.6, 1.0).
-    bagging_fraction : (float, float)
+    subsample : (float, float)
         Share of rows per tree (re-drawn every tree). Default (0.6, 1.0).
     """
 
     num_leaves: tuple[int, int] = (7, 63)
     min_child_samples: tuple[int, int] = (50, 1000)
     learning_rate: tuple[float, float] = (0.03, 0.12)
-    lambda_l2: tuple[float, float] = (0.01, 30.0)
-    feature_fraction: tuple[float, float] = (0.6, 1.0)
-    bagging_fraction: tuple[float, float] = (0.6, 1.0)
+    reg_lambda: tuple[float, float] = (0.01, 30.0)
+    colsample_bytree: tuple[float, float] = (0.6, 1.0)
+    subsample: tuple[float, float] = (0.6, 1.0)
 
     def draw(self, rng: np.random.Generator) -> dict[str, Any]:
         """One random parameter set."""
@@ -70,16 +72,16 @@ class SearchSpace:
             "num_leaves": int(round(log_uniform(*self.num_leaves))),
             "min_child_samples": int(round(log_uniform(*self.min_child_samples))),
             "learning_rate": round(log_uniform(*self.learning_rate), 5),
-            "lambda_l2": round(log_uniform(*self.lambda_l2), 5),
-            "feature_fraction": round(float(rng.uniform(*self.feature_fraction)), 4),
-            "bagging_fraction": round(float(rng.uniform(*self.bagging_fraction)), 4),
+            "reg_lambda": round(log_uniform(*self.reg_lambda), 5),
+            "colsample_bytree": round(float(rng.uniform(*self.colsample_bytree)), 4),
+            "subsample": round(float(rng.uniform(*self.subsample)), 4),
         }
 
 
 #: The first candidate of every search: a conservative, well-tried setting for credit data.
 DEFAULT_CANDIDATE: dict[str, Any] = {
-    "num_leaves": 15, "min_child_samples": 200, "learning_rate": 0.05, "lambda_l2": 1.0,
-    "feature_fraction": 0.9, "bagging_fraction": 0.9,
+    "num_leaves": 15, "min_child_samples": 200, "learning_rate": 0.05, "reg_lambda": 1.0,
+    "colsample_bytree": 0.9, "subsample": 0.9,
 }
 
 
@@ -148,7 +150,8 @@ class SearchResult:
     Attributes
     ----------
     params : dict
-        Full LightGBM parameters of the winner (base parameters included).
+        The winner's settings in :class:`models.PDClassifier` terms (``num_leaves``,
+        ``min_child_samples``, ``learning_rate``, ``reg_lambda``, ``colsample_bytree``, ``subsample``).
     best_iteration : int
         Trees of the winner at its best validation log loss (rung 1, all training rows).
     trials : list of Trial
@@ -169,21 +172,13 @@ class SearchResult:
         return pd.DataFrame(rows)
 
 
-def base_params(*, monotone_constraints: Sequence[int], seed: int, num_threads: int) -> dict[str, Any]:
-    """LightGBM parameters shared by every candidate: binary objective, monotone constraints,
-    repeatable results."""
-    return {
-        "objective": "binary",
-        "metric": "binary_logloss",
-        "monotone_constraints": [int(c) for c in monotone_constraints],
-        "monotone_constraints_method": "intermediate",
-        "bagging_freq": 1,
-        "seed": int(seed),
-        "num_threads": int(num_threads),
-        "deterministic": True,
-        "force_col_wise": True,
-        "verbosity": -1,
-    }
+def lgb_params(candidate: Mapping[str, Any], *, columns: Sequence[str], monotone_constraints: Mapping[str, int],
+               seed: int, num_threads: int) -> dict[str, Any]:
+    """The LightGBM parameters of one candidate, exactly as :class:`models.PDClassifier` trains with them
+    (binary objective, monotone constraints in column order, deterministic mode, fixed threads)."""
+    clf = PDClassifier(**candidate, monotone_constraints=dict(monotone_constraints), random_state=seed,
+                       n_jobs=num_threads)
+    return clf.lgb_params([int(monotone_constraints.get(c, 0)) for c in columns])
 
 
 def _fit(params: dict[str, Any], train: lgb.Dataset, val: lgb.Dataset, x_val: pd.DataFrame,
@@ -199,7 +194,7 @@ def _fit(params: dict[str, Any], train: lgb.Dataset, val: lgb.Dataset, x_val: pd
 
 
 def search_params(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFrame, y_val: np.ndarray, *,
-                  monotone_constraints: Sequence[int], categorical: Sequence[str] = (),
+                  monotone_constraints: Mapping[str, int], categorical: Sequence[str] = (),
                   config: SearchConfig | None = None) -> SearchResult:
     """Find LightGBM parameters and a tree count that score best on the validation vintages.
 
@@ -209,8 +204,8 @@ def search_params(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFram
         Model inputs (same columns in the same order; categorical columns of ``category`` dtype).
     y_train, y_val : ndarray of int, shape (n,)
         Default within the horizon (0/1).
-    monotone_constraints : sequence of int
-        -1 / 0 / +1 per column of ``x_train``, in column order.
+    monotone_constraints : mapping of str to int
+        Feature name -> -1 / 0 / +1 (usually ``FeatureSpec.directions``); unlisted columns are free.
     categorical : sequence of str
         Names of the categorical columns.
     config : SearchConfig, optional
@@ -225,9 +220,9 @@ def search_params(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFram
     if list(x_train.columns) != list(x_val.columns):
         raise TrainingError("training and validation inputs have different columns: "
                             f"{list(x_train.columns)} vs {list(x_val.columns)}")
-    if len(monotone_constraints) != x_train.shape[1]:
-        raise TrainingError(f"monotone_constraints has {len(monotone_constraints)} entries for "
-                            f"{x_train.shape[1]} input columns")
+    unknown = sorted(set(monotone_constraints) - set(x_train.columns))
+    if unknown:
+        raise TrainingError(f"monotone_constraints name features that are not input columns: {', '.join(unknown)}")
     y_train = np.asarray(y_train, dtype=np.int64)
     y_val = np.asarray(y_val, dtype=np.int64)
     for name, y in (("training", y_train), ("validation", y_val)):
@@ -236,8 +231,9 @@ def search_params(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFram
                                 f"with {int(y.sum())} defaults")
     rng = np.random.default_rng(config.seed)
     candidates = [dict(DEFAULT_CANDIDATE)] + [config.space.draw(rng) for _ in range(config.n_candidates - 1)]
-    base = base_params(monotone_constraints=monotone_constraints, seed=config.seed,
-                       num_threads=config.num_threads)
+    columns = list(x_train.columns)
+    params_of = [lgb_params(c, columns=columns, monotone_constraints=monotone_constraints, seed=config.seed,
+                            num_threads=config.num_threads) for c in candidates]
     ds_params = {"feature_pre_filter": False, "verbosity": -1, "num_threads": config.num_threads}
     full = lgb.Dataset(x_train, label=y_train, categorical_feature=list(categorical) or "auto",
                        params=ds_params, free_raw_data=False).construct()
@@ -254,7 +250,7 @@ def search_params(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFram
     def run_rung(rung: int, data: lgb.Dataset, members: list[int]) -> None:
         for i in members:
             t0 = time.perf_counter()
-            best, val_auc, val_ll = _fit({**base, **candidates[i]}, data, val, x_val, y_val, config)
+            best, val_auc, val_ll = _fit(params_of[i], data, val, x_val, y_val, config)
             trial = Trial(candidate=i, rung=rung, rows=data.num_data(), params=candidates[i],
                           best_iteration=best, val_auc=val_auc, val_logloss=val_ll,
                           seconds=round(time.perf_counter() - t0, 2))
@@ -268,4 +264,4 @@ def search_params(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFram
         run_rung(1, full, sorted(t.candidate for t in ranked[:config.keep]))
     last = max(t.rung for t in trials)
     winner = min((t for t in trials if t.rung == last), key=lambda t: (-t.val_auc, t.val_logloss, t.candidate))
-    return SearchResult(params={**base, **winner.params}, best_iteration=winner.best_iteration, trials=trials)
+    return SearchResult(params=dict(winner.params), best_iteration=winner.best_iteration, trials=trials)
