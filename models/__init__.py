@@ -1,0 +1,24 @@
+"""The default model: monotone LightGBM PD model, Platt calibration, score scaling, WoE scorecard
+challenger and exact explanations, bundled as :class:`LeaseModel` (text + JSON, no pickles).
+
+``models`` imports only ``features``.
+"""
+
+from models.bundle import BUNDLE_FORMAT, LeaseModel, fit_lease_model
+from models.calibration import CalibrationError, PlattCalibration, fit_platt
+from models.explain import Explanation, contributions
+from models.pd_model import PDClassifier
+from models.scaling import ScoreScaling
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "LeaseModel",
+    "fit_lease_model",
+    "CalibrationError",
+    "PlattCalibration",
+    "fit_platt",
+    "Explanation",
+    "contributions",
+    "PDClassifier",
+    "ScoreScaling",
+]

@@ -1,0 +1,293 @@
+"""The fitted default model as one object and one folder: :class:`LeaseModel`.
+
+A bundle is the feature builder, the booster, the Platt calibration, the score scaling, an optional
+WoE scorecard challenger and a metadata dict. On disk it is a folder of text files only:
+
+- ``booster.txt``: LightGBM model text (raw log-odds output);
+- ``bundle.json``: builder parameters (the feature specification included), feature names,
+  calibration, scaling, metadata and the SHA-256 of the other files;
+- ``scorecard.json``: the challenger, when there is one.
+
+Loading parses text and JSON; it never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from features.exceptions import ConfigError
+from features.io import atomic_write, write_json
+from features.pipeline import FeatureBuilder
+from features.spec import FeatureSpec
+from models.calibration import PlattCalibration, fit_platt
+from models.explain import Explanation, contributions
+from models.pd_model import PDClassifier
+from models.scaling import ScoreScaling
+
+if TYPE_CHECKING:
+    from models.scorecard import WoEScorecard
+
+__all__ = ["LeaseModel", "fit_lease_model", "BUNDLE_FORMAT"]
+
+log = logging.getLogger(__name__)
+
+BUNDLE_FORMAT = "poolgate.LeaseModel/1"
+_BOOSTER, _BUNDLE, _SCORECARD = "booster.txt", "bundle.json", "scorecard.json"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class LeaseModel:
+    """A fitted default model: canonical records in, PD, score points and explanations out.
+
+    Parameters
+    ----------
+    builder : FeatureBuilder
+        Fitted feature builder.
+    booster : lightgbm.Booster
+        Trees trained on ``builder``'s output; raw log-odds output.
+    calibration : PlattCalibration
+        ``pd = sigmoid(a + b * raw)``.
+    scaling : ScoreScaling, optional
+        PD <-> points; the default 600 points at odds 50 : 1, 20 points to double the odds.
+    scorecard : WoEScorecard, optional
+        The transparent challenger, fitted on the same model inputs.
+    metadata : dict, optional
+        JSON-safe training facts (rows, default rates, parameters, ...). Callers may add keys.
+    """
+
+    def __init__(self, builder: FeatureBuilder, booster: lgb.Booster, calibration: PlattCalibration,
+                 scaling: ScoreScaling | None = None, scorecard: WoEScorecard | None = None,
+                 metadata: Mapping[str, Any] | None = None) -> None:
+        names = list(builder.get_feature_names_out())
+        if list(booster.feature_name()) != names:
+            raise ConfigError(f"LeaseModel: booster features {booster.feature_name()} differ from the "
+                              f"builder's {names}")
+        self.builder = builder
+        self.booster = booster
+        self.calibration = calibration
+        self.scaling = scaling if scaling is not None else ScoreScaling()
+        self.scorecard = scorecard
+        self.metadata: dict[str, Any] = dict(metadata or {})
+
+    # -- what the model is --------------------------------------------------------------------
+    @property
+    def feature_names(self) -> list[str]:
+        """Model input names, in order."""
+        return list(self.builder.feature_names_out_)
+
+    @property
+    def spec(self) -> FeatureSpec:
+        """The feature specification the model was trained with."""
+        return self.builder.spec_
+
+    # -- predictions --------------------------------------------------------------------------
+    def transform(self, records: pd.DataFrame) -> pd.DataFrame:
+        """Canonical records (shape (n, ...)) -> model inputs (shape (n, k)), same index."""
+        return self.builder.transform(records)
+
+    def raw_score_features(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw log-odds from model inputs already built by :meth:`transform`, shape (n,)."""
+        return np.asarray(self.booster.predict(X, raw_score=True), dtype="float64")
+
+    def raw_score(self, records: pd.DataFrame) -> np.ndarray:
+        """Raw log-odds of default before calibration, shape (n,)."""
+        return self.raw_score_features(self.transform(records))
+
+    def predict_pd_features(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated PD (fraction) from model inputs already built by :meth:`transform`, shape (n,)."""
+        return self.calibration.predict(self.raw_score_features(X))
+
+    def predict_pd(self, records: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of default (fraction in [0, 1]) of each record, shape (n,)."""
+        return self.predict_pd_features(self.transform(records))
+
+    def score(self, pd_: np.ndarray) -> np.ndarray:
+        """Score points of PDs (higher is safer), shape (n,)."""
+        return self.scaling.score(pd_)
+
+    def explain(self, records: pd.DataFrame) -> Explanation:
+        """Exact log-odds contributions of each model input (LightGBM ``pred_contrib``).
+
+        ``contributions.sum(axis=1) + base_value`` equals :meth:`raw_score` (to 1e-6); a contribution
+        ``c`` is worth ``-calibration.b * c * scaling.factor`` score points (see
+        :meth:`contribution_points`).
+        """
+        return contributions(self.booster, self.transform(records))
+
+    def contribution_points(self, explanation: Explanation) -> pd.DataFrame:
+        """Contributions of :meth:`explain` in score points (negative lowers the score)."""
+        return explanation.points(self.calibration.b, self.scaling.factor)
+
+    def scorecard_pd(self, records: pd.DataFrame) -> np.ndarray:
+        """PD of the challenger scorecard, shape (n,).
+
+        Raises
+        ------
+        ConfigError
+            If the bundle has no scorecard.
+        """
+        if self.scorecard is None:
+            raise ConfigError("LeaseModel: this bundle has no scorecard challenger (scorecard.json)")
+        return self.scorecard.predict_pd(self.transform(records))
+
+    # -- storage ------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the bundle folder (``booster.txt``, ``bundle.json``, ``scorecard.json``); returns it.
+
+        Files are written atomically; an existing ``scorecard.json`` is removed when the model has none.
+        """
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        booster_text = self.booster.model_to_string()
+        files = {_BOOSTER: _sha256(booster_text)}
+        atomic_write(folder / _BOOSTER, lambda tmp: tmp.write_text(booster_text, encoding="utf-8"))
+        if self.scorecard is not None:
+            card_text = json.dumps(self.scorecard.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            files[_SCORECARD] = _sha256(card_text)
+            atomic_write(folder / _SCORECARD, lambda tmp: tmp.write_text(card_text, encoding="utf-8"))
+        else:
+            (folder / _SCORECARD).unlink(missing_ok=True)
+        write_json({
+            "format": BUNDLE_FORMAT,
+            "feature_names": self.feature_names,
+            "builder": self.builder.to_dict(),
+            "calibration": self.calibration.to_dict(),
+            "scaling": self.scaling.to_dict(),
+            "metadata": self.metadata,
+            "files": files,
+            "lightgbm_version": lgb.__version__,
+        }, folder / _BUNDLE)
+        log.info("saved LeaseModel to %s", folder)
+        return folder
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> LeaseModel:
+        """Read a bundle folder written by :meth:`save` (text and JSON only, no pickle).
+
+        Raises
+        ------
+        ConfigError
+            If a file is missing, is not a bundle, or does not match the checksum recorded in
+            ``bundle.json`` (the file was altered after saving).
+        """
+        folder = Path(path)
+        bundle_path = folder / _BUNDLE
+        if not bundle_path.is_file():
+            raise ConfigError(f"{folder}: not a LeaseModel bundle (no {_BUNDLE})")
+        try:
+            data = json.loads(bundle_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{bundle_path}: not valid JSON: {exc}") from None
+        if data.get("format") != BUNDLE_FORMAT:
+            raise ConfigError(f"{bundle_path}: format {data.get('format')!r}, expected {BUNDLE_FORMAT!r}")
+        texts: dict[str, str] = {}
+        for name, digest in data["files"].items():
+            p = folder / name
+            if not p.is_file():
+                raise ConfigError(f"{folder}: {name} is listed in {_BUNDLE} but missing")
+            texts[name] = p.read_text(encoding="utf-8")
+            if _sha256(texts[name]) != digest:
+                raise ConfigError(f"{p}: checksum differs from the one recorded in {_BUNDLE}; "
+                                  "the file was changed after the model was saved")
+        builder = FeatureBuilder.from_dict(data["builder"])
+        booster = lgb.Booster(model_str=texts[_BOOSTER])
+        scorecard = None
+        if _SCORECARD in texts:
+            from models.scorecard import WoEScorecard
+            scorecard = WoEScorecard.from_dict(json.loads(texts[_SCORECARD]))
+        model = cls(builder, booster, PlattCalibration.from_dict(data["calibration"]),
+                    ScoreScaling.from_dict(data["scaling"]), scorecard, data.get("metadata", {}))
+        if model.feature_names != data["feature_names"]:
+            raise ConfigError(f"{bundle_path}: feature_names {data['feature_names']} differ from the "
+                              f"builder's {model.feature_names}")
+        return model
+
+
+_CLASSIFIER_KEYS = tuple(PDClassifier().get_params())
+
+
+def fit_lease_model(
+    records_train: pd.DataFrame,
+    y_train: Any,
+    records_valid: pd.DataFrame,
+    y_valid: Any,
+    *,
+    spec: FeatureSpec | None = None,
+    params: Mapping[str, Any] | None = None,
+    scaling: ScoreScaling | None = None,
+    random_state: int = 0,
+    with_scorecard: bool = False,
+    min_level_count: int = 1,
+) -> LeaseModel:
+    """Fit the feature builder, the monotone classifier and its calibration.
+
+    The builder learns its levels on the training part; the classifier stops early on the
+    validation part; Platt calibration is fitted on the validation part's raw scores.
+
+    Parameters
+    ----------
+    records_train, records_valid : DataFrame
+        Canonical lease records (training and held-out validation).
+    y_train, y_valid : array-like of 0/1
+        Default labels of those records.
+    spec : FeatureSpec, optional
+        Feature specification; the shipped one when omitted. Its risk directions become the
+        monotone constraints.
+    params : mapping, optional
+        :class:`PDClassifier` keyword arguments (``learning_rate``, ``num_leaves``, ...);
+        ``monotone_constraints`` and ``random_state`` are set here and may not be given.
+    scaling : ScoreScaling, optional
+        Score scaling stored in the bundle.
+    random_state : int, default 0
+        Seed of the classifier (and scorecard).
+    with_scorecard : bool, default False
+        Also fit the WoE logistic scorecard challenger on the training part.
+    min_level_count : int, default 1
+        Categorical levels rarer than this on the training part become missing.
+
+    Raises
+    ------
+    ConfigError
+        If ``params`` holds an unknown or reserved key, or a value out of range.
+    """
+    params = dict(params or {})
+    reserved = sorted({"monotone_constraints", "random_state"} & set(params))
+    unknown = sorted(set(params) - set(_CLASSIFIER_KEYS))
+    if reserved or unknown:
+        raise ConfigError(f"fit_lease_model: params {reserved + unknown} not allowed; allowed: "
+                          f"{', '.join(k for k in _CLASSIFIER_KEYS if k not in ('monotone_constraints', 'random_state'))}")
+    builder = FeatureBuilder(spec, min_level_count=min_level_count).fit(records_train)
+    X_train, X_valid = builder.transform(records_train), builder.transform(records_valid)
+    y_train, y_valid = np.asarray(y_train).astype("int64"), np.asarray(y_valid).astype("int64")
+    clf = PDClassifier(**params, monotone_constraints=builder.spec_.directions, random_state=random_state)
+    clf.fit(X_train, y_train, eval_set=(X_valid, y_valid))
+    calibration = fit_platt(clf.raw_score(X_valid), y_valid)
+    scorecard = None
+    if with_scorecard:
+        from models.scorecard import WoEScorecard
+        scorecard = WoEScorecard(directions=builder.spec_.directions, random_state=random_state).fit(X_train, y_train)
+    metadata = {
+        "n_train": int(len(X_train)),
+        "n_valid": int(len(X_valid)),
+        "default_rate_train": float(y_train.mean()),
+        "default_rate_valid": float(y_valid.mean()),
+        "best_iteration": clf.best_iteration_,
+        "params": {k: v for k, v in clf.get_params().items() if k != "monotone_constraints"},
+        "monotone_constraints": {k: v for k, v in builder.spec_.directions.items() if v},
+        "spec_digest": builder.spec_.digest,
+    }
+    log.info("fitted LeaseModel: %d trees, %d training rows", clf.best_iteration_, len(X_train))
+    return LeaseModel(builder, clf.booster_, calibration, scaling, scorecard, metadata)
