@@ -1,0 +1,637 @@
+"""Mapping files: how a lessor's own tape or a SEC Reg AB II tape becomes canonical lease records.
+
+A mapping (TOML) names, for each canonical field of :mod:`features.schema` that the tape has, the
+source column it comes from, plus extra source columns that are used as model inputs as they are.
+Every canonical field is optional. Three mappings are built in (``native``, ``regab-autolease``,
+``regab-autoloan``, in ``features/mappings/``); any other name is read as a path. The format is
+described in ``docs/mappings.md``.
+
+:func:`load_mapping` reads and validates a mapping; :func:`apply_mapping` turns a raw frame into a
+:class:`MappedTape` (typed canonical columns, extra features, ids, 0/1 target, and a table of every
+cell that could not be decoded); :func:`read_mapped` and :func:`iter_mapped` read a CSV, Parquet or
+ABS-EE XML file through a mapping, reading only the columns the mapping uses.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from features.contract import PROBLEM_COLUMNS, coerce_column
+from features.exceptions import ConfigError, TapeError
+from features.io import iter_table, tape_format
+from features.regab import iter_regab_xml
+from features.schema import LEASE_FIELDS, lease_field
+
+__all__ = [
+    "BUILTIN_MAPPINGS",
+    "FieldRule",
+    "ExtraFeature",
+    "Mapping",
+    "MappedTape",
+    "load_mapping",
+    "apply_mapping",
+    "mapped_format",
+    "read_mapped",
+    "iter_mapped",
+]
+
+BUILTIN_MAPPINGS: tuple[str, ...] = ("native", "regab-autolease", "regab-autoloan")
+Format = Literal["csv", "parquet", "regab-xml"]
+_FORMATS = ("csv", "parquet", "regab-xml")
+_TOP_KEYS = ("name", "description", "format", "id", "target", "positive", "missing", "fields", "features")
+_RULE_KEYS = ("column", "scale", "date_format", "codes")
+_FEATURE_KEYS = ("kind", "monotone")
+_CANONICAL = {f.name for f in LEASE_FIELDS}
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How one canonical field is read from one source column.
+
+    Attributes
+    ----------
+    field : str
+        Canonical field name (:data:`features.schema.LEASE_FIELDS`).
+    column : str
+        Source column (CSV header, Parquet column or XML element name).
+    scale : float or None
+        Numeric fields only: the source value is multiplied by it (0.01 turns percent into a fraction).
+    date_format : str or None
+        Date fields only: :func:`~datetime.datetime.strptime` format of the source (``"%m/%Y"``);
+        default ISO ``YYYY-MM-DD``.
+    codes : tuple of (str, str) pairs or None
+        Source code -> canonical value; a non-empty cell whose code is not listed is a decode problem.
+    """
+
+    field: str
+    column: str
+    scale: float | None = None
+    date_format: str | None = None
+    codes: tuple[tuple[str, str], ...] | None = None
+
+
+@dataclass(frozen=True)
+class ExtraFeature:
+    """A source column used as a model input as it is.
+
+    Attributes
+    ----------
+    column : str
+        Source column; also the name of the model input.
+    kind : {"numeric", "categorical"}
+    monotone : {-1, 0, 1}
+        Expected direction of the effect on default risk (+1: higher value, higher PD); 0 for none.
+    """
+
+    column: str
+    kind: Literal["numeric", "categorical"]
+    monotone: int = 0
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A validated mapping file. Build it with :func:`load_mapping`.
+
+    Attributes
+    ----------
+    name : str
+        Free text.
+    format : {"csv", "parquet", "regab-xml"} or None
+        None: inferred from the tape's suffix.
+    id : str or None
+        Source column holding the contract id; None: the canonical ``contract_id`` rule if mapped,
+        otherwise the 1-based row number.
+    target : str or None
+        Source column holding the default outcome.
+    positive : tuple of str
+        Target values (normalised text) that mean default.
+    missing : tuple of str
+        Source cell texts that mean "empty" (always including ``""``).
+    fields : tuple of FieldRule
+    features : tuple of ExtraFeature
+    origin : str
+        Where the mapping came from (built-in name or file path), used in messages.
+    """
+
+    name: str
+    format: Format | None = None
+    id: str | None = None
+    target: str | None = None
+    positive: tuple[str, ...] = ("1", "true")
+    missing: tuple[str, ...] = ("",)
+    fields: tuple[FieldRule, ...] = ()
+    features: tuple[ExtraFeature, ...] = ()
+    origin: str = ""
+    description: str = field(default="", compare=False)
+
+    @property
+    def id_column(self) -> str | None:
+        """The source column of the contract id, or None when ids are row numbers."""
+        if self.id is not None:
+            return self.id
+        return next((r.column for r in self.fields if r.field == "contract_id"), None)
+
+    def source_columns(self) -> list[str]:
+        """Every source column the mapping reads, in declaration order, without repeats."""
+        cols = [self.id_column, self.target, *(r.column for r in self.fields), *(f.column for f in self.features)]
+        return list(dict.fromkeys(c for c in cols if c is not None))
+
+    def with_target(self, target: str | None) -> Mapping:
+        """A copy with another target column (a command's ``--target`` flag)."""
+        return replace(self, target=target)
+
+
+@dataclass(frozen=True)
+class MappedTape:
+    """A tape read through a mapping.
+
+    Attributes
+    ----------
+    records : DataFrame
+        One row per source row, in source order (index: 0-based data row of the file). Columns:
+        ``contract_id`` (from the mapping's id), the mapped canonical fields typed as in
+        :mod:`features.schema` (cells that could not be decoded are empty), then the extra features
+        under their source names (numeric as float, categorical as text).
+    target : Series or None
+        ``Int8`` 0/1 default outcome (empty where the target cell is empty), None without a target.
+    problems : DataFrame
+        One row per cell that could not be decoded: ``row`` (1-based data row), ``column`` (source
+        column), ``value``, ``rule``, ``message``.
+    mapping : Mapping
+    source : str
+        The file read, or ``""``.
+    """
+
+    records: pd.DataFrame
+    target: pd.Series | None
+    problems: pd.DataFrame
+    mapping: Mapping
+    source: str = ""
+
+    @property
+    def ids(self) -> pd.Series:
+        """Contract ids as text."""
+        return self.records["contract_id"]
+
+    @property
+    def canonical_fields(self) -> list[str]:
+        """The canonical fields present in :attr:`records` (``contract_id`` first)."""
+        return [c for c in self.records.columns if c in _CANONICAL]
+
+    @property
+    def feature_kinds(self) -> dict[str, str]:
+        """Extra feature column -> ``"numeric"`` or ``"categorical"``."""
+        return {f.column: f.kind for f in self.mapping.features}
+
+    @property
+    def monotone(self) -> dict[str, int]:
+        """Extra feature column -> declared monotone direction (-1, 0, +1)."""
+        return {f.column: f.monotone for f in self.mapping.features}
+
+    def decode_report(self) -> pd.DataFrame:
+        """Problems counted by ``column, rule, value`` (most frequent first): what could not be decoded."""
+        if self.problems.empty:
+            return pd.DataFrame({"column": [], "rule": [], "value": [], "count": []}).astype({"count": "int64"})
+        counts = self.problems.groupby(["column", "rule", "value"], sort=False).size().rename("count")
+        return counts.reset_index().sort_values(["count", "column"], ascending=[False, True], ignore_index=True)
+
+    @staticmethod
+    def concat(parts: list[MappedTape]) -> MappedTape:
+        """Join the chunks of one file (from :func:`iter_mapped`) into one tape."""
+        if not parts:
+            raise TapeError("no chunks to join")
+        first = parts[0]
+        target = None if first.target is None else pd.concat([p.target for p in parts])  # type: ignore[misc]
+        problems = pd.concat([p.problems for p in parts], ignore_index=True)
+        return MappedTape(pd.concat([p.records for p in parts]), target, problems, first.mapping, first.source)
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+def _norm_token(value: Any) -> str:
+    """Normalise a code or target value to comparable text: trimmed, lower case, ``1.0`` -> ``1``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).strip()
+    try:
+        num = float(text)
+    except ValueError:
+        return text.lower()
+    if math.isfinite(num) and num == int(num):
+        return str(int(num))
+    return repr(num)
+
+
+def _fail(origin: str, where: str, message: str) -> ConfigError:
+    return ConfigError(f"mapping {origin}: {where}: {message}")
+
+
+def _parse_rule(origin: str, name: str, spec: Any) -> FieldRule:
+    where = f"[fields] {name}"
+    if name not in _CANONICAL:
+        raise _fail(origin, where, f"unknown canonical field {name!r}; known fields: {', '.join(sorted(_CANONICAL))}")
+    if isinstance(spec, str):
+        return FieldRule(name, spec)
+    if not isinstance(spec, dict):
+        raise _fail(origin, where, f"expected a column name or a table with {', '.join(_RULE_KEYS)}; got {spec!r}")
+    unknown = sorted(set(spec) - set(_RULE_KEYS))
+    if unknown:
+        raise _fail(origin, where, f"unknown key {unknown[0]!r}; allowed keys: {', '.join(_RULE_KEYS)}")
+    column = spec.get("column")
+    if not isinstance(column, str) or not column:
+        raise _fail(origin, where, f"'column' must be a non-empty text; got {column!r}")
+    kind = lease_field(name).kind
+    scale = spec.get("scale")
+    if scale is not None:
+        if kind not in ("int", "float"):
+            raise _fail(origin, where, f"'scale' applies to numeric fields only; {name} is {kind}")
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
+            raise _fail(origin, where, f"'scale' must be a positive number; got {scale!r}")
+        scale = float(scale)
+    date_format = spec.get("date_format")
+    if date_format is not None:
+        if kind != "date":
+            raise _fail(origin, where, f"'date_format' applies to date fields only; {name} is {kind}")
+        if not isinstance(date_format, str) or "%" not in date_format:
+            raise _fail(origin, where, f"'date_format' must be a strptime format such as '%m/%Y'; got {date_format!r}")
+    codes = spec.get("codes")
+    pairs: tuple[tuple[str, str], ...] | None = None
+    if codes is not None:
+        if not isinstance(codes, dict) or not codes:
+            raise _fail(origin, where, f"'codes' must be a non-empty table of source code = value; got {codes!r}")
+        allowed = lease_field(name).categories
+        for code, value in codes.items():
+            if allowed is not None and value not in allowed:
+                raise _fail(origin, where, f"code {code!r} maps to {value!r}; {name} must be one of "
+                            f"{', '.join(allowed)}")
+        pairs = tuple((_norm_token(c), _norm_token(v) if isinstance(v, bool) else str(v)) for c, v in codes.items())
+    return FieldRule(name, column, scale, date_format, pairs)
+
+
+def _parse_feature(origin: str, column: str, spec: Any) -> ExtraFeature:
+    where = f"[features] {column!r}"
+    if column in _CANONICAL:
+        raise _fail(origin, where, "an extra feature may not carry a canonical field name; map it under [fields]")
+    if not isinstance(spec, dict):
+        raise _fail(origin, where, f"expected a table such as {{ kind = \"numeric\" }}; got {spec!r}")
+    unknown = sorted(set(spec) - set(_FEATURE_KEYS))
+    if unknown:
+        raise _fail(origin, where, f"unknown key {unknown[0]!r}; allowed keys: {', '.join(_FEATURE_KEYS)}")
+    kind = spec.get("kind")
+    if kind not in ("numeric", "categorical"):
+        raise _fail(origin, where, f"kind must be \"numeric\" or \"categorical\"; got {kind!r}")
+    monotone = spec.get("monotone", 0)
+    if isinstance(monotone, bool) or monotone not in (-1, 0, 1):
+        raise _fail(origin, where, f"monotone must be -1, 0 or 1; got {monotone!r}")
+    if kind == "categorical" and monotone != 0:
+        raise _fail(origin, where, f"a categorical feature cannot be monotone; got monotone = {monotone}")
+    return ExtraFeature(column, kind, int(monotone))
+
+
+def _optional_text(origin: str, data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise _fail(origin, key, f"must be a non-empty text; got {value!r}")
+    return value
+
+
+def mapping_from_dict(data: dict[str, Any], *, origin: str = "<dict>") -> Mapping:
+    """Validate a parsed mapping (the TOML document as a dict) and build a :class:`Mapping`.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key, an unknown canonical field, a bad kind, monotone, scale, date format or
+        code table, or an unknown format; the message names the mapping, the key and the value.
+    """
+    unknown = sorted(set(data) - set(_TOP_KEYS))
+    if unknown:
+        raise _fail(origin, unknown[0], f"unknown key; allowed keys: {', '.join(_TOP_KEYS)}")
+    fmt = data.get("format")
+    if fmt is not None and fmt not in _FORMATS:
+        raise _fail(origin, "format", f"must be one of {', '.join(_FORMATS)}; got {fmt!r}")
+    positive_raw = data.get("positive", [1, True])
+    if not isinstance(positive_raw, list) or not positive_raw:
+        raise _fail(origin, "positive", f"must be a non-empty list of target values; got {positive_raw!r}")
+    missing_raw = data.get("missing", [""])
+    if not isinstance(missing_raw, list) or not all(isinstance(m, str) for m in missing_raw):
+        raise _fail(origin, "missing", f"must be a list of texts; got {missing_raw!r}")
+    fields_raw = data.get("fields", {})
+    features_raw = data.get("features", {})
+    for key, value in (("fields", fields_raw), ("features", features_raw)):
+        if not isinstance(value, dict):
+            raise _fail(origin, f"[{key}]", f"must be a table; got {value!r}")
+    rules = tuple(_parse_rule(origin, k, v) for k, v in fields_raw.items())
+    features = tuple(_parse_feature(origin, k, v) for k, v in features_raw.items())
+    if not rules and not features:
+        raise _fail(origin, "[fields]", "the mapping maps no canonical field and declares no [features]")
+    mapping = Mapping(
+        name=str(data.get("name", origin)),
+        format=fmt,
+        id=_optional_text(origin, data, "id"),
+        target=_optional_text(origin, data, "target"),
+        positive=tuple(dict.fromkeys(_norm_token(p) for p in positive_raw)),
+        missing=tuple(dict.fromkeys(["", *(m.strip() for m in missing_raw)])),
+        fields=rules,
+        features=features,
+        origin=origin,
+        description=str(data.get("description", "")),
+    )
+    contract_rule = next((r.column for r in rules if r.field == "contract_id"), None)
+    if mapping.id is not None and contract_rule is not None and contract_rule != mapping.id:
+        raise _fail(origin, "id", f"id = {mapping.id!r} but [fields] contract_id = {contract_rule!r}; "
+                    "give the id column once")
+    return mapping
+
+
+def load_mapping(name_or_path: str | os.PathLike[str]) -> Mapping:
+    """Load a built-in mapping by name (:data:`BUILTIN_MAPPINGS`) or a mapping file by path.
+
+    Raises
+    ------
+    ConfigError
+        If the file does not exist, is not valid TOML, or does not validate (see :func:`mapping_from_dict`).
+    """
+    text_name = str(name_or_path)
+    if text_name in BUILTIN_MAPPINGS:
+        resource = resources.files("features").joinpath("mappings", f"{text_name}.toml")
+        raw, origin = resource.read_text(encoding="utf-8"), text_name
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise ConfigError(f"mapping {text_name!r}: no such file and not a built-in mapping "
+                              f"(built-in: {', '.join(BUILTIN_MAPPINGS)})")
+        raw, origin = path.read_text(encoding="utf-8"), str(path)
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"mapping {origin}: not valid TOML: {exc}") from None
+    return mapping_from_dict(data, origin=origin)
+
+
+# ---------------------------------------------------------------------------------------------
+# applying
+
+
+class _Problems:
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, mask: np.ndarray, column: str, values: pd.Series, rule: str, message: str) -> None:
+        if not mask.any():
+            return
+        self.parts.append(pd.DataFrame({"row": self.rows[mask], "column": column,
+                                        "value": values[mask].astype(str).to_numpy(), "rule": rule,
+                                        "message": message}))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in PROBLEM_COLUMNS})
+        out = pd.concat(self.parts, ignore_index=True)
+        return out.sort_values(["row", "column"], kind="stable", ignore_index=True)
+
+
+def _source_text(values: pd.Series, missing: tuple[str, ...]) -> pd.Series:
+    """Cells as trimmed text (object dtype), with the mapping's missing tokens as None."""
+    drop = set(missing)
+    cells = [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+             for v in values.tolist()]
+    return pd.Series([None if c in drop else c for c in cells], index=values.index, dtype=object)
+
+
+def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problems) -> pd.Series:
+    spec = lease_field(rule.field)
+    present = text.notna().to_numpy()
+    values: pd.Series = text
+    if rule.codes is not None:
+        table = dict(rule.codes)
+        keys = text.map(lambda v: None if v is None else _norm_token(v))
+        values = keys.map(table)
+        unknown = present & values.isna().to_numpy()
+        out.add(unknown, rule.column, raw, "code",
+                f"{rule.column} -> {rule.field}: code not in the mapping's table ({', '.join(table)})")
+        present = present & ~unknown
+    if rule.date_format is not None:
+        parsed = pd.to_datetime(values, format=rule.date_format, errors="coerce")
+        bad = present & parsed.isna().to_numpy()
+        out.add(bad, rule.column, raw, "date_format",
+                f"{rule.column} -> {rule.field}: not a date in the format {rule.date_format}")
+        return parsed.astype("datetime64[ns]")
+    if rule.scale is not None:
+        num = pd.to_numeric(values, errors="coerce")
+        bad = present & num.isna().to_numpy()
+        out.add(bad, rule.column, raw, "type", f"{rule.column} -> {rule.field}: not a number")
+        present = present & ~bad
+        values = num * rule.scale
+    typed, bad_type = coerce_column(values, spec)
+    bad_type = bad_type & present
+    kind_text = {"int": "a whole number", "float": "a number", "bool": "true or false",
+                 "date": "a date YYYY-MM-DD (declare date_format otherwise)"}.get(spec.kind, spec.kind)
+    out.add(bad_type, rule.column, raw, "type", f"{rule.column} -> {rule.field}: must be {kind_text}")
+    return typed
+
+
+def _check_columns(columns: Iterable[str], mapping: Mapping, source: str) -> None:
+    have = set(columns)
+    absent = [c for c in mapping.source_columns() if c not in have]
+    if absent:
+        where = source or "the tape"
+        raise TapeError(f"{where}: column {absent[0]!r} named by mapping {mapping.origin or mapping.name} is not in "
+                        f"the tape" + (f" (also absent: {', '.join(absent[1:])})" if len(absent) > 1 else ""))
+
+
+def apply_mapping(frame: pd.DataFrame, mapping: Mapping, *, source: str | os.PathLike[str] = "",
+                  row_offset: int = 0) -> MappedTape:
+    """Turn a raw tape frame into canonical records through ``mapping``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Source rows (text cells from CSV/XML or typed Parquet columns); columns the mapping does not
+        use are ignored.
+    mapping : Mapping
+    source : str or path, optional
+        The file the frame came from, named in errors.
+    row_offset : int, default 0
+        Data rows before this frame in the file (chunked reads), so problem rows are global.
+
+    Returns
+    -------
+    MappedTape
+        Every input row comes out exactly once; undecodable cells become empty and are listed in
+        ``problems`` (rules ``code``, ``date_format``, ``type``, ``id_missing``, ``unique``,
+        ``target_missing``, ``numeric``).
+
+    Raises
+    ------
+    TapeError
+        If a column the mapping names is not in ``frame``.
+    """
+    source = str(source)
+    _check_columns(frame.columns, mapping, source)
+    rows = np.arange(len(frame), dtype="int64") + row_offset + 1
+    out = _Problems(rows)
+    texts = {c: _source_text(frame[c], mapping.missing) for c in mapping.source_columns()}
+    records = pd.DataFrame(index=frame.index)
+
+    id_col = mapping.id_column
+    if id_col is None:
+        records["contract_id"] = pd.array([str(r) for r in rows], dtype="string")
+    else:
+        ids = texts[id_col]
+        out.add(ids.isna().to_numpy(), id_col, frame[id_col], "id_missing", f"{id_col}: the contract id is empty")
+        dup = ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
+        out.add(dup, id_col, frame[id_col], "unique", f"{id_col}: the contract id already appeared on an earlier row")
+        records["contract_id"] = ids.astype("string")
+
+    for rule in mapping.fields:
+        if rule.field == "contract_id":
+            continue
+        records[rule.field] = _decode_rule(rule, frame[rule.column], texts[rule.column], out)
+
+    for feat in mapping.features:
+        text = texts[feat.column]
+        if feat.kind == "numeric":
+            num = pd.to_numeric(text, errors="coerce").astype("float64")
+            bad = text.notna().to_numpy() & num.isna().to_numpy()
+            out.add(bad, feat.column, frame[feat.column], "numeric", f"{feat.column}: numeric feature, not a number")
+            records[feat.column] = num
+        else:
+            records[feat.column] = text.astype("string")
+
+    target = None
+    if mapping.target is not None:
+        text = texts[mapping.target]
+        empty = text.isna().to_numpy()
+        out.add(empty, mapping.target, frame[mapping.target], "target_missing",
+                f"{mapping.target}: the target is empty")
+        hit = text.map(lambda v: None if v is None else _norm_token(v) in mapping.positive)
+        target = pd.Series(pd.array(hit.map({True: 1, False: 0, None: pd.NA}), dtype="Int8"),
+                           index=frame.index, name="target")
+    return MappedTape(records, target, out.frame(), mapping, source)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading files
+
+
+def mapped_format(path: str | os.PathLike[str], mapping: Mapping) -> Format:
+    """The format a tape is read in: the mapping's ``format``, else ``.xml`` -> ``regab-xml``, else CSV/Parquet.
+
+    Raises
+    ------
+    TapeError
+        If the file is missing or empty, or is not CSV/Parquet and not ``.xml``.
+    """
+    if mapping.format is not None:
+        if not Path(path).is_file():
+            raise TapeError(f"{path}: no such file")
+        return mapping.format
+    if str(path).lower().endswith(".xml"):
+        if not Path(path).is_file():
+            raise TapeError(f"{path}: no such file")
+        return "regab-xml"
+    return tape_format(path)  # type: ignore[return-value]
+
+
+def _header(path: Path, fmt: Format) -> list[str]:
+    if fmt == "parquet":
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    try:
+        return list(pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8").columns)
+    except (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise TapeError(f"{path}: cannot read the CSV header: {exc}") from None
+
+
+def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,
+                chunksize: int | None = 200_000) -> Iterator[MappedTape]:
+    """Read a tape through ``mapping`` in chunks of at most ``chunksize`` rows (None: one chunk).
+
+    Only the columns the mapping uses are read. Every occurrence of a contract id after its first
+    is reported (rule ``unique``), across chunks too, so the problems do not depend on ``chunksize``. ABS-EE XML is streamed element by
+    element (:func:`features.regab.iter_regab_xml`); an element that no asset of the file reports is
+    a file-level problem (row 0, rule ``column_absent``, added to the last chunk) rather than an
+    error, since the schema makes most elements optional; an absent id element is an error.
+
+    Raises
+    ------
+    TapeError
+        If the file cannot be read, or a column the mapping names is not in a CSV/Parquet header.
+    """
+    p = Path(path)
+    fmt = mapped_format(p, mapping)
+    columns = mapping.source_columns()
+    seen_ids: set[str] = set()
+    seen_elements: set[str] = set()
+    if fmt == "regab-xml":
+        chunks: Iterator[pd.DataFrame] = iter_regab_xml(p, columns=columns, chunksize=chunksize or 200_000,
+                                                        seen=seen_elements)
+    else:
+        _check_columns(_header(p, fmt), mapping, str(p))
+        chunks = iter_table(p, chunksize=chunksize, columns=columns)
+    offset = 0
+    pending: MappedTape | None = None
+    for frame in chunks:
+        if fmt == "regab-xml" and mapping.id_column is not None and mapping.id_column not in seen_elements:
+            raise TapeError(f"{p}: no asset reports the id element {mapping.id_column!r} named by mapping "
+                            f"{mapping.origin or mapping.name}")
+        part = _cross_chunk_ids(apply_mapping(frame, mapping, source=p, row_offset=offset), seen_ids, offset)
+        offset += len(frame)
+        if pending is not None:
+            yield pending
+        pending = part
+    if pending is None:
+        raise TapeError(f"{p}: the tape has no rows")
+    absent = [c for c in columns if c not in seen_elements] if fmt == "regab-xml" else []
+    if absent:
+        extra = pd.DataFrame([{"row": 0, "column": c, "value": "", "rule": "column_absent",
+                               "message": f"no asset in {p.name} reports the element {c}; its values are empty"}
+                              for c in absent], columns=PROBLEM_COLUMNS)
+        pending = replace(pending, problems=pd.concat([extra, pending.problems], ignore_index=True))
+    yield pending
+
+
+def _cross_chunk_ids(part: MappedTape, seen: set[str], offset: int) -> MappedTape:
+    """Add a ``unique`` problem for each id already met in an earlier chunk."""
+    col = part.mapping.id_column
+    if col is None:
+        return part
+    ids = part.ids
+    repeat = ids.isin(seen).fillna(False).to_numpy(dtype=bool)
+    seen.update(ids.dropna().tolist())
+    if not repeat.any():
+        return part
+    flagged = part.problems.loc[part.problems["rule"] == "unique", "row"].to_numpy()
+    rows = np.arange(len(ids)) + offset + 1
+    new = repeat & ~np.isin(rows, flagged)
+    extra = pd.DataFrame({"row": rows[new], "column": col, "value": ids[new].astype(str).to_numpy(),
+                          "rule": "unique", "message": f"{col}: the contract id already appeared on an earlier row"})
+    problems = pd.concat([part.problems, extra], ignore_index=True).sort_values(
+        ["row", "column"], kind="stable", ignore_index=True)
+    return replace(part, problems=problems)
+
+
+def read_mapped(path: str | os.PathLike[str], mapping: Mapping, *, chunksize: int | None = None) -> MappedTape:
+    """Read a whole tape through ``mapping`` (see :func:`iter_mapped`).
+
+    Parameters
+    ----------
+    chunksize : int or None
+        Rows read at a time; None reads CSV/Parquet in one go (XML is always streamed). Only the
+        mapped columns are kept, so memory grows with the mapped width, not the tape's.
+    """
+    return MappedTape.concat(list(iter_mapped(path, mapping, chunksize=chunksize)))

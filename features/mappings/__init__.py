@@ -1,0 +1,1 @@
+"""Built-in mapping files (TOML), read by :func:`features.mapping.load_mapping`."""
