@@ -98,21 +98,21 @@ class LeaseModel:
         """Canonical records (shape (n, ...)) -> model inputs (shape (n, k)), same index."""
         return self.builder.transform(records)
 
-    def raw_score_features(self, X: pd.DataFrame) -> np.ndarray:
+    def raw_score_inputs(self, X: pd.DataFrame) -> np.ndarray:
         """Raw log-odds from model inputs already built by :meth:`transform`, shape (n,)."""
         return np.asarray(self.booster.predict(X, raw_score=True), dtype="float64")
 
     def raw_score(self, records: pd.DataFrame) -> np.ndarray:
         """Raw log-odds of default before calibration, shape (n,)."""
-        return self.raw_score_features(self.transform(records))
+        return self.raw_score_inputs(self.transform(records))
 
-    def predict_pd_features(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_pd_inputs(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated PD (fraction) from model inputs already built by :meth:`transform`, shape (n,)."""
-        return self.calibration.predict(self.raw_score_features(X))
+        return self.calibration.predict(self.raw_score_inputs(X))
 
     def predict_pd(self, records: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of default (fraction in [0, 1]) of each record, shape (n,)."""
-        return self.predict_pd_features(self.transform(records))
+        return self.predict_pd_inputs(self.transform(records))
 
     def score(self, pd_: np.ndarray) -> np.ndarray:
         """Score points of PDs (higher is safer), shape (n,)."""
@@ -125,7 +125,11 @@ class LeaseModel:
         ``c`` is worth ``-calibration.b * c * scaling.factor`` score points (see
         :meth:`contribution_points`).
         """
-        return contributions(self.booster, self.transform(records))
+        return self.explain_inputs(self.transform(records))
+
+    def explain_inputs(self, X: pd.DataFrame) -> Explanation:
+        """:meth:`explain` from model inputs already built by :meth:`transform` (shape (n, k))."""
+        return contributions(self.booster, X)
 
     def contribution_points(self, explanation: Explanation) -> pd.DataFrame:
         """Contributions of :meth:`explain` in score points (negative lowers the score)."""
