@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from features.exceptions import ConfigError
+from models.scaling import ScoreScaling
 from scoring.quantities import QUANTITIES
 
 __all__ = [
     "PolicyError",
     "EligibilityRule",
     "DecisionBands",
-    "ScoreScaling",
     "ConcentrationLimit",
     "ReasonTexts",
     "Policy",
@@ -80,24 +80,6 @@ class DecisionBands:
 
 
 @dataclass(frozen=True)
-class ScoreScaling:
-    """Score points: ``base_score + pdo / ln 2 * ln(odds / base_odds)``, odds = (1 - pd) / pd.
-
-    ``bands`` are the ascending lower edges of the score bands in the pool summary.
-    """
-
-    base_score: float
-    base_odds: float
-    pdo: float
-    bands: tuple[float, ...]
-
-    @property
-    def factor(self) -> float:
-        """Points per unit of log good:bad odds (``pdo / ln 2``)."""
-        return self.pdo / math.log(2.0)
-
-
-@dataclass(frozen=True)
 class ConcentrationLimit:
     """Largest share of the pool's outstanding principal one group may hold (``n`` for top_lessees)."""
 
@@ -125,7 +107,13 @@ class ReasonTexts:
 
 @dataclass(frozen=True)
 class Policy:
-    """A validated screening policy. ``sha256`` identifies its content; ``source`` is the file read."""
+    """A validated screening policy.
+
+    ``score`` maps PD to points (:class:`models.scaling.ScoreScaling`); ``score_bands`` are the
+    ascending lower edges of the score bands of the pool summary; ``lgd`` is the loss given default
+    (fraction of the outstanding principal); ``sha256`` identifies the policy's content and
+    ``source`` is the file it was read from.
+    """
 
     name: str
     version: str
@@ -133,6 +121,7 @@ class Policy:
     eligibility: tuple[EligibilityRule, ...]
     decision: DecisionBands
     score: ScoreScaling
+    score_bands: tuple[float, ...]
     lgd: float
     concentration: tuple[ConcentrationLimit, ...]
     reasons: ReasonTexts
@@ -363,8 +352,8 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
                                                for b in bands_raw)
             or list(bands_raw) != sorted(set(bands_raw))):
         raise s.fail("bands", bands_raw, "a strictly ascending list of numbers (score band lower edges)")
-    score = ScoreScaling(s.number("base_score"), s.number("base_odds", low=0.0, strict_low=True),
-                         s.number("pdo", low=0.0, strict_low=True), tuple(float(b) for b in bands_raw))
+    score = ScoreScaling(base_score=s.number("base_score"), base_odds=s.number("base_odds", low=0.0, strict_low=True),
+                         pdo=s.number("pdo", low=0.0, strict_low=True))
     s.done()
 
     loss = _Reader(source, "loss", top.get("loss"))
@@ -379,5 +368,5 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
     reasons = _reasons(source, top.get("reasons"))
     top.done()
     return Policy(name=name, version=version, language=language, eligibility=rules, decision=decision,
-                  score=score, lgd=lgd, concentration=limits, reasons=reasons,
+                  score=score, score_bands=tuple(float(b) for b in bands_raw), lgd=lgd, concentration=limits, reasons=reasons,
                   sha256=canonical_hash(data), source=source)

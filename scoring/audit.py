@@ -1,0 +1,205 @@
+"""The decision log: an append-only, hash-chained JSON-lines file of screening runs.
+
+Each line is one JSON object with sorted keys: ``seq`` (1, 2, ...), ``prev_hash`` (the ``hash`` of
+the line before; 64 zeros for the first), ``time`` (UTC, ISO 8601), the run's identifiers and
+digests, and ``hash``: the sha256 of the record's canonical JSON without ``hash``. Editing a record
+changes its hash; deleting or reordering records breaks the ``seq`` and ``prev_hash`` chain;
+:func:`verify` reports each with its line number. Deleting the *last* records leaves a valid shorter
+chain: to catch that, compare the log's head hash with the one kept elsewhere (each run's
+``summary.json`` records the hash of its own log record).
+
+Appends are atomic for readers and other poolgate processes: the file is locked (``flock``), the last
+line is checked to be complete, and the new record is written with a single ``os.write`` on a file
+opened with ``O_APPEND``, then ``fsync``-ed. A run killed before that write leaves no record at all; a
+torn write (power loss) leaves a last line without its newline, which :func:`verify` reports and
+:func:`append` refuses to build on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from features.exceptions import PoolgateError
+
+__all__ = ["AuditError", "VerifyReport", "append", "verify", "read_records", "find_run", "file_digest",
+           "GENESIS", "DEFAULT_LOG"]
+
+GENESIS = "0" * 64
+DEFAULT_LOG = "poolgate-decisions.log"
+
+
+class AuditError(PoolgateError, ValueError):
+    """The decision log cannot be read or appended to."""
+
+
+@dataclass
+class VerifyReport:
+    """Outcome of :func:`verify`: ``problems`` holds (line number, message); ``ok`` when there are none."""
+
+    path: Path
+    records: int = 0
+    head: str = GENESIS
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def file_digest(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """sha256 (hex) of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _canonical(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _record_hash(record: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
+
+
+def _last_line(fd: int, path: Path) -> bytes | None:
+    """The last complete line of the open log (None when empty); refuses a partial last line."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return None
+    block = 1 << 16
+    pos, tail = size, b""
+    while pos > 0:
+        step = min(block, pos)
+        pos -= step
+        tail = os.pread(fd, step, pos) + tail
+        if tail.count(b"\n") >= 2 or pos == 0:
+            break
+    if not tail.endswith(b"\n"):
+        raise AuditError(f"{path}: the last line is incomplete (no newline at the end); a write was torn. "
+                         "Run `poolgate audit verify` and repair the log before appending")
+    return tail[:-1].rsplit(b"\n", 1)[-1]
+
+
+def append(path: str | os.PathLike[str], entry: Mapping[str, Any], *,
+           now: Callable[[], dt.datetime] | None = None) -> dict[str, Any]:
+    """Append one record for ``entry`` (run id, model, policy, digests, counts, ...) and return it.
+
+    Raises
+    ------
+    AuditError
+        If the log's last line is incomplete or not a log record.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        rfd = os.open(p, os.O_RDONLY)
+        try:
+            last = _last_line(rfd, p)
+        finally:
+            os.close(rfd)
+        if last is None:
+            prev, seq = GENESIS, 1
+        else:
+            try:
+                prev_rec = json.loads(last)
+                prev, seq = str(prev_rec["hash"]), int(prev_rec["seq"]) + 1
+            except (ValueError, KeyError, TypeError):
+                raise AuditError(f"{p}: the last line is not a decision-log record; "
+                                 "run `poolgate audit verify`") from None
+        clock = now or (lambda: dt.datetime.now(dt.timezone.utc))
+        reserved = {"seq", "prev_hash", "time", "hash"} & set(entry)
+        if reserved:
+            raise AuditError(f"{p}: entry may not set {sorted(reserved)}; they are filled by the log")
+        record: dict[str, Any] = {**entry, "seq": seq, "prev_hash": prev,
+                                  "time": clock().astimezone(dt.timezone.utc).isoformat(timespec="seconds")}
+        record["hash"] = _record_hash(record)
+        line = (_canonical(record) + "\n").encode("utf-8")
+        written = os.write(fd, line)
+        if written != len(line):  # pragma: no cover - regular files take the whole write or fail
+            raise AuditError(f"{p}: short write ({written} of {len(line)} bytes)")
+        os.fsync(fd)
+        return record
+    finally:
+        os.close(fd)
+
+
+def read_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
+    """Yield (line number, parsed record or None, raw text) for every line of the log."""
+    p = Path(path)
+    if not p.exists():
+        raise AuditError(f"{p}: no such decision log")
+    data = p.read_bytes()
+    lines = data.split(b"\n")
+    complete = data.endswith(b"\n") or not data
+    if complete:
+        lines = lines[:-1]
+    for i, raw in enumerate(lines, start=1):
+        text = raw.decode("utf-8", errors="replace")
+        partial = (not complete) and i == len(lines)
+        try:
+            rec = None if partial else json.loads(text)
+        except ValueError:
+            rec = None
+        yield i, (rec if isinstance(rec, dict) else None), ("" if partial else text)
+
+
+def verify(path: str | os.PathLike[str]) -> VerifyReport:
+    """Check every record's hash and the chain; report each problem with its line number.
+
+    Raises
+    ------
+    AuditError
+        If the log file does not exist.
+    """
+    report = VerifyReport(path=Path(path))
+    prev, expected_seq = GENESIS, 1
+    for line, rec, text in read_records(path):
+        if rec is None:
+            what = "incomplete last line (a torn write)" if text == "" else "not a JSON record (edited or corrupted)"
+            report.problems.append((line, what))
+            continue
+        report.records += 1
+        stored = rec.get("hash")
+        if stored != _record_hash(rec):
+            report.problems.append((line, "record edited: its content does not match its hash"))
+        if rec.get("prev_hash") != prev:
+            report.problems.append((line, "chain broken: prev_hash is not the hash of the record before "
+                                          "(a record was deleted, inserted or reordered)"))
+        if rec.get("seq") != expected_seq:
+            report.problems.append((line, f"sequence number {rec.get('seq')!r}, expected {expected_seq} "
+                                          "(a record was deleted, inserted or reordered)"))
+        prev = str(stored)
+        seq = rec.get("seq")
+        expected_seq = (seq if isinstance(seq, int) else expected_seq) + 1
+    report.head = prev
+    return report
+
+
+def find_run(path: str | os.PathLike[str], run_id: str) -> dict[str, Any]:
+    """The latest log record of ``run_id``.
+
+    Raises
+    ------
+    AuditError
+        If the log is missing or holds no record of that run.
+    """
+    found: dict[str, Any] | None = None
+    for _, rec, _ in read_records(path):
+        if rec is not None and rec.get("run_id") == run_id:
+            found = rec
+    if found is None:
+        raise AuditError(f"{path}: no screening run {run_id!r} in the decision log")
+    return found
