@@ -97,7 +97,7 @@ def fmt(value: Any, kind: str = "auto") -> str:
             return f"{100 * x:.1f}%"
         if kind in ("f1", "f2", "f3", "f4"):
             return f"{x:.{kind[1]}f}"
-        if isinstance(value, (int, np.integer)) or x.is_integer() and abs(x) >= 1000:
+        if isinstance(value, (int, np.integer)) or abs(x) >= 1000:
             return f"{x:,.0f}"
         return f"{x:.4g}"
     return str(value)
