@@ -1,0 +1,196 @@
+"""Mapping files: loading and validation, decoding cells, reading CSV / Parquet through a mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.contract import check_lease_tape
+from features.exceptions import ConfigError, TapeError
+from features.mapping import (
+    BUILTIN_MAPPINGS,
+    apply_mapping,
+    iter_mapped,
+    load_mapping,
+    mapping_from_dict,
+    read_mapped,
+)
+from features.schema import LEASE_FIELDS
+
+LENDER_TOML = """
+name = "lender-x"
+id = "LoanNo"
+target = "bad"
+positive = ["Y"]
+
+[fields]
+bureau_score = "Score"
+annual_rate = { column = "RatePct", scale = 0.01 }
+origination_date = { column = "Opened", date_format = "%m/%Y" }
+vehicle_condition = { column = "NewUsed", codes = { "N" = "new", "U" = "used" } }
+has_guarantor = { column = "CoBorrower", codes = { "1" = true, "0" = false } }
+term_months = "Term"
+
+[features]
+"Employment.Type" = { kind = "categorical" }
+"ltv" = { kind = "numeric", monotone = 1 }
+"""
+
+
+def _lender_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "LoanNo": ["L1", "L2", "L3", "L4"],
+        "bad": ["Y", "N", "", "n"],
+        "Score": ["720", "655", "abc", ""],
+        "RatePct": ["6.5", "12", "9.9", "x"],
+        "Opened": ["03/2019", "12/2020", "2020-01-01", "07/2018"],
+        "NewUsed": ["N", "U", "D", "u"],
+        "CoBorrower": ["1", "0", "0", "2"],
+        "Term": ["36", "48", "36.5", "60"],
+        "Employment.Type": ["Salaried", "Self employed", "", "Salaried"],
+        "ltv": ["0.8", "1.1", "n/a", "0.75"],
+        "Ignored": ["a", "b", "c", "d"],
+    })
+
+
+@pytest.fixture()
+def lender_mapping(tmp_path: Path):
+    path = tmp_path / "lender.toml"
+    path.write_text(LENDER_TOML, encoding="utf-8")
+    return load_mapping(path)
+
+
+def test_every_builtin_mapping_loads() -> None:
+    for name in BUILTIN_MAPPINGS:
+        mapping = load_mapping(name)
+        assert mapping.name == name and mapping.fields
+
+
+def test_native_mapping_is_the_identity_over_the_schema() -> None:
+    native = load_mapping("native")
+    assert [(r.field, r.column) for r in native.fields] == [(f.name, f.name) for f in LEASE_FIELDS]
+    assert native.id_column == "contract_id" and not native.features
+
+
+def test_apply_decodes_scales_codes_dates_and_target(lender_mapping) -> None:
+    tape = apply_mapping(_lender_frame(), lender_mapping, source="lender.csv")
+    rec = tape.records
+    assert rec["contract_id"].tolist() == ["L1", "L2", "L3", "L4"]
+    assert rec["annual_rate"].iloc[:3].tolist() == pytest.approx([0.065, 0.12, 0.099])
+    assert rec.loc[0, "origination_date"] == pd.Timestamp("2019-03-01")
+    assert rec["vehicle_condition"].tolist()[:2] == ["new", "used"]
+    assert rec.loc[3, "vehicle_condition"] == "used"  # codes compare case-insensitively
+    assert rec["has_guarantor"].tolist()[:3] == [True, False, False]
+    assert rec["Employment.Type"].dtype == "string" and rec["ltv"].dtype == np.float64
+    assert "Ignored" not in rec.columns
+    assert tape.target is not None and tape.target.tolist()[:2] == [1, 0] and tape.target.iloc[3] == 0
+    assert pd.isna(tape.target.iloc[2])
+    assert tape.feature_kinds == {"Employment.Type": "categorical", "ltv": "numeric"}
+    assert tape.monotone == {"Employment.Type": 0, "ltv": 1}
+
+
+def test_every_undecodable_cell_is_reported_and_no_row_dropped(lender_mapping) -> None:
+    tape = apply_mapping(_lender_frame(), lender_mapping, row_offset=100)
+    assert len(tape.records) == 4
+    got = set(zip(tape.problems["row"], tape.problems["column"], tape.problems["value"], tape.problems["rule"]))
+    assert got == {
+        (103, "bad", "", "target_missing"),
+        (103, "Score", "abc", "type"),
+        (104, "RatePct", "x", "type"),
+        (103, "Opened", "2020-01-01", "date_format"),
+        (103, "NewUsed", "D", "code"),
+        (104, "CoBorrower", "2", "code"),
+        (103, "Term", "36.5", "type"),
+        (103, "ltv", "n/a", "numeric"),
+    }
+    assert pd.isna(tape.records.loc[2, "bureau_score"]) and pd.isna(tape.records.loc[3, "bureau_score"])
+    report = tape.decode_report()
+    assert list(report.columns) == ["column", "rule", "value", "count"] and report["count"].sum() == 8
+
+
+def test_missing_column_names_file_column_and_mapping(lender_mapping) -> None:
+    frame = _lender_frame().drop(columns=["Score"])
+    with pytest.raises(TapeError, match=r"lender\.csv: column 'Score' named by mapping .*lender\.toml is not in"):
+        apply_mapping(frame, lender_mapping, source="lender.csv")
+
+
+def test_mapping_of_features_alone_uses_row_numbers_as_ids() -> None:
+    mapping = mapping_from_dict({"features": {"x": {"kind": "numeric"}}}, origin="inline")
+    tape = apply_mapping(pd.DataFrame({"x": ["1", "2"]}), mapping, row_offset=10)
+    assert tape.records.columns.tolist() == ["contract_id", "x"]
+    assert tape.ids.tolist() == ["11", "12"] and tape.target is None
+
+
+def test_default_positive_and_target_override() -> None:
+    mapping = mapping_from_dict({"fields": {"bureau_score": "s"}}, origin="inline").with_target("y")
+    frame = pd.DataFrame({"s": ["700", "650", "600"], "y": ["1.0", "TRUE", "0"]})
+    assert apply_mapping(frame, mapping).target.tolist() == [1, 1, 0]  # type: ignore[union-attr]
+
+
+def test_repeated_ids_are_reported_after_the_first() -> None:
+    mapping = mapping_from_dict({"id": "k", "fields": {"bureau_score": "s"}}, origin="inline")
+    tape = apply_mapping(pd.DataFrame({"k": ["a", "b", "a", ""], "s": ["1", "2", "3", "4"]}), mapping)
+    assert tape.problems[["row", "rule"]].values.tolist() == [[3, "unique"], [4, "id_missing"]]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"fields": {"credit_score": "x"}}, r"\[fields\] credit_score: unknown canonical field 'credit_score'"),
+    ({"features": {"x": {"kind": "text"}}}, r"kind must be \"numeric\" or \"categorical\"; got 'text'"),
+    ({"features": {"x": {"kind": "numeric", "monotone": 2}}}, r"monotone must be -1, 0 or 1; got 2"),
+    ({"features": {"x": {"kind": "categorical", "monotone": 1}}}, r"categorical feature cannot be monotone"),
+    ({"features": {"x": {"kind": "numeric", "direction": 1}}}, r"unknown key 'direction'; allowed keys: kind"),
+    ({"fields": {"bureau_score": "s"}, "sheet": 1}, r"mapping inline: sheet: unknown key; allowed keys: name"),
+    ({"fields": {"annual_rate": {"column": "r", "scale": -1}}}, r"'scale' must be a positive number; got -1"),
+    ({"fields": {"term_months": {"column": "t", "date_format": "%Y"}}}, r"'date_format' applies to date fields"),
+    ({"fields": {"vehicle_condition": {"column": "c", "codes": {"1": "nearly new"}}}},
+     r"code '1' maps to 'nearly new'; vehicle_condition must be one of new, used"),
+    ({"fields": {"bureau_score": {"col": "s"}}}, r"unknown key 'col'; allowed keys: column"),
+    ({"format": "xlsx", "fields": {"bureau_score": "s"}}, r"format: must be one of csv, parquet, regab-xml"),
+    ({"id": "a", "fields": {"contract_id": "b"}}, r"give the id column once"),
+    ({"name": "empty"}, r"maps no canonical field and declares no \[features\]"),
+    ({"features": {"bureau_score": {"kind": "numeric"}}}, r"may not carry a canonical field name"),
+])
+def test_invalid_mappings_fail_clearly(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        mapping_from_dict(data, origin="inline")
+
+
+def test_load_mapping_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file and not a built-in mapping"):
+        load_mapping(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML"):
+        load_mapping(bad)
+
+
+def test_read_csv_and_parquet_through_a_mapping_chunked_or_whole(tmp_path: Path, lender_mapping) -> None:
+    frame = _lender_frame()
+    csv = tmp_path / "lender.csv"
+    frame.to_csv(csv, index=False)
+    whole = read_mapped(csv, lender_mapping)
+    chunks = list(iter_mapped(csv, lender_mapping, chunksize=3))
+    assert [len(c.records) for c in chunks] == [3, 1]
+    joined = read_mapped(csv, lender_mapping, chunksize=3)
+    pd.testing.assert_frame_equal(whole.records, joined.records)
+    pd.testing.assert_frame_equal(whole.problems, joined.problems)
+    parquet = tmp_path / "lender.parquet"
+    typed = frame.assign(Score=pd.to_numeric(frame["Score"], errors="coerce"))
+    typed.to_parquet(parquet, index=False)
+    from_parquet = read_mapped(parquet, lender_mapping)
+    assert from_parquet.records["bureau_score"].tolist()[:2] == [720.0, 655.0]
+    with pytest.raises(TapeError, match=r"lender\.csv: column 'Score' named by mapping"):
+        frame.drop(columns=["Score"]).to_csv(csv, index=False)
+        read_mapped(csv, lender_mapping)
+
+
+def test_mapped_records_feed_the_contract_check(lender_mapping) -> None:
+    tape = apply_mapping(_lender_frame(), lender_mapping)
+    mapped = [c for c in tape.canonical_fields]
+    result = check_lease_tape(tape.records[mapped], required=mapped)
+    # decode problems left empty cells; the contract then reports them (bureau_score may be empty)
+    assert set(result.problems["column"]) <= set(mapped)
+    assert result.problems.query("column == 'annual_rate'")["rule"].tolist() == ["not_null"]
