@@ -35,15 +35,15 @@ from features.schema import LEASE_FIELDS, lease_field
 
 __all__ = [
     "BUILTIN_MAPPINGS",
-    "FieldRule",
     "ExtraFeature",
-    "Mapping",
+    "FieldRule",
     "MappedTape",
-    "load_mapping",
+    "Mapping",
     "apply_mapping",
+    "iter_mapped",
+    "load_mapping",
     "mapped_format",
     "read_mapped",
-    "iter_mapped",
 ]
 
 BUILTIN_MAPPINGS: tuple[str, ...] = ("native", "regab-autolease", "regab-autoloan")
@@ -386,6 +386,10 @@ def load_mapping(name_or_path: str | os.PathLike[str]) -> Mapping:
 # applying
 
 
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 class _Problems:
     def __init__(self, rows: np.ndarray) -> None:
         self.rows = rows
@@ -394,8 +398,8 @@ class _Problems:
     def add(self, mask: np.ndarray, column: str, values: pd.Series, rule: str, message: str) -> None:
         if not mask.any():
             return
-        self.parts.append(pd.DataFrame({"row": self.rows[mask], "column": column,
-                                        "value": values[mask].astype(str).to_numpy(), "rule": rule,
+        shown = ["" if _is_missing(v) else str(v) for v in values[mask].tolist()]
+        self.parts.append(pd.DataFrame({"row": self.rows[mask], "column": column, "value": shown, "rule": rule,
                                         "message": message}))
 
     def frame(self) -> pd.DataFrame:
@@ -408,8 +412,7 @@ class _Problems:
 def _source_text(values: pd.Series, missing: tuple[str, ...]) -> pd.Series:
     """Cells as trimmed text (object dtype), with the mapping's missing tokens as None."""
     drop = set(missing)
-    cells = [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
-             for v in values.tolist()]
+    cells = [None if _is_missing(v) else str(v).strip() for v in values.tolist()]
     return pd.Series([None if c in drop else c for c in cells], index=values.index, dtype=object)
 
 
@@ -562,7 +565,9 @@ def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,
     """Read a tape through ``mapping`` in chunks of at most ``chunksize`` rows (None: one chunk).
 
     Only the columns the mapping uses are read. Every occurrence of a contract id after its first
-    is reported (rule ``unique``), across chunks too, so the problems do not depend on ``chunksize``. ABS-EE XML is streamed element by
+    is reported (rule ``unique``), across chunks too, so the problems do not depend on ``chunksize``
+    (ids of earlier chunks are kept as 64-bit hashes: 8 bytes an id; a false repeat needs a hash
+    collision, about one chance in 10^5 for ten million ids). ABS-EE XML is streamed element by
     element (:func:`features.regab.iter_regab_xml`); an element that no asset of the file reports is
     a file-level problem (row 0, rule ``column_absent``, added to the last chunk) rather than an
     error, since the schema makes most elements optional; an absent id element is an error.
@@ -575,7 +580,7 @@ def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,
     p = Path(path)
     fmt = mapped_format(p, mapping)
     columns = mapping.source_columns()
-    seen_ids: set[str] = set()
+    seen_ids = _SeenIds()
     seen_elements: set[str] = set()
     if fmt == "regab-xml":
         chunks: Iterator[pd.DataFrame] = iter_regab_xml(p, columns=columns, chunksize=chunksize or 200_000,
@@ -605,14 +610,27 @@ def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,
     yield pending
 
 
-def _cross_chunk_ids(part: MappedTape, seen: set[str], offset: int) -> MappedTape:
+class _SeenIds:
+    """Ids met in earlier chunks, kept as sorted 64-bit hashes (8 bytes an id, not a Python string)."""
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype="uint64")
+
+    def repeat_and_add(self, ids: pd.Series) -> np.ndarray:
+        present = ids.notna().to_numpy(dtype=bool)
+        hashes = pd.util.hash_pandas_object(ids.astype(object), index=False).to_numpy()
+        repeat = present & np.isin(hashes, self.hashes)
+        self.hashes = np.union1d(self.hashes, hashes[present])
+        return repeat
+
+
+def _cross_chunk_ids(part: MappedTape, seen: _SeenIds, offset: int) -> MappedTape:
     """Add a ``unique`` problem for each id already met in an earlier chunk."""
     col = part.mapping.id_column
     if col is None:
         return part
     ids = part.ids
-    repeat = ids.isin(seen).fillna(False).to_numpy(dtype=bool)
-    seen.update(ids.dropna().tolist())
+    repeat = seen.repeat_and_add(ids)
     if not repeat.any():
         return part
     flagged = part.problems.loc[part.problems["rule"] == "unique", "row"].to_numpy()

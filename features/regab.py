@@ -26,16 +26,16 @@ import pandas as pd
 from features.exceptions import ConfigError, TapeError
 
 __all__ = [
-    "AssetClass",
     "ASSET_CLASSES",
+    "CODE_LISTS",
     "DATE_FORMAT",
     "MONTH_FORMAT",
-    "CODE_LISTS",
+    "AssetClass",
     "describe_code",
     "detect_asset_class",
-    "sniff_asset_class",
     "iter_regab_xml",
     "read_regab_xml",
+    "sniff_asset_class",
 ]
 
 AssetClass = Literal["autolease", "autoloan"]

@@ -37,8 +37,15 @@ from features.io import iter_table
 from features.mapping import MappedTape
 from features.regab import DATE_FORMAT, MONTH_FORMAT, AssetClass, detect_asset_class, iter_regab_xml
 
-__all__ = ["DefaultRule", "LABEL_COLUMNS", "period_columns", "read_regab_periods", "regab_default_labels",
-           "label_regab_tapes", "attach_labels"]
+__all__ = [
+    "LABEL_COLUMNS",
+    "DefaultRule",
+    "attach_labels",
+    "label_regab_tapes",
+    "period_columns",
+    "read_regab_periods",
+    "regab_default_labels",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -124,10 +131,14 @@ def _resolve_class(columns: Sequence[str], asset_class: AssetClass | None) -> As
     return found
 
 
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(None, index=frame.index, dtype=object)
-    cells = [None if v is None or v is pd.NA or v != v else str(v).strip() for v in frame[column].tolist()]
+    cells = [None if _is_missing(v) else str(v).strip() for v in frame[column].tolist()]
     return pd.Series([None if c in _MISSING else c for c in cells], index=frame.index, dtype=object)
 
 
@@ -246,10 +257,10 @@ def regab_default_labels(periods: pd.DataFrame, *, rule: DefaultRule | None = No
     else:
         observed = (window.groupby("id")["offset"].max().reindex(out.index) >= rule.horizon_months).fillna(False)
     censored = ~defaulted & ~closed_good.to_numpy() & ~observed.to_numpy(dtype=bool)
-    label = np.where(defaulted, 1, 0).astype(float)
+    label = pd.array(np.where(defaulted, 1, 0), dtype="Int8")
     if rule.censored == "missing":
-        label[censored] = np.nan
-    out["label"] = pd.array(pd.Series(label).map(lambda v: pd.NA if v != v else int(v)), dtype="Int8")
+        label[censored] = pd.NA
+    out["label"] = label
     out["censored"] = censored
     return out[LABEL_COLUMNS].reset_index(drop=True)
 
