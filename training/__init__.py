@@ -1,0 +1,40 @@
+"""Retraining runs of the default model: out-of-time split by vintage, hyperparameter search,
+metrics, MLflow tracking and the governed champion/challenger registry.
+
+``training`` imports ``features`` and ``models``; MLflow is touched only in
+:mod:`training.tracking` (runs) and :mod:`training.registry` (aliases, history, promotion).
+"""
+
+from training.errors import MetricsError, RegistryError, TrainingError
+from training.evaluation import Evaluation, evaluate_model, monotonicity_sweep
+from training.gates import GateResult, Gates, check_gates, load_gates
+from training.run import RunConfig, RunResult, TrainingOutcome, fit_and_evaluate, train_run
+from training.search import SearchConfig, SearchResult, SearchSpace, search_params
+from training.splits import SplitConfig, SplitPart, VintageSplit, split_by_vintage, vintage_of
+
+__all__ = [
+    "MetricsError",
+    "RegistryError",
+    "TrainingError",
+    "Evaluation",
+    "evaluate_model",
+    "monotonicity_sweep",
+    "GateResult",
+    "Gates",
+    "check_gates",
+    "load_gates",
+    "RunConfig",
+    "RunResult",
+    "TrainingOutcome",
+    "fit_and_evaluate",
+    "train_run",
+    "SearchConfig",
+    "SearchResult",
+    "SearchSpace",
+    "search_params",
+    "SplitConfig",
+    "SplitPart",
+    "VintageSplit",
+    "split_by_vintage",
+    "vintage_of",
+]

@@ -1,0 +1,308 @@
+"""The governed model registry: ``challenger`` and ``champion`` aliases, promotion gates, history.
+
+Every registered version of the default model gets the alias ``challenger``. :func:`promote`
+measures the challenger and the current ``champion`` on the same out-of-time rows (by default
+the test vintages logged by the challenger's training run), checks the written gates
+(:mod:`training.gates`) and moves ``champion`` only when all of them pass; the first model becomes
+champion when it passes the absolute gates.
+
+Every alias change and every refusal is appended to the registered model's history: one
+registered-model tag per event, ``poolgate.history.000001``, ``...000002``, each a JSON object
+with ``time`` (UTC), ``event``, ``version``, ``reason``, ``metrics`` and, for promotions, the
+gate results and the gates file hash. Each version also carries a ``poolgate.status`` tag
+(``challenger``, ``champion``, ``refused``, ``retired``). ``poolgate models`` reads both.
+
+Models are read back from the registry as their LeaseModel folder (text and JSON); no pickle and
+no stored code is executed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import logging
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from features.io import read_table
+from models import LeaseModel
+from training.errors import RegistryError
+from training.evaluation import evaluate_model
+from training.gates import GateResult, Gates, check_gates, load_gates
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "HEADLINE_METRICS",
+    "PromotionDecision",
+    "mark_challenger",
+    "record_event",
+    "history",
+    "list_versions",
+    "load_version",
+    "promote",
+]
+
+log = logging.getLogger(__name__)
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+HISTORY_PREFIX = "poolgate.history."
+STATUS_TAG = "poolgate.status"
+HEADLINE_METRICS = ("auc_oot", "ks_oot", "brier_oot", "calibration_error_oot", "auc_oracle_oot",
+                    "monotonicity_violations_oot")
+_GATE_METRICS = ("auc", "ks", "calibration_error", "monotonicity_violations", "brier", "log_loss", "n")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def _registered(client: MlflowClient, name: str) -> Any:
+    try:
+        return client.get_registered_model(name)
+    except MlflowException:
+        raise RegistryError(f"no registered model named {name!r} in the registry at "
+                            f"{mlflow.get_registry_uri()}; train one with `poolgate train`") from None
+
+
+def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+    model = _registered(client, name)
+    version = model.aliases.get(alias)
+    return str(version) if version is not None else None
+
+
+def record_event(name: str, event: str, *, version: str | None, reason: str,
+                 metrics: dict[str, float] | None = None, extra: dict[str, Any] | None = None,
+                 client: MlflowClient | None = None) -> dict[str, Any]:
+    """Append one event to the registered model's history (a new ``poolgate.history.NNNNNN`` tag).
+
+    Returns
+    -------
+    dict
+        The event as stored.
+    """
+    client = client or MlflowClient()
+    model = _registered(client, name)
+    taken = [int(k[len(HISTORY_PREFIX):]) for k in model.tags if k.startswith(HISTORY_PREFIX)]
+    seq = max(taken, default=0) + 1
+    entry: dict[str, Any] = {"seq": seq, "time": _now(), "user": _user(), "event": event, "version": version,
+                             "reason": reason, "metrics": metrics or {}}
+    entry.update(extra or {})
+    client.set_registered_model_tag(name, f"{HISTORY_PREFIX}{seq:06d}", json.dumps(entry, sort_keys=True,
+                                                                                   default=str))
+    log.info("registry %s: %s version %s: %s", name, event, version, reason)
+    return entry
+
+
+def history(name: str, *, client: MlflowClient | None = None) -> list[dict[str, Any]]:
+    """Every recorded event of a registered model, oldest first."""
+    client = client or MlflowClient()
+    model = _registered(client, name)
+    keys = sorted(k for k in model.tags if k.startswith(HISTORY_PREFIX))
+    return [json.loads(model.tags[k]) for k in keys]
+
+
+def mark_challenger(name: str, version: str, *, run_id: str, metrics: dict[str, float],
+                    client: MlflowClient | None = None) -> None:
+    """Give a newly registered version the ``challenger`` alias and record it.
+
+    The previous challenger (if any, and not the champion) keeps its versions and tags but loses
+    the alias; the event names it.
+    """
+    client = client or MlflowClient()
+    previous = _alias_version(client, name, CHALLENGER)
+    client.set_registered_model_alias(name, CHALLENGER, str(version))
+    client.set_model_version_tag(name, str(version), STATUS_TAG, CHALLENGER)
+    client.set_model_version_tag(name, str(version), "poolgate.metrics", json.dumps(metrics, sort_keys=True))
+    reason = "registered by a training run"
+    if previous is not None and previous != str(version):
+        reason += f"; replaces challenger version {previous}"
+    record_event(name, "challenger_set", version=str(version), reason=reason, metrics=metrics,
+                 extra={"run_id": run_id, "previous_challenger": previous}, client=client)
+
+
+def load_version(name: str, version: str, *, dst: str | Path | None = None) -> LeaseModel:
+    """Read a registered version's LeaseModel folder (text and JSON only) from the registry."""
+    try:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}",
+                                                    dst_path=str(dst) if dst else None)
+    except MlflowException as exc:
+        raise RegistryError(f"cannot download model {name!r} version {version}: {exc}") from None
+    return LeaseModel.load(Path(local) / "artifacts" / "bundle")
+
+
+def _oot_rows(client: MlflowClient, run_id: str, dst: Path) -> pd.DataFrame:
+    try:
+        path = client.download_artifacts(run_id, "oot/test.parquet", str(dst))
+    except (MlflowException, OSError) as exc:
+        raise RegistryError(f"run {run_id} has no out-of-time rows (oot/test.parquet) to evaluate on: {exc}") \
+            from None
+    return read_table(path)
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """The outcome of one promotion attempt.
+
+    Attributes
+    ----------
+    promoted : bool
+        The challenger became champion.
+    model_name : str
+    challenger_version : str
+    champion_before, champion_after : str or None
+        Champion version before and after.
+    reason : str
+        One line: why promoted or refused.
+    gates : list of GateResult
+        Every gate, with measured value and threshold.
+    challenger_metrics, champion_metrics : dict
+        Measured on the same rows (``champion_metrics`` empty without a champion).
+    data : str
+        What the rows were (the run whose test vintages were used, or the caller's label).
+    rows : int
+        Rows evaluated.
+    gates_sha256 : str
+        Hash of the gates file applied.
+    time : str
+        UTC time of the decision.
+    """
+
+    promoted: bool
+    model_name: str
+    challenger_version: str
+    champion_before: str | None
+    champion_after: str | None
+    reason: str
+    gates: list[GateResult]
+    challenger_metrics: dict[str, float]
+    champion_metrics: dict[str, float]
+    data: str
+    rows: int
+    gates_sha256: str
+    time: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        out = asdict(self)
+        out["gates"] = [asdict(g) for g in self.gates]
+        return out
+
+
+def _measure(model: LeaseModel, frame: pd.DataFrame, sweep_assets: int, seed: int) -> dict[str, float]:
+    y = frame["default"].to_numpy(dtype="int64")
+    vintage = frame["vintage"].astype(str).to_numpy() if "vintage" in frame.columns else None
+    records = frame.drop(columns=[c for c in ("default", "vintage") if c in frame.columns])
+    ev = evaluate_model(model, records, y, vintage, sweep_assets=sweep_assets, seed=seed)
+    return {k: float(ev.metrics[k]) for k in _GATE_METRICS}
+
+
+def promote(name: str = "poolgate-pd", *, gates: Gates | None = None, data: pd.DataFrame | None = None,
+            data_label: str | None = None, sweep_assets: int = 200, seed: int = 0,
+            client: MlflowClient | None = None) -> PromotionDecision:
+    """Evaluate challenger and champion on the same out-of-time rows and move ``champion`` if the gates pass.
+
+    Parameters
+    ----------
+    name : str, default "poolgate-pd"
+        Registered model name.
+    gates : Gates, optional
+        The gates (the packaged ``training/gates.toml`` when omitted).
+    data : DataFrame, optional
+        Labelled rows to judge on: canonical records plus ``default`` (0/1) and optionally
+        ``vintage``. By default the test vintages logged by the challenger's training run.
+    data_label : str, optional
+        How to describe ``data`` in the history.
+    sweep_assets : int, default 200
+        Assets in each model's monotonicity sweep.
+    seed : int, default 0
+        Seed of the sweep's sample.
+
+    Raises
+    ------
+    RegistryError
+        If the model or its challenger does not exist, or the evaluation rows cannot be found.
+    """
+    client = client or MlflowClient()
+    gates = gates or load_gates()
+    challenger = _alias_version(client, name, CHALLENGER)
+    if challenger is None:
+        raise RegistryError(f"model {name!r} has no {CHALLENGER!r} version to promote; "
+                            "train one with `poolgate train`")
+    champion = _alias_version(client, name, CHAMPION)
+    run_id = client.get_model_version(name, challenger).run_id
+    with tempfile.TemporaryDirectory(prefix="poolgate-promote-") as tmp:
+        if data is None:
+            data = _oot_rows(client, run_id, Path(tmp))
+            data_label = f"test vintages of run {run_id} (challenger version {challenger})"
+        missing = [c for c in ("contract_id", "default") if c not in data.columns]
+        if missing:
+            raise RegistryError(f"evaluation rows lack column(s) {', '.join(missing)}")
+        c_metrics = _measure(load_version(name, challenger, dst=Path(tmp) / "c"), data, sweep_assets, seed)
+        h_metrics: dict[str, float] = {}
+        if champion is not None and champion != challenger:
+            h_metrics = _measure(load_version(name, champion, dst=Path(tmp) / "h"), data, sweep_assets, seed)
+    results = check_gates(c_metrics, h_metrics or None, gates)
+    failed = [g for g in results if g.passed is False]
+    promoted = not failed
+    gate_dicts = [asdict(g) for g in results]
+    extra = {"champion_before": champion, "champion_metrics": h_metrics, "gates": gate_dicts,
+             "gates_file": gates.source, "gates_sha256": gates.sha256, "data": data_label or "caller's rows",
+             "rows": len(data)}
+    if promoted:
+        reason = ("first champion: passed the absolute gates" if not h_metrics
+                  else f"passed every gate against champion version {champion}")
+        client.set_registered_model_alias(name, CHAMPION, challenger)
+        client.delete_registered_model_alias(name, CHALLENGER)
+        client.set_model_version_tag(name, challenger, STATUS_TAG, CHAMPION)
+        if champion is not None and champion != challenger:
+            client.set_model_version_tag(name, champion, STATUS_TAG, "retired")
+        event = record_event(name, "champion_set", version=challenger, reason=reason, metrics=c_metrics,
+                             extra=extra, client=client)
+    else:
+        reason = "refused: " + "; ".join(g.detail for g in failed)
+        client.set_model_version_tag(name, challenger, STATUS_TAG, "refused")
+        event = record_event(name, "promotion_refused", version=challenger, reason=reason, metrics=c_metrics,
+                             extra=extra, client=client)
+    return PromotionDecision(promoted=promoted, model_name=name, challenger_version=challenger,
+                             champion_before=champion, champion_after=challenger if promoted else champion,
+                             reason=reason, gates=results, challenger_metrics=c_metrics,
+                             champion_metrics=h_metrics, data=extra["data"], rows=len(data),
+                             gates_sha256=gates.sha256, time=event["time"])
+
+
+def list_versions(name: str, *, client: MlflowClient | None = None) -> list[dict[str, Any]]:
+    """Every registered version, newest first: ``version``, ``aliases``, ``status``, ``run_id``,
+    ``created`` (UTC) and the headline out-of-time metrics recorded at registration."""
+    client = client or MlflowClient()
+    _registered(client, name)
+    rows = []
+    for mv in client.search_model_versions(f"name='{name}'"):
+        full = client.get_model_version(name, mv.version)
+        metrics = json.loads(full.tags.get("poolgate.metrics", "{}"))
+        rows.append({
+            "version": str(full.version),
+            "aliases": sorted(full.aliases),
+            "status": full.tags.get(STATUS_TAG, ""),
+            "run_id": full.run_id,
+            "created": dt.datetime.fromtimestamp(full.creation_timestamp / 1000, dt.timezone.utc)
+            .isoformat(timespec="seconds"),
+            "metrics": metrics,
+        })
+    return sorted(rows, key=lambda r: int(r["version"]), reverse=True)

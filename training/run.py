@@ -1,0 +1,362 @@
+"""A training run: labels -> out-of-time split -> search -> fit -> evaluation -> MLflow -> challenger.
+
+:func:`fit_and_evaluate` does the work and returns plain objects (no MLflow); :func:`train_run`
+adds the edge: it logs the outcome with :mod:`training.tracking`, registers the model and gives
+the new version the ``challenger`` alias with :mod:`training.registry`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from features.exceptions import ConfigError
+from features.labels import default_labels
+from features.pipeline import FeatureBuilder
+from features.spec import FeatureSpec, load_spec
+from models import LeaseModel, ScoreScaling, fit_lease_model
+from training import plots
+from training.errors import TrainingError
+from training.evaluation import Evaluation, evaluate_model
+from training.metrics import auc, calibration_error, psi, psi_by_feature, summary_metrics
+from training.search import SearchConfig, SearchResult, search_params
+from training.splits import SplitConfig, VintageSplit, split_by_vintage
+
+__all__ = ["RunConfig", "TrainingOutcome", "RunResult", "fit_and_evaluate", "train_run", "scaling_from_policy"]
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "poolgate-pd"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Settings of a training run (the seed is given separately and overrides ``search.seed``).
+
+    Parameters
+    ----------
+    split : SplitConfig
+        Out-of-time split by vintage.
+    search : SearchConfig
+        Hyperparameter search.
+    horizon_months : int
+        Default horizon of the labels, months. Default 24.
+    dpd_threshold : int
+        Days past due that count as default. Default 90.
+    with_scorecard : bool
+        Fit the WoE scorecard challenger and report it side by side. Default True.
+    shap_sample : int
+        Out-of-time rows explained for the SHAP summary plot. Default 2,000.
+    sweep_assets : int
+        Assets in the monotonicity sweep. Default 200.
+    """
+
+    split: SplitConfig = field(default_factory=SplitConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    horizon_months: int = 24
+    dpd_threshold: int = 90
+    with_scorecard: bool = True
+    shap_sample: int = 2_000
+    sweep_assets: int = 200
+
+
+@dataclass
+class TrainingOutcome:
+    """Everything a run computed, before anything is logged.
+
+    Attributes
+    ----------
+    model : LeaseModel
+        The fitted model (challenger scorecard inside when trained).
+    split : VintageSplit
+        The train / validation / test parts.
+    search : SearchResult
+        The winner and every trial.
+    oot : Evaluation
+        The model on the test (out-of-time) vintages.
+    metrics : dict
+        Flat metric name -> value (``auc_oot``, ``ks_oot``, ``brier_oot``, ``calibration_error_oot``,
+        ``auc_oracle_oot`` with a truth table, ``scorecard_auc_oot``, ...).
+    params : dict
+        Flat parameter name -> value, as logged.
+    tables : dict
+        Name -> frame (deciles, AUC by vintage, PSI by feature, search trials, side-by-side).
+    figures : dict
+        Name -> matplotlib figure (roc, ks, calibration, shap_summary).
+    seed : int
+        The run's seed.
+    seconds : dict
+        Wall time of each stage, seconds.
+    """
+
+    model: LeaseModel
+    split: VintageSplit
+    search: SearchResult
+    oot: Evaluation
+    metrics: dict[str, float]
+    params: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    figures: dict[str, Figure]
+    seed: int
+    seconds: dict[str, float]
+
+    def oot_frame(self) -> pd.DataFrame:
+        """Test records with ``default`` and ``vintage`` columns (what promotion re-scores)."""
+        frame = self.split.test.records.copy()
+        frame["default"] = self.split.test.y
+        frame["vintage"] = self.split.test.vintage
+        return frame
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`train_run` hands back (and ``poolgate train --json`` prints).
+
+    Attributes
+    ----------
+    run_id : str
+        MLflow run id.
+    model_uri : str
+        Registry URI of the new version (``models:/poolgate-pd/3``).
+    model_version : str
+        Registered version number.
+    metrics : dict
+        The run's metrics.
+    params : dict
+        The run's parameters.
+    experiment : str
+        MLflow experiment name.
+    """
+
+    run_id: str
+    model_uri: str
+    model_version: str
+    metrics: dict[str, float]
+    params: dict[str, Any]
+    experiment: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (NaN metrics become None)."""
+        out = asdict(self)
+        out["metrics"] = {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                          for k, v in self.metrics.items()}
+        return out
+
+
+def scaling_from_policy(path: str | os.PathLike[str]) -> ScoreScaling:
+    """Score scaling from the ``[score]`` table of a policy TOML (``base_score``, ``base_odds``, ``pdo``).
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read or the table lacks a key.
+    """
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the policy's [score] table: {exc}") from None
+    table = data.get("score", {})
+    missing = [k for k in ("base_score", "base_odds", "pdo") if k not in table]
+    if missing:
+        raise ConfigError(f"{path}: [score] lacks {', '.join(missing)} (needed for the score scaling)")
+    return ScoreScaling(base_score=float(table["base_score"]), base_odds=float(table["base_odds"]),
+                        pdo=float(table["pdo"]))
+
+
+def _truth_pd(truth: pd.DataFrame, contract_ids: pd.Series) -> np.ndarray:
+    for col in ("contract_id", "pd_24m"):
+        if col not in truth.columns:
+            raise TrainingError(f"truth table lacks column {col!r}; it needs contract_id and pd_24m")
+    pd_true = pd.to_numeric(truth.drop_duplicates("contract_id").set_index("contract_id")["pd_24m"],
+                            errors="coerce").reindex(contract_ids.astype(str)).to_numpy(dtype=float)
+    if np.isnan(pd_true).any():
+        where = contract_ids.iloc[int(np.argmax(np.isnan(pd_true)))]
+        raise TrainingError(f"truth table has no pd_24m for contract {where!r} of the out-of-time rows")
+    return pd_true
+
+
+def _flat(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}{k}": v for k, v in values.items()}
+
+
+def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFrame | None = None,
+                     seed: int = 0, config: RunConfig | None = None, spec: FeatureSpec | None = None,
+                     scaling: ScoreScaling | None = None) -> TrainingOutcome:
+    """Train and measure a model on a book and its performance history (no MLflow).
+
+    Parameters
+    ----------
+    book : DataFrame
+        Canonical lease records (typed, e.g. from :func:`features.contract.check_lease_tape`).
+    performance : DataFrame
+        Monthly performance history of the same contracts.
+    truth : DataFrame, optional
+        Generator truth with ``contract_id`` and ``pd_24m`` (the oracle PD); adds the oracle
+        metrics on the same out-of-time rows.
+    seed : int, default 0
+        Seed of the search, the model and every sample drawn.
+    config : RunConfig, optional
+        Split, search and reporting settings.
+    spec : FeatureSpec, optional
+        Feature specification (the shipped one when omitted).
+    scaling : ScoreScaling, optional
+        Score scaling stored with the model.
+
+    Raises
+    ------
+    TrainingError
+        If the book cannot be split or a part has one class only.
+    """
+    config = config or RunConfig()
+    search_config = replace(config.search, seed=seed)
+    spec = spec or load_spec()
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    labels = default_labels(performance, horizon_months=config.horizon_months, dpd_threshold=config.dpd_threshold)
+    split = split_by_vintage(book, labels, config.split)
+    log.info("split: %s", split.summary())
+    seconds["labels_split"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    builder = FeatureBuilder(spec).fit(split.train.records)
+    x_train, x_val = builder.transform(split.train.records), builder.transform(split.validation.records)
+    search = search_params(x_train, split.train.y, x_val, split.validation.y,
+                           monotone_constraints=builder.spec_.directions, categorical=builder.spec_.categorical,
+                           config=search_config)
+    seconds["search"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    params = {**search.params, "n_estimators": search_config.max_rounds,
+              "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
+    model = fit_lease_model(split.train.records, split.train.y, split.validation.records, split.validation.y,
+                            spec=spec, params=params, scaling=scaling, random_state=seed,
+                            with_scorecard=config.with_scorecard)
+    seconds["fit"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    test = split.test
+    oot = evaluate_model(model, test.records, test.y, test.vintage, sweep_assets=config.sweep_assets, seed=seed)
+    metrics: dict[str, float] = _flat("", {f"{k}_oot": v for k, v in oot.metrics.items()})
+    p_val = model.predict_pd(split.validation.records)
+    p_train = model.predict_pd(split.train.records)
+    metrics.update({f"{k}_validation": v for k, v in summary_metrics(split.validation.y, p_val).items()})
+    metrics["auc_train"] = auc(split.train.y, p_train)
+    metrics["psi_pd_train_oot"] = psi(p_train, oot.pd)
+    metrics.update({f"auc_oot_vintage_{v}": a for v, a in oot.auc_by_vintage.items()})
+    x_test = model.transform(test.records)
+    psi_features = psi_by_feature(x_train, x_test)
+    metrics.update({f"psi_oot_{k}": v for k, v in psi_features.items()})
+
+    pds: dict[str, np.ndarray] = {"LightGBM": oot.pd}
+    side = {"lightgbm": oot.metrics}
+    if model.scorecard is not None:
+        p_card = model.scorecard.predict_pd(x_test)
+        card = summary_metrics(test.y, p_card)
+        metrics.update({f"scorecard_{k}_oot": v for k, v in card.items()})
+        pds["WoE scorecard"] = p_card
+        side["scorecard"] = card
+    if truth is not None:
+        p_true = _truth_pd(truth, test.records["contract_id"])
+        oracle = summary_metrics(test.y, p_true)
+        metrics.update({"auc_oracle_oot": oracle["auc"], "ks_oracle_oot": oracle["ks"],
+                        "brier_oracle_oot": oracle["brier"],
+                        "calibration_error_oracle_oot": calibration_error(test.y, p_true),
+                        "auc_gap_oracle_oot": oracle["auc"] - metrics["auc_oot"]})
+        pds["oracle (true PD)"] = p_true
+        side["oracle"] = oracle
+    seconds["evaluate"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    take = np.sort(rng.choice(len(test), size=min(config.shap_sample, len(test)), replace=False))
+    explanation = model.explain_inputs(x_test.iloc[take])
+    figures = {
+        "roc": plots.roc_figure(test.y, pds),
+        "ks": plots.ks_figure(test.y, oot.pd),
+        "calibration": plots.calibration_figure(test.y, pds),
+        "shap_summary": plots.shap_summary_figure(explanation.contributions, x_test.iloc[take], seed=seed),
+    }
+    seconds["plots"] = time.perf_counter() - t0
+    tables = {
+        "deciles_oot": oot.deciles,
+        "auc_by_vintage_oot": pd.DataFrame({"vintage": list(oot.auc_by_vintage),
+                                            "auc": list(oot.auc_by_vintage.values())}),
+        "psi_by_feature_train_oot": pd.DataFrame({"feature": list(psi_features),
+                                                  "psi": list(psi_features.values())}),
+        "search_trials": search.trials_frame(),
+        "models_side_by_side_oot": pd.DataFrame(side).T.rename_axis("model").reset_index(),
+        "monotonicity_sweep_oot": oot.monotonicity,
+        "mean_abs_shap_oot": explanation.contributions.abs().mean().sort_values(ascending=False)
+        .rename_axis("feature").reset_index(name="mean_abs_contribution"),
+    }
+    run_params: dict[str, Any] = {
+        "seed": seed,
+        "horizon_months": config.horizon_months,
+        "dpd_threshold": config.dpd_threshold,
+        **_flat("model.", search.params),
+        "model.best_iteration": int(model.metadata.get("best_iteration", search.best_iteration)),
+        "calibration.a": model.calibration.a,
+        "calibration.b": model.calibration.b,
+        **_flat("split.", asdict(config.split)),
+        **_flat("search.", {k: v for k, v in asdict(search_config).items() if k != "space"}),
+        **_flat("search.space.", asdict(search_config.space)),
+        "spec.version": spec.version,
+        "spec.digest": spec.digest,
+        "rows.book": len(book),
+        "rows.train": len(split.train),
+        "rows.validation": len(split.validation),
+        "rows.test": len(test),
+        "vintages.train": ",".join(split.train.vintages),
+        "vintages.validation": ",".join(split.validation.vintages),
+        "vintages.test": ",".join(split.test.vintages),
+    }
+    return TrainingOutcome(model=model, split=split, search=search, oot=oot, metrics=metrics, params=run_params,
+                           tables=tables, figures=figures, seed=seed, seconds=seconds)
+
+
+def train_run(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFrame | None = None,
+              experiment: str = "poolgate", seed: int = 0, config: RunConfig | None = None,
+              model_name: str = MODEL_NAME, policy_path: str | os.PathLike[str] | None = None,
+              spec: FeatureSpec | None = None, source: str | None = None) -> RunResult:
+    """Train, measure, log to MLflow, register and mark the new version ``challenger``.
+
+    Tracking goes where MLflow points by default (``sqlite:///mlflow.db`` in the working folder)
+    or to ``MLFLOW_TRACKING_URI``; nothing here sets it.
+
+    Parameters
+    ----------
+    book, performance, truth, seed, config, spec
+        As :func:`fit_and_evaluate`.
+    experiment : str, default "poolgate"
+        MLflow experiment name (created when missing).
+    model_name : str, default "poolgate-pd"
+        Registered model name.
+    policy_path : path, optional
+        Policy TOML logged with the model (its ``[score]`` table sets the score scaling); the
+        screening default ``scoring/default_policy.toml`` when omitted.
+    source : str, optional
+        Where the book came from (a path), recorded with the datasets.
+    """
+    from training import registry, tracking
+
+    policy = Path(policy_path) if policy_path is not None else tracking.default_policy_path()
+    outcome = fit_and_evaluate(book, performance, truth=truth, seed=seed, config=config, spec=spec,
+                               scaling=scaling_from_policy(policy))
+    logged = tracking.log_training_run(outcome, experiment=experiment, model_name=model_name,
+                                       policy_path=policy, source=source)
+    registry.mark_challenger(model_name, logged.model_version, run_id=logged.run_id,
+                             metrics={k: outcome.metrics[k] for k in registry.HEADLINE_METRICS
+                                      if k in outcome.metrics})
+    return RunResult(run_id=logged.run_id, model_uri=f"models:/{model_name}/{logged.model_version}",
+                     model_version=logged.model_version, metrics=outcome.metrics, params=outcome.params,
+                     experiment=experiment)
