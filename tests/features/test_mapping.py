@@ -194,3 +194,13 @@ def test_mapped_records_feed_the_contract_check(lender_mapping) -> None:
     # decode problems left empty cells; the contract then reports them (bureau_score may be empty)
     assert set(result.problems["column"]) <= set(mapped)
     assert result.problems.query("column == 'annual_rate'")["rule"].tolist() == ["not_null"]
+
+
+def test_docs_list_every_column_of_the_regab_mappings() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mappings.md").read_text(encoding="utf-8")
+    for name in ("regab-autoloan", "regab-autolease"):
+        mapping = load_mapping(name)
+        for rule in mapping.fields:
+            assert f"`{rule.field}`" in doc and f"`{rule.column}`" in doc, (name, rule)
+        for feat in mapping.features:
+            assert f"`{feat.column}`" in doc, (name, feat)
