@@ -44,6 +44,7 @@ __all__ = [
     "load_mapping",
     "mapped_format",
     "read_mapped",
+    "tape_columns",
 ]
 
 BUILTIN_MAPPINGS: tuple[str, ...] = ("native", "regab-autolease", "regab-autoloan")
@@ -549,6 +550,17 @@ def mapped_format(path: str | os.PathLike[str], mapping: Mapping) -> Format:
             raise TapeError(f"{path}: no such file")
         return "regab-xml"
     return tape_format(path)  # type: ignore[return-value]
+
+
+def tape_columns(path: str | os.PathLike[str]) -> list[str]:
+    """The column names of a CSV or Parquet tape, read from its header only.
+
+    Raises
+    ------
+    TapeError
+        If the file is missing, empty, not CSV/Parquet, or its header cannot be read.
+    """
+    return _header(Path(path), tape_format(path))  # type: ignore[arg-type]
 
 
 def _header(path: Path, fmt: Format) -> list[str]:

@@ -34,7 +34,7 @@ import pandas as pd
 
 from features.exceptions import ConfigError, TapeError
 from features.io import iter_table
-from features.mapping import MappedTape
+from features.mapping import MappedTape, tape_columns
 from features.regab import DATE_FORMAT, MONTH_FORMAT, AssetClass, detect_asset_class, iter_regab_xml
 
 __all__ = [
@@ -137,7 +137,7 @@ def _is_missing(value: object) -> bool:
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
-        return pd.Series(None, index=frame.index, dtype=object)
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
     cells = [None if _is_missing(v) else str(v).strip() for v in frame[column].tolist()]
     return pd.Series([None if c in _MISSING else c for c in cells], index=frame.index, dtype=object)
 
@@ -297,7 +297,7 @@ def read_regab_periods(paths: Sequence[str | os.PathLike[str]], *,
             klass = _agree(klass, found, name)
             frames.extend(iter_regab_xml(path, columns=period_columns(klass)))
         else:
-            header = list(next(iter_table(path, chunksize=1)).columns)
+            header = tape_columns(path)
             klass = _agree(klass, asset_class or _resolve_class(header, None), name)
             cols = [c for c in period_columns(klass) if c in header]
             frames.extend(iter_table(path, chunksize=None, columns=cols))

@@ -236,6 +236,17 @@ def test_labels_from_xml_series_attach_to_first_tape(tmp_path: Path) -> None:
     assert tape.target is not None and tape.target.tolist() == [0, 1]
 
 
+def test_one_csv_with_several_periods(tmp_path: Path) -> None:
+    rows = [("A1", d, {"currentDelinquencyStatus": "120" if i == 2 else "0"}) for i, d in enumerate(MONTHS)]
+    rows += [("A2", d, {}) for d in MONTHS[:5]]
+    path = tmp_path / "periods.csv"
+    _periods(rows).drop(columns=["repossessedIndicator"]).assign(originalLoanTerm="60").to_csv(path, index=False)
+    labels = label_regab_tapes([path], rule=DefaultRule(horizon_months=6))
+    assert labels["contract_id"].tolist() == ["A1", "A2"] and labels["n_periods"].tolist() == [7, 5]
+    assert labels.loc[0, "label"] == 1 and labels.loc[0, "reason"] == "dpd"
+    assert pd.isna(labels.loc[1, "label"]) and bool(labels.loc[1, "censored"])  # seen 4 of 6 months
+
+
 # --- the real World Omni 2020-A tape (skips where ../shared is absent) ---------------------------
 
 
