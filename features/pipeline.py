@@ -208,7 +208,9 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         out = compute_features(self.spec_, X)
         for name, levels in self.categories_.items():
             dtype = pd.CategoricalDtype(pd.Index(levels, dtype=object))
-            out[name] = pd.Categorical(out[name].astype(object).where(out[name].notna(), None), dtype=dtype)
+            col = out[name].astype(object)
+            known = col.isin(levels).to_numpy()  # unseen levels and missing values become NaN
+            out[name] = pd.Categorical(col.where(known, None), dtype=dtype)
         return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

@@ -27,12 +27,12 @@ from features.exceptions import ConfigError, LeakageError
 from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS, lease_field
 
 __all__ = [
+    "TRANSFORMS",
     "FeatureDef",
     "FeatureSpec",
-    "TRANSFORMS",
+    "default_spec_path",
     "load_spec",
     "spec_from_dict",
-    "default_spec_path",
 ]
 
 #: transform name -> number of inputs it takes.

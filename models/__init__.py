@@ -9,16 +9,19 @@ from models.calibration import CalibrationError, PlattCalibration, fit_platt
 from models.explain import Explanation, contributions
 from models.pd_model import PDClassifier
 from models.scaling import ScoreScaling
+from models.scorecard import Binning, WoEScorecard
 
 __all__ = [
     "BUNDLE_FORMAT",
-    "LeaseModel",
-    "fit_lease_model",
+    "Binning",
     "CalibrationError",
-    "PlattCalibration",
-    "fit_platt",
     "Explanation",
-    "contributions",
+    "LeaseModel",
     "PDClassifier",
+    "PlattCalibration",
     "ScoreScaling",
+    "WoEScorecard",
+    "contributions",
+    "fit_lease_model",
+    "fit_platt",
 ]

@@ -37,7 +37,7 @@ from models.scaling import ScoreScaling
 if TYPE_CHECKING:
     from models.scorecard import WoEScorecard
 
-__all__ = ["LeaseModel", "fit_lease_model", "BUNDLE_FORMAT"]
+__all__ = ["BUNDLE_FORMAT", "LeaseModel", "fit_lease_model"]
 
 log = logging.getLogger(__name__)
 
@@ -284,8 +284,8 @@ def fit_lease_model(
         from models.scorecard import WoEScorecard
         scorecard = WoEScorecard(directions=builder.spec_.directions, random_state=random_state).fit(X_train, y_train)
     metadata = {
-        "n_train": int(len(X_train)),
-        "n_valid": int(len(X_valid)),
+        "n_train": len(X_train),
+        "n_valid": len(X_valid),
         "default_rate_train": float(y_train.mean()),
         "default_rate_valid": float(y_valid.mean()),
         "best_iteration": clf.best_iteration_,

@@ -40,7 +40,7 @@ def _check_labels(y: Any, n: int, where: str) -> np.ndarray:
     if arr.size != n:
         raise TapeError(f"PDClassifier.{where}: {n} rows of features but {arr.size} labels")
     values = set(np.unique(arr).tolist())
-    if not values <= {0, 1, True, False} or len(values) < 2:
+    if not values <= {0, 1} or len(values) < 2:
         raise TapeError(f"PDClassifier.{where}: labels must be 0/1 with both classes present, "
                         f"got values {sorted(values)[:5]}")
     return arr.astype("int64")
@@ -268,7 +268,8 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         """Raw log-odds of default, shape (n,)."""
-        return np.asarray(self.booster_.predict(self._inputs(X, "raw_score"), raw_score=True), dtype="float64")
+        X = self._inputs(X, "raw_score")
+        return np.asarray(self.booster_.predict(X, raw_score=True), dtype="float64")
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Same as :meth:`raw_score` (scikit-learn's name)."""

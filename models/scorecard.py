@@ -70,7 +70,7 @@ class Binning:
             out = woe[np.minimum(idx, len(woe) - 1)]
             out[np.isnan(x)] = self.missing_woe
             return out
-        codes = values.astype(object).map(lambda v: self.levels.get(str(v), -1) if v is not None and v == v else -1)
+        codes = values.astype(object).map(lambda v: -1 if pd.isna(v) else self.levels.get(str(v), -1))
         idx = codes.to_numpy(dtype="int64")
         return np.where(idx >= 0, woe[np.maximum(idx, 0)], self.missing_woe)
 

@@ -1,0 +1,85 @@
+"""The WoE scorecard challenger: monotone bins, points, JSON round trip, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from features.exceptions import NotFittedError, TapeError
+from models import ScoreScaling, WoEScorecard
+from tests.models.conftest import Fitted
+
+
+@pytest.fixture(scope="module")
+def card(fitted: Fitted) -> WoEScorecard:
+    assert fitted.model.scorecard is not None
+    return fitted.model.scorecard
+
+
+def test_it_ranks_nearly_as_well_as_the_trees(fitted: Fitted) -> None:
+    card_auc = roc_auc_score(fitted.y_test, fitted.model.scorecard_pd(fitted.test))
+    gbm_auc = roc_auc_score(fitted.y_test, fitted.model.predict_pd(fitted.test))
+    assert card_auc > 0.75
+    assert card_auc > gbm_auc - 0.05
+
+
+def test_constrained_numeric_bins_follow_the_spec_direction(fitted: Fitted, card: WoEScorecard) -> None:
+    directions = fitted.model.spec.directions
+    checked = 0
+    for b in card.binnings_:
+        d = directions.get(b.name, 0)
+        if b.kind == "numeric" and d != 0 and len(b.woe) > 1:
+            # WoE is ln(good share / bad share): it falls as risk rises
+            assert np.all(np.diff(b.woe) * d <= 0), b.name
+            checked += 1
+    assert checked >= 5
+    ltv = next(b for b in card.binnings_ if b.name == "ltv")
+    assert len(ltv.woe) >= 3
+
+
+def test_points_of_the_bins_add_up_to_the_score(fitted: Fitted, card: WoEScorecard) -> None:
+    X = fitted.model.transform(fitted.test.iloc[:200])
+    scaling = ScoreScaling()
+    table = card.points_table(scaling)
+    assert list(table.columns) == ["feature", "bin", "woe", "points"]
+    W = card.woe_transform(X)
+    total = np.zeros(len(X))
+    for name in W.columns:
+        rows = table[table["feature"] == name]
+        lookup = dict(zip(rows["woe"].round(12), rows["points"], strict=False))
+        total += W[name].round(12).map(lookup).to_numpy()
+    np.testing.assert_allclose(total, card.points(X, scaling), atol=1e-6)
+    np.testing.assert_allclose(card.points(X, scaling), scaling.score(card.predict_pd(X)), atol=1e-6)
+
+
+def test_unseen_and_missing_values_get_the_missing_bin(fitted: Fitted, card: WoEScorecard) -> None:
+    X = fitted.model.transform(fitted.test.iloc[:3])
+    X = X.assign(vehicle_make=pd.Categorical([None, None, None], categories=X["vehicle_make"].cat.categories))
+    W = card.woe_transform(X)
+    make = next(b for b in card.binnings_ if b.name == "vehicle_make")
+    assert (W["vehicle_make"] == make.missing_woe).all()
+    score = next(b for b in card.binnings_ if b.name == "bureau_score")
+    assert score.missing_woe < 0  # thin files default more in the test book
+
+
+def test_json_round_trip(fitted: Fitted, card: WoEScorecard) -> None:
+    again = WoEScorecard.from_dict(json.loads(json.dumps(card.to_dict())))
+    X = fitted.model.transform(fitted.test.iloc[:500])
+    np.testing.assert_array_equal(again.predict_pd(X), card.predict_pd(X))
+    pd.testing.assert_frame_equal(again.points_table(ScoreScaling()), card.points_table(ScoreScaling()))
+
+
+def test_fit_on_its_own_and_errors(fitted: Fitted) -> None:
+    X = fitted.model.transform(fitted.train)
+    own = WoEScorecard(max_bins=4).fit(X, fitted.y_train)
+    assert max(len(b.woe) for b in own.binnings_ if b.kind == "numeric") <= 4
+    with pytest.raises(NotFittedError, match=r"WoEScorecard is not fitted yet"):
+        WoEScorecard().predict_pd(X)
+    with pytest.raises(TapeError, match=r"need 3000 labels of 0/1 with both classes present"):
+        WoEScorecard().fit(X, np.ones(len(X)))
+    with pytest.raises(TapeError, match=r"missing model-input columns \['ltv'\]"):
+        own.predict_pd(X.drop(columns=["ltv"]))
