@@ -5,8 +5,8 @@ the line before; 64 zeros for the first), ``time`` (UTC, ISO 8601), the run's id
 digests, and ``hash``: the sha256 of the record's canonical JSON without ``hash``. Editing a record
 changes its hash; deleting or reordering records breaks the ``seq`` and ``prev_hash`` chain;
 :func:`verify` reports each with its line number. Deleting the *last* records leaves a valid shorter
-chain: to catch that, compare the log's head hash with the one kept elsewhere (each run's
-``summary.json`` records the hash of its own log record).
+chain: to catch that, compare the log's head hash with one kept elsewhere (``poolgate screen``
+prints the hash of the record it appended; the trustee can keep it).
 
 Appends are atomic for readers and other poolgate processes: the file is locked (``flock``), the last
 line is checked to be complete, and the new record is written with a single ``os.write`` on a file

@@ -1,0 +1,325 @@
+"""The decision record, declared once, and the decisions of one chunk of raw tape rows.
+
+:func:`decide_chunk` runs the per-asset steps (data contract, model, eligibility, decision band,
+reason codes) on a frame of raw rows; :func:`decide_frame` is the same for a whole frame and is what
+the served pyfunc answers. Concentration limits need the whole admitted pool and are applied later
+(:mod:`scoring.concentration`). :func:`check_decisions` checks a decisions frame against the
+declaration before it leaves (file or HTTP response).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.contract import check_lease_tape
+from features.exceptions import PoolgateError
+from scoring._model import display_names, score_and_explain
+from scoring.decide import STATUSES, band_messages, decide, decided_by
+from scoring.eligibility import eligibility
+from scoring.policy import Policy
+from scoring.reasons import reason_codes
+from scoring.quantities import compute_quantity
+
+__all__ = [
+    "RunMeta",
+    "ChunkDecisions",
+    "DecisionRecordError",
+    "decision_columns",
+    "POOL_COLUMNS",
+    "decide_chunk",
+    "decide_frame",
+    "check_decisions",
+]
+
+#: (name, dtype, meaning) of the columns every decision record starts with.
+_HEAD: tuple[tuple[str, str, str], ...] = (
+    ("row", "int64", "1-based data row of the tape (the CSV header not counted)"),
+    ("asset_id", "string", "contract_id as written in the tape ('' when empty)"),
+    ("status", "string", "admit, refer, reject or invalid"),
+    ("decided_by", "string", "contract (invalid row), eligibility, pd_admit, pd_refer, pd_reject, or the "
+                             "conc_* code of the concentration limit that dropped the asset"),
+    ("pd", "float64", "calibrated probability of default (fraction); empty for invalid rows"),
+    ("score", "float64", "score points from the policy's scaling; empty for invalid rows"),
+    ("raw_score", "float64", "model log-odds before calibration"),
+    ("base_value", "float64", "model's expected raw score over the training data (reference point)"),
+    ("failed_rules", "string", "JSON list of {code, message}: eligibility rules, then concentration"),
+    ("invalid_reasons", "string", "JSON list of {column, value, rule, message} from the data contract"),
+    ("note", "string", "why the PD band referred or rejected the asset ('' otherwise)"),
+)
+_REASON = (("feature", "string"), ("value", "string"), ("logodds", "float64"), ("points", "float64"),
+           ("text", "string"))
+_TAIL: tuple[tuple[str, str, str], ...] = (
+    ("model_uri", "string", "model used (registry URI or folder)"),
+    ("model_version", "string", "registered model version ('' for a folder)"),
+    ("policy_hash", "string", "sha256 of the policy's canonical content"),
+    ("run_id", "string", "screening run id (see docs/screening.md)"),
+)
+
+#: Small per-asset columns kept in memory for concentration limits and the pool summary.
+POOL_COLUMNS = ("row", "asset_id", "lessee_id", "dealer_id", "province", "city_tier", "vehicle_make",
+                "vehicle_condition", "is_nev", "term_months", "months_on_book", "annual_rate", "ltv",
+                "outstanding_principal", "pd", "score", "status")
+
+
+class DecisionRecordError(PoolgateError, RuntimeError):
+    """A decisions frame does not match the declared decision record (a bug, never bad input)."""
+
+
+def decision_columns(top_n: int) -> list[tuple[str, str]]:
+    """(name, dtype) of every decision record column for ``top_n`` reason codes, in file order."""
+    cols = [(n, t) for n, t, _ in _HEAD]
+    for i in range(1, top_n + 1):
+        cols += [(f"reason_{i}_{part}", t) for part, t in _REASON]
+    return cols + [(n, t) for n, t, _ in _TAIL]
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """Identifiers written into every decision of a run."""
+
+    model_uri: str = ""
+    model_version: str = ""
+    policy_hash: str = ""
+    run_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChunkDecisions:
+    """Decisions of one chunk.
+
+    Attributes
+    ----------
+    decisions : DataFrame
+        One decision record per input row, in input order (:func:`decision_columns`).
+    contributions : DataFrame
+        ``row``, ``asset_id``, ``base_value`` and one log-odds column per model input, for the rows
+        that passed the data contract.
+    pool : DataFrame
+        :data:`POOL_COLUMNS` of those rows.
+    """
+
+    decisions: pd.DataFrame
+    contributions: pd.DataFrame
+    pool: pd.DataFrame
+
+
+def _json_list(items: list[dict[str, Any]]) -> str:
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+
+
+def _text_column(values: pd.Series) -> np.ndarray:
+    return values.astype(object).where(values.notna(), "").astype(str).to_numpy(dtype=object)
+
+
+def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None,
+              seen_ids: MutableMapping[str, int] | None) -> tuple[pd.DataFrame, np.ndarray, list[list[dict[str, Any]]]]:
+    """Typed records, invalid mask and the problems of each row."""
+    n = len(raw)
+    check = check_lease_tape(raw, row_offset=row_offset)
+    invalid = check.invalid.copy()
+    problems: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    whole_file = []
+    for p in check.problems.itertuples(index=False):
+        item = {"column": p.column, "value": p.value, "rule": p.rule, "message": p.message}
+        if p.row == 0:
+            whole_file.append(item)
+        else:
+            problems[int(p.row) - row_offset - 1].append(item)
+    if whole_file:  # a required column is missing: no row can be scored
+        invalid[:] = True
+        for items in problems:
+            items[:0] = whole_file
+    records = check.records
+    if cutoff is not None and "cutoff_date" in records.columns:
+        dates = records["cutoff_date"]
+        off = (dates.notna() & (dates != pd.Timestamp(cutoff))).to_numpy(dtype=bool)
+        for i in np.flatnonzero(off):
+            problems[i].append({"column": "cutoff_date", "value": str(raw["cutoff_date"].iloc[i]),
+                                "rule": "cutoff_mismatch",
+                                "message": f"cutoff_date differs from the screening cut-off {cutoff.isoformat()}"})
+        invalid |= off
+    if seen_ids is not None and "contract_id" in raw.columns:
+        ids = _text_column(raw["contract_id"])
+        for i, key in enumerate(ids):
+            if not key:
+                continue
+            first = seen_ids.setdefault(key, row_offset + i + 1)
+            if first != row_offset + i + 1 and first <= row_offset:  # seen in an earlier chunk
+                problems[i].append({"column": "contract_id", "value": key, "rule": "unique",
+                                    "message": f"contract_id appears more than once in the tape (first at row {first})"})
+                invalid[i] = True
+    return records, invalid, problems
+
+
+def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta = RunMeta(),
+                 row_offset: int = 0, cutoff: dt.date | None = None,
+                 seen_ids: MutableMapping[str, int] | None = None) -> ChunkDecisions:
+    """Decide every row of ``raw`` (before concentration limits).
+
+    Parameters
+    ----------
+    raw : DataFrame, shape (n, ...)
+        Raw tape rows (CSV text or typed Parquet values), any index.
+    model : models.LeaseModel
+        Fitted model (contributions, calibration, feature specification).
+    policy : Policy
+    meta : RunMeta
+        Model URI and version, policy hash and run id written into every record.
+    row_offset : int, default 0
+        Data rows before this chunk in the tape, so ``row`` numbers are global.
+    cutoff : date, optional
+        Screening cut-off; a row whose ``cutoff_date`` differs is invalid (rule ``cutoff_mismatch``).
+    seen_ids : mutable mapping, optional
+        ``contract_id -> first row`` shared across the chunks of one tape, to find duplicates
+        between chunks (updated in place).
+
+    Returns
+    -------
+    ChunkDecisions
+        No row is dropped: a row that breaks the data contract gets status ``invalid`` with its reasons.
+    """
+    raw = raw.reset_index(drop=True)
+    text_cols = [c for c in raw.columns if not pd.api.types.is_numeric_dtype(raw[c])
+                 and not pd.api.types.is_bool_dtype(raw[c]) and not pd.api.types.is_datetime64_any_dtype(raw[c])]
+    for c in text_cols:  # an empty cell is a missing value, as when a CSV tape is read
+        blank = (raw[c].astype("string").str.strip() == "").fillna(False).to_numpy(dtype=bool)
+        if blank.any():
+            raw[c] = raw[c].mask(blank)
+    n = len(raw)
+    top_n = policy.reasons.top_n
+    records, invalid, problems = _contract(raw, row_offset, cutoff, seen_ids)
+    valid = np.flatnonzero(~invalid)
+    rows = np.arange(n, dtype="int64") + row_offset + 1
+
+    status = np.full(n, "invalid", dtype=object)
+    by = np.full(n, "contract", dtype=object)
+    note = np.full(n, "", dtype=object)
+    nums = {c: np.full(n, np.nan) for c in ("pd", "score", "raw_score", "base_value")}
+    failed_json = np.full(n, "[]", dtype=object)
+    reason_cols: dict[str, np.ndarray] = {}
+    for i in range(1, top_n + 1):
+        for part, kind in _REASON:
+            reason_cols[f"reason_{i}_{part}"] = (np.full(n, np.nan) if kind == "float64"
+                                                 else np.full(n, "", dtype=object))
+    asset_id = (_text_column(raw["contract_id"]) if "contract_id" in raw.columns
+                else np.full(n, "", dtype=object))
+
+    if valid.size:
+        recs = records.iloc[valid]
+        scored = score_and_explain(model, recs)
+        score = policy.score.score(scored.pd)
+        elig = eligibility(recs, policy)
+        st = decide(scored.pd, elig.eligible, policy)
+        status[valid] = st
+        by[valid] = decided_by(st, elig.eligible)
+        note[valid] = band_messages(scored.pd, st, elig.eligible, policy)
+        nums["pd"][valid], nums["score"][valid] = scored.pd, score
+        nums["raw_score"][valid], nums["base_value"][valid] = scored.raw, scored.base_value
+        if not elig.failures.empty:
+            for pos, grp in elig.failures.groupby("pos", sort=True):
+                failed_json[valid[int(pos)]] = _json_list(
+                    [{"code": c, "message": m} for c, m in zip(grp["code"], grp["message"])])
+        points_per_logodds = -policy.score.factor * scored.calibration_slope
+        rc = reason_codes(scored.contributions, scored.inputs, scored.feature_names,
+                          display_names(model, policy.language), policy, points_per_logodds)
+        for i in range(top_n):
+            reason_cols[f"reason_{i + 1}_feature"][valid] = rc.features[:, i]
+            reason_cols[f"reason_{i + 1}_value"][valid] = [_value_text(v) for v in rc.values[:, i]]
+            reason_cols[f"reason_{i + 1}_logodds"][valid] = rc.logodds[:, i]
+            reason_cols[f"reason_{i + 1}_points"][valid] = rc.points[:, i]
+            reason_cols[f"reason_{i + 1}_text"][valid] = rc.texts[:, i]
+        contributions = pd.DataFrame(scored.contributions, columns=scored.feature_names)
+        contributions.insert(0, "base_value", scored.base_value)
+        contributions.insert(0, "asset_id", asset_id[valid])
+        contributions.insert(0, "row", rows[valid])
+        pool = _pool_columns(recs, rows[valid], asset_id[valid], scored.pd, score, st)
+    else:
+        contributions = pd.DataFrame({"row": pd.Series(dtype="int64"), "asset_id": pd.Series(dtype=object),
+                                      "base_value": pd.Series(dtype="float64")})
+        pool = pd.DataFrame({c: [] for c in POOL_COLUMNS})
+
+    invalid_json = np.array([_json_list(p) if p else "[]" for p in problems], dtype=object)
+    data: dict[str, Any] = {"row": rows, "asset_id": asset_id, "status": status, "decided_by": by,
+                            **nums, "failed_rules": failed_json, "invalid_reasons": invalid_json, "note": note,
+                            **reason_cols, "model_uri": meta.model_uri, "model_version": meta.model_version,
+                            "policy_hash": meta.policy_hash, "run_id": meta.run_id}
+    decisions = _typed(pd.DataFrame(data), top_n)
+    return ChunkDecisions(decisions=decisions, contributions=contributions, pool=pool)
+
+
+def _value_text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "" if np.isnan(v) else repr(round(v, 6))
+    return str(v)
+
+
+def _pool_columns(recs: pd.DataFrame, rows: np.ndarray, ids: np.ndarray, pd_: np.ndarray, score: np.ndarray,
+                  status: np.ndarray) -> pd.DataFrame:
+    out = pd.DataFrame({"row": rows, "asset_id": ids})
+    for c in ("lessee_id", "dealer_id", "province", "vehicle_make", "vehicle_condition"):
+        out[c] = pd.Categorical(_text_column(recs[c].reset_index(drop=True)))
+    out["city_tier"] = recs["city_tier"].astype("float64").to_numpy()
+    out["is_nev"] = recs["is_nev"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    for c in ("term_months", "months_on_book", "annual_rate", "outstanding_principal"):
+        out[c] = recs[c].astype("float64").to_numpy()
+    out["ltv"] = compute_quantity(recs, "loan_to_value").to_numpy()
+    out["pd"], out["score"] = pd_, score
+    out["status"] = pd.Categorical(status, categories=list(STATUSES))
+    return out[list(POOL_COLUMNS)]
+
+
+def _typed(frame: pd.DataFrame, top_n: int) -> pd.DataFrame:
+    for name, kind in decision_columns(top_n):
+        frame[name] = frame[name].astype("string" if kind == "string" else kind)
+    return frame[[n for n, _ in decision_columns(top_n)]]
+
+
+def decide_frame(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta | None = None,
+                 cutoff: dt.date | None = None) -> pd.DataFrame:
+    """Decision records for a whole frame of raw tape rows (no concentration limits): the online answer."""
+    meta = meta or RunMeta(policy_hash=policy.sha256)
+    out = decide_chunk(raw, model, policy, meta=meta, cutoff=cutoff).decisions
+    check_decisions(out, policy.reasons.top_n, n_rows=len(raw))
+    return out
+
+
+def check_decisions(frame: pd.DataFrame, top_n: int, *, n_rows: int | None = None) -> None:
+    """Check ``frame`` against the declared decision record.
+
+    Raises
+    ------
+    DecisionRecordError
+        If a column is missing, extra, out of order or of the wrong type; a status is unknown; row
+        numbers are not unique and increasing; a PD is outside [0, 1] or missing for a valid row;
+        or (with ``n_rows``) the frame does not hold exactly that many rows.
+    """
+    want = decision_columns(top_n)
+    names = [n for n, _ in want]
+    if list(frame.columns) != names:
+        raise DecisionRecordError(f"decision record: columns {list(frame.columns)} differ from the declared {names}")
+    for name, kind in want:
+        dtype = frame[name].dtype
+        ok = isinstance(dtype, pd.StringDtype) if kind == "string" else str(dtype) == kind
+        if not ok:
+            raise DecisionRecordError(f"decision record: column {name} has type {dtype}, declared {kind}")
+    unknown = sorted(set(frame["status"].dropna().unique()) - set(STATUSES))
+    if unknown or frame["status"].isna().any():
+        raise DecisionRecordError(f"decision record: status {unknown or 'empty'} not one of {', '.join(STATUSES)}")
+    rows = frame["row"].to_numpy()
+    if rows.size and (np.any(np.diff(rows) <= 0)):
+        raise DecisionRecordError("decision record: row numbers must be unique and increasing (input order)")
+    p = frame["pd"].to_numpy(dtype="float64", na_value=np.nan)
+    valid = (frame["status"] != "invalid").to_numpy(dtype=bool)
+    if np.isnan(p[valid]).any() or (p[valid] < 0).any() or (p[valid] > 1).any():
+        raise DecisionRecordError("decision record: pd must be within [0, 1] for every valid row")
+    if n_rows is not None and len(frame) != n_rows:
+        raise DecisionRecordError(f"decision record: {len(frame)} decisions for {n_rows} input rows")

@@ -1,0 +1,243 @@
+"""A screening run: tape in, decisions, contributions, pool summary and one decision-log record out.
+
+The tape is streamed in chunks (:func:`features.io.iter_table`). Each chunk is validated, scored,
+explained and decided (:func:`scoring.decisions.decide_chunk`); its decision records and
+contributions go to temporary part files, and only the small per-asset columns needed for the pool
+(:data:`scoring.decisions.POOL_COLUMNS`) stay in memory. Concentration limits then run on the whole
+admitted set, and the parts are streamed once more into the final files, with the assets the limits
+dropped turned into ``reject`` (``decided_by`` = the limit's ``conc_*`` code, the limit's message
+appended to ``failed_rules``).
+
+Outputs in ``out_dir``: ``decisions.parquet`` and ``decisions.csv`` (one row per input row, input
+order), ``contributions.parquet`` (every feature's log-odds contribution of every valid row, plus the
+base value) and ``summary.json``. Each is written to a temporary file and moved into place; the log
+record is appended last. A run that fails midway leaves none of the new files and no log record.
+
+The run id is derived from the content: sha256 of (tape digest, model digest, policy hash, cut-off),
+first 16 hex digits. So the same tape, model and policy give the same run id and byte-identical
+decisions (no time is written into them); the time of each run is in the decision log only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from features.exceptions import TapeError
+from features.io import iter_table, write_json
+from models import LeaseModel
+from scoring import audit
+from scoring.concentration import Drop, apply_limits
+from scoring.decide import STATUSES
+from scoring.decisions import RunMeta, check_decisions, decide_chunk, decision_columns
+from scoring.policy import Policy
+from scoring.registry import ModelRef
+from scoring.summary import pool_summary
+
+__all__ = ["ScreenResult", "screen_tape", "run_id_for", "OUTPUT_FILES"]
+
+log = logging.getLogger(__name__)
+
+OUTPUT_FILES = ("decisions.parquet", "decisions.csv", "contributions.parquet", "summary.json")
+_ARROW_TYPES = {"string": pa.string(), "float64": pa.float64(), "int64": pa.int64()}
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    """What a screening run produced: ``run_id``, ``out_dir``, ``counts`` by status, the pool
+    ``summary`` (as in summary.json) and the decision-log ``record`` appended."""
+
+    run_id: str
+    out_dir: Path
+    counts: dict[str, int]
+    summary: dict[str, Any]
+    record: dict[str, Any]
+
+
+def run_id_for(input_digest: str, model_digest: str, policy_hash: str, cutoff: dt.date | None) -> str:
+    """Content-derived run id: first 16 hex digits of sha256 over the run's inputs."""
+    key = f"{input_digest}|{model_digest}|{policy_hash}|{cutoff.isoformat() if cutoff else ''}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _schema(top_n: int) -> pa.Schema:
+    return pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in decision_columns(top_n)])
+
+
+def _to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False).replace_schema_metadata(None)
+
+
+def _apply_drops(frame: pd.DataFrame, drops: dict[int, Drop]) -> pd.DataFrame:
+    """Turn the admitted assets dropped by concentration limits into rejects, with their reason."""
+    hit = frame["row"].isin(list(drops)).to_numpy()
+    if not hit.any():
+        return frame
+    frame = frame.copy()
+    for i in np.flatnonzero(hit):
+        d = drops[int(frame["row"].iat[i])]
+        failed = json.loads(frame["failed_rules"].iat[i]) + [{"code": d.code, "message": d.message}]
+        frame.iloc[i, frame.columns.get_loc("failed_rules")] = json.dumps(failed, ensure_ascii=False,
+                                                                          separators=(",", ":"))
+        frame.iloc[i, frame.columns.get_loc("status")] = "reject"
+        frame.iloc[i, frame.columns.get_loc("decided_by")] = d.code
+    return frame
+
+
+def screen_tape(
+    tape: str | os.PathLike[str],
+    *,
+    model: LeaseModel,
+    model_ref: ModelRef,
+    policy: Policy,
+    out_dir: str | os.PathLike[str],
+    log_path: str | os.PathLike[str],
+    cutoff: dt.date | None = None,
+    chunksize: int = 100_000,
+    on_chunk: Callable[[int], None] | None = None,
+) -> ScreenResult:
+    """Screen every row of ``tape`` and write the outputs (see the module docstring).
+
+    Parameters
+    ----------
+    tape : path-like
+        Candidate pool tape (CSV or Parquet) of canonical lease records.
+    model : LeaseModel
+    model_ref : ModelRef
+        URI, version and digest of ``model`` (written into every decision and the log).
+    policy : Policy
+    out_dir : path-like
+        Output folder (created if needed); existing output files are replaced.
+    log_path : path-like
+        Decision log to append to.
+    cutoff : date, optional
+        Pool cut-off; rows with another ``cutoff_date`` are ``invalid`` (rule ``cutoff_mismatch``).
+    chunksize : int, default 100_000
+        Rows per chunk.
+    on_chunk : callable, optional
+        Called with the number of rows of each chunk done (progress bars).
+
+    Raises
+    ------
+    TapeError
+        If the tape as a whole cannot be read.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    input_digest = audit.file_digest(tape)
+    run_id = run_id_for(input_digest, model_ref.digest, policy.sha256, cutoff)
+    meta = RunMeta(model_uri=model_ref.uri, model_version=model_ref.version, policy_hash=policy.sha256,
+                   run_id=run_id)
+    top_n = policy.reasons.top_n
+    schema = _schema(top_n)
+    staging = Path(tempfile.mkdtemp(prefix=".screen-", dir=out))
+    try:
+        parts: list[tuple[Path, Path]] = []
+        pools: list[pd.DataFrame] = []
+        seen: dict[str, int] = {}
+        n_rows = 0
+        with contextlib.closing(iter_table(tape, chunksize=chunksize)) as chunks:
+            for chunk in chunks:
+                res = decide_chunk(chunk, model, policy, meta=meta, row_offset=n_rows, cutoff=cutoff, seen_ids=seen)
+                check_decisions(res.decisions, top_n, n_rows=len(chunk))
+                k = len(parts)
+                paths = (staging / f"decisions-{k:05d}.parquet", staging / f"contrib-{k:05d}.parquet")
+                pq.write_table(_to_table(res.decisions, schema), paths[0])
+                pq.write_table(pa.Table.from_pandas(res.contributions, preserve_index=False)
+                               .replace_schema_metadata(None), paths[1])
+                parts.append(paths)
+                pools.append(res.pool)
+                n_rows += len(chunk)
+                if on_chunk is not None:
+                    on_chunk(len(chunk))
+        del seen
+        nonempty = [p for p in pools if len(p)]
+        pool = pd.concat(nonempty, ignore_index=True) if nonempty else pools[0]
+        drops = {d.row: d for d in apply_limits(pool, policy)}
+        if drops:
+            pool.loc[pool["row"].isin(list(drops)), "status"] = "reject"
+        log.info("%d rows decided; concentration limits dropped %d admitted assets", n_rows, len(drops))
+
+        counts = {s: 0 for s in STATUSES}
+        tmp = {name: staging / name for name in OUTPUT_FILES}
+        pq_writer = pq.ParquetWriter(tmp["decisions.parquet"], schema)
+        csv_writer = pacsv.CSVWriter(tmp["decisions.csv"], schema)
+        contrib_writer: pq.ParquetWriter | None = None
+        expected_row = 1
+        try:
+            for dec_path, con_path in parts:
+                frame = _apply_drops(pq.read_table(dec_path).to_pandas().pipe(
+                    _string_frame, top_n), drops)
+                check_decisions(frame, top_n)
+                if len(frame) and int(frame["row"].iat[0]) != expected_row:
+                    raise TapeError(f"{tape}: decisions out of order at row {expected_row}")  # pragma: no cover
+                expected_row += len(frame)
+                for s, c in frame["status"].value_counts().items():
+                    counts[str(s)] += int(c)
+                table = _to_table(frame, schema)
+                pq_writer.write_table(table)
+                csv_writer.write_table(table)
+                contrib = pq.read_table(con_path)
+                if contrib.num_rows:
+                    contrib_writer = contrib_writer or pq.ParquetWriter(tmp["contributions.parquet"], contrib.schema)
+                    contrib_writer.write_table(contrib)
+        finally:
+            pq_writer.close()
+            csv_writer.close()
+            if contrib_writer is not None:
+                contrib_writer.close()
+        if contrib_writer is None:
+            pq.write_table(pa.table({"row": pa.array([], pa.int64())}), tmp["contributions.parquet"])
+        if sum(counts.values()) != n_rows:  # pragma: no cover - guarded by check_decisions
+            raise TapeError(f"{tape}: {sum(counts.values())} decisions for {n_rows} rows")
+
+        summary = pool_summary(pool, policy, counts)
+        digests = {name: audit.file_digest(tmp[name]) for name in OUTPUT_FILES if name != "summary.json"}
+        summary["run"] = {"run_id": run_id, "tape": str(tape), "input_digest": input_digest,
+                          "cutoff": cutoff.isoformat() if cutoff else None, "rows": n_rows,
+                          "model_uri": model_ref.uri, "model_version": model_ref.version,
+                          "model_digest": model_ref.digest, "policy_name": policy.name,
+                          "policy_version": policy.version, "policy_hash": policy.sha256,
+                          "policy_file": policy.source, "concentration_drops": len(drops),
+                          "digests": digests}
+        write_json(summary, tmp["summary.json"])
+        for name in OUTPUT_FILES:
+            with open(tmp[name], "rb") as fh:
+                os.fsync(fh.fileno())
+        for name in OUTPUT_FILES:
+            os.replace(tmp[name], out / name)
+        record = audit.append(log_path, {
+            "run_id": run_id, "model_uri": model_ref.uri, "model_version": model_ref.version,
+            "model_digest": model_ref.digest, "policy_hash": policy.sha256, "policy_version": policy.version,
+            "input_digest": input_digest, "tape": str(tape), "cutoff": summary["run"]["cutoff"],
+            "out_dir": str(out.resolve()), "decisions_digest": digests["decisions.parquet"],
+            "decisions_csv_digest": digests["decisions.csv"],
+            "contributions_digest": digests["contributions.parquet"],
+            "summary_digest": audit.file_digest(out / "summary.json"), "rows": n_rows, "counts": counts,
+        })
+        return ScreenResult(run_id=run_id, out_dir=out, counts=counts, summary=summary, record=record)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _string_frame(frame: pd.DataFrame, top_n: int) -> pd.DataFrame:
+    """A part read back from Parquet, with the declared pandas dtypes again."""
+    for name, kind in decision_columns(top_n):
+        frame[name] = frame[name].astype("string" if kind == "string" else kind)
+    return frame
