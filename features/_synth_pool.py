@@ -40,7 +40,7 @@ def pool_selection(months_on_book: np.ndarray, current_dpd: np.ndarray, active: 
     if fresh:
         return active
     m = months_on_book
-    weight = np.select([m <= 5, m <= 12, m <= 18, m <= 24], [0.15, 0.95, 0.80, 0.50], 0.20)
+    weight = np.select([m <= 5, m <= 12, m <= 18, m <= 24], [0.15, 0.95, 0.55, 0.35], 0.20)
     weight = weight * np.where(current_dpd > 30, 0.0, np.where(current_dpd > 0, 0.35, 1.0))
     return active & (u < weight)
 

@@ -308,7 +308,8 @@ class _Sink:
         if fmt == "parquet":
             self.writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
         else:
-            self.writer = pacsv.CSVWriter(str(self.tmp), schema)
+            self.writer = pacsv.CSVWriter(str(self.tmp), schema,
+                                          write_options=pacsv.WriteOptions(quoting_style="none"))
 
     def write(self, table: pa.Table) -> None:
         self.writer.write_table(table)
@@ -324,7 +325,7 @@ class _Sink:
 
 def write_book(out_dir: str | os.PathLike[str], n_contracts: int, seed: int, cutoff: dt.date, *,
                fmt: str = "parquet", profile: str = "non_captive", performance_fmt: str | None = None,
-               on_progress: Callable[[int], None] | None = None) -> BookFiles:
+               truth_fmt: str | None = None, on_progress: Callable[[int], None] | None = None) -> BookFiles:
     """Stream a synthetic book to ``out_dir/{contracts,performance,pool,truth}.<fmt>``.
 
     Parameters
@@ -336,9 +337,9 @@ def write_book(out_dir: str | os.PathLike[str], n_contracts: int, seed: int, cut
         As in :func:`generate_book`; the files hold exactly the same rows.
     fmt : {"parquet", "csv"}
         File format.
-    performance_fmt : {"parquet", "csv"}, optional
-        Format of the performance history alone (default ``fmt``); CSV history is about ten times
-        bigger than Parquet.
+    performance_fmt, truth_fmt : {"parquet", "csv"}, optional
+        Format of the performance history and of the truth file (default ``fmt``); as CSV these are
+        several times bigger than as Parquet.
     on_progress : callable, optional
         Called with the number of book contracts written so far after each block.
 
@@ -347,7 +348,7 @@ def write_book(out_dir: str | os.PathLike[str], n_contracts: int, seed: int, cut
     BookFiles
         Path and row count of each file (``contracts``, ``performance``, ``pool``, ``truth``).
     """
-    formats = {"contracts": fmt, "pool": fmt, "truth": fmt, "performance": performance_fmt or fmt}
+    formats = {"contracts": fmt, "pool": fmt, "truth": truth_fmt or fmt, "performance": performance_fmt or fmt}
     for f in set(formats.values()):
         if f not in ("parquet", "csv"):
             raise ConfigError(f"format must be parquet or csv, got {f!r}")

@@ -34,6 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")
     p.add_argument("--performance-format", choices=["parquet", "csv"],
                    help="format of the performance history only (default: --format)")
+    p.add_argument("--truth-format", choices=["parquet", "csv"],
+                   help="format of the truth file only (default: --format)")
     p.add_argument("--profile", choices=["non_captive", "captive"], default="non_captive",
                    help="lessor profile (default non_captive)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -47,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         written = write_book(args.out, args.contracts, args.seed, args.cutoff, fmt=args.format,
-                           profile=args.profile, performance_fmt=args.performance_format, on_progress=advance)
+                           profile=args.profile, performance_fmt=args.performance_format, truth_fmt=args.truth_format,
+                              on_progress=advance)
     paths, rows = written.paths, written.rows
     if args.json:
         print_json({"files": {name: str(path) for name, path in paths.items()}, "rows": rows,
