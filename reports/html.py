@@ -31,6 +31,7 @@ __all__ = [
     "figure",
     "note",
     "badge",
+    "code",
     "key_values",
     "Section",
     "Document",
@@ -187,6 +188,12 @@ def figure(png_base64: str, alt: str, caption: str | None = None, *, width: int 
 def note(text: str, level: str = "info") -> Markup:
     """A short paragraph: ``level`` is ``info``, ``warn`` or ``bad``."""
     return Markup(f'<p class="note {esc(level)}">{esc(text)}</p>')
+
+
+def code(text: Any) -> Markup:
+    """Monospaced text (ids, hashes, commands); an en dash when empty."""
+    value = "" if text is None else str(text)
+    return Markup(f"<code>{esc(value)}</code>") if value else Markup("\u2013")
 
 
 def badge(text: str, level: str = "ok") -> Markup:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from features.spec import FeatureSpec
 from reports import charts
-from reports.html import Document, Markup, badge, esc, figure, fmt, key_values, metric, note, table
+from reports.html import Document, Markup, badge, code, esc, figure, fmt, key_values, metric, note, table
 from reports.population import PSI_ALERT, PSI_WARN, psi_against_profile, quantile_sample
 from reports.run_data import RunData
 from reports.summary_view import summary_blocks
@@ -96,15 +96,15 @@ def _provenance(doc: Document, run: RunData, policy: Policy) -> None:
                    badge("audit verify FAILED", "bad") if audit is False else badge("audit not checked", "info"))
     alias = p.get("model_alias") or ""
     sec.add(key_values([
-        ("run id", Markup(f"<code>{esc(run.run_id)}</code>")),
+        ("run id", code(run.run_id)),
         ("time (UTC)", p.get("time")),
         ("model", f"{p.get('model_name') or ''} version {p.get('model_version') or '?'}"
                   + (f" (alias {alias})" if alias else "")),
-        ("model URI", Markup(f"<code>{esc(p.get('model_uri') or '')}</code>")),
+        ("model URI", code(p.get('model_uri') or '')),
         ("policy", f"{policy.name}, version {policy.version}"),
-        ("policy sha256", Markup(f"<code>{esc(p.get('policy_sha256') or policy.sha256)}</code>")),
-        ("input digest", Markup(f"<code>{esc(p.get('input_digest') or '')}</code>")),
-        ("decision-log hash after this run", Markup(f"<code>{esc(p.get('log_hash') or '')}</code>")),
+        ("policy sha256", code(p.get('policy_sha256') or policy.sha256)),
+        ("input digest", code(p.get('input_digest') or '')),
+        ("decision-log hash after this run", code(p.get('log_hash') or '')),
         ("decision log", Markup(audit_badge.text + (f" {esc(p.get('audit_message'))}"
                                                     if p.get("audit_message") else ""))),
     ]))
@@ -160,16 +160,16 @@ def _eligibility(doc: Document, run: RunData, policy: Policy, language: str) -> 
     sec = doc.section("eligibility", "Eligibility failures by rule",
                       "Each asset can fail several rules; counts are assets failing the rule. Rule texts are the "
                       "policy's.")
-    counter: Counter[str] = Counter(code for codes in run.decisions["failed_rules"] for code in codes)
+    counter: Counter[str] = Counter(c for codes in run.decisions["failed_rules"] for c in codes)
     n = max(len(run.decisions), 1)
     rules = {r.code: r for r in policy.eligibility}
     order = sorted(counter, key=lambda c: (-counter[c], c))
     rows = []
-    for code in order:
-        r = rules.get(code)
+    for rule in order:
+        r = rules.get(rule)
         limit = "" if r is None else _allowed_text(r.minimum, r.maximum, r.allowed)
-        rows.append([Markup(f"<code>{esc(code)}</code>"), r.quantity if r else "", limit,
-                     metric(f"rule.{code}.count", counter[code], "int"), counter[code] / n])
+        rows.append([code(rule), r.quantity if r else "", limit,
+                     metric(f"rule.{rule}.count", counter[rule], "int"), counter[rule] / n])
     sec.add(table(rows, ["rule", "quantity", "allowed", "assets failing", "share of all assets"],
                   kinds=["text", "text", "text", "text", "pct"], numeric=[False, False, False, True, True]))
     if order:
@@ -199,7 +199,7 @@ def _reasons(doc: Document, run: RunData, policy: Policy, names: _Names, languag
     order = sorted(counter, key=lambda f: (-counter[f], f))
     n = max(len(sel), 1)
     rows = [[names(f), Markup(f'<span class="zh" lang="zh-Hans">{esc(names.other(f))}</span>'),
-             Markup(f"<code>{esc(f)}</code>"), metric(f"reason.{f}.count", counter[f], "int"), counter[f] / n,
+             code(f), metric(f"reason.{f}.count", counter[f], "int"), counter[f] / n,
              policy.reasons.template(f, language)] for f in order]
     sec.add(table(rows, ["feature", "\u4e2d\u6587" if language == "en" else "English", "model input",
                          "assets", "share", "reason text (policy template)"],
@@ -222,7 +222,7 @@ def _importance(doc: Document, run: RunData, names: _Names) -> None:
         return
     c = run.contributions
     imp = c.abs().mean().sort_values(ascending=False)
-    rows = [[names(f), Markup(f"<code>{esc(f)}</code>"), metric(f"importance.{f}", float(v), "f4"),
+    rows = [[names(f), code(f), metric(f"importance.{f}", float(v), "f4"),
              float(c[f].mean())] for f, v in imp.items()]
     tbl = table(rows, ["feature", "model input", "mean |contribution|", "mean contribution"],
                 kinds=["text", "text", "text", "f4"], numeric=[False, False, True, True])
@@ -314,7 +314,7 @@ def _stability(doc: Document, run: RunData, names: _Names) -> None:
         worst = psi.iloc[0]
         sec.add(note(f"{n_warn} inputs moved beyond PSI {PSI_WARN:g}; the largest is {names(worst['feature'])} "
                      f"(PSI {worst['psi']:.3f}).", "bad" if worst["psi"] > PSI_ALERT else "warn"))
-    rows = [[names(r.feature), Markup(f"<code>{esc(r.feature)}</code>"), metric(f"psi.{r.feature}", r.psi, "f3"),
+    rows = [[names(r.feature), code(r.feature), metric(f"psi.{r.feature}", r.psi, "f3"),
              badge(r.level, _LEVEL_BADGE[r.level]), r.largest_bin, r.train_share, r.pool_share]
             for r in psi.itertuples()]
     sec.add(table(rows, ["feature", "model input", "PSI", "reading", "bin that moved most", "training share",
@@ -334,7 +334,7 @@ def _concentration(doc: Document, run: RunData, policy: Policy, language: str) -
         ok = m.get("ok")
         status = badge("within", "ok") if ok is True else badge("breach", "bad") if ok is False else badge("n/a", "info")
         group = lim.group + (f" (top {lim.n})" if lim.group == "top_lessees" else "")
-        rows.append([Markup(f"<code>{esc(lim.code)}</code>"), group, metric(f"limit.{lim.code}.max_share",
+        rows.append([code(lim.code), group, metric(f"limit.{lim.code}.max_share",
                                                                              lim.max_share, "pct"),
                      metric(f"limit.{lim.code}.share", value, "pct") if value is not None else None,
                      m.get("largest", ""), metric(f"limit.{lim.code}.dropped", m.get("dropped", 0), "int"), status])

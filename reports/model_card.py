@@ -1,0 +1,279 @@
+"""The model card of one registered model version: a self-contained HTML page.
+
+:func:`render_model_card` is pure (a :class:`ModelCardData` in, HTML text out). :func:`load_model_card_data`
+gathers the facts from the MLflow registry and the version's training run: the version's aliases
+and history events (``training.registry``), the run's metrics, tags (data fingerprints, code
+version), ``split.json`` (vintages, sizes, default rates), the monotonicity sweep table, and the
+out-of-time rows (``oot/test.parquet``), which are re-scored here by the model and its challenger
+scorecard to draw ROC, KS, calibration and AUC by vintage. :func:`log_model_card` stores the page
+as an artifact of the version's run. Purpose and limitations are texts in ``reports/model_card.toml``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_curve
+
+from features.spec import FeatureSpec
+from reports import charts
+from reports.html import Document, Markup, badge, code, esc, figure, fmt, key_values, metric, note, table
+from training.metrics import auc_by_group, decile_table, summary_metrics
+
+__all__ = ["ModelCardData", "render_model_card", "load_model_card_data", "log_model_card", "card_texts"]
+
+_DIRECTION = {1: "higher value, higher risk", -1: "higher value, lower risk", 0: "no constraint"}
+
+
+@dataclass
+class ModelCardData:
+    """Everything the model card shows about one model version.
+
+    Attributes
+    ----------
+    name, version : str
+        Registered model name and version.
+    spec : FeatureSpec
+        The model's feature specification (names, display names, risk directions).
+    y : ndarray (n,)
+        Out-of-time outcomes (1 = default within the horizon).
+    pd_model : ndarray (n,)
+        Model PD (fraction) on those rows.
+    pd_challenger : ndarray (n,) or None
+        The WoE scorecard's PD on the same rows, when the bundle has one.
+    vintage : ndarray (n,) or None
+        Vintage label of each out-of-time row.
+    aliases : list of str
+    run_id : str
+    created : str
+        Registration time (UTC).
+    split : dict
+        ``split.json`` of the training run (rows, default rates and vintages of each part).
+    fingerprints : dict
+        Data part -> sha256 of the training data.
+    metrics : dict
+        Metrics logged by the training run.
+    monotonicity : DataFrame or None
+        ``feature``, ``direction``, ``checks``, ``violations``.
+    history : list of dict
+        Registry events of this version (alias changes, promotions, refusals), oldest first.
+    code_version : str
+    """
+
+    name: str
+    version: str
+    spec: FeatureSpec
+    y: np.ndarray
+    pd_model: np.ndarray
+    pd_challenger: np.ndarray | None = None
+    vintage: np.ndarray | None = None
+    aliases: list[str] = field(default_factory=list)
+    run_id: str = ""
+    created: str = ""
+    status: str = ""
+    split: dict[str, Any] = field(default_factory=dict)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    monotonicity: pd.DataFrame | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    code_version: str = ""
+    bundle_metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def card_texts(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Purpose and limitations (``reports/model_card.toml`` unless another file is given)."""
+    p = Path(path) if path else Path(str(resources.files("reports").joinpath("model_card.toml")))
+    return tomllib.loads(p.read_text(encoding="utf-8"))
+
+
+def _models(data: ModelCardData) -> dict[str, np.ndarray]:
+    out = {f"model v{data.version}": data.pd_model}
+    if data.pd_challenger is not None:
+        out["WoE scorecard (challenger)"] = data.pd_challenger
+    return out
+
+
+def render_model_card(data: ModelCardData, *, texts: dict[str, Any] | None = None) -> str:
+    """HTML text of the model card for ``data``."""
+    texts = texts or card_texts()
+    doc = Document(title=f"Model card: {data.name} version {data.version}",
+                   subtitle=("aliases: " + ", ".join(data.aliases) if data.aliases else "no alias")
+                   + (f" \u00b7 registered {data.created}" if data.created else ""),
+                   footer=f"poolgate model card for {data.name} version {data.version}, training run {data.run_id}.")
+    sec = doc.section("purpose", "Purpose")
+    sec.add(Markup(f"<p>{esc(texts.get('purpose', ''))}</p>"))
+    sec.add(key_values([("registered model", f"{data.name} version {data.version}"),
+                        ("aliases", ", ".join(data.aliases) or "none"), ("status", data.status or "\u2013"),
+                        ("training run", code(data.run_id)),
+                        ("code version", code(data.code_version)),
+                        ("feature specification", code(data.spec.digest))]))
+    _training_data(doc, data)
+    _features(doc, data)
+    _metrics(doc, data)
+    _monotonicity(doc, data)
+    sec = doc.section("limitations", "Known limitations")
+    sec.add(Markup("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in texts.get("limitations", [])) + "</ul>"))
+    _history(doc, data)
+    return doc.render()
+
+
+def _training_data(doc: Document, data: ModelCardData) -> None:
+    sec = doc.section("data", "Training data", "Split by origination vintage: the model never saw the out-of-time "
+                                               "vintages it is measured on below.")
+    s = data.split
+    rows = [[part, s.get(f"{part}_vintages", ""), metric(f"data.{part}.rows", s.get(f"{part}_rows"), "int"),
+             metric(f"data.{part}.default_rate", s.get(f"{part}_default_rate"), "pct"),
+             code(str(data.fingerprints.get(part, ''))[:16])]
+            for part in ("train", "validation", "test")]
+    sec.add(table(rows, ["part", "vintages", "contracts", "default rate", "data sha256 (first 16)"],
+                  kinds=["text"] * 5, numeric=[False, False, True, True, False]))
+    if s.get("excluded_vintages"):
+        sec.add(note("Vintages left out (not yet fully labelled): " + ", ".join(map(str, s["excluded_vintages"]))))
+
+
+def _features(doc: Document, data: ModelCardData) -> None:
+    sec = doc.section("features", "Features and risk directions",
+                      "From the feature specification; non-zero directions are monotone constraints of the model.")
+    rows = [[f.display_en, Markup(f'<span class="zh" lang="zh-Hans">{esc(f.display_zh)}</span>'),
+             code(f.name), f.description, f.unit or "\u2013", _DIRECTION[f.direction]]
+            for f in data.spec.model_inputs]
+    sec.add(table(rows, ["feature", "\u4e2d\u6587", "model input", "description", "unit", "risk direction"],
+                  kinds=["text"] * 6))
+
+
+def _metrics(doc: Document, data: ModelCardData) -> None:
+    sec = doc.section("metrics", "Performance out of time, beside the challenger scorecard",
+                      f"Measured on {len(data.y):,} out-of-time contracts "
+                      f"({fmt(float(np.mean(data.y)), 'pct')} defaulted).")
+    models = _models(data)
+    measured = {name: summary_metrics(data.y, p) for name, p in models.items()}
+    keys = [("auc", "AUC", "f3"), ("gini", "Gini", "f3"), ("ks", "KS", "f3"), ("brier", "Brier score", "f4"),
+            ("log_loss", "log loss", "f4"), ("calibration_error", "calibration error", "f4"),
+            ("mean_pd", "mean PD", "pct"), ("default_rate", "default rate", "pct")]
+    tags = ["model", "challenger"]
+    rows = [[label] + [metric(f"metric.{tags[i]}.{k}", m[k], kind) for i, m in enumerate(measured.values())]
+            for k, label, kind in keys]
+    sec.add(table(rows, ["measure", *models], kinds=["text"] * (1 + len(models)),
+                  numeric=[False] + [True] * len(models)))
+    curves = {}
+    for name, p in models.items():
+        fpr, tpr, _ = roc_curve(data.y, p)
+        curves[name] = (fpr, tpr, measured[name]["auc"])
+    deciles = decile_table(data.y, data.pd_model)
+    imgs = [figure(charts.roc_chart(curves), "ROC curve"),
+            figure(charts.ks_chart(data.y, data.pd_model, title=f"KS, model v{data.version}"), "KS chart"),
+            figure(charts.calibration_chart(deciles["expected"], deciles["observed"]), "calibration chart")]
+    if data.vintage is not None:
+        series = {name: auc_by_group(data.y, p, data.vintage) for name, p in models.items()}
+        imgs.append(figure(charts.auc_by_vintage_chart(series), "AUC by vintage"))
+    sec.add(Markup('<div class="grid">' + "".join(i.text for i in imgs) + "</div>"))
+    dec_rows = [[int(r.bin) + 1, int(r.n), int(r.defaults), r.pd_min, r.pd_max, r.expected, r.observed]
+                for r in deciles.itertuples()]
+    sec.add(table(dec_rows, ["decile", "contracts", "defaults", "PD from", "PD to", "expected", "observed"],
+                  kinds=["int", "int", "int", "pct", "pct", "pct", "pct"], caption="Expected against observed by PD decile"))
+    logged = {k: v for k, v in sorted(data.metrics.items()) if not k.startswith("seconds_")}
+    if logged:
+        sec.add(Markup("<details><summary>All metrics logged by the training run</summary>"
+                       + table([[k, metric(f"logged.{k}", v, "f4")] for k, v in logged.items()],
+                               ["metric", "value"], kinds=["text", "text"], numeric=[False, True]).text
+                       + "</details>"))
+
+
+def _monotonicity(doc: Document, data: ModelCardData) -> None:
+    sec = doc.section("monotonicity", "Monotonicity check",
+                      "Each constrained input is swept across its range for a sample of assets, the others held "
+                      "fixed; a violation is a step where the score moves against the declared direction.")
+    m = data.monotonicity
+    if m is None or m.empty:
+        sec.add(note("The training run logged no monotonicity sweep.", "warn"))
+        return
+    names = {f.name: f.display_en for f in data.spec.features}
+    rows = [[names.get(r.feature, r.feature), code(r.feature),
+             _DIRECTION.get(int(r.direction), str(r.direction)), int(r.checks),
+             metric(f"monotonicity.{r.feature}", int(r.violations), "int"),
+             badge("pass", "ok") if int(r.violations) == 0 else badge("fail", "bad")] for r in m.itertuples()]
+    total = int(m["violations"].sum())
+    sec.add(note(f"{total} violations in {int(m['checks'].sum()):,} checks.", "info" if total == 0 else "bad"))
+    sec.add(table(rows, ["feature", "model input", "direction", "checks", "violations", "result"],
+                  kinds=["text"] * 6, numeric=[False, False, False, True, True, False]))
+
+
+def _history(doc: Document, data: ModelCardData) -> None:
+    sec = doc.section("history", "Registry history of this version",
+                      "Every alias change and refusal recorded by the registry, oldest first.")
+    rows = []
+    for ev in data.history:
+        m = ev.get("metrics") or {}
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in list(m.items())[:4] if isinstance(v, (int, float)))
+        rows.append([ev.get("time", ""), ev.get("event", ""), ev.get("user", ""), ev.get("reason", ""), shown])
+    sec.add(table(rows, ["time (UTC)", "event", "by", "reason", "metrics"], kinds=["text"] * 5))
+
+
+def load_model_card_data(name: str, version: str, *, client: Any = None) -> ModelCardData:
+    """Gather a registered version's facts from the MLflow registry and its training run.
+
+    Raises
+    ------
+    training.errors.RegistryError
+        If the model or version is not registered, or its run lacks the out-of-time rows.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from training.errors import RegistryError
+    from training.registry import STATUS_TAG, history, load_version
+
+    client = client or MlflowClient()
+    try:
+        mv = client.get_model_version(name, str(version))
+    except MlflowException:
+        raise RegistryError(f"no version {version!r} of registered model {name!r}; see `poolgate models`") from None
+    run = client.get_run(mv.run_id)
+    with tempfile.TemporaryDirectory(prefix="poolgate-card-") as tmp:
+        model = load_version(name, str(version), dst=Path(tmp) / "model")
+        art = Path(tmp) / "art"
+        art.mkdir()
+
+        def fetch(path: str) -> Path | None:
+            try:
+                return Path(client.download_artifacts(mv.run_id, path, str(art)))
+            except (MlflowException, OSError):
+                return None
+
+        oot_path = fetch("oot/test.parquet")
+        if oot_path is None:
+            raise RegistryError(f"run {mv.run_id} of {name} version {version} has no oot/test.parquet to measure on")
+        oot = pd.read_parquet(oot_path)
+        split_path = fetch("split.json")
+        split = json.loads(split_path.read_text()) if split_path else {}
+        mono_path = fetch("tables/monotonicity_sweep_oot.csv")
+        mono = pd.read_csv(mono_path) if mono_path else None
+    y = oot.pop("default").to_numpy(dtype=float)
+    vintage = oot.pop("vintage").astype(str).to_numpy() if "vintage" in oot.columns else None
+    challenger = model.scorecard_pd(oot) if getattr(model, "scorecard", None) is not None else None
+    tags = run.data.tags
+    return ModelCardData(
+        name=name, version=str(version), spec=model.spec, y=y, pd_model=model.predict_pd(oot),
+        pd_challenger=challenger, vintage=vintage, aliases=sorted(mv.aliases), run_id=mv.run_id,
+        created=pd.Timestamp(mv.creation_timestamp, unit="ms", tz="UTC").isoformat(timespec="seconds"),
+        status=mv.tags.get(STATUS_TAG, ""), split=split,
+        fingerprints={k.rsplit(".", 1)[-1]: v for k, v in tags.items() if k.startswith("poolgate.data_sha256.")},
+        metrics=dict(run.data.metrics), monotonicity=mono,
+        history=[e for e in history(name, client=client) if str(e.get("version")) == str(version)],
+        code_version=tags.get("poolgate.code_version", ""), bundle_metadata=dict(model.metadata))
+
+
+def log_model_card(path: str | os.PathLike[str], run_id: str, *, client: Any = None) -> None:
+    """Store the card as ``model_card/<file name>`` among the artifacts of the version's training run."""
+    from mlflow import MlflowClient
+
+    (client or MlflowClient()).log_artifact(run_id, str(path), "model_card")

@@ -1,0 +1,92 @@
+"""The model card: numbers equal the measures of the same arrays, and the page passes a real browser."""
+
+from __future__ import annotations
+
+from html import escape as html_escape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.spec import load_spec
+from reports.browser import check_page, find_chromium
+from reports.model_card import ModelCardData, card_texts, render_model_card
+from training.metrics import auc, ks
+
+
+class _Values(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self.images = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if "data-metric" in a:
+            self.values[str(a["data-metric"])] = str(a.get("data-value") or "")
+        self.images += tag == "img"
+
+
+def _card_data(n: int = 3000, seed: int = 0) -> ModelCardData:
+    rng = np.random.default_rng(seed)
+    true = 1 / (1 + np.exp(-(-3.0 + rng.standard_normal(n))))
+    y = (rng.random(n) < true).astype(float)
+    spec = load_spec()
+    mono = pd.DataFrame({"feature": [f.name for f in spec.model_inputs if f.direction],
+                         "direction": [f.direction for f in spec.model_inputs if f.direction]})
+    mono["grid_points"], mono["checks"], mono["violations"] = 25, 4800, 0
+    return ModelCardData(
+        name="poolgate-pd", version="2", spec=spec, y=y, pd_model=np.clip(true * 1.05, 0, 1),
+        pd_challenger=np.clip(true + rng.normal(0, 0.01, n), 1e-4, 1), vintage=rng.choice(["2022Q1", "2022Q2"], n),
+        aliases=["champion"], run_id="abc123", created="2026-11-26T07:00:00+00:00", status="champion",
+        split={"train_rows": 20000, "train_default_rate": 0.061, "train_vintages": "2019Q1..2021Q2",
+               "validation_rows": 4000, "validation_default_rate": 0.058, "validation_vintages": "2021Q3..2021Q4",
+               "test_rows": n, "test_default_rate": float(y.mean()), "test_vintages": "2022Q1..2022Q2"},
+        fingerprints={"train": "f" * 64}, metrics={"auc_oot": 0.71}, monotonicity=mono,
+        history=[{"time": "2026-11-26T07:00:00+00:00", "event": "challenger_set", "version": "2", "user": "ci",
+                  "reason": "registered by a training run", "metrics": {"auc_oot": 0.71}},
+                 {"time": "2026-11-26T07:05:00+00:00", "event": "promoted", "version": "2", "user": "ci",
+                  "reason": "all gates passed", "metrics": {"auc": 0.71}}])
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModelCardData, Path, _Values]:
+    data = _card_data()
+    out = tmp_path_factory.mktemp("card") / "card.html"
+    out.write_text(render_model_card(data), encoding="utf-8")
+    parser = _Values()
+    parser.feed(out.read_text(encoding="utf-8"))
+    return data, out, parser
+
+
+def test_metrics_equal_those_of_the_arrays(card: tuple[ModelCardData, Path, _Values]) -> None:
+    data, _, page = card
+    assert float(page.values["metric.model.auc"]) == pytest.approx(auc(data.y, data.pd_model), abs=1e-12)
+    assert float(page.values["metric.model.ks"]) == pytest.approx(ks(data.y, data.pd_model), abs=1e-12)
+    assert data.pd_challenger is not None
+    assert float(page.values["metric.challenger.auc"]) == pytest.approx(auc(data.y, data.pd_challenger), abs=1e-12)
+    assert int(page.values["data.train.rows"]) == 20000
+
+
+def test_card_shows_directions_history_and_limitations(card: tuple[ModelCardData, Path, _Values]) -> None:
+    data, out, page = card
+    html = out.read_text(encoding="utf-8")
+    for f in data.spec.model_inputs:
+        assert html_escape(f.display_en) in html
+    assert "higher value, lower risk" in html and "promoted" in html and "all gates passed" in html
+    assert html_escape(card_texts()["limitations"][0]) in html
+    assert all(v == "0" for k, v in page.values.items() if k.startswith("monotonicity."))
+    assert page.images == 4  # ROC, KS, calibration, AUC by vintage
+
+
+@pytest.mark.slow
+def test_model_card_passes_headless_chromium(card: tuple[ModelCardData, Path, _Values]) -> None:
+    if find_chromium() is None:
+        pytest.skip("headless browser check skipped: no Chromium on this machine (apt-get install chromium)")
+    _, out, page = card
+    result = check_page(out, screenshot=out.with_suffix(".png"), full_page=True)
+    assert result.problems() == []
+    assert result.images == page.images
+    assert out.with_suffix(".png").stat().st_size > 10_000
