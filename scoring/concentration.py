@@ -85,18 +85,27 @@ def _apply_group_limit(limit: ConcentrationLimit, codes: np.ndarray, labels: np.
 
 def _apply_top_lessees(limit: ConcentrationLimit, codes: np.ndarray, labels: np.ndarray, balance: np.ndarray,
                        alive: np.ndarray, language: str, drops: list[Drop], rows: np.ndarray) -> bool:
-    """Drop the riskiest asset among the ``n`` largest lessees, one at a time, until they are within the limit."""
+    """Drop the riskiest assets of the ``n`` largest lessees until together they are within the limit.
+
+    The assets are dropped as one group (as for a single group limit); when the drops change which
+    lessees are the ``n`` largest, the step repeats with the new ones.
+    """
     changed = False
+    s = limit.max_share
     while alive.any():
         sums = np.bincount(codes[alive], weights=balance[alive], minlength=len(labels))
         top = np.lexsort((labels.astype(str), -sums))[:limit.n]  # largest first, ties by lessee id
         total = float(sums.sum())
         held = float(sums[top].sum())
-        if held <= limit.max_share * total * (1 + _EPS):
+        if held <= s * total * (1 + _EPS):
             break
-        first = np.flatnonzero(alive & np.isin(codes, top))[0]  # riskiest asset of the top lessees
-        alive[first] = False
-        drops.append(Drop(int(rows[first]), limit.code, _message(limit, language, "", held / total)))
+        members = np.flatnonzero(alive & np.isin(codes, top))  # in risk order
+        need = (held - s * total) / (1.0 - s) if s < 1 else 0.0
+        k = min(int(np.searchsorted(np.cumsum(balance[members]), need * (1 - _EPS), side="left")) + 1,
+                members.size)
+        alive[members[:k]] = False
+        text = _message(limit, language, f"top {limit.n}", held / total)
+        drops.extend(Drop(int(rows[i]), limit.code, text) for i in members[:k])
         changed = True
     return changed
 

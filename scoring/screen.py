@@ -215,6 +215,7 @@ def screen_tape(
                           "model_digest": model_ref.digest, "policy_name": policy.name,
                           "policy_version": policy.version, "policy_hash": policy.sha256,
                           "policy_file": policy.source, "concentration_drops": len(drops),
+                          "points_per_logodds": -policy.score.factor * float(model.calibration.b),
                           "digests": digests}
         write_json(summary, tmp["summary.json"])
         for name in OUTPUT_FILES:
