@@ -19,6 +19,7 @@ Files written by :func:`write_book` (``.parquet`` or ``.csv``):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -40,7 +41,7 @@ from features._synth_risk import default_probability, monthly_hazards, risk_comp
 from features.exceptions import ConfigError
 from features.schema import LEASE_FIELDS, LEASE_TYPES, PERFORMANCE_FIELDS, PROVINCES, VEHICLE_CONDITIONS
 
-__all__ = ["BLOCK", "FILES", "Book", "BookFiles", "generate_book", "write_book", "iter_book", "book_schemas"]
+__all__ = ["BLOCK", "FILES", "Book", "BookFiles", "book_schemas", "generate_book", "iter_book", "write_book"]
 
 BLOCK = 25_000
 FILES = ("contracts", "performance", "pool", "truth")
@@ -369,9 +370,7 @@ def write_book(out_dir: str | os.PathLike[str], n_contracts: int, seed: int, cut
         return BookFiles(paths=paths, rows={name: sink.rows for name, sink in sinks.items()})
     except BaseException:
         for sink in sinks.values():
-            try:
+            with contextlib.suppress(OSError, ValueError, pa.ArrowException):  # closed already or broken
                 sink.close()
-            except Exception:  # already closed or broken; the temporary file goes anyway
-                pass
             sink.tmp.unlink(missing_ok=True)
         raise

@@ -12,8 +12,13 @@ import pandas as pd
 import pytest
 
 from features._synth_pool import DEFECT_KINDS
-from features._synth_report import comparison_markdown, load_book, reference_comparison, vintage_markdown, \
-    vintage_defaults
+from features._synth_report import (
+    comparison_markdown,
+    load_book,
+    reference_comparison,
+    vintage_defaults,
+    vintage_markdown,
+)
 from features.contract import check_lease_tape
 from features.exceptions import ConfigError
 from features.labels import default_labels
@@ -239,7 +244,7 @@ def test_cli_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> None:
 # --- the committed sample -------------------------------------------------------------------------
 
 def _section(text: str, name: str) -> str:
-    found = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", text, re.S)
+    found = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", text, re.DOTALL)
     assert found, f"data_samples/README.md lacks the {name} section"
     return found.group(1)
 
@@ -255,3 +260,22 @@ def test_committed_sample_readme_figures_match_the_files() -> None:
         vintage_defaults(sample["contracts"], sample["performance"], truth))
     outside = table[~table["within"]]
     assert outside.empty, outside
+
+
+def test_a_failed_write_leaves_no_files(tmp_path: Path) -> None:
+    def stop(done: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_book(tmp_path, 500, 1, CUTOFF, on_progress=stop)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mid_month_cutoff_reports_only_month_ends_before_it() -> None:
+    cutoff = dt.date(2023, 3, 15)
+    small = generate_book(2_000, seed=8, cutoff=cutoff)
+    assert small.contracts["origination_date"].max() < pd.Timestamp("2023-03-01")
+    assert (small.performance["month"] <= pd.Timestamp(cutoff)).all()
+    problems = check_lease_tape(small.contracts).problems
+    assert set(problems["rule"]) <= {"months_on_book_dates"}
+    assert small.pool["months_on_book"].min() >= 1
