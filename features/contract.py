@@ -232,9 +232,11 @@ def check_lease_tape(frame: pd.DataFrame, *, row_offset: int = 0,
           "monthly_rent x term_months must cover financed_amount minus residual_value")
     _rule(out, typed, raw, "cutoff_date", ["origination_date", "cutoff_date"],
           lambda o, c: o > c, "date_order", "origination_date is after cutoff_date (dates out of order)")
-    _rule(out, typed, raw, "months_on_book", ["months_on_book", "origination_date", "cutoff_date"],
-          lambda m, o, c: (_num(m) - _months_between(o, c)).abs() > 1, "months_on_book_dates",
-          "months_on_book must equal the months from origination_date to cutoff_date (+-1)")
+    _rule(out, typed, raw, "months_on_book", ["months_on_book", "origination_date", "cutoff_date", "term_months"],
+          lambda m, o, c, t: (_num(m) - np.minimum(_months_between(o, c), _num(t))).abs() > 1,
+          "months_on_book_dates",
+          "months_on_book must equal the months from origination_date to cutoff_date (+-1), "
+          "capped at term_months")
     _rule(out, typed, raw, "months_on_book", ["months_on_book", "term_months"],
           lambda m, t: _num(m) > _num(t), "months_on_book_max", "months_on_book must not exceed term_months")
     _rule(out, typed, raw, "instalments_paid", ["instalments_paid", "months_on_book"],

@@ -119,3 +119,11 @@ def test_field_catalogue_is_generated_from_the_schema() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "fields.md").read_text(encoding="utf-8")
     assert field_catalogue_markdown() in doc, "docs/fields.md is stale: run python -m features.schema"
     assert all(f"`{f.name}`" in doc for f in LEASE_FIELDS)
+
+
+def test_months_on_book_is_capped_at_term_for_ended_contracts() -> None:
+    ended = {"origination_date": "2019-01-15", "term_months": "36", "months_on_book": "36",
+             "instalments_paid": "36", "outstanding_principal": "0"}
+    assert check_lease_tape(tape(ended)).ok
+    assert (1, "months_on_book", "30", "months_on_book_dates") in problems(
+        tape(dict(ended, months_on_book="30", instalments_paid="30")))
