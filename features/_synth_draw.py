@@ -22,7 +22,7 @@ from features._synth_profiles import (
 )
 from features.schema import PROVINCES
 
-__all__ = ["Dealers", "make_dealers", "origination_weights", "draw_block"]
+__all__ = ["Dealers", "draw_block", "make_dealers", "origination_weights"]
 
 _MUNICIPAL_TIER1 = ("Beijing", "Shanghai")
 _MAX_DTI = 0.65   # rent plus existing debt payments over verified monthly income, at most

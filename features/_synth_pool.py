@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["DEFECT_SHARE", "DEFECT_KINDS", "pool_selection", "apply_defects"]
+__all__ = ["DEFECT_KINDS", "DEFECT_SHARE", "apply_defects", "pool_selection"]
 
 DEFECT_SHARE = 0.015
 DEFECT_KINDS = (

@@ -18,7 +18,7 @@ from features.contract import check_lease_tape
 from features.io import read_table
 from features.labels import default_labels
 
-__all__ = ["load_book", "reference_comparison", "vintage_defaults", "comparison_markdown", "vintage_markdown"]
+__all__ = ["comparison_markdown", "load_book", "reference_comparison", "vintage_defaults", "vintage_markdown"]
 
 
 def _find(folder: Path, name: str) -> Path:

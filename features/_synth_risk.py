@@ -21,7 +21,7 @@ from features._synth_profiles import (
     seasoning_logit,
 )
 
-__all__ = ["SPIRAL_MONTHS", "risk_components", "monthly_hazards", "default_probability", "sample_events"]
+__all__ = ["SPIRAL_MONTHS", "default_probability", "monthly_hazards", "risk_components", "sample_events"]
 
 SPIRAL_MONTHS = 3   # months from entering the spiral to the first 90+ dpd month-end
 

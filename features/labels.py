@@ -16,7 +16,7 @@ import pandas as pd
 
 from features.exceptions import ConfigError, TapeError
 
-__all__ = ["LABEL_COLUMNS", "ENDED_STATUSES", "default_labels"]
+__all__ = ["ENDED_STATUSES", "LABEL_COLUMNS", "default_labels"]
 
 LABEL_COLUMNS = ["contract_id", "default", "observed", "months_observed"]
 ENDED_STATUSES = ("prepaid", "defaulted", "terminated")
