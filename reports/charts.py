@@ -85,14 +85,21 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str = ""
     return to_png(fig)
 
 
-def hist_overlay(pool: np.ndarray, reference: np.ndarray, *, bins: int = 40, title: str = "",
-                 xlabel: str = "", pool_label: str = "pool", reference_label: str = "training population",
-                 log_x: bool = False) -> str:
-    """Two distributions on shared bins, each as a share of its own count (so sizes do not matter)."""
+def hist_overlay(pool: np.ndarray, reference: np.ndarray | None = None, *, reference_quantiles: Sequence[float] | None = None,
+                 reference_count: int | None = None, bins: int = 40, title: str = "", xlabel: str = "",
+                 pool_label: str = "pool", reference_label: str = "training population", log_x: bool = False) -> str:
+    """Two distributions on shared bins, each as a share of its own count (so sizes do not matter).
+
+    The reference is given either as values (``reference``) or, when only a summary is kept, as
+    evenly spaced quantiles (``reference_quantiles``, 0 % to 100 %): its share in each bin is then
+    read from the piecewise-linear distribution function through those quantiles.
+    """
     p = np.asarray(pool, dtype=float)
-    r = np.asarray(reference, dtype=float)
-    p, r = p[np.isfinite(p)], r[np.isfinite(r)]
-    both = np.concatenate([p, r]) if p.size + r.size else np.array([0.0, 1.0])
+    p = p[np.isfinite(p)]
+    r = np.asarray(reference if reference is not None else [], dtype=float)
+    r = r[np.isfinite(r)]
+    q = np.asarray(reference_quantiles if reference_quantiles is not None else [], dtype=float)
+    both = np.concatenate([p, r, q]) if p.size + r.size + q.size else np.array([0.0, 1.0])
     if log_x:
         low = max(float(both[both > 0].min()) if (both > 0).any() else 1e-4, 1e-5)
         edges = np.geomspace(low, max(float(both.max()), low * 10), bins + 1)
@@ -100,7 +107,13 @@ def hist_overlay(pool: np.ndarray, reference: np.ndarray, *, bins: int = 40, tit
         edges = np.histogram_bin_edges(both, bins=bins)
     fig = _figure(6.0, 3.0)
     ax = fig.add_subplot()
-    for data, color, label in ((r, TRAIN, reference_label), (p, POOL, pool_label)):
+    if q.size:
+        shares = np.diff(np.interp(edges, q, np.linspace(0, 1, q.size)))
+        n_text = f" (n={reference_count:,})" if reference_count else ""
+        ax.stairs(shares, edges, fill=True, alpha=0.35, color=TRAIN)
+        ax.stairs(shares, edges, linewidth=1.4, color=TRAIN, label=f"{reference_label}{n_text}")
+    series = ((r, TRAIN, reference_label), (p, POOL, pool_label)) if r.size else ((p, POOL, pool_label),)
+    for data, color, label in series:
         if data.size:
             w = np.full(data.size, 1.0 / data.size)
             ax.hist(data, bins=edges, weights=w, histtype="stepfilled", alpha=0.35, color=color)

@@ -28,7 +28,6 @@ __all__ = [
     "profile_scores",
     "psi_against_profile",
     "psi_level",
-    "quantile_sample",
 ]
 
 PSI_WARN = 0.1
@@ -77,19 +76,12 @@ def profile_frame(frame: pd.DataFrame, n_bins: int = 10) -> dict[str, dict[str, 
 
 
 def profile_scores(pd_: Sequence[float] | np.ndarray, score: Sequence[float] | np.ndarray) -> dict[str, list[float]]:
-    """101 quantiles (0 %, 1 %, ..., 100 %) of the training PD (fraction) and score (points)."""
+    """101 quantiles (0 %, 1 %, ..., 100 %) of the training PD (fraction) and score (points), and ``n``."""
     q = np.linspace(0, 1, 101)
     p = np.asarray(pd_, dtype=float)
     s = np.asarray(score, dtype=float)
-    return {"pd_quantiles": np.quantile(p[np.isfinite(p)], q).tolist(),
+    return {"n": int(np.isfinite(p).sum()), "pd_quantiles": np.quantile(p[np.isfinite(p)], q).tolist(),
             "score_quantiles": np.quantile(s[np.isfinite(s)], q).tolist()}
-
-
-def quantile_sample(quantiles: Sequence[float]) -> np.ndarray:
-    """Points standing for a distribution known by its evenly spaced quantiles: the midpoints of
-    consecutive quantiles, each carrying the same share (good enough to draw a histogram)."""
-    q = np.asarray(quantiles, dtype=float)
-    return (q[1:] + q[:-1]) / 2.0 if q.size > 1 else q
 
 
 def _numeric_labels(x: pd.Series, edges: Sequence[float]) -> pd.Series:
@@ -151,12 +143,16 @@ def psi_level(value: float) -> str:
     return "stable"
 
 
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 def _bin_text(prof: Mapping[str, Any], key: str) -> str:
     """Readable bin: ``[a, b)`` for numeric bins, the level for categorical ones."""
     if prof.get("kind") != "numeric" or key == _MISSING:
         return key
     edges = prof.get("edges", [])
     i = int(key)
-    lo = f"{edges[i - 1]:.4g}" if i > 0 else "-inf"
-    hi = f"{edges[i]:.4g}" if i < len(edges) else "inf"
+    lo = _num(edges[i - 1]) if i > 0 else "-inf"
+    hi = _num(edges[i]) if i < len(edges) else "inf"
     return f"[{lo}, {hi})"

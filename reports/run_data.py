@@ -204,7 +204,8 @@ def run_data_from_frames(decisions: pd.DataFrame, summary: Mapping[str, Any] | N
             item["dropped"] = int(dropped.get(code, 0))
     prov = _provenance(summary, decisions)
     prov.update({k: v for k, v in (provenance or {}).items() if v is not None})
-    rid = run_id or str(summary.get("run_id") or prov.get("run_id") or
+    run_info = summary.get("run") if isinstance(summary.get("run"), Mapping) else {}
+    rid = run_id or str(summary.get("run_id") or run_info.get("run_id") or prov.get("run_id") or
                         (decisions["run_id"].dropna().astype(str).iloc[0]
                          if "run_id" in decisions.columns and decisions["run_id"].notna().any() else "unknown"))
     skip = tuple(k for k in ("concentration", "concentration_limits", "run", "provenance", *PROVENANCE_KEYS,

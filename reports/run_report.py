@@ -18,7 +18,7 @@ import pandas as pd
 from features.spec import FeatureSpec
 from reports import charts
 from reports.html import Document, Markup, badge, code, esc, figure, fmt, key_values, metric, note, table
-from reports.population import PSI_ALERT, PSI_WARN, psi_against_profile, quantile_sample
+from reports.population import PSI_ALERT, PSI_WARN, psi_against_profile
 from reports.run_data import RunData
 from reports.summary_view import summary_blocks
 from scoring.policy import Policy
@@ -276,9 +276,10 @@ def _waterfalls(doc: Document, run: RunData, names: _Names, cap: int) -> None:
 
 
 def _value_text(v: Any) -> str:
-    if isinstance(v, (float, np.floating)):
-        return "missing" if np.isnan(v) else f"{v:.3g}"
-    return str(v)
+    if isinstance(v, (float, np.floating, int, np.integer)) and not isinstance(v, bool):
+        x = float(v)
+        return "missing" if np.isnan(x) else f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+    return "missing" if v is None or v is pd.NA else str(v)
 
 
 def _stability(doc: Document, run: RunData, names: _Names) -> None:
@@ -294,14 +295,16 @@ def _stability(doc: Document, run: RunData, names: _Names) -> None:
     scored = run.decisions[run.decisions["pd"].notna()]
     imgs = []
     scores = run.profile.get("scores", {})
+    n_train = scores.get("n")
     if "pd_quantiles" in scores:
-        imgs.append(figure(charts.hist_overlay(scored["pd"].to_numpy(float), quantile_sample(scores["pd_quantiles"]),
-                                               xlabel="PD (log scale)", log_x=True, title="PD"),
-                           "PD distribution, pool against training"))
+        imgs.append(figure(charts.hist_overlay(scored["pd"].to_numpy(float), reference_quantiles=scores["pd_quantiles"],
+                                               reference_count=n_train, xlabel="PD (log scale)", log_x=True,
+                                               title="PD"), "PD distribution, pool against training"))
     if "score_quantiles" in scores:
         imgs.append(figure(charts.hist_overlay(scored["score"].to_numpy(float),
-                                               quantile_sample(scores["score_quantiles"]), xlabel="score points",
-                                               title="Score"), "score distribution, pool against training"))
+                                               reference_quantiles=scores["score_quantiles"], reference_count=n_train,
+                                               xlabel="score points", title="Score"),
+                           "score distribution, pool against training"))
     if imgs:
         sec.add(Markup('<div class="grid">' + "".join(i.text for i in imgs) + "</div>"))
     features = run.profile.get("features", {})
