@@ -172,7 +172,13 @@ def screen_tape(
         drops = {d.row: d for d in apply_limits(pool, policy)}
         if drops:
             pool.loc[pool["row"].isin(list(drops)), "status"] = "reject"
-        log.info("%d rows decided; concentration limits dropped %d admitted assets", n_rows, len(drops))
+        admitted = int((pool["status"].astype(str) == "admit").sum()) + len(drops)
+        log.info("%d rows decided; concentration limits dropped %d of %d admitted assets", n_rows, len(drops),
+                 admitted)
+        if admitted and len(drops) > admitted / 2:
+            log.warning("concentration limits dropped %d of %d admitted assets: check that the policy's limits "
+                        "suit a pool of this size (a top-N or single-lessee share below N / pool size cannot hold)",
+                        len(drops), admitted)
 
         counts = {s: 0 for s in STATUSES}
         tmp = {name: staging / name for name in OUTPUT_FILES}
@@ -214,7 +220,7 @@ def screen_tape(
                           "model_uri": model_ref.uri, "model_version": model_ref.version,
                           "model_digest": model_ref.digest, "policy_name": policy.name,
                           "policy_version": policy.version, "policy_hash": policy.sha256,
-                          "policy_file": policy.source, "concentration_drops": len(drops),
+                          "policy_file": policy.source, "admitted_before_limits": admitted, "concentration_drops": len(drops),
                           "points_per_logodds": -policy.score.factor * float(model.calibration.b),
                           "digests": digests}
         write_json(summary, tmp["summary.json"])

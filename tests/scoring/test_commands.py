@@ -1,0 +1,81 @@
+"""The screen, explain and audit commands through poolgate.cli.main."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import re
+
+import pandas as pd
+import pytest
+
+from poolgate.cli import main
+from scoring.policy import default_policy_path
+from tests.scoring.conftest import candidate_rows
+
+
+@pytest.fixture()
+def loose_policy(tmp_path: Path) -> Path:
+    """The default policy without binding concentration limits (a 200-row tape cannot meet them)."""
+    text = re.sub(r"max_share = [0-9.]+", "max_share = 1.0", default_policy_path().read_text(encoding="utf-8"))
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def uniform_tape(tmp_path: Path) -> Path:
+    rows = candidate_rows(200, seed=21)
+    rows["cutoff_date"] = "2023-06-30"
+    rows["origination_date"] = "2022-06-15"
+    rows["months_on_book"] = "12"
+    rows["term_months"] = rows["term_months"].where(rows["term_months"].isin(["24", "36", "48", "60"]), "36")
+    rows["instalments_paid"] = "12"
+    path = tmp_path / "pool.csv"
+    rows.to_csv(path, index=False)
+    return path
+
+
+def test_screen_json_explain_and_verify(uniform_tape: Path, bundle_dir: Path, tmp_path: Path, loose_policy: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    log, out = tmp_path / "decisions.log", tmp_path / "run"
+    rc = main(["screen", "--tape", str(uniform_tape), "--cutoff", "2023-06-30", "--model", str(bundle_dir),
+               "--policy", str(loose_policy), "--log", str(log), "--out", str(out), "--json"])
+    assert rc == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sum(result["counts"].values()) == 200 and result["counts"]["admit"] > 0
+    assert result["out"] == str(out) and len(result["run_id"]) == 16
+    dec = pd.read_parquet(out / "decisions.parquet")
+    asset = dec.loc[dec["status"] == "admit", "asset_id"].iloc[0]
+
+    assert main(["explain", "--run", result["run_id"], "--log", str(log), "--asset", asset]) == 0
+    text = capsys.readouterr().out
+    assert f"asset {asset}" in text and "ADMIT by pd_admit" in text and "all contributions" in text
+
+    assert main(["audit", "verify", "--log", str(log)]) == 0
+    assert "intact, 1 records" in capsys.readouterr().out
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    log.write_text(lines[0].replace('"admit":', '"admit":1'), encoding="utf-8")
+    assert main(["audit", "verify", "--log", str(log)]) == 1
+    assert ":1: record edited" in capsys.readouterr().out
+
+
+def test_screen_prints_the_pool_table(uniform_tape: Path, bundle_dir: Path, tmp_path: Path, loose_policy: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["screen", "--tape", str(uniform_tape), "--cutoff", "2023-06-30", "--model", str(bundle_dir),
+               "--policy", str(loose_policy), "--log", str(tmp_path / "l"), "--out", str(tmp_path / "o")])
+    text = capsys.readouterr().out
+    assert rc == 0 and "WA PD" in text and "by province" in text and "concentration limits" in text
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    assert f"{summary['pool']['assets']:,}" in text
+
+
+def test_errors_are_one_line_with_exit_2(uniform_tape: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["screen", "--tape", str(uniform_tape), "--cutoff", "2023-06-30", "--model", str(tmp_path),
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "not a LeaseModel folder (no bundle.json)" in capsys.readouterr().err
+    assert main(["audit", "verify", "--log", str(tmp_path / "none.log")]) == 2
+    assert "no such decision log" in capsys.readouterr().err
+    assert main(["explain", "--run", "deadbeef", "--log", str(tmp_path / "none.log"), "--asset", "X"]) == 2
+    assert "run 'deadbeef': not a folder" in capsys.readouterr().err
