@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import resource
+import json
 import subprocess
 import sys
 import time
@@ -22,11 +22,8 @@ def run_measured(argv: Sequence[str]) -> tuple[float, float]:
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
     seconds = time.perf_counter() - t0
-    import json
-
     last = proc.stderr.strip().splitlines()[-1]
     info = json.loads(last)
     if info["rc"] != 0:
         raise RuntimeError(f"{' '.join(argv)} failed (exit {info['rc']}):\n{proc.stderr[-2000:]}")
-    del resource  # measured in the wrapper
     return seconds, info["maxrss_kib"] / 1024.0

@@ -5,8 +5,10 @@
 
 from features.contract import PROBLEM_COLUMNS, CheckResult, check_lease_tape, check_performance
 from features.exceptions import ConfigError, LeakageError, NotFittedError, PoolgateError, TapeError
+from features.labels import LABEL_COLUMNS, default_labels
 from features.io import atomic_write, iter_table, read_table, tape_format, write_json, write_table
 from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS, Field, lease_field
+from features.synthetic import generate_book, write_book
 from features.validate import TapeReport, validate_tape
 
 __all__ = [
@@ -29,6 +31,10 @@ __all__ = [
     "PERFORMANCE_FIELDS",
     "Field",
     "lease_field",
+    "LABEL_COLUMNS",
+    "default_labels",
+    "generate_book",
+    "write_book",
     "TapeReport",
     "validate_tape",
 ]

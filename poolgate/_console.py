@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -21,7 +21,7 @@ def is_terminal() -> bool:
 
 
 def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str = "",
-             unit: str = "rows") -> Iterator[T] | tqdm:
+             unit: str = "rows") -> "tqdm[T]":
     """A progress bar on stderr when it is a terminal; silent in pipes and files."""
     return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=True, disable=not is_terminal(),
                 file=sys.stderr, leave=False, dynamic_ncols=True)
