@@ -1,0 +1,99 @@
+"""poolgate evaluate: the recipe and its challengers on a small seeded tape read through a mapping."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.exceptions import ConfigError
+from features.mapping import apply_mapping, mapping_from_dict
+from training.evaluate import CHALLENGERS, EvaluateConfig, MappedInputs, evaluate_cv, evaluate_holdout
+
+MAPPING = {
+    "name": "toy",
+    "target": "bad",
+    "fields": {"bureau_score": "score", "annual_rate": {"column": "rate_pct", "scale": 0.01}},
+    "features": {"pti": {"kind": "numeric", "monotone": 1}, "region code": {"kind": "categorical"}},
+}
+FAST = EvaluateConfig(folds=3, min_level_count=5)
+FAST = replace(FAST, search=replace(FAST.search, n_candidates=2, keep=1, max_rounds=150, early_stopping_rounds=20))
+
+
+def _tape_frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    score = rng.normal(650, 60, n).clip(300, 900)
+    pti = rng.uniform(0.02, 0.5, n)
+    rate = rng.uniform(3, 20, n)
+    logit = -1.5 + 5 * (pti - 0.25) - 0.015 * (score - 650) + 0.08 * (rate - 10)
+    bad = rng.random(n) < 1 / (1 + np.exp(-logit))
+    region = rng.choice([f"R{i}" for i in range(40)], n)
+    return pd.DataFrame({"score": score.round().astype(int).astype(str), "rate_pct": rate.round(2).astype(str),
+                         "pti": pti.round(4).astype(str), "region code": region, "bad": bad.astype(int).astype(str)})
+
+
+def _tape(n: int = 700, seed: int = 1):
+    return apply_mapping(_tape_frame(n, seed), mapping_from_dict(MAPPING, origin="toy"))
+
+
+def test_inputs_are_the_computable_spec_features_plus_the_extras() -> None:
+    tape = _tape(300)
+    inputs = MappedInputs(extras=tape.mapping.features, min_level_count=12).fit(tape.records)
+    assert inputs.feature_names_out_ == ["bureau_score", "thin_file", "annual_rate", "pti", "region_code"]
+    assert inputs.directions_["pti"] == 1 and inputs.directions_["bureau_score"] == -1
+    assert inputs.categorical_ == ["region_code"]
+    x = inputs.transform(tape.records)
+    assert isinstance(x["region_code"].dtype, pd.CategoricalDtype)
+    rare = tape.records["region code"].map(tape.records["region code"].value_counts()) < 12
+    assert x.loc[rare.to_numpy(), "region_code"].isna().all()  # rare levels become missing
+
+
+def test_holdout_reports_the_recipe_and_the_challengers_on_the_same_rows() -> None:
+    out = evaluate_holdout(_tape(700, 1), _tape(400, 2), seed=0, config=FAST)
+    for key in ("auc_test", "ks_test", "gini_test", "brier_test", "n_train", "n_test"):
+        assert key in out
+    assert out["n_train"] == 700 and out["n_test"] == 400
+    assert out["auc_test"] > 0.65  # the toy signal is strong
+    assert set(out["challengers"]) == set(CHALLENGERS)
+    assert all(0.5 < m["auc_test"] <= 1 for m in out["challengers"].values())
+
+
+def test_cross_validation_nests_the_search_in_each_fold() -> None:
+    out = evaluate_cv(_tape(600, 3), seed=0, config=FAST)
+    assert len(out["folds"]) == 3 and sum(f["n_test"] for f in out["folds"]) == 600
+    assert {"auc_mean", "auc_std", "ks_mean"} <= set(out)
+    assert out["auc_mean"] == pytest.approx(np.mean([f["auc"] for f in out["folds"]]), abs=1e-6)
+    assert set(out["challengers"]["woe_scorecard"]) >= {"auc_mean", "auc_std", "ks_mean"}
+
+
+def test_unlabelled_rows_are_counted_and_a_missing_target_fails() -> None:
+    frame = _tape_frame(300, 4)
+    frame.loc[:9, "bad"] = ""
+    tape = apply_mapping(frame, mapping_from_dict(MAPPING, origin="toy"))
+    out = evaluate_cv(tape, seed=0, config=replace(FAST, challengers=False))
+    assert out["n"] == 290 and out["n_unlabelled"] == 10 and "challengers" not in out
+    untargeted = mapping_from_dict({k: v for k, v in MAPPING.items() if k != "target"}, origin="toy")
+    no_target = apply_mapping(frame, untargeted)
+    with pytest.raises(ConfigError, match="no target; name the default column"):
+        evaluate_cv(no_target, config=FAST)
+    with pytest.raises(ConfigError, match="folds must be a whole number >= 2; got 1"):
+        EvaluateConfig(folds=1)
+
+
+def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from poolgate.cli import main
+
+    train, test, mapping = tmp_path / "train.csv", tmp_path / "test.csv", tmp_path / "toy.toml"
+    _tape_frame(500, 5).to_csv(train, index=False)
+    _tape_frame(300, 6).to_csv(test, index=False)
+    mapping.write_text('target = "bad"\n[fields]\nbureau_score = "score"\n'
+                       '[features]\npti = { kind = "numeric", monotone = 1 }\n', encoding="utf-8")
+    code = main(["evaluate", "--tape", str(train), "--test-tape", str(test), "--mapping", str(mapping),
+                 "--candidates", "2", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mode"] == "holdout" and out["n_test"] == 300 and "lightgbm_default" in out["challengers"]

@@ -1,0 +1,402 @@
+"""Measuring the training recipe on any tape read through a mapping, beside the usual tools.
+
+The recipe is the one of ``poolgate train``: model inputs from the feature specification (only the
+features whose canonical inputs the tape maps) plus the mapping's extra features, monotone
+constraints from the specification's directions and the mapping's ``monotone`` hints, the
+successive-halving search (:func:`training.search.search_params`) on a held-out validation part of
+the training rows, the monotone LightGBM stopped early on that part, and Platt calibration on it.
+
+On the same split the same inputs also feed three challengers: LightGBM with default settings, a
+logistic regression with its penalty chosen by cross-validation (median imputation, missing flags,
+standardisation, one-hot categories) and the WoE logistic scorecard (:class:`models.WoEScorecard`).
+
+:func:`evaluate_holdout` fits on one tape and measures on another (e.g. later vintages);
+:func:`evaluate_cv` runs stratified K-fold cross-validation with the whole recipe, search included,
+inside each training fold.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from features.exceptions import ConfigError, NotFittedError
+from features.mapping import ExtraFeature, MappedTape
+from features.pipeline import FeatureBuilder
+from features.spec import FeatureSpec, load_spec, spec_from_dict
+from models import PDClassifier, PlattCalibration, WoEScorecard, fit_platt
+from training.errors import TrainingError
+from training.metrics import auc, brier, gini, ks
+from training.search import SearchConfig, SearchResult, search_params
+
+__all__ = [
+    "EvaluateConfig",
+    "MappedInputs",
+    "Recipe",
+    "challenger_pds",
+    "evaluate_cv",
+    "evaluate_holdout",
+    "fit_recipe",
+    "labelled",
+]
+
+log = logging.getLogger(__name__)
+
+CHALLENGERS = ("lightgbm_default", "logistic_tuned", "woe_scorecard")
+_UNSAFE = re.compile(r"[\[\]{}\":,\s]")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Settings of an evaluation.
+
+    Parameters
+    ----------
+    folds : int, default 5
+        Folds of the cross-validation (without a test tape).
+    validation_share : float, default 0.25
+        Share of the training rows held out for the search, early stopping and calibration (fraction).
+    min_level_count : int, default 10
+        Categorical levels seen fewer times in the training rows become missing (guards against
+        high-cardinality columns on small samples).
+    search : SearchConfig
+        The hyperparameter search (its seed is replaced by the evaluation's seed).
+    challengers : bool, default True
+        Also fit and measure the three challengers.
+    """
+
+    folds: int = 5
+    validation_share: float = 0.25
+    min_level_count: int = 10
+    search: SearchConfig = field(default_factory=SearchConfig)
+    challengers: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.folds, bool) or not isinstance(self.folds, int) or self.folds < 2:
+            raise ConfigError(f"folds must be a whole number >= 2; got {self.folds!r}")
+        if not 0.05 <= self.validation_share <= 0.5:
+            raise ConfigError(f"validation_share must be between 0.05 and 0.5; got {self.validation_share!r}")
+        if isinstance(self.min_level_count, bool) or not isinstance(self.min_level_count, int) \
+                or self.min_level_count < 1:
+            raise ConfigError(f"min_level_count must be a whole number >= 1; got {self.min_level_count!r}")
+
+
+def _safe(name: str) -> str:
+    """A column name LightGBM accepts (no JSON special characters or spaces)."""
+    return _UNSAFE.sub("_", name)
+
+
+class MappedInputs(TransformerMixin, BaseEstimator):
+    """Model inputs from a mapped tape's records: specification features whose inputs are mapped, plus extras.
+
+    Parameters
+    ----------
+    spec : FeatureSpec, optional
+        The feature specification (the shipped one when None).
+    extras : sequence of ExtraFeature
+        The mapping's extra features (source columns used as they are).
+    min_level_count : int, default 1
+        Categorical levels rarer than this at ``fit`` become missing.
+
+    Attributes
+    ----------
+    spec_ : FeatureSpec or None
+        The specification restricted to the features whose canonical inputs are present and not
+        all empty at ``fit`` (None when none are).
+    feature_names_out_ : list of str
+    directions_ : dict of str to int
+        Monotone direction of every input (0 for none).
+    categorical_ : list of str
+    extra_levels_ : dict of str to list of str
+    """
+
+    def __init__(self, spec: FeatureSpec | None = None, extras: Sequence[ExtraFeature] = (), *,
+                 min_level_count: int = 1) -> None:
+        self.spec = spec
+        self.extras = extras
+        self.min_level_count = min_level_count
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> MappedInputs:
+        """Choose the computable features and learn categorical levels from ``X``."""
+        spec = self.spec if self.spec is not None else load_spec()
+        present = {c for c in X.columns if X[c].notna().any()}
+        kept = [f for f in spec.model_inputs if set(f.inputs) <= present]
+        dropped = [f.name for f in spec.model_inputs if f not in kept]
+        if dropped:
+            log.info("features not computable from the mapped fields (left out): %s", ", ".join(dropped))
+        self.spec_ = (spec_from_dict({"version": spec.version, "feature": [f.to_dict() for f in kept]},
+                                     source="mapped subset of the feature specification") if kept else None)
+        self.builder_ = (FeatureBuilder(self.spec_, min_level_count=self.min_level_count).fit(X)
+                         if self.spec_ is not None else None)
+        self.extra_levels_: dict[str, list[str]] = {}
+        for feat in self.extras:
+            if feat.kind == "categorical":
+                counts = X[feat.column].astype("string").value_counts(dropna=True)
+                self.extra_levels_[feat.column] = sorted(str(v) for v, n in counts.items()
+                                                         if n >= self.min_level_count)
+        names = list(self.spec_.names) if self.spec_ is not None else []
+        directions = dict(self.spec_.directions) if self.spec_ is not None else {}
+        categorical = list(self.spec_.categorical) if self.spec_ is not None else []
+        for feat in self.extras:
+            name = _safe(feat.column)
+            if name in names:
+                raise ConfigError(f"extra feature {feat.column!r} collides with model input {name!r}; rename it")
+            names.append(name)
+            directions[name] = feat.monotone
+            if feat.kind == "categorical":
+                categorical.append(name)
+        if not names:
+            raise ConfigError("no model input: the mapping maps no field a feature needs and declares no "
+                              "[features]")
+        self.feature_names_out_ = names
+        self.directions_ = directions
+        self.categorical_ = categorical
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Model inputs, columns :attr:`feature_names_out_`, categorical columns as ``category``."""
+        if not hasattr(self, "feature_names_out_"):
+            raise NotFittedError("MappedInputs.transform called before fit")
+        parts = [self.builder_.transform(X)] if self.builder_ is not None else []
+        extra = pd.DataFrame(index=X.index)
+        for feat in self.extras:
+            values = X[feat.column]
+            if feat.kind == "numeric":
+                extra[_safe(feat.column)] = pd.to_numeric(values, errors="coerce").astype("float64")
+            else:
+                levels = self.extra_levels_[feat.column]
+                text = values.astype("string")
+                known = text.isin(levels).fillna(False).to_numpy(dtype=bool)  # unseen or rare: missing
+                cells = np.where(known, text.astype(object).to_numpy(), None)
+                extra[_safe(feat.column)] = pd.Categorical(cells, categories=levels)
+        parts.append(extra)
+        out = pd.concat(parts, axis=1)
+        return out[self.feature_names_out_]
+
+
+@dataclass
+class Recipe:
+    """A model fitted by the training recipe (:func:`fit_recipe`)."""
+
+    inputs: MappedInputs
+    classifier: PDClassifier
+    calibration: PlattCalibration
+    search: SearchResult
+    n_fit: int
+    n_validation: int
+
+    def predict_pd(self, records: pd.DataFrame) -> np.ndarray:
+        """Calibrated PD of each record, shape (n,)."""
+        return self.calibration.predict(self.classifier.raw_score(self.inputs.transform(records)))
+
+
+def _check_y(y: np.ndarray, what: str) -> None:
+    if y.size == 0 or y.min() == y.max():
+        raise TrainingError(f"the {what} need both defaults and non-defaults; got {y.size} rows with "
+                            f"{int(y.sum())} defaults")
+
+
+def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFeature] = (), seed: int = 0,
+               config: EvaluateConfig | None = None, spec: FeatureSpec | None = None) -> Recipe:
+    """Fit the training recipe on labelled records (search, early stopping and calibration inside).
+
+    Parameters
+    ----------
+    records : DataFrame
+        Mapped records (canonical fields and extra features).
+    y : ndarray of 0/1, shape (n,)
+    extras : sequence of ExtraFeature
+    seed : int
+        Seed of the validation split, the search and the model.
+    config : EvaluateConfig, optional
+    spec : FeatureSpec, optional
+    """
+    config = config or EvaluateConfig()
+    y = np.asarray(y, dtype=np.int64)
+    _check_y(y, "training rows")
+    idx_fit, idx_val = train_test_split(np.arange(len(y)), test_size=config.validation_share, stratify=y,
+                                        random_state=seed)
+    fit_rec, val_rec = records.iloc[idx_fit], records.iloc[idx_val]
+    y_fit, y_val = y[idx_fit], y[idx_val]
+    inputs = MappedInputs(spec, extras, min_level_count=config.min_level_count).fit(fit_rec)
+    x_fit, x_val = inputs.transform(fit_rec), inputs.transform(val_rec)
+    search_config = replace(config.search, seed=seed)
+    search = search_params(x_fit, y_fit, x_val, y_val, monotone_constraints=inputs.directions_,
+                           categorical=inputs.categorical_, config=search_config)
+    params = {**search.params, "n_estimators": search_config.max_rounds,
+              "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
+    clf = PDClassifier(**params, monotone_constraints=inputs.directions_, random_state=seed)
+    clf.fit(x_fit, y_fit, eval_set=(x_val, y_val))
+    calibration = fit_platt(clf.raw_score(x_val), y_val)
+    return Recipe(inputs, clf, calibration, search, len(y_fit), len(y_val))
+
+
+def _logistic(x: pd.DataFrame, categorical: Sequence[str], seed: int) -> Any:
+    numeric = [c for c in x.columns if c not in categorical]
+    steps = []
+    if numeric:
+        steps.append(("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True,
+                                                         keep_empty_features=True), StandardScaler()), numeric))
+    if categorical:
+        steps.append(("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"),
+                                           OneHotEncoder(handle_unknown="ignore", min_frequency=10)),
+                      list(categorical)))
+    return make_pipeline(ColumnTransformer(steps),
+                         LogisticRegressionCV(Cs=10, l1_ratios=(0.0,), cv=5, scoring="roc_auc", max_iter=2000,
+                                              random_state=seed, use_legacy_attributes=False))
+
+
+def _as_object(x: pd.DataFrame, categorical: Sequence[str]) -> pd.DataFrame:
+    out = x.copy()
+    for c in categorical:
+        out[c] = out[c].astype(object).where(out[c].notna(), np.nan)
+    return out
+
+
+def challenger_pds(records_train: pd.DataFrame, y_train: np.ndarray, records_test: pd.DataFrame, *,
+                   extras: Sequence[ExtraFeature] = (), seed: int = 0, config: EvaluateConfig | None = None,
+                   spec: FeatureSpec | None = None) -> dict[str, np.ndarray]:
+    """PDs on the test records of the three challengers, fitted on every training row.
+
+    Returns
+    -------
+    dict
+        ``lightgbm_default``, ``logistic_tuned``, ``woe_scorecard`` -> ndarray of shape (n_test,).
+    """
+    config = config or EvaluateConfig()
+    y_train = np.asarray(y_train, dtype=np.int64)
+    inputs = MappedInputs(spec, extras, min_level_count=config.min_level_count).fit(records_train)
+    x_train, x_test = inputs.transform(records_train), inputs.transform(records_test)
+    out: dict[str, np.ndarray] = {}
+    plain = lgb.LGBMClassifier(random_state=seed, n_jobs=config.search.num_threads, verbose=-1)
+    plain.fit(x_train, y_train)
+    out["lightgbm_default"] = np.asarray(plain.predict_proba(x_test))[:, 1]
+    cat = inputs.categorical_
+    logistic = _logistic(x_train, cat, seed).fit(_as_object(x_train, cat), y_train)
+    out["logistic_tuned"] = logistic.predict_proba(_as_object(x_test, cat))[:, 1]
+    card = WoEScorecard(directions=inputs.directions_, random_state=seed).fit(x_train, y_train)
+    out["woe_scorecard"] = card.predict_pd(x_test)
+    return out
+
+
+def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    return {"auc": auc(y, p), "ks": ks(y, p), "gini": gini(y, p), "brier": brier(y, p)}
+
+
+def labelled(tape: MappedTape, what: str) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """The rows of ``tape`` with a target, their 0/1 labels, and how many rows had none.
+
+    Raises
+    ------
+    ConfigError
+        If the tape has no target column (set ``target`` in the mapping or pass ``--target``).
+    """
+    if tape.target is None:
+        raise ConfigError(f"{what}: no target; name the default column with target = ... in the mapping "
+                          "or --target")
+    has = tape.target.notna().to_numpy()
+    return tape.records[has], tape.target[has].to_numpy(dtype=np.int64), int((~has).sum())
+
+
+def _round(d: dict[str, float]) -> dict[str, float]:
+    return {k: round(float(v), 6) for k, v in d.items()}
+
+
+def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
+                     config: EvaluateConfig | None = None, spec: FeatureSpec | None = None) -> dict[str, Any]:
+    """Fit the recipe on ``train`` and measure it on ``test``; the challengers on the same rows.
+
+    Returns
+    -------
+    dict
+        ``auc_test``, ``ks_test``, ``gini_test``, ``brier_test``, ``n_train``, ``n_test``,
+        ``default_rate_train``, ``default_rate_test``, ``n_unlabelled_train``, ``n_unlabelled_test``,
+        ``search`` (winning parameters and trees), ``challengers`` (name -> the same metrics),
+        ``seconds``.
+    """
+    config = config or EvaluateConfig()
+    rec_train, y_train, skip_train = labelled(train, "training tape")
+    rec_test, y_test, skip_test = labelled(test, "test tape")
+    _check_y(y_test, "test rows")
+    t0 = time.perf_counter()
+    recipe = fit_recipe(rec_train, y_train, extras=train.mapping.features, seed=seed, config=config, spec=spec)
+    p = recipe.predict_pd(rec_test)
+    out: dict[str, Any] = {f"{k}_test": v for k, v in _round(_metrics(y_test, p)).items()}
+    out.update({"n_train": len(y_train), "n_test": len(y_test), "n_unlabelled_train": skip_train,
+                "n_unlabelled_test": skip_test, "default_rate_train": round(float(y_train.mean()), 6),
+                "default_rate_test": round(float(y_test.mean()), 6), "inputs": recipe.inputs.feature_names_out_,
+                "search": {**recipe.search.params, "trees": recipe.classifier.best_iteration_}})
+    seconds = {"recipe": round(time.perf_counter() - t0, 2)}
+    if config.challengers:
+        t0 = time.perf_counter()
+        pds = challenger_pds(rec_train, y_train, rec_test, extras=train.mapping.features, seed=seed,
+                             config=config, spec=spec)
+        out["challengers"] = {name: {f"{k}_test": v for k, v in _round(_metrics(y_test, q)).items()}
+                              for name, q in pds.items()}
+        seconds["challengers"] = round(time.perf_counter() - t0, 2)
+    out["seconds"] = seconds
+    return out
+
+
+def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | None = None,
+                spec: FeatureSpec | None = None) -> dict[str, Any]:
+    """Stratified K-fold cross-validation of the recipe (search nested in each training fold).
+
+    Returns
+    -------
+    dict
+        ``auc_mean``, ``auc_std``, ``ks_mean``, ``gini_mean``, ``brier_mean``, ``n``, ``folds`` (one
+        dict a fold: ``fold``, ``n_train``, ``n_test``, ``auc``, ``ks``, ``gini``, ``brier``,
+        ``challengers``), ``challengers`` (name -> ``auc_mean``, ``auc_std``, ``ks_mean``, ...),
+        ``n_unlabelled``.
+    """
+    config = config or EvaluateConfig()
+    records, y, skipped = labelled(tape, "tape")
+    _check_y(y, "labelled rows")
+    if int(min(y.sum(), len(y) - y.sum())) < config.folds:
+        raise TrainingError(f"{config.folds} folds need at least {config.folds} defaults and non-defaults; "
+                            f"got {int(y.sum())} defaults in {len(y)} rows")
+    folds: list[dict[str, Any]] = []
+    splitter = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=seed)
+    for k, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y)):
+        t0 = time.perf_counter()
+        recipe = fit_recipe(records.iloc[tr], y[tr], extras=tape.mapping.features, seed=seed, config=config,
+                            spec=spec)
+        row: dict[str, Any] = {"fold": k, "n_train": len(tr), "n_test": len(te),
+                               **_round(_metrics(y[te], recipe.predict_pd(records.iloc[te]))),
+                               "trees": recipe.classifier.best_iteration_}
+        if config.challengers:
+            pds = challenger_pds(records.iloc[tr], y[tr], records.iloc[te], extras=tape.mapping.features,
+                                 seed=seed, config=config, spec=spec)
+            row["challengers"] = {name: _round(_metrics(y[te], q)) for name, q in pds.items()}
+        log.info("fold %d: AUC %.4f (%.1f s)", k, row["auc"], time.perf_counter() - t0)
+        folds.append(row)
+
+    def summary(values: list[dict[str, float]]) -> dict[str, float]:
+        out = {}
+        for metric in ("auc", "ks", "gini", "brier"):
+            arr = np.array([v[metric] for v in values])
+            out[f"{metric}_mean"] = round(float(arr.mean()), 6)
+            out[f"{metric}_std"] = round(float(arr.std(ddof=1)), 6)
+        return out
+
+    result: dict[str, Any] = {**summary(folds), "n": len(y), "n_unlabelled": skipped,
+                              "default_rate": round(float(y.mean()), 6), "folds": folds}
+    if config.challengers:
+        result["challengers"] = {name: summary([f["challengers"][name] for f in folds]) for name in CHALLENGERS}
+    return result
