@@ -222,10 +222,13 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
         note[valid] = band_messages(scored.pd, st, elig.eligible, policy)
         nums["pd"][valid], nums["score"][valid] = scored.pd, score
         nums["raw_score"][valid], nums["base_value"][valid] = scored.raw, scored.base_value
-        if not elig.failures.empty:
-            for pos, grp in elig.failures.groupby("pos", sort=True):
-                failed_json[valid[int(pos)]] = _json_list(
-                    [{"code": c, "message": m} for c, m in zip(grp["code"], grp["message"])])
+        if not elig.failures.empty:  # failures are sorted by position
+            f = elig.failures
+            pos = f["pos"].to_numpy()
+            starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+            items = [{"code": c, "message": m} for c, m in zip(f["code"].tolist(), f["message"].tolist())]
+            for a, b in zip(starts, np.r_[starts[1:], len(pos)]):
+                failed_json[valid[int(pos[a])]] = _json_list(items[a:b])
         points_per_logodds = -policy.score.factor * scored.calibration_slope
         rc = reason_codes(scored.contributions, scored.inputs, scored.feature_names,
                           display_names(model, policy.language), policy, points_per_logodds)

@@ -1,0 +1,110 @@
+"""Benchmark of ``poolgate screen``: 1,000,000 candidate assets with full explanations (50,000 quick).
+
+The candidate tape is the synthetic pool of a 50,000-contract sample book, repeated with fresh
+contract and lessee ids up to the target size. The model is fitted on that book (labels drawn from
+the generator's 24-month PDs) with the default training parameters. Figures:
+
+- ``screen_*``: wall time, assets per second and peak memory of the ``poolgate screen`` child process
+  (whole run: reading, validation, features, contributions, decisions, limits, all output files, log);
+- ``lgbm_predict_*`` / ``lgbm_contrib_*``: bare ``Booster.predict`` (raw score) and
+  ``Booster.predict(pred_contrib=True)`` on the same model and the already-built model inputs of the
+  same tape, in this process;
+- ``overhead_beyond_contrib``: ``screen_seconds / lgbm_contrib_seconds - 1`` (target <= 0.25).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bench._measure import run_measured
+
+NAME = "screen"
+_CUTOFF = dt.date(2025, 6, 30)
+
+
+def _tape(workdir: Path, n_assets: int) -> tuple[Path, Path]:
+    """Write the candidate tape and a fitted model; return (tape, model folder)."""
+    from features.synthetic import write_book
+    from models import fit_lease_model
+
+    book_dir = workdir / "book"
+    if not (book_dir / "pool.parquet").exists():
+        write_book(book_dir, 50_000, 7, _CUTOFF)
+    model_dir = workdir / "model"
+    if not (model_dir / "bundle.json").exists():
+        contracts = pd.read_parquet(book_dir / "contracts.parquet")
+        truth = pd.read_parquet(book_dir / "truth.parquet", columns=["contract_id", "pd_24m"]).set_index("contract_id")
+        rng = np.random.default_rng(0)
+        y = (rng.random(len(contracts)) < truth.loc[contracts["contract_id"], "pd_24m"].to_numpy()).astype(int)
+        order = rng.permutation(len(contracts))
+        cut = int(len(order) * 0.7)
+        fit_lease_model(contracts.iloc[order[:cut]], y[order[:cut]], contracts.iloc[order[cut:]],
+                        y[order[cut:]]).save(model_dir)
+    tape = workdir / f"candidates_{n_assets}.parquet"
+    if not tape.exists():
+        base = pq.read_table(book_dir / "pool.parquet")
+        writer = pq.ParquetWriter(tape, base.schema)
+        done, copy = 0, 0
+        while done < n_assets:
+            part = base.slice(0, min(base.num_rows, n_assets - done))
+            for col in ("contract_id", "lessee_id"):
+                ids = pa.array([f"{v}-{copy}" if v is not None else None for v in part[col].to_pylist()],
+                               pa.string())
+                part = part.set_column(part.schema.get_field_index(col), col, ids)
+            writer.write_table(part)
+            done += part.num_rows
+            copy += 1
+        writer.close()
+    return tape, model_dir
+
+
+def _bare_lightgbm(tape: Path, model_dir: Path) -> dict[str, float]:
+    from models import LeaseModel
+
+    model = LeaseModel.load(model_dir)
+    X = model.transform(pd.read_parquet(tape))
+    t0 = time.perf_counter()
+    model.booster.predict(X, raw_score=True)
+    t1 = time.perf_counter()
+    model.booster.predict(X, pred_contrib=True)
+    t2 = time.perf_counter()
+    return {"predict": t1 - t0, "contrib": t2 - t1, "trees": float(model.booster.num_trees()),
+            "features": float(len(model.feature_names))}
+
+
+def run(workdir: Path, quick: bool) -> dict[str, Any]:
+    n = 50_000 if quick else 1_000_000
+    workdir.mkdir(parents=True, exist_ok=True)
+    tape, model_dir = _tape(workdir, n)
+    out = workdir / "screen_out"
+    log = workdir / "decisions.log"
+    seconds, peak = run_measured([sys.executable, "-m", "poolgate", "screen", "--tape", str(tape), "--cutoff",
+                                  _CUTOFF.isoformat(), "--model", str(model_dir), "--log", str(log), "--out",
+                                  str(out), "--json"])
+    bare = _bare_lightgbm(tape, model_dir)
+    return {
+        "assets": n,
+        "trees": int(bare["trees"]),
+        "model_inputs": int(bare["features"]),
+        "screen_seconds": round(seconds, 2),
+        "screen_assets_per_s": round(n / seconds),
+        "screen_peak_mib": round(peak),
+        "peak_within_2gib": peak <= 2048,
+        "lgbm_predict_seconds": round(bare["predict"], 2),
+        "lgbm_predict_assets_per_s": round(n / bare["predict"]),
+        "lgbm_contrib_seconds": round(bare["contrib"], 2),
+        "lgbm_contrib_assets_per_s": round(n / bare["contrib"]),
+        "screen_vs_predict": round(seconds / bare["predict"], 2),
+        "screen_vs_contrib": round(seconds / bare["contrib"], 2),
+        "overhead_beyond_contrib": round(seconds / bare["contrib"] - 1, 3),
+        "target_overhead_le_0.25": seconds / bare["contrib"] - 1 <= 0.25,
+    }
