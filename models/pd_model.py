@@ -55,11 +55,11 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
         Maximum boosting rounds (early stopping usually ends sooner).
     learning_rate : float, default 0.05
         Shrinkage per round.
-    num_leaves : int, default 31
+    num_leaves : int, default 15
         Maximum leaves per tree.
     max_depth : int, default -1
         Maximum tree depth; -1 for none.
-    min_child_samples : int, default 100
+    min_child_samples : int, default 200
         Minimum rows in a leaf.
     subsample : float, default 0.8
         Share of rows sampled per round (fraction, 1.0 for all).
@@ -77,7 +77,7 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
         Histogram bins per numeric feature.
     monotone_constraints : mapping of str to int, optional
         Feature name -> -1, 0 or +1 (usually ``FeatureSpec.directions``); features not listed are free.
-    monotone_constraints_method : {"basic", "intermediate", "advanced"}, default "intermediate"
+    monotone_constraints_method : {"basic", "intermediate", "advanced"}, default "basic"
         LightGBM's monotone constraint method.
     early_stopping_rounds : int, default 50
         Stop when the held-out log loss has not improved for this many rounds (only with ``eval_set``).
@@ -105,9 +105,9 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
         *,
         n_estimators: int = 1000,
         learning_rate: float = 0.05,
-        num_leaves: int = 31,
+        num_leaves: int = 15,
         max_depth: int = -1,
-        min_child_samples: int = 100,
+        min_child_samples: int = 200,
         subsample: float = 0.8,
         subsample_freq: int = 1,
         colsample_bytree: float = 0.8,
@@ -117,7 +117,7 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
         cat_smooth: float = 10.0,
         max_bin: int = 255,
         monotone_constraints: Mapping[str, int] | None = None,
-        monotone_constraints_method: str = "intermediate",
+        monotone_constraints_method: str = "basic",
         early_stopping_rounds: int = 50,
         n_jobs: int = 2,
         random_state: int = 0,
