@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Scored", "score_and_explain", "display_names"]
+__all__ = ["Scored", "display_names", "score_and_explain"]
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,17 @@ from typing import Any
 
 from features.exceptions import PoolgateError
 
-__all__ = ["AuditError", "VerifyReport", "append", "verify", "read_records", "find_run", "file_digest",
-           "GENESIS", "DEFAULT_LOG"]
+__all__ = [
+    "DEFAULT_LOG",
+    "GENESIS",
+    "AuditError",
+    "VerifyReport",
+    "append",
+    "file_digest",
+    "find_run",
+    "read_records",
+    "verify",
+]
 
 GENESIS = "0" * 64
 DEFAULT_LOG = "poolgate-decisions.log"
@@ -119,12 +128,12 @@ def append(path: str | os.PathLike[str], entry: Mapping[str, Any], *,
             except (ValueError, KeyError, TypeError):
                 raise AuditError(f"{p}: the last line is not a decision-log record; "
                                  "run `poolgate audit verify`") from None
-        clock = now or (lambda: dt.datetime.now(dt.timezone.utc))
+        clock = now or (lambda: dt.datetime.now(dt.UTC))
         reserved = {"seq", "prev_hash", "time", "hash"} & set(entry)
         if reserved:
             raise AuditError(f"{p}: entry may not set {sorted(reserved)}; they are filled by the log")
         record: dict[str, Any] = {**entry, "seq": seq, "prev_hash": prev,
-                                  "time": clock().astimezone(dt.timezone.utc).isoformat(timespec="seconds")}
+                                  "time": clock().astimezone(dt.UTC).isoformat(timespec="seconds")}
         record["hash"] = _record_hash(record)
         line = (_canonical(record) + "\n").encode("utf-8")
         written = os.write(fd, line)
@@ -176,11 +185,11 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
         if stored != _record_hash(rec):
             report.problems.append((line, "record edited: its content does not match its hash"))
         if rec.get("prev_hash") != prev:
-            report.problems.append((line, "chain broken: prev_hash is not the hash of the record before "
-                                          "(a record was deleted, inserted or reordered)"))
+            report.problems.append((line, ("chain broken: prev_hash is not the hash of the record before "
+                                           "(a record was deleted, inserted or reordered)")))
         if rec.get("seq") != expected_seq:
-            report.problems.append((line, f"sequence number {rec.get('seq')!r}, expected {expected_seq} "
-                                          "(a record was deleted, inserted or reordered)"))
+            report.problems.append((line, (f"sequence number {rec.get('seq')!r}, expected {expected_seq} "
+                                           "(a record was deleted, inserted or reordered)")))
         prev = str(stored)
         seq = rec.get("seq")
         expected_seq = (seq if isinstance(seq, int) else expected_seq) + 1

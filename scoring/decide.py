@@ -6,7 +6,7 @@ import numpy as np
 
 from scoring.policy import Policy
 
-__all__ = ["STATUSES", "decide", "decided_by", "band_messages"]
+__all__ = ["STATUSES", "band_messages", "decide", "decided_by"]
 
 #: Every status a decision can have.
 STATUSES = ("admit", "refer", "reject", "invalid")

@@ -24,18 +24,18 @@ from scoring._model import display_names, score_and_explain
 from scoring.decide import STATUSES, band_messages, decide, decided_by
 from scoring.eligibility import eligibility
 from scoring.policy import Policy
-from scoring.reasons import reason_codes
 from scoring.quantities import compute_quantity
+from scoring.reasons import reason_codes
 
 __all__ = [
-    "RunMeta",
+    "POOL_COLUMNS",
     "ChunkDecisions",
     "DecisionRecordError",
-    "decision_columns",
-    "POOL_COLUMNS",
+    "RunMeta",
+    "check_decisions",
     "decide_chunk",
     "decide_frame",
-    "check_decisions",
+    "decision_columns",
 ]
 
 #: (name, dtype, meaning) of the columns every decision record starts with.
@@ -43,8 +43,8 @@ _HEAD: tuple[tuple[str, str, str], ...] = (
     ("row", "int64", "1-based data row of the tape (the CSV header not counted)"),
     ("asset_id", "string", "contract_id as written in the tape ('' when empty)"),
     ("status", "string", "admit, refer, reject or invalid"),
-    ("decided_by", "string", "contract (invalid row), eligibility, pd_admit, pd_refer, pd_reject, or the "
-                             "conc_* code of the concentration limit that dropped the asset"),
+    ("decided_by", "string", ("contract (invalid row), eligibility, pd_admit, pd_refer, pd_reject, or the "
+                              "conc_* code of the concentration limit that dropped the asset")),
     ("pd", "float64", "calibrated probability of default (fraction); empty for invalid rows"),
     ("score", "float64", "score points from the policy's scaling; empty for invalid rows"),
     ("raw_score", "float64", "model log-odds before calibration"),
@@ -140,18 +140,18 @@ def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None,
     if cutoff is not None and "cutoff_date" in records.columns:
         dates = records["cutoff_date"]
         off = (dates.notna() & (dates != pd.Timestamp(cutoff))).to_numpy(dtype=bool)
-        for i in np.flatnonzero(off):
+        for i in np.flatnonzero(off).tolist():
             problems[i].append({"column": "cutoff_date", "value": str(raw["cutoff_date"].iloc[i]),
                                 "rule": "cutoff_mismatch",
                                 "message": f"cutoff_date differs from the screening cut-off {cutoff.isoformat()}"})
         invalid |= off
     if seen_ids is not None and "contract_id" in raw.columns:
         ids = _text_column(raw["contract_id"])
-        for i, key in enumerate(ids):
+        for i, key in enumerate(ids.tolist()):
             if not key:
                 continue
             first = seen_ids.setdefault(key, row_offset + i + 1)
-            if first != row_offset + i + 1 and first <= row_offset:  # seen in an earlier chunk
+            if first <= row_offset:  # seen in an earlier chunk
                 problems[i].append({"column": "contract_id", "value": key, "rule": "unique",
                                     "message": f"contract_id appears more than once in the tape (first at row {first})"})
                 invalid[i] = True

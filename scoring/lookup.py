@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from features.exceptions import PoolgateError
 from scoring import audit
 
-__all__ = ["NotFoundError", "AssetDecision", "find_run_dir", "asset_decisions"]
+__all__ = ["AssetDecision", "NotFoundError", "asset_decisions", "find_run_dir"]
 
 
 class NotFoundError(PoolgateError, LookupError):

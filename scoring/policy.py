@@ -27,17 +27,17 @@ from models.scaling import ScoreScaling
 from scoring.quantities import QUANTITIES
 
 __all__ = [
-    "PolicyError",
-    "EligibilityRule",
-    "DecisionBands",
-    "ConcentrationLimit",
-    "ReasonTexts",
-    "Policy",
-    "load_policy",
-    "parse_policy",
-    "default_policy_path",
     "CONCENTRATION_GROUPS",
     "LANGUAGES",
+    "ConcentrationLimit",
+    "DecisionBands",
+    "EligibilityRule",
+    "Policy",
+    "PolicyError",
+    "ReasonTexts",
+    "default_policy_path",
+    "load_policy",
+    "parse_policy",
 ]
 
 LANGUAGES = ("en", "zh")
@@ -187,10 +187,11 @@ class _Reader:
         return self.table[name]
 
     def number(self, name: str, *, low: float | None = None, high: float | None = None,
-               default: Any = ..., strict_low: bool = False) -> float:
+               default: Any = ..., strict_low: bool = False) -> Any:
+        """The value as a float (None only when ``default`` is None and the key is absent)."""
         value = self.get(name, default)
         if value is None:
-            return value
+            return None
         allowed = _range_text(low, high, strict_low)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self.fail(name, value, f"a number {allowed}".strip())

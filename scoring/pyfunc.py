@@ -17,9 +17,10 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel
 
 
-class PoolgateModel(mlflow.pyfunc.PythonModel):
+class PoolgateModel(PythonModel):
     """Screening decisions for raw tape rows: validation, eligibility, PD, score, band, reason codes."""
 
     def load_context(self, context: Any) -> None:

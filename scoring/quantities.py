@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Quantity", "QUANTITIES", "compute_quantity"]
+__all__ = ["QUANTITIES", "Quantity", "compute_quantity"]
 
 
 def _num(records: pd.DataFrame, name: str) -> pd.Series:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from scoring.policy import Policy
 
-__all__ = ["ReasonCodes", "reason_codes", "reason_text", "MISSING_TEXT"]
+__all__ = ["MISSING_TEXT", "ReasonCodes", "reason_codes", "reason_text"]
 
 MISSING_TEXT = {"en": "missing", "zh": "缺失"}
 

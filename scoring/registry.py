@@ -20,7 +20,7 @@ from pathlib import Path
 from features.exceptions import ConfigError
 from models import LeaseModel
 
-__all__ = ["DEFAULT_MODEL_URI", "ModelRef", "LoadedModel", "load_model"]
+__all__ = ["DEFAULT_MODEL_URI", "LoadedModel", "ModelRef", "load_model"]
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ decisions (no time is written into them); the time of each run is in the decisio
 
 from __future__ import annotations
 
-import datetime as dt
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -50,7 +50,7 @@ from scoring.policy import Policy
 from scoring.registry import ModelRef
 from scoring.summary import pool_summary
 
-__all__ = ["ScreenResult", "screen_tape", "run_id_for", "OUTPUT_FILES"]
+__all__ = ["OUTPUT_FILES", "ScreenResult", "run_id_for", "screen_tape"]
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def screen_tape(
         pools: list[pd.DataFrame] = []
         seen: dict[str, int] = {}
         n_rows = 0
-        with contextlib.closing(iter_table(tape, chunksize=chunksize)) as chunks:
+        with contextlib.closing(iter_table(tape, chunksize=chunksize)) as chunks:  # type: ignore[type-var]
             for chunk in chunks:
                 res = decide_chunk(chunk, model, policy, meta=meta, row_offset=n_rows, cutoff=cutoff, seen_ids=seen)
                 check_decisions(res.decisions, top_n, n_rows=len(chunk))

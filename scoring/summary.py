@@ -8,6 +8,7 @@ outstanding principal.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 from scoring.concentration import limit_values
 from scoring.policy import Policy
 
-__all__ = ["pool_summary", "term_bucket", "score_band"]
+__all__ = ["pool_summary", "score_band", "term_bucket"]
 
 _TERM_EDGES = (12, 24, 36, 48, 60)
 
@@ -24,7 +25,7 @@ _TERM_EDGES = (12, 24, 36, 48, 60)
 def term_bucket(term_months: np.ndarray) -> np.ndarray:
     """Original-term bucket labels: ``<=12``, ``13-24``, ..., ``49-60``, ``>60`` (months)."""
     t = np.asarray(term_months, dtype="float64")
-    labels = ["<=12"] + [f"{a + 1}-{b}" for a, b in zip(_TERM_EDGES, _TERM_EDGES[1:])] + [f">{_TERM_EDGES[-1]}"]
+    labels = ["<=12"] + [f"{a + 1}-{b}" for a, b in pairwise(_TERM_EDGES)] + [f">{_TERM_EDGES[-1]}"]
     idx = np.searchsorted(np.asarray(_TERM_EDGES, dtype="float64"), t, side="left")
     return np.asarray(labels, dtype=object)[idx]
 
@@ -34,7 +35,7 @@ def score_band(score: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
     s = np.asarray(score, dtype="float64")
     if not edges:
         return np.full(s.shape, "all", dtype=object)
-    labels = [f"<{edges[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(edges, edges[1:])] + [f">={edges[-1]:g}"]
+    labels = [f"<{edges[0]:g}"] + [f"{a:g}-{b:g}" for a, b in pairwise(edges)] + [f">={edges[-1]:g}"]
     return np.asarray(labels, dtype=object)[np.searchsorted(np.asarray(edges), s, side="right")]
 
 
@@ -81,7 +82,7 @@ def pool_summary(pool: pd.DataFrame, policy: Policy, counts: Mapping[str, int]) 
     expected_loss = float((pd_ * policy.lgd * bal).sum())
     remaining = admitted["term_months"].to_numpy(dtype="float64") - admitted["months_on_book"].to_numpy("float64")
     table = {
-        "assets": int(len(admitted)),
+        "assets": len(admitted),
         "lessees": int(admitted["lessee_id"].astype(str).nunique()),
         "outstanding_principal": round(total, 2),
         "average_outstanding_principal": round(total / len(admitted), 2) if len(admitted) else None,

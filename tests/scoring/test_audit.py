@@ -12,7 +12,7 @@ from scoring.audit import GENESIS, AuditError, append, find_run, verify
 
 
 def _clock() -> dt.datetime:
-    return dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.timezone.utc)
+    return dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
 
 
 def _log(tmp_path: Path, n: int = 4) -> Path:

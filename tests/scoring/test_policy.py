@@ -52,8 +52,8 @@ def test_policy_error_is_a_config_error_naming_file_key_value_allowed(data: dict
      r"eligibility\[1\].code = 'age_at_origination' .* not used by another eligibility rule"),
     (lambda d: d["eligibility"][9].update(min=1), r"either allowed or min/max in one rule, not both"),
     (lambda d: d["eligibility"][0].update(en="age {age} is wrong"),
-     r"eligibility\[0\].en = 'age \{age\} is wrong' is invalid; allowed: a template using only the "
-     r"placeholders \{allowed\}, \{max\}, \{min\}, \{value\}"),
+     (r"eligibility\[0\].en = 'age \{age\} is wrong' is invalid; allowed: a template using only the "
+      r"placeholders \{allowed\}, \{max\}, \{min\}, \{value\}")),
     (lambda d: d["eligibility"][0].update(if_missing="maybe"), r"if_missing = 'maybe' .* allowed: fail, pass"),
     (lambda d: d["eligibility"][0].update(colour="red"), r"eligibility\[0\].colour = 'red' .* allowed: known keys"),
     (lambda d: d["decision"].update(refer_pd_max=0.01), r"decision.refer_pd_max = 0.01 .* >= admit_pd_max \(0.05\)"),
@@ -83,3 +83,14 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     bad.write_text("name = [unclosed\n", encoding="utf-8")
     with pytest.raises(PolicyError, match=r"bad.toml: \(file\) = .* allowed: valid TOML"):
         load_policy(bad)
+
+
+def test_every_quantity_and_concentration_group_is_documented() -> None:
+    from scoring.policy import CONCENTRATION_GROUPS
+    from scoring.quantities import QUANTITIES
+
+    doc = (ROOT / "docs" / "screening.md").read_text(encoding="utf-8")
+    for q in QUANTITIES.values():
+        assert f"| `{q.name}` | {q.kind} | {q.unit} | {q.description} |" in doc
+    for group in CONCENTRATION_GROUPS:
+        assert f"`{group}`" in doc
