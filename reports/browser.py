@@ -27,7 +27,7 @@ from typing import Any
 
 from features.exceptions import PoolgateError
 
-__all__ = ["BrowserError", "PageCheck", "find_chromium", "check_page"]
+__all__ = ["BrowserError", "PageCheck", "check_page", "find_chromium"]
 
 log = logging.getLogger(__name__)
 

@@ -20,15 +20,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = [
-    "to_png",
-    "bar_chart",
-    "hist_overlay",
-    "beeswarm",
-    "waterfall",
-    "roc_chart",
-    "ks_chart",
-    "calibration_chart",
     "auc_by_vintage_chart",
+    "bar_chart",
+    "beeswarm",
+    "calibration_chart",
+    "hist_overlay",
+    "ks_chart",
+    "roc_chart",
+    "to_png",
+    "waterfall",
 ]
 
 UP = "#c0392b"      # pushes risk up
@@ -116,9 +116,9 @@ def hist_overlay(pool: np.ndarray, reference: np.ndarray | None = None, *, refer
     for data, color, label in series:
         if data.size:
             w = np.full(data.size, 1.0 / data.size)
-            ax.hist(data, bins=edges, weights=w, histtype="stepfilled", alpha=0.35, color=color)
-            ax.hist(data, bins=edges, weights=w, histtype="step", linewidth=1.4, color=color,
-                    label=f"{label} (n={data.size:,})")
+            shares, _ = np.histogram(data, bins=edges, weights=w)
+            ax.stairs(shares, edges, fill=True, alpha=0.35, color=color)
+            ax.stairs(shares, edges, linewidth=1.4, color=color, label=f"{label} (n={data.size:,})")
     if log_x:
         ax.set_xscale("log")
     _style(ax)

@@ -23,18 +23,18 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "esc",
-    "fmt",
-    "metric",
-    "table",
-    "frame_table",
-    "figure",
-    "note",
+    "Document",
+    "Section",
     "badge",
     "code",
+    "esc",
+    "figure",
+    "fmt",
+    "frame_table",
     "key_values",
-    "Section",
-    "Document",
+    "metric",
+    "note",
+    "table",
 ]
 
 Cell = Any  # a value, or Markup for pre-built HTML
@@ -81,7 +81,7 @@ def fmt(value: Any, kind: str = "auto") -> str:
     if _is_missing(value):
         return "\u2013"
     if isinstance(value, (datetime, date, pd.Timestamp)):
-        return value.isoformat() if not isinstance(value, pd.Timestamp) else value.isoformat()
+        return value.isoformat()
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (int, float, np.integer, np.floating)):

@@ -29,7 +29,7 @@ from reports import charts
 from reports.html import Document, Markup, badge, code, esc, figure, fmt, key_values, metric, note, table
 from training.metrics import auc_by_group, decile_table, summary_metrics
 
-__all__ = ["ModelCardData", "render_model_card", "load_model_card_data", "log_model_card", "card_texts"]
+__all__ = ["ModelCardData", "card_texts", "load_model_card_data", "log_model_card", "render_model_card"]
 
 _DIRECTION = {1: "higher value, higher risk", -1: "higher value, lower risk", 0: "no constraint"}
 

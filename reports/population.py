@@ -22,8 +22,8 @@ import pandas as pd
 from features.exceptions import ConfigError
 
 __all__ = [
-    "PSI_WARN",
     "PSI_ALERT",
+    "PSI_WARN",
     "profile_frame",
     "profile_scores",
     "psi_against_profile",

@@ -23,7 +23,7 @@ import pandas as pd
 
 from features.exceptions import TapeError
 
-__all__ = ["RunData", "load_run", "run_data_from_frames", "PROVENANCE_KEYS"]
+__all__ = ["PROVENANCE_KEYS", "RunData", "load_run", "run_data_from_frames"]
 
 #: Provenance the report header shows, looked up in summary.json (top level or under "run").
 PROVENANCE_KEYS = ("time", "model_name", "model_version", "model_alias", "model_uri", "policy_name",
@@ -204,7 +204,7 @@ def run_data_from_frames(decisions: pd.DataFrame, summary: Mapping[str, Any] | N
             item["dropped"] = int(dropped.get(code, 0))
     prov = _provenance(summary, decisions)
     prov.update({k: v for k, v in (provenance or {}).items() if v is not None})
-    run_info = summary.get("run") if isinstance(summary.get("run"), Mapping) else {}
+    run_info: Mapping[str, Any] = summary["run"] if isinstance(summary.get("run"), Mapping) else {}
     rid = run_id or str(summary.get("run_id") or run_info.get("run_id") or prov.get("run_id") or
                         (decisions["run_id"].dropna().astype(str).iloc[0]
                          if "run_id" in decisions.columns and decisions["run_id"].notna().any() else "unknown"))

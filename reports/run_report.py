@@ -23,7 +23,7 @@ from reports.run_data import RunData
 from reports.summary_view import summary_blocks
 from scoring.policy import Policy
 
-__all__ = ["render_run_report", "MAX_WATERFALLS", "STATUS_ORDER"]
+__all__ = ["MAX_WATERFALLS", "STATUS_ORDER", "render_run_report"]
 
 MAX_WATERFALLS = 50
 STATUS_ORDER = ("admit", "refer", "reject", "invalid")
@@ -43,6 +43,11 @@ class _Names:
         if f is None:
             return name
         return f.display_zh if self.language == "zh" else f.display_en
+
+    def chart(self, name: str) -> str:
+        """English display name, for chart labels (the charts' font has no CJK glyphs; tables carry both)."""
+        f = self._by_name.get(name)
+        return f.display_en if f is not None else name
 
     def other(self, name: str) -> str:
         f = self._by_name.get(name)
@@ -64,7 +69,7 @@ def render_run_report(run: RunData, spec: FeatureSpec, policy: Policy, *, langua
     policy : Policy
         The policy the run used: rule and reason texts, concentration limits, decision bands.
     language : {"en", "zh"}
-        Language of display names and policy texts (headings stay in English).
+        Language of display names and policy texts in tables (headings and chart labels stay in English).
     max_waterfalls : int
         Referred and rejected assets drawn one by one (highest PD first); the rest are one
         ``poolgate explain`` away.
@@ -125,8 +130,8 @@ def _decisions(doc: Document, run: RunData, policy: Policy) -> None:
     has_bal = "balance" in d.columns
     bal = d.groupby("status")["balance"].sum() if has_bal else pd.Series(dtype=float)
     total_bal = float(d["balance"].sum()) if has_bal else 0.0
-    cards = [f'<div class="card"><div class="v">{metric("decisions.total", len(d), "int").text}</div>'
-             '<div class="l">assets screened</div></div>']
+    cards = [(f'<div class="card"><div class="v">{metric("decisions.total", len(d), "int").text}</div>'
+              '<div class="l">assets screened</div></div>')]
     rows = []
     for s in STATUS_ORDER:
         c = int(counts.get(s, 0))
@@ -207,7 +212,7 @@ def _reasons(doc: Document, run: RunData, policy: Policy, names: _Names, languag
                   numeric=[False, False, False, True, True, False]))
     if order:
         top = order[:15]
-        sec.add(figure(charts.bar_chart([names(f) for f in top], [counter[f] for f in top],
+        sec.add(figure(charts.bar_chart([names.chart(f) for f in top], [counter[f] for f in top],
                                         title="Most frequent reasons (referred and rejected)", xlabel="assets",
                                         color=charts.UP), "bar chart of reason codes by frequency"))
 
@@ -227,14 +232,14 @@ def _importance(doc: Document, run: RunData, names: _Names) -> None:
     tbl = table(rows, ["feature", "model input", "mean |contribution|", "mean contribution"],
                 kinds=["text", "text", "text", "f4"], numeric=[False, False, True, True])
     top = list(imp.index[:15])
-    bar = charts.bar_chart([names(f) for f in top], imp.loc[top].tolist(), title="Mean |contribution| (log-odds)",
+    bar = charts.bar_chart([names.chart(f) for f in top], imp.loc[top].tolist(), title="Mean |contribution| (log-odds)",
                            value_format="{:.3f}")
     sec.add(Markup(f'<div class="grid">{tbl.text}{figure(bar, "bar chart of global importance").text}</div>'))
     feats = list(imp.index[:_BEESWARM_FEATURES])
     values = (run.inputs[feats].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
               if run.inputs is not None and set(feats) <= set(run.inputs.columns)
               else np.full((len(c), len(feats)), np.nan))
-    sec.add(figure(charts.beeswarm(c[feats].to_numpy(dtype=float), values, [names(f) for f in feats],
+    sec.add(figure(charts.beeswarm(c[feats].to_numpy(dtype=float), values, [names.chart(f) for f in feats],
                                    title="Contributions of the most important inputs"),
                    "beeswarm of SHAP contributions",
                    "Colour is the asset's value of the input (rank within the pool); grey where the input is "
@@ -260,8 +265,8 @@ def _waterfalls(doc: Document, run: RunData, names: _Names, cap: int) -> None:
     for idx, row in shown.iterrows():
         contrib = run.contributions.loc[idx]
         vals = run.inputs.loc[idx] if run.inputs is not None else None
-        texts = {names(f): _value_text(vals[f]) for f in contrib.index} if vals is not None else {}
-        img = charts.waterfall(float(run.base_value.loc[idx]), {names(f): float(v) for f, v in contrib.items()},
+        texts = {names.chart(f): _value_text(vals[f]) for f in contrib.index} if vals is not None else {}
+        img = charts.waterfall(float(run.base_value.loc[idx]), {names.chart(f): float(v) for f, v in contrib.items()},
                                value_texts=texts, title=f"{row['asset_id']}: {row['status']}, PD {fmt(row['pd'], 'pct')}")
         why = "; ".join([*row["failed_messages"], *row["reason_texts"]])
         aid, st = str(row["asset_id"]), str(row["status"])

@@ -14,7 +14,7 @@ from typing import Any
 
 from reports.html import Markup, esc, metric, table
 
-__all__ = ["summary_blocks", "flatten_numbers", "label_of"]
+__all__ = ["flatten_numbers", "label_of", "summary_blocks"]
 
 _KINDS = (("share", "pct"), ("pct", "pct"), ("rate", "pct"), ("pd", "pct"), ("ltv", "pct"),
           ("loan_to_value", "pct"), ("lgd", "pct"), ("balance", "cny"), ("principal", "cny"), ("amount", "cny"), ("cny", "cny"),

@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
         return status
     for n in got.notes:
         print(f"note: {n}", file=sys.stderr)
-    print(f"{out}: report of run {got.run.run_id}, {result['bytes']:,} bytes")  # type: ignore[str-format]
+    print(f"{out}: report of run {got.run.run_id}, {len(html.encode('utf-8')):,} bytes")
     if args.check:
-        print(f"browser check: {'OK' if result['check_ok'] else 'FAILED'} in {result['load_seconds']} s, "
-              f"{result['images']} images" + "".join(f"\n  {p}" for p in result["problems"]))  # type: ignore[union-attr]
+        print(f"browser check: {'OK' if page.ok else 'FAILED'} in {page.load_seconds:.2f} s, {page.images} images"
+              + "".join(f"\n  {p}" for p in page.problems()))
     return status

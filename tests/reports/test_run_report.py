@@ -95,7 +95,7 @@ def test_concentration_limits_come_from_the_policy_and_values_from_the_summary(
 
 
 def test_page_is_self_contained(rendered: tuple[Path, Path, _Metrics]) -> None:
-    _, out, page = rendered
+    page = rendered[2]
     assert page.scripts == 0
     assert page.external == []
     assert page.images and all(src.startswith("data:image/png;base64,") for src in page.images)
@@ -124,3 +124,12 @@ def test_report_passes_headless_chromium(rendered: tuple[Path, Path, _Metrics]) 
     assert result.images == len(page.images) and result.broken_images == []
     assert all(u.startswith(("data:", "file:")) for u in result.requests)
     assert shot.exists() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chinese_labels_come_from_the_specification_and_the_policy(tmp_path: Path) -> None:
+    fake = make_run(80, seed=2)
+    run = load_run(fake.write(tmp_path), inputs=fake.inputs, profile=fake.profile)
+    html = render_run_report(run, fake.spec, fake.policy, language="zh", max_waterfalls=1)
+    top = next(f for f in fake.spec.model_inputs if f.name == "payment_to_income")
+    assert top.display_zh in html
+    assert fake.policy.reasons.template("payment_to_income", "zh") in html
