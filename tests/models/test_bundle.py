@@ -160,3 +160,14 @@ def test_scorecard_pd_without_a_scorecard_is_an_error(fitted: Fitted) -> None:
     bare = LeaseModel(m.builder, m.booster, m.calibration)
     with pytest.raises(ConfigError, match=r"this bundle has no scorecard challenger"):
         bare.scorecard_pd(fitted.test.iloc[:5])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::PendingDeprecationWarning")
+def test_contributions_equal_shap_tree_explainer(fitted: Fitted) -> None:
+    shap = pytest.importorskip("shap")
+    X = fitted.model.transform(fitted.test.iloc[:200])
+    ours = fitted.model.explain_inputs(X)
+    explainer = shap.TreeExplainer(fitted.model.booster)
+    theirs = np.asarray(explainer.shap_values(X))
+    np.testing.assert_allclose(theirs, ours.contributions.to_numpy(), atol=1e-9)
+    assert float(np.ravel(explainer.expected_value)[0]) == pytest.approx(ours.base_value[0])
