@@ -7,6 +7,8 @@ from features.contract import PROBLEM_COLUMNS, CheckResult, check_lease_tape, ch
 from features.exceptions import ConfigError, LeakageError, NotFittedError, PoolgateError, TapeError
 from features.labels import LABEL_COLUMNS, default_labels
 from features.io import atomic_write, iter_table, read_table, tape_format, write_json, write_table
+from features.pipeline import FeatureBuilder
+from features.spec import FeatureSpec, load_spec
 from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS, Field, lease_field
 from features.synthetic import generate_book, write_book
 from features.validate import TapeReport, validate_tape
@@ -35,6 +37,9 @@ __all__ = [
     "default_labels",
     "generate_book",
     "write_book",
+    "FeatureBuilder",
+    "FeatureSpec",
+    "load_spec",
     "TapeReport",
     "validate_tape",
 ]

@@ -10,7 +10,7 @@ asset ``invalid`` with these reasons).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,7 +161,7 @@ def _check_fields(frame: pd.DataFrame, fields: Sequence[Field], out: _Collector,
 
 
 def _rule(out: _Collector, typed: dict[str, pd.Series], raw: pd.DataFrame, column: str,
-          needs: Sequence[str], test: "callable[..., pd.Series]", rule: str, message: str) -> None:
+          needs: Sequence[str], test: Callable[..., pd.Series], rule: str, message: str) -> None:
     if not all(n in typed for n in needs):
         return
     with np.errstate(invalid="ignore"):

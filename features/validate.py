@@ -45,16 +45,20 @@ class TapeReport:
     def ok(self) -> bool:
         return self.problems.empty
 
+    def problems_by_rule(self) -> dict[str, int]:
+        """Problem counts keyed ``column:rule``."""
+        if self.problems.empty:
+            return {}
+        return {f"{c}:{r}": int(n) for (c, r), n in self.problems.groupby(["column", "rule"]).size().items()}
+
     def summary(self) -> dict[str, object]:
-        by_rule = self.problems.groupby(["column", "rule"]).size() if not self.problems.empty else None
         return {
             "path": str(self.path),
             "kind": self.kind,
             "rows": self.n_rows,
             "invalid_rows": self.n_invalid_rows,
             "problems": int(len(self.problems)),
-            "problems_by_rule": ({f"{c}:{r}": int(n) for (c, r), n in by_rule.items()} if by_rule is not None
-                                 else {}),
+            "problems_by_rule": self.problems_by_rule(),
             "extra_columns": self.extra_columns,
             "ok": self.ok,
         }

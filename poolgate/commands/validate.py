@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print()
     print(f"{report.path}: {report.kind} tape, {report.n_rows} rows, {report.n_invalid_rows} rows with problems, "
           f"{len(report.problems)} problems")
-    for key, n in summary["problems_by_rule"].items():  # type: ignore[union-attr]
+    for key, n in report.problems_by_rule().items():
         print(f"  {key}: {n}")
     if report.extra_columns:
         print(f"  columns kept but not in the contract: {', '.join(report.extra_columns)}", file=sys.stderr)
