@@ -29,13 +29,16 @@ import mlflow
 import mlflow.data
 import numpy as np
 import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from features.io import write_table
+from features.schema import LEASE_FIELDS
 from training.errors import TrainingError
 from training.run import TrainingOutcome
 
 __all__ = ["LoggedRun", "log_training_run", "code_version", "frame_digest", "default_policy_path",
-           "pyfunc_path", "OOT_ARTIFACT"]
+           "pyfunc_path", "model_signature", "OOT_ARTIFACT"]
 
 log = logging.getLogger(__name__)
 
@@ -123,26 +126,35 @@ def _log_datasets(outcome: TrainingOutcome, source: str | None) -> None:
         with _quiet_mlflow_hints():
             dataset = mlflow.data.from_pandas(frame, source=source or "in-memory book", name=f"book-{context}",
                                               targets="default", digest=digest[:16])
-        mlflow.log_input(dataset, context=context)
+            mlflow.log_input(dataset, context=context)
         mlflow.set_tag(f"poolgate.data_sha256.{context}", digest)
 
 
 def _input_example(outcome: TrainingOutcome, rows: int = 3) -> pd.DataFrame:
-    """A few out-of-time records as plain values (for the model's input example and signature)."""
+    """A few out-of-time records as plain values (dates as ISO text), the way a JSON request sends them."""
     example = outcome.split.test.records.head(rows).copy()
     for col in example.columns:
         s = example[col]
         if pd.api.types.is_datetime64_any_dtype(s):
             example[col] = s.dt.strftime("%Y-%m-%d")
-        elif isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s):
-            example[col] = s.astype(object).where(s.notna(), None)
         elif pd.api.types.is_bool_dtype(s):
-            example[col] = s.astype(bool)
-        elif pd.api.types.is_integer_dtype(s):
+            example[col] = s.astype(object).where(s.notna(), None)
+        elif pd.api.types.is_integer_dtype(s) and s.notna().all():
             example[col] = s.astype(np.int64)
-        elif pd.api.types.is_float_dtype(s):
+        elif pd.api.types.is_numeric_dtype(s):
             example[col] = s.astype(np.float64)
+        else:
+            example[col] = s.astype(object).where(s.notna(), None)
     return example
+
+
+def model_signature() -> ModelSignature:
+    """Input signature of the screening pyfunc: every canonical lease field by name, required unless
+    it may be empty. Types are ``any``: the pyfunc takes CSV text or typed values and checks every
+    cell against the data contract itself (an invalid row becomes an ``invalid`` decision with
+    reasons), which MLflow's type enforcement would pre-empt with one error for the whole request."""
+    return ModelSignature(inputs=Schema([ColSpec(AnyType(), f.name, required=not f.nullable)
+                                         for f in LEASE_FIELDS]))
 
 
 def log_training_run(outcome: TrainingOutcome, *, experiment: str, model_name: str, policy_path: Path,
@@ -196,6 +208,7 @@ def log_training_run(outcome: TrainingOutcome, *, experiment: str, model_name: s
                 name="model", python_model=str(pyfunc_path()),
                 artifacts={"bundle": str(bundle), "policy": str(policy_path)},
                 registered_model_name=model_name, input_example=_input_example(outcome),
+                    signature=model_signature(),
                 pip_requirements=_pip_requirements(),
                 metadata={"poolgate_spec_digest": spec.digest, "poolgate_seed": outcome.seed},
             )

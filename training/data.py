@@ -1,0 +1,98 @@
+"""Reading the tapes a training run needs: the book, its performance history, the generator truth.
+
+The book is checked against the canonical contract (:func:`features.contract.check_lease_tape`).
+A row with a problem in a field the run reads (the model inputs' fields in the feature specification,
+``contract_id`` and ``origination_date``) cannot be trained on: it is left out, counted and named in the
+log, never dropped silently. Problems in other fields (e.g. the status fields at the cut-off, which
+the model does not use) are counted and logged, and the row is kept. Only the four performance columns the labels use are read,
+and only ``contract_id`` and ``pd_24m`` of the truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+from features.contract import check_lease_tape
+from features.io import read_table
+from features.spec import FeatureSpec, load_spec
+from training.errors import TrainingError
+
+__all__ = ["TrainingData", "read_training_data", "PERFORMANCE_COLUMNS", "TRUTH_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+PERFORMANCE_COLUMNS = ["contract_id", "months_on_book", "dpd", "status"]
+TRUTH_COLUMNS = ["contract_id", "pd_24m"]
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Typed tables for a training run.
+
+    Attributes
+    ----------
+    book : DataFrame
+        Valid canonical lease records.
+    performance : DataFrame
+        ``contract_id``, ``months_on_book``, ``dpd``, ``status`` of the monthly history.
+    truth : DataFrame or None
+        ``contract_id`` and ``pd_24m`` (oracle PD over 24 months, a fraction) when given.
+    rows_read : int
+        Rows in the book tape.
+    rows_invalid : int
+        Book rows left out because a field the run reads breaks the contract.
+    rows_with_other_problems : int
+        Book rows kept although a field the run does not read breaks the contract.
+    problems : DataFrame
+        Every problem found in the book (``row, column, value, rule, message``).
+    """
+
+    book: pd.DataFrame
+    performance: pd.DataFrame
+    truth: pd.DataFrame | None
+    rows_read: int
+    rows_invalid: int
+    rows_with_other_problems: int
+    problems: pd.DataFrame
+
+
+def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathLike[str],
+                       truth: str | os.PathLike[str] | None = None, *,
+                       spec: FeatureSpec | None = None) -> TrainingData:
+    """Read and check the book, its history and (optionally) the truth.
+
+    ``spec`` (the shipped feature specification by default) decides which fields the run reads.
+
+    Raises
+    ------
+    TapeError
+        If a file cannot be read or lacks a needed column.
+    TrainingError
+        If no row of the book is valid.
+    """
+    raw = read_table(tape)
+    checked = check_lease_tape(raw)
+    used = {"contract_id", "origination_date", *(spec or load_spec()).required_fields}
+    problems = checked.problems
+    bad_rows = problems.loc[problems["column"].isin(used), "row"].unique()
+    other_rows = problems.loc[~problems["column"].isin(used), "row"].unique()
+    drop = pd.Series(raw.index + 1).isin(bad_rows).to_numpy()   # problem rows are 1-based
+    kept_with_problems = int(len(set(other_rows.tolist()) - set(bad_rows.tolist())))
+    if len(problems):
+        by_rule = problems.groupby(["column", "rule"]).size().to_dict()
+        log.warning("%s: %d problems in %d rows (%s); %d rows left out (a field the model or the split reads "
+                    "is bad), %d kept (only fields the run does not read are bad); `poolgate validate --tape %s` "
+                    "lists every problem", tape, len(problems), len(set(problems["row"])),
+                    ", ".join(f"{c}:{r}={n}" for (c, r), n in by_rule.items()), int(drop.sum()),
+                    kept_with_problems, tape)
+    book = checked.records.loc[~drop].reset_index(drop=True)
+    if book.empty:
+        raise TrainingError(f"{tape}: none of its {len(raw)} rows has valid model inputs; nothing to train on")
+    perf = read_table(performance, columns=PERFORMANCE_COLUMNS)
+    truth_frame = read_table(truth, columns=TRUTH_COLUMNS) if truth is not None else None
+    return TrainingData(book=book, performance=perf, truth=truth_frame, rows_read=len(raw), rows_invalid=int(drop.sum()),
+                        rows_with_other_problems=kept_with_problems, problems=problems)
