@@ -30,22 +30,20 @@ _MAX_DTI = 0.65   # rent plus existing debt payments over verified monthly incom
 
 @dataclass(frozen=True)
 class Dealers:
-    """Dealer table: province index and log-odds effect of each dealer, grouped by province."""
+    """Dealer table: province index of each dealer, grouped by province (dealers carry no risk effect)."""
 
     province: np.ndarray   # (n_dealers,) index into PROVINCES, sorted
-    effect: np.ndarray     # (n_dealers,) log-odds
     start: np.ndarray      # (n_provinces,) first dealer of each province
     count: np.ndarray      # (n_provinces,) dealers in each province
 
 
-def make_dealers(profile: Profile, rng: np.random.Generator) -> Dealers:
+def make_dealers(profile: Profile) -> Dealers:
     """A fixed dealer network: dealers per province in proportion to volume (at least one each)."""
     share = province_probabilities(profile)
     count = np.maximum(1, np.round(share * profile.n_dealers)).astype(np.int64)
     province = np.repeat(np.arange(len(PROVINCES)), count)
-    effect = rng.normal(0.0, profile.dealer_sd, size=len(province))
     start = np.concatenate([[0], np.cumsum(count)[:-1]])
-    return Dealers(province=province, effect=effect, start=start, count=count)
+    return Dealers(province=province, start=start, count=count)
 
 
 def origination_weights(profile: Profile, last_month: int) -> np.ndarray:
@@ -75,8 +73,9 @@ def draw_block(profile: Profile, rng: np.random.Generator, size: int, month_prob
     """Draw ``size`` contracts' origination attributes; returns arrays keyed by field name.
 
     Besides canonical fields (numbers, not yet rounded to text) the result holds ``o`` (origination
-    month index), ``day``, ``z`` (true credit quality, standard normal), ``thin`` (no bureau record)
-    and ``dealer_effect`` (log-odds).
+    month index), ``day``, ``z`` (the lessee's credit quality, standard normal, which the bureau
+    score, the inquiries and the rate reflect; the default hazard never uses it directly) and
+    ``thin`` (no bureau record).
     """
     a: dict[str, np.ndarray] = {}
     o = _choice(rng, month_probs, size)
@@ -172,7 +171,6 @@ def draw_block(profile: Profile, rng: np.random.Generator, size: int, month_prob
     a["lease_type"] = (rng.random(size) >= profile.sale_leaseback_share).astype(np.int64)
     pick = dealers.start[prov] + np.floor(rng.random(size) * dealers.count[prov]).astype(np.int64)
     a["dealer"] = pick
-    a["dealer_effect"] = dealers.effect[pick]
     a["repeat_lessee"] = rng.random(size) < 0.01
     a["u_event"] = rng.random(size)
     a["u_type"] = rng.random(size)
@@ -180,7 +178,6 @@ def draw_block(profile: Profile, rng: np.random.Generator, size: int, month_prob
     a["u_pool"] = rng.random(size)
     a["u_defect"] = rng.random(size)
     a["u_defect_kind"] = rng.random(size)
-    a["latent"] = rng.normal(0.0, 1.0, size)
     return a
 
 

@@ -58,7 +58,6 @@ class Profile:
     guarantor_share: float
     gps_share: float
     n_dealers: int
-    dealer_sd: float                       # log-odds spread of dealer effects
     default_logit: float                   # intercept of the monthly default-spiral hazard
     prepay_cpr: float                      # base annual prepayment rate (fraction of survivors)
     transient_rate: float                  # base monthly chance of a missed payment that cures
@@ -110,8 +109,8 @@ NON_CAPTIVE = Profile(
     thin_file_logit=-1.9,
     guarantor_share=0.18,
     gps_share=0.93,
-    n_dealers=600, dealer_sd=0.30,
-    default_logit=-8.12,
+    n_dealers=600,
+    default_logit=-7.98,
     prepay_cpr=0.075,
     transient_rate=0.016,
 )
@@ -146,7 +145,7 @@ CAPTIVE = Profile(
     thin_file_logit=-2.8,
     guarantor_share=0.10,
     gps_share=0.55,
-    n_dealers=250, dealer_sd=0.20,
+    n_dealers=250,
     default_logit=-8.92,
     prepay_cpr=0.11,
     transient_rate=0.006,

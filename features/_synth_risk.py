@@ -21,7 +21,8 @@ from features._synth_profiles import (
     seasoning_logit,
 )
 
-__all__ = ["SPIRAL_MONTHS", "default_probability", "monthly_hazards", "risk_components", "sample_events"]
+__all__ = ["SPIRAL_MONTHS", "credit_score_logit", "default_probability", "monthly_hazards", "risk_components",
+           "sample_events"]
 
 SPIRAL_MONTHS = 3   # months from entering the spiral to the first 90+ dpd month-end
 
@@ -29,13 +30,26 @@ _EMPLOYMENT_LOGIT = dict(zip(EMPLOYMENT, (0.0, -0.6, 0.35, 0.2, 0.45, 0.5)))
 _TIER_LOGIT = np.array([0.0, -0.30, -0.10, 0.0, 0.15, 0.30])   # index = city tier
 
 
+def credit_score_logit(bureau_score: np.ndarray) -> np.ndarray:
+    """Log-odds of the observed bureau score (points): decreasing, steeper at low scores; 0 when empty.
+
+    With ``u = (score - 640) / 70`` the piece is ``-0.40 u + 0.30 (ln(1 + exp(-1.5 u)) - ln 2)``: 0 at
+    640 points, a slope of -0.85 per 70 points far below it and -0.40 far above it. Thin-file lessees
+    (no score) get 0 here and ``c_thin_file`` instead.
+    """
+    u = (np.nan_to_num(bureau_score, nan=640.0) - 640.0) / 70.0
+    return -0.40 * u + 0.30 * (np.logaddexp(0.0, -1.5 * u) - np.log(2.0))
+
+
 def risk_components(a: dict[str, np.ndarray], rent: np.ndarray, profile: Profile) -> dict[str, np.ndarray]:
     """Log-odds pieces of the default hazard for each contract (they add up to the contract's risk).
 
     Directions: higher payment-to-income (steeper for thin-file lessees), loan-to-value (steeper for
     used cars), inquiries, longer terms, very young or old lessees, lower-tier cities, no GPS and
-    used cars raise the risk; better credit quality (seen, with noise, in the bureau score), longer
-    job tenure, higher income, a guarantor and civil-service jobs lower it.
+    used cars raise the risk; a higher bureau score (steeper at the low end), longer job tenure,
+    higher income, a guarantor and civil-service jobs lower it. Every piece is a function of the
+    contract's own tape fields (a thin file is an empty ``bureau_score``), so the exact PD computed
+    from them is the best prediction the tape allows.
     """
     income = a["monthly_income"]
     dti = (rent + a["existing_debt_payment"]) / income
@@ -47,7 +61,7 @@ def risk_components(a: dict[str, np.ndarray], rent: np.ndarray, profile: Profile
         "c_payment_to_income": slope * (2.0 * (dti - 0.35) + 3.0 * np.maximum(dti - 0.55, 0.0)),
         "c_loan_to_value": 3.5 * (ltv - 0.78) + 5.0 * used * np.maximum(ltv - 0.80, 0.0),
         "c_age": 0.0018 * (a["lessee_age"] - 40.0) ** 2 - 0.15,
-        "c_credit_quality": -0.55 * a["z"],
+        "c_credit_quality": credit_score_logit(a["bureau_score"]),
         "c_thin_file": 0.35 * a["thin"],
         "c_inquiries": 0.30 * np.log1p(a["bureau_inquiries_6m"]),
         "c_job_tenure": 0.45 - 0.30 * np.log1p(a["years_in_job"]),
@@ -58,8 +72,6 @@ def risk_components(a: dict[str, np.ndarray], rent: np.ndarray, profile: Profile
         "c_gps": 0.40 * ~a["gps_installed"],
         "c_vehicle": 0.30 * used + 0.05 * (nev & ~used) + 0.35 * (nev & used),
         "c_term": 0.012 * (a["term_months"] - 36.0),
-        "c_dealer": a["dealer_effect"],
-        "c_latent": 0.45 * a["latent"],
     }
 
 

@@ -46,13 +46,13 @@ __all__ = ["BLOCK", "FILES", "Book", "BookFiles", "book_schemas", "generate_book
 BLOCK = 25_000
 FILES = ("contracts", "performance", "pool", "truth")
 MAX_CONTRACTS = 50_000_000
-_BOOK, _FRESH, _DEALERS = 0, 1, 2
+_BOOK, _FRESH = 0, 1
 _BASE_MONTH = np.datetime64(f"{FIRST_YEAR}-01", "M")
 _ARROW = {"string": pa.string(), "category": pa.string(), "int": pa.int64(), "float": pa.float64(),
           "bool": pa.bool_(), "date": pa.date32()}
 _COMPONENTS = ("c_payment_to_income", "c_loan_to_value", "c_age", "c_credit_quality", "c_thin_file",
                "c_inquiries", "c_job_tenure", "c_employment", "c_city_tier", "c_income", "c_guarantor",
-               "c_gps", "c_vehicle", "c_term", "c_dealer", "c_latent")
+               "c_gps", "c_vehicle", "c_term")
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ def _month_end(month_index: np.ndarray) -> np.ndarray:
 def _simulate(s: _Setup, stream: int, block: int, size: int, first_number: int) -> dict[str, pa.Table]:
     """Generate one block of ``size`` contracts numbered from ``first_number + 1``."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([s.seed, stream, block])))
-    dealers = make_dealers(s.profile, np.random.Generator(np.random.PCG64(np.random.SeedSequence([s.seed, _DEALERS]))))
+    dealers = make_dealers(s.profile)
     probs = s.book_probs if stream == _BOOK else s.fresh_probs
     assert probs is not None
     full = draw_block(s.profile, rng, BLOCK, probs, dealers)

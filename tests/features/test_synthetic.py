@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from features._synth_pool import DEFECT_KINDS
+from features._synth_profiles import EMPLOYMENT, FIRST_YEAR, PROFILES
 from features._synth_report import (
     comparison_markdown,
     load_book,
@@ -19,6 +20,7 @@ from features._synth_report import (
     vintage_defaults,
     vintage_markdown,
 )
+from features._synth_risk import default_probability, monthly_hazards, risk_components
 from features.contract import check_lease_tape
 from features.exceptions import ConfigError
 from features.labels import default_labels
@@ -195,6 +197,31 @@ def test_known_risk_directions_hold(in_book: pd.DataFrame) -> None:
     down = pd.qcut(b["down_payment"] / b["vehicle_price"], 4, labels=False)
     assert _rate(b, income == 3) < _rate(b, income == 0)
     assert _rate(b, down == 3) < _rate(b, down == 0)
+
+
+def test_true_pd_is_recomputed_from_the_tape_fields_alone(in_book: pd.DataFrame) -> None:
+    """No hidden input: the risk pieces and pd_* follow from the contract's canonical fields."""
+    b = in_book
+    orig = b["origination_date"]
+    a = {name: b[name].to_numpy(dtype=float) for name in (
+        "monthly_income", "existing_debt_payment", "financed_amount", "vehicle_price", "lessee_age",
+        "bureau_score", "bureau_inquiries_6m", "years_in_job", "term_months", "annual_rate")}
+    a.update(thin=b["bureau_score"].isna().to_numpy(), used=(b["vehicle_condition"] == "used").to_numpy(),
+             is_nev=b["is_nev"].to_numpy(dtype=bool), has_guarantor=b["has_guarantor"].to_numpy(dtype=bool),
+             gps_installed=b["gps_installed"].to_numpy(dtype=bool), city_tier=b["city_tier"].to_numpy(dtype=int),
+             employment_type=b["employment_type"].map(EMPLOYMENT.index).to_numpy(dtype=int),
+             o=((orig.dt.year - FIRST_YEAR) * 12 + orig.dt.month - 1).to_numpy(dtype=np.int64))
+    a["term_months"] = a["term_months"].astype(np.int64)
+    profile = PROFILES["non_captive"]
+    comps = risk_components(a, b["monthly_rent"].to_numpy(dtype=float), profile)
+    assert set(comps) == {c for c in b.columns if c.startswith("c_")}
+    for name, values in comps.items():
+        np.testing.assert_allclose(values, b[name], atol=1e-4, err_msg=name)
+    risk = np.sum(list(comps.values()), axis=0)
+    h_def, h_pre = monthly_hazards(risk, a, profile, 63)
+    _, (pd12, pd24) = default_probability(h_def, h_pre, (12, 24))
+    np.testing.assert_allclose(pd24, b["pd_24m"], atol=1e-6)
+    np.testing.assert_allclose(pd12, b["pd_12m"], atol=1e-6)
 
 
 def test_captive_profile_is_safer_and_new_car(book: Book) -> None:
