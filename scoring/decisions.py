@@ -103,11 +103,14 @@ class ChunkDecisions:
         that passed the data contract.
     pool : DataFrame
         :data:`POOL_COLUMNS` of those rows.
+    contrib_seconds : float
+        Wall time spent computing the contributions (for benchmarks).
     """
 
     decisions: pd.DataFrame
     contributions: pd.DataFrame
     pool: pd.DataFrame
+    contrib_seconds: float = 0.0
 
 
 def _json_list(items: list[dict[str, Any]]) -> str:
@@ -208,12 +211,14 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
         for part, kind in _REASON:
             reason_cols[f"reason_{i}_{part}"] = (np.full(n, np.nan) if kind == "float64"
                                                  else np.full(n, "", dtype=object))
+    contrib_seconds = 0.0
     asset_id = (_text_column(raw["contract_id"]) if "contract_id" in raw.columns
                 else np.full(n, "", dtype=object))
 
     if valid.size:
         recs = records.iloc[valid]
         scored = score_and_explain(model, recs)
+        contrib_seconds = scored.contrib_seconds
         score = policy.score.score(scored.pd)
         elig = eligibility(recs, policy)
         st = decide(scored.pd, elig.eligible, policy)
@@ -254,7 +259,8 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
                             **reason_cols, "model_uri": meta.model_uri, "model_version": meta.model_version,
                             "policy_hash": meta.policy_hash, "run_id": meta.run_id}
     decisions = _typed(pd.DataFrame(data), top_n)
-    return ChunkDecisions(decisions=decisions, contributions=contributions, pool=pool)
+    return ChunkDecisions(decisions=decisions, contributions=contributions, pool=pool,
+                          contrib_seconds=contrib_seconds)
 
 
 def _value_text(v: object) -> str:

@@ -28,6 +28,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,13 +62,15 @@ _ARROW_TYPES = {"string": pa.string(), "float64": pa.float64(), "int64": pa.int6
 @dataclass(frozen=True)
 class ScreenResult:
     """What a screening run produced: ``run_id``, ``out_dir``, ``counts`` by status, the pool
-    ``summary`` (as in summary.json) and the decision-log ``record`` appended."""
+    ``summary`` (as in summary.json), the decision-log ``record`` appended, and ``seconds``: wall time
+    of the whole run (``total``) and of the LightGBM contributions inside it (``contributions``)."""
 
     run_id: str
     out_dir: Path
     counts: dict[str, int]
     summary: dict[str, Any]
     record: dict[str, Any]
+    seconds: dict[str, float]
 
 
 def run_id_for(input_digest: str, model_digest: str, policy_hash: str, cutoff: dt.date | None) -> str:
@@ -138,6 +141,8 @@ def screen_tape(
     TapeError
         If the tape as a whole cannot be read.
     """
+    started = time.perf_counter()
+    contrib_seconds = 0.0
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     input_digest = audit.file_digest(tape)
@@ -156,6 +161,7 @@ def screen_tape(
             for chunk in chunks:
                 res = decide_chunk(chunk, model, policy, meta=meta, row_offset=n_rows, cutoff=cutoff, seen_ids=seen)
                 check_decisions(res.decisions, top_n, n_rows=len(chunk))
+                contrib_seconds += res.contrib_seconds
                 k = len(parts)
                 paths = (staging / f"decisions-{k:05d}.parquet", staging / f"contrib-{k:05d}.parquet")
                 pq.write_table(_to_table(res.decisions, schema), paths[0])
@@ -229,6 +235,7 @@ def screen_tape(
                 os.fsync(fh.fileno())
         for name in OUTPUT_FILES:
             os.replace(tmp[name], out / name)
+        seconds = {"total": round(time.perf_counter() - started, 3), "contributions": round(contrib_seconds, 3)}
         record = audit.append(log_path, {
             "run_id": run_id, "model_uri": model_ref.uri, "model_version": model_ref.version,
             "model_digest": model_ref.digest, "policy_hash": policy.sha256, "policy_version": policy.version,
@@ -237,8 +244,10 @@ def screen_tape(
             "decisions_csv_digest": digests["decisions.csv"],
             "contributions_digest": digests["contributions.parquet"],
             "summary_digest": audit.file_digest(out / "summary.json"), "rows": n_rows, "counts": counts,
+            "seconds": seconds,
         })
-        return ScreenResult(run_id=run_id, out_dir=out, counts=counts, summary=summary, record=record)
+        return ScreenResult(run_id=run_id, out_dir=out, counts=counts, summary=summary, record=record,
+                            seconds=seconds)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

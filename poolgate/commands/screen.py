@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"run_id": result.run_id, "counts": result.counts, "out": str(result.out_dir),
                     "log": str(args.log), "log_hash": result.record["hash"],
-                    "model_uri": loaded.ref.uri, "model_version": loaded.ref.version, "policy_hash": policy.sha256})
+                    "model_uri": loaded.ref.uri, "model_version": loaded.ref.version, "policy_hash": policy.sha256,
+                    "seconds": result.seconds})
         return 0
     s = result.summary
     print(f"run {result.run_id}: {sum(result.counts.values())} rows  " +
