@@ -122,3 +122,23 @@ def test_online_frame_answers_like_the_batch(tape: Path, bundle_dir: Path, tmp_p
     kept = ~dropped
     pd.testing.assert_frame_equal(online.loc[kept, same].astype(object).reset_index(drop=True),
                                   batch.loc[kept, same].astype(object).reset_index(drop=True), check_dtype=False)
+
+
+def test_missing_required_column_makes_every_row_invalid(bundle_dir: Path, tmp_path: Path) -> None:
+    tape = tmp_path / "pool.csv"
+    candidate_rows(50, seed=41).iloc[:20].drop(columns=["gps_installed"]).to_csv(tape, index=False)
+    res = _screen(tape, bundle_dir, tmp_path / "out", tmp_path / "log")
+    dec = pd.read_parquet(tmp_path / "out" / "decisions.parquet")
+    assert res.counts["invalid"] == 20 and (dec["status"] == "invalid").all()
+    first = json.loads(dec["invalid_reasons"].iloc[0])[0]
+    assert first["rule"] == "required_column" and first["column"] == "gps_installed"
+
+
+def test_unreadable_tape_is_a_tape_error_and_writes_nothing(bundle_dir: Path, tmp_path: Path) -> None:
+    from features.exceptions import TapeError
+
+    tape = tmp_path / "pool.csv"
+    tape.write_text("contract_id,lessee_id\n", encoding="utf-8")
+    with pytest.raises(TapeError, match="the tape has a header but no rows"):
+        _screen(tape, bundle_dir, tmp_path / "out", tmp_path / "log")
+    assert list((tmp_path / "out").iterdir()) == [] and not (tmp_path / "log").exists()
