@@ -109,3 +109,16 @@ def test_reason_codes_pick_largest_positive_contributions_in_order() -> None:
     assert rc.features[1].tolist() == ["", "", ""] and np.isnan(rc.logodds[1]).all()
     assert rc.features[2, 0] == "bureau_score" and rc.features[2, 1] == ""
     assert rc.texts[2, 0] == "Credit bureau score missing raised the risk"
+
+
+def test_chinese_texts_when_the_policy_language_is_zh() -> None:
+    import dataclasses
+
+    zh = dataclasses.replace(POLICY, language="zh")
+    result = eligibility(_records(lessee_age=[17, 45, 25]), zh)
+    assert result.failures["message"].tolist() == ["起租时承租人年龄 17 岁，不在 18 至 60 岁之间"]
+    rc = reason_codes(np.array([[0.4]]), pd.DataFrame({"payment_to_income": [0.62]}), ["payment_to_income"],
+                      {}, zh, points_per_logodds=-20.0)
+    assert rc.texts[0, 0] == "月租金收入比 0.62 偏高"
+    assert band_messages(np.array([0.2]), np.array(["reject"]), np.array([True]), zh) == [
+        "违约概率 20.00% 高于人工审核上限 10%"]
