@@ -136,6 +136,8 @@ class RunResult:
         The run's parameters.
     experiment : str
         MLflow experiment name.
+    seconds : dict
+        Wall time of each stage (labels_split, search, fit, evaluate, plots, mlflow), seconds.
     """
 
     run_id: str
@@ -144,6 +146,7 @@ class RunResult:
     metrics: dict[str, float]
     params: dict[str, Any]
     experiment: str
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (NaN metrics become None)."""
@@ -352,11 +355,14 @@ def train_run(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFr
     policy = Path(policy_path) if policy_path is not None else tracking.default_policy_path()
     outcome = fit_and_evaluate(book, performance, truth=truth, seed=seed, config=config, spec=spec,
                                scaling=scaling_from_policy(policy))
+    t0 = time.perf_counter()
     logged = tracking.log_training_run(outcome, experiment=experiment, model_name=model_name,
                                        policy_path=policy, source=source)
     registry.mark_challenger(model_name, logged.model_version, run_id=logged.run_id,
                              metrics={k: outcome.metrics[k] for k in registry.HEADLINE_METRICS
                                       if k in outcome.metrics})
+    seconds = {**{k: round(v, 2) for k, v in outcome.seconds.items()},
+               "mlflow": round(time.perf_counter() - t0, 2)}
     return RunResult(run_id=logged.run_id, model_uri=f"models:/{model_name}/{logged.model_version}",
                      model_version=logged.model_version, metrics=outcome.metrics, params=outcome.params,
-                     experiment=experiment)
+                     experiment=experiment, seconds=seconds)

@@ -1,0 +1,71 @@
+"""Evaluation of a fitted model: the monotonicity sweep can fail, a real model passes, runs repeat."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.synthetic import Book
+from tests.training.conftest import TINY
+from training.evaluation import evaluate_model, monotonicity_sweep
+from training.run import fit_and_evaluate
+
+
+class _BumpyModel:
+    """A stand-in model whose raw score falls then rises in ``x`` although the spec says +1."""
+
+    spec = SimpleNamespace(directions={"x": 1, "z": -1, "c": 0})
+
+    def transform(self, records: pd.DataFrame) -> pd.DataFrame:
+        return records[["x", "z", "c"]]
+
+    def raw_score_inputs(self, x: pd.DataFrame) -> np.ndarray:
+        return np.asarray((x["x"] - 5.0) ** 2 - x["z"], dtype=float)
+
+
+def test_sweep_counts_wrong_way_steps() -> None:
+    records = pd.DataFrame({"x": np.arange(10.0), "z": np.linspace(0, 1, 10), "c": ["a"] * 10})
+    sweep = monotonicity_sweep(_BumpyModel(), records, n_assets=10, grid_points=10)  # type: ignore[arg-type]
+    by = sweep.set_index("feature")
+    assert list(by.index) == ["x", "z"]                 # unconstrained features are not swept
+    assert by.loc["x", "violations"] == 10 * 5          # 5 falling steps (0..5) for each of 10 assets
+    assert by.loc["z", "violations"] == 0
+    assert by.loc["x", "checks"] == 10 * 9
+
+
+@pytest.fixture(scope="module")
+def outcome(small_book: Book):  # type: ignore[no-untyped-def]
+    return fit_and_evaluate(small_book.contracts, small_book.performance, truth=small_book.truth, seed=0,
+                            config=TINY)
+
+
+def test_real_model_has_no_monotonicity_violation(outcome, small_book: Book) -> None:  # type: ignore[no-untyped-def]
+    test = outcome.split.test
+    ev = evaluate_model(outcome.model, test.records, test.y, test.vintage, sweep_assets=300)
+    assert ev.metrics["monotonicity_violations"] == 0
+    assert (ev.monotonicity["checks"] > 0).all() and len(ev.monotonicity) >= 5
+    assert set(ev.auc_by_vintage) == set(test.vintages)
+
+
+def test_run_repeats_for_a_seed_and_changes_with_another(outcome, small_book: Book) -> None:  # type: ignore[no-untyped-def]
+    again = fit_and_evaluate(small_book.contracts, small_book.performance, truth=small_book.truth, seed=0,
+                             config=TINY)
+    assert again.model.booster.model_to_string() == outcome.model.booster.model_to_string()
+    assert again.metrics == outcome.metrics
+    assert again.search.params == outcome.search.params
+    other = fit_and_evaluate(small_book.contracts, small_book.performance, seed=1,
+                             config=replace(TINY, with_scorecard=False))
+    assert other.model.booster.model_to_string() != outcome.model.booster.model_to_string()
+
+
+def test_outcome_tables_and_figures(outcome) -> None:  # type: ignore[no-untyped-def]
+    assert {"roc", "ks", "calibration", "shap_summary"} == set(outcome.figures)
+    assert len(outcome.tables["deciles_oot"]) == 10
+    assert outcome.metrics["calibration_error_oot"] == pytest.approx(
+        float(np.mean(np.abs(outcome.tables["deciles_oot"]["expected"] - outcome.tables["deciles_oot"]["observed"]))))
+    frame = outcome.oot_frame()
+    assert {"default", "vintage"} <= set(frame.columns) and len(frame) == len(outcome.split.test)
