@@ -60,8 +60,8 @@ def run(workdir: Path, quick: bool) -> dict[str, object]:
     os.chdir(tracking)
     try:
         argv = [sys.executable, "-c",
-                "import sys; from poolgate.cli import main; sys.stdout = open(sys.argv[1], 'w'); "
-                "raise SystemExit(main(sys.argv[2:]))",
+                ("import sys; from poolgate.cli import main; sys.stdout = open(sys.argv[1], 'w'); "
+                 "raise SystemExit(main(sys.argv[2:]))"),
                 str(out_json), "train", "--tape", str(book_dir / "contracts.parquet"),
                 "--performance", str(book_dir / "performance.parquet"), "--truth", str(book_dir / "truth.parquet"),
                 "--experiment", "bench", "--json"]

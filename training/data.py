@@ -21,7 +21,7 @@ from features.io import read_table
 from features.spec import FeatureSpec, load_spec
 from training.errors import TrainingError
 
-__all__ = ["TrainingData", "read_training_data", "PERFORMANCE_COLUMNS", "TRUTH_COLUMNS"]
+__all__ = ["PERFORMANCE_COLUMNS", "TRUTH_COLUMNS", "TrainingData", "read_training_data"]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
     bad_rows = problems.loc[problems["column"].isin(used), "row"].unique()
     other_rows = problems.loc[~problems["column"].isin(used), "row"].unique()
     drop = pd.Series(raw.index + 1).isin(bad_rows).to_numpy()   # problem rows are 1-based
-    kept_with_problems = int(len(set(other_rows.tolist()) - set(bad_rows.tolist())))
+    kept_with_problems = len(set(other_rows.tolist()) - set(bad_rows.tolist()))
     if len(problems):
         by_rule = problems.groupby(["column", "rule"]).size().to_dict()
         log.warning("%s: %d problems in %d rows (%s); %d rows left out (a field the model or the split reads "

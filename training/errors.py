@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from features.exceptions import PoolgateError
 
-__all__ = ["TrainingError", "MetricsError", "RegistryError"]
+__all__ = ["MetricsError", "RegistryError", "TrainingError"]
 
 
 class TrainingError(PoolgateError, ValueError):

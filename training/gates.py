@@ -18,7 +18,7 @@ from typing import Any
 
 from features.exceptions import ConfigError
 
-__all__ = ["Gates", "GateResult", "load_gates", "default_gates_path", "check_gates"]
+__all__ = ["GateResult", "Gates", "check_gates", "default_gates_path", "load_gates"]
 
 _ABSOLUTE = ("min_auc", "min_ks", "max_calibration_error", "max_monotonicity_violations")
 _RELATIVE = ("max_auc_drop", "max_ks_drop", "max_calibration_error_increase")

@@ -20,13 +20,13 @@ from training.errors import MetricsError
 __all__ = [
     "MetricsError",
     "auc",
+    "auc_by_group",
+    "brier",
+    "calibration_error",
+    "decile_table",
     "gini",
     "ks",
-    "brier",
     "logloss",
-    "decile_table",
-    "calibration_error",
-    "auc_by_group",
     "psi",
     "psi_by_feature",
     "summary_metrics",
@@ -171,7 +171,8 @@ def psi(expected: Any, actual: Any, n_bins: int = 10, *, floor: float = 1e-4) ->
     if numeric:
         e_num, a_num = e.astype(float), pd.to_numeric(a, errors="coerce").astype(float)
         finite = e_num.dropna().to_numpy()
-        edges = np.unique(np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1])) if finite.size else []
+        edges: np.ndarray = (np.unique(np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1])) if finite.size
+                             else np.empty(0))
 
         def labels(s: pd.Series) -> pd.Series:
             codes = pd.Series(np.searchsorted(edges, s.to_numpy(), side="right"), index=s.index).astype(str)

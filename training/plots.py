@@ -15,7 +15,7 @@ from sklearn.metrics import roc_curve
 
 from training.metrics import decile_table
 
-__all__ = ["roc_figure", "ks_figure", "calibration_figure", "shap_summary_figure"]
+__all__ = ["calibration_figure", "ks_figure", "roc_figure", "shap_summary_figure"]
 
 
 def roc_figure(y: np.ndarray, scores: Mapping[str, np.ndarray], title: str = "ROC, out-of-time") -> Figure:

@@ -10,7 +10,7 @@ Every alias change and every refusal is appended to the registered model's histo
 registered-model tag per event, ``poolgate.history.000001``, ``...000002``, each a JSON object
 with ``time`` (UTC), ``event``, ``version``, ``reason``, ``metrics`` and, for promotions, the
 gate results and the gates file hash. Each version also carries a ``poolgate.status`` tag
-(``challenger``, ``champion``, ``refused``, ``retired``). ``poolgate models`` reads both.
+(``challenger``, ``champion``, ``refused``, ``superseded``, ``retired``). ``poolgate models`` reads both.
 
 Models are read back from the registry as their LeaseModel folder (text and JSON); no pickle and
 no stored code is executed.
@@ -43,12 +43,12 @@ __all__ = [
     "CHAMPION",
     "HEADLINE_METRICS",
     "PromotionDecision",
-    "mark_challenger",
-    "record_event",
     "history",
     "list_versions",
     "load_version",
+    "mark_challenger",
     "promote",
+    "record_event",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ _GATE_METRICS = ("auc", "ks", "calibration_error", "monotonicity_violations", "b
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _user() -> str:
@@ -122,8 +122,7 @@ def mark_challenger(name: str, version: str, *, run_id: str, metrics: dict[str, 
                     client: MlflowClient | None = None) -> None:
     """Give a newly registered version the ``challenger`` alias and record it.
 
-    The previous challenger (if any, and not the champion) keeps its versions and tags but loses
-    the alias; the event names it.
+    The previous challenger (if any) loses the alias and gets status ``superseded``; the event names it.
     """
     client = client or MlflowClient()
     previous = _alias_version(client, name, CHALLENGER)
@@ -133,6 +132,7 @@ def mark_challenger(name: str, version: str, *, run_id: str, metrics: dict[str, 
     reason = "registered by a training run"
     if previous is not None and previous != str(version):
         reason += f"; replaces challenger version {previous}"
+        client.set_model_version_tag(name, previous, STATUS_TAG, "superseded")
     record_event(name, "challenger_set", version=str(version), reason=reason, metrics=metrics,
                  extra={"run_id": run_id, "previous_challenger": previous}, client=client)
 
@@ -247,9 +247,12 @@ def promote(name: str = "poolgate-pd", *, gates: Gates | None = None, data: pd.D
                             "train one with `poolgate train`")
     champion = _alias_version(client, name, CHAMPION)
     run_id = client.get_model_version(name, challenger).run_id
+    if data is None and not run_id:
+        raise RegistryError(f"challenger version {challenger} of {name!r} has no training run to take "
+                            "out-of-time rows from; give the rows to judge on (--tape/--performance)")
     with tempfile.TemporaryDirectory(prefix="poolgate-promote-") as tmp:
         if data is None:
-            data = _oot_rows(client, run_id, Path(tmp))
+            data = _oot_rows(client, str(run_id), Path(tmp))
             data_label = f"test vintages of run {run_id} (challenger version {challenger})"
         missing = [c for c in ("contract_id", "default") if c not in data.columns]
         if missing:
@@ -262,8 +265,9 @@ def promote(name: str = "poolgate-pd", *, gates: Gates | None = None, data: pd.D
     failed = [g for g in results if g.passed is False]
     promoted = not failed
     gate_dicts = [asdict(g) for g in results]
-    extra = {"champion_before": champion, "champion_metrics": h_metrics, "gates": gate_dicts,
-             "gates_file": gates.source, "gates_sha256": gates.sha256, "data": data_label or "caller's rows",
+    data_text = data_label or "caller's rows"
+    extra: dict[str, Any] = {"champion_before": champion, "champion_metrics": h_metrics, "gates": gate_dicts,
+             "gates_file": gates.source, "gates_sha256": gates.sha256, "data": data_text,
              "rows": len(data)}
     if promoted:
         reason = ("first champion: passed the absolute gates" if not h_metrics
@@ -283,7 +287,7 @@ def promote(name: str = "poolgate-pd", *, gates: Gates | None = None, data: pd.D
     return PromotionDecision(promoted=promoted, model_name=name, challenger_version=challenger,
                              champion_before=champion, champion_after=challenger if promoted else champion,
                              reason=reason, gates=results, challenger_metrics=c_metrics,
-                             champion_metrics=h_metrics, data=extra["data"], rows=len(data),
+                             champion_metrics=h_metrics, data=data_text, rows=len(data),
                              gates_sha256=gates.sha256, time=event["time"])
 
 
@@ -301,7 +305,7 @@ def list_versions(name: str, *, client: MlflowClient | None = None) -> list[dict
             "aliases": sorted(full.aliases),
             "status": full.tags.get(STATUS_TAG, ""),
             "run_id": full.run_id,
-            "created": dt.datetime.fromtimestamp(full.creation_timestamp / 1000, dt.timezone.utc)
+            "created": dt.datetime.fromtimestamp(full.creation_timestamp / 1000, dt.UTC)
             .isoformat(timespec="seconds"),
             "metrics": metrics,
         })

@@ -32,7 +32,7 @@ from training.metrics import auc, calibration_error, psi, psi_by_feature, summar
 from training.search import SearchConfig, SearchResult, search_params
 from training.splits import SplitConfig, VintageSplit, split_by_vintage
 
-__all__ = ["RunConfig", "TrainingOutcome", "RunResult", "fit_and_evaluate", "train_run", "scaling_from_policy"]
+__all__ = ["RunConfig", "RunResult", "TrainingOutcome", "fit_and_evaluate", "scaling_from_policy", "train_run"]
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,15 @@ from sklearn.metrics import roc_auc_score
 from models.pd_model import PDClassifier
 from training.errors import TrainingError
 
-__all__ = ["SearchSpace", "SearchConfig", "Trial", "SearchResult", "ANCHOR_CANDIDATES", "lgb_params",
-           "search_params"]
+__all__ = [
+    "ANCHOR_CANDIDATES",
+    "SearchConfig",
+    "SearchResult",
+    "SearchSpace",
+    "Trial",
+    "lgb_params",
+    "search_params",
+]
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +77,8 @@ class SearchSpace:
             return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
         return {
-            "num_leaves": int(round(log_uniform(*self.num_leaves))),
-            "min_child_samples": int(round(log_uniform(*self.min_child_samples))),
+            "num_leaves": round(log_uniform(*self.num_leaves)),
+            "min_child_samples": round(log_uniform(*self.min_child_samples)),
             "learning_rate": round(log_uniform(*self.learning_rate), 5),
             "reg_lambda": round(log_uniform(*self.reg_lambda), 5),
             "colsample_bytree": round(float(rng.uniform(*self.colsample_bytree)), 4),

@@ -29,7 +29,7 @@ import pandas as pd
 
 from training.errors import TrainingError
 
-__all__ = ["SplitConfig", "SplitPart", "VintageSplit", "vintage_of", "split_by_vintage"]
+__all__ = ["SplitConfig", "SplitPart", "VintageSplit", "split_by_vintage", "vintage_of"]
 
 Period = Literal["month", "quarter", "half", "year"]
 _LABEL_COLUMNS = ("default", "observed")

@@ -26,9 +26,9 @@ from importlib import resources
 from pathlib import Path
 
 import mlflow
-import mlflow.data
 import numpy as np
 import pandas as pd
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
@@ -37,8 +37,16 @@ from features.schema import LEASE_FIELDS
 from training.errors import TrainingError
 from training.run import TrainingOutcome
 
-__all__ = ["LoggedRun", "log_training_run", "code_version", "frame_digest", "default_policy_path",
-           "pyfunc_path", "model_signature", "OOT_ARTIFACT"]
+__all__ = [
+    "OOT_ARTIFACT",
+    "LoggedRun",
+    "code_version",
+    "default_policy_path",
+    "frame_digest",
+    "log_training_run",
+    "model_signature",
+    "pyfunc_path",
+]
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +132,7 @@ def _log_datasets(outcome: TrainingOutcome, source: str | None) -> None:
         frame["default"] = part.y
         digest = frame_digest(frame)
         with _quiet_mlflow_hints():
-            dataset = mlflow.data.from_pandas(frame, source=source or "in-memory book", name=f"book-{context}",
+            dataset = from_pandas(frame, source=source or "in-memory book", name=f"book-{context}",
                                               targets="default", digest=digest[:16])
             mlflow.log_input(dataset, context=context)
         mlflow.set_tag(f"poolgate.data_sha256.{context}", digest)

@@ -53,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
         f"run {result.run_id} (experiment {result.experiment})",
         f"registered {result.model_uri} with alias 'challenger'",
         f"out-of-time ({int(m['n_oot'])} contracts, vintages {result.params['vintages.test']}):",
-        f"  AUC {m['auc_oot']:.4f}  Gini {m['gini_oot']:.4f}  KS {m['ks_oot']:.4f}  Brier {m['brier_oot']:.5f}  "
-        f"calibration error {m['calibration_error_oot']:.4f}  monotonicity violations "
-        f"{int(m['monotonicity_violations_oot'])}",
+        (f"  AUC {m['auc_oot']:.4f}  Gini {m['gini_oot']:.4f}  KS {m['ks_oot']:.4f}  Brier {m['brier_oot']:.5f}  "
+         f"calibration error {m['calibration_error_oot']:.4f}  monotonicity violations "
+         f"{int(m['monotonicity_violations_oot'])}"),
     ]
     if "scorecard_auc_oot" in m:
         lines.append(f"  WoE scorecard challenger: AUC {m['scorecard_auc_oot']:.4f}  KS {m['scorecard_ks_oot']:.4f}  "

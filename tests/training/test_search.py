@@ -76,7 +76,7 @@ def test_refitting_the_winner_with_pdclassifier_reproduces_it() -> None:
     xt, yt = _data(3_000, 1)
     xv, yv = _data(1_500, 2)
     res = search_params(xt, yt, xv, yv, monotone_constraints=MONO, categorical=["tier"], config=SMALL)
-    winner = [t for t in res.trials if t.rung == 1 and t.params == res.params][0]
+    winner = next(t for t in res.trials if t.rung == 1 and t.params == res.params)
     clf = PDClassifier(**res.params, monotone_constraints=MONO, random_state=SMALL.seed, n_jobs=1,
                        n_estimators=SMALL.max_rounds, early_stopping_rounds=SMALL.early_stopping_rounds)
     clf.fit(xt, yt, eval_set=(xv, yv))
