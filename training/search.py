@@ -246,7 +246,10 @@ def search_params(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFram
     columns = list(x_train.columns)
     params_of = [lgb_params(c, columns=columns, monotone_constraints=monotone_constraints, seed=config.seed,
                             num_threads=config.num_threads) for c in candidates]
-    ds_params = {"feature_pre_filter": False, "verbosity": -1, "num_threads": config.num_threads}
+    # Binning as PDClassifier's Dataset gets it inside lgb.train (same seed, so the same rows are sampled
+    # for the bin edges of a large training set); no pre-filter, so min_child_samples may vary per candidate.
+    ds_params = {"max_bin": params_of[0]["max_bin"], "seed": config.seed, "feature_pre_filter": False,
+                 "verbosity": -1, "num_threads": config.num_threads}
     full = lgb.Dataset(x_train, label=y_train, categorical_feature=list(categorical) or "auto",
                        params=ds_params, free_raw_data=False).construct()
     val = lgb.Dataset(x_val, label=y_val, reference=full, categorical_feature=list(categorical) or "auto",
