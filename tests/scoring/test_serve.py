@@ -37,22 +37,47 @@ def _post(url: str, body: dict[str, object]) -> dict[str, object]:
         return json.loads(resp.read())
 
 
-@pytest.mark.slow
-def test_served_model_answers_like_the_batch(bundle_dir: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def logged(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, pd.DataFrame]:
+    """(tracking URI, logged model URI, the rows used) of a pyfunc logged from scoring/pyfunc.py and
+    registered as poolgate-pd version 1 with alias champion, in a temporary SQLite store."""
     import mlflow
+    from mlflow import MlflowClient
 
     rows = candidate_rows(60, seed=31).iloc[:40]  # includes the broken rows 3, 6, 9, 12 and the overdue 15
-    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
     mlflow.set_tracking_uri(tracking)
     try:
         with mlflow.start_run():
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=str(ROOT / "scoring" / "pyfunc.py"),
                 artifacts={"bundle": str(bundle_dir), "policy": str(default_policy_path())},
-                input_example=rows.head(3))
+                input_example=rows.head(3), registered_model_name="poolgate-pd")
+        MlflowClient().set_registered_model_alias("poolgate-pd", "champion", "1")
     finally:
         mlflow.set_tracking_uri(None)
+    return tracking, info.model_uri, rows
 
+
+@pytest.mark.slow
+def test_registered_champion_loads_without_pickle(logged: tuple[str, str, pd.DataFrame], bundle_dir: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    tracking, _, _ = logged
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
+    loaded = load_model()  # the default: models:/poolgate-pd@champion
+    direct = load_model(str(bundle_dir))
+    assert loaded.ref.uri == "models:/poolgate-pd@champion" and loaded.ref.version == "1"
+    assert loaded.ref.digest == direct.ref.digest
+    from features.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=r"models:/poolgate-pd@nobody: cannot be loaded from MLflow"):
+        load_model("models:/poolgate-pd@nobody")
+
+
+@pytest.mark.slow
+def test_served_model_answers_like_the_batch(logged: tuple[str, str, pd.DataFrame], bundle_dir: Path,
+                                             tmp_path: Path) -> None:
+    tracking, model_uri, rows = logged
     # the batch path, with concentration limits out of the way (they need a whole pool)
     policy = load_policy()
     tape = tmp_path / "pool.csv"
@@ -67,7 +92,7 @@ def test_served_model_answers_like_the_batch(bundle_dir: Path, tmp_path: Path) -
     bindir = str(Path(sys.executable).parent)  # mlflow starts uvicorn from PATH
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", info.model_uri, "--env-manager",
+        [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager",
          "local", "-h", "127.0.0.1", "-p", str(port)],
         env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
