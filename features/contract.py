@@ -97,6 +97,9 @@ def coerce_column(values: pd.Series, field: Field) -> tuple[pd.Series, np.ndarra
     bad_type : ndarray of bool
         True where a non-empty cell could not be converted.
     """
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        # an empty or blank text cell is a missing value, whatever the source (CSV, JSON request, Parquet text)
+        values = values.where(~values.astype("string").str.strip().eq("").fillna(False))
     present = values.notna().to_numpy()
     if field.kind in ("int", "float"):
         if pd.api.types.is_bool_dtype(values):

@@ -129,19 +129,20 @@ def iter_table(
             start += len(frame)
             yield frame
         return
+    options: dict[str, Any] = dict(dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
+                                   usecols=columns)
     try:
-        reader = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
-                             usecols=columns, chunksize=chunksize)
         if chunksize is None:
-            frame = reader
+            frame = pd.read_csv(p, **options)
             if len(frame) == 0:
                 raise TapeError(f"{p}: the tape has a header but no rows")
             yield frame
             return
         seen = 0
-        for frame in reader:
-            seen += len(frame)
-            yield frame
+        with pd.read_csv(p, chunksize=chunksize, **options) as reader:  # closed even if the consumer stops early
+            for frame in reader:
+                seen += len(frame)
+                yield frame
         if seen == 0:
             raise TapeError(f"{p}: the tape has a header but no rows")
     except UnicodeDecodeError as exc:

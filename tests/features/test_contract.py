@@ -127,3 +127,22 @@ def test_months_on_book_is_capped_at_term_for_ended_contracts() -> None:
     assert check_lease_tape(tape(ended)).ok
     assert (1, "months_on_book", "30", "months_on_book_dates") in problems(
         tape(dict(ended, months_on_book="30", instalments_paid="30")))
+
+
+def test_blank_text_is_missing_in_any_source() -> None:
+    frame = tape({})
+    frame["bureau_score"] = "  "           # JSON request or Parquet text column: blank means missing
+    frame["monthly_income"] = ""
+    found = problems(frame)
+    assert (1, "monthly_income", "", "not_null") in found
+    assert not any(c == "bureau_score" for _, c, _, _ in found)
+
+
+def test_a_chunked_reader_closes_its_file_when_the_consumer_stops(tmp_path) -> None:
+    from features.io import iter_table
+
+    path = tmp_path / "pool.csv"
+    tape({}, {}, {}).to_csv(path, index=False)
+    chunks = iter_table(path, chunksize=1)
+    next(chunks)
+    chunks.close()  # pytest turns an unclosed-file ResourceWarning into an error
