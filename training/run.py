@@ -249,7 +249,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
     t0 = time.perf_counter()
     test = split.test
     oot = evaluate_model(model, test.records, test.y, test.vintage, sweep_assets=config.sweep_assets, seed=seed)
-    metrics: dict[str, float] = _flat("", {f"{k}_oot": v for k, v in oot.metrics.items()})
+    metrics: dict[str, float] = {f"{k}_oot": v for k, v in oot.metrics.items()}
     p_val = model.predict_pd(split.validation.records)
     p_train = model.predict_pd(split.train.records)
     metrics.update({f"{k}_validation": v for k, v in summary_metrics(split.validation.y, p_val).items()})
