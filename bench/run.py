@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         try:
             figures = mod.run(out / mod.NAME, args.quick)
-        except Exception as exc:  # a failing benchmark is reported, the others still run
+        except Exception as exc:  # noqa: BLE001 - a failing benchmark is reported, the others still run
             figures = {"error": repr(exc)}
             failed = True
         figures["wall_seconds_total"] = round(time.perf_counter() - t0, 1)

@@ -5,41 +5,41 @@
 
 from features.contract import PROBLEM_COLUMNS, CheckResult, check_lease_tape, check_performance
 from features.exceptions import ConfigError, LeakageError, NotFittedError, PoolgateError, TapeError
-from features.labels import LABEL_COLUMNS, default_labels
 from features.io import atomic_write, iter_table, read_table, tape_format, write_json, write_table
+from features.labels import LABEL_COLUMNS, default_labels
 from features.pipeline import FeatureBuilder
-from features.spec import FeatureSpec, load_spec
 from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS, Field, lease_field
+from features.spec import FeatureSpec, load_spec
 from features.synthetic import generate_book, write_book
 from features.validate import TapeReport, validate_tape
 
 __all__ = [
+    "LABEL_COLUMNS",
+    "LEASE_FIELDS",
+    "PERFORMANCE_FIELDS",
     "PROBLEM_COLUMNS",
     "CheckResult",
-    "check_lease_tape",
-    "check_performance",
     "ConfigError",
+    "FeatureBuilder",
+    "FeatureSpec",
+    "Field",
     "LeakageError",
     "NotFittedError",
     "PoolgateError",
     "TapeError",
+    "TapeReport",
     "atomic_write",
-    "iter_table",
-    "read_table",
-    "tape_format",
-    "write_json",
-    "write_table",
-    "LEASE_FIELDS",
-    "PERFORMANCE_FIELDS",
-    "Field",
-    "lease_field",
-    "LABEL_COLUMNS",
+    "check_lease_tape",
+    "check_performance",
     "default_labels",
     "generate_book",
-    "write_book",
-    "FeatureBuilder",
-    "FeatureSpec",
+    "iter_table",
+    "lease_field",
     "load_spec",
-    "TapeReport",
+    "read_table",
+    "tape_format",
     "validate_tape",
+    "write_book",
+    "write_json",
+    "write_table",
 ]

@@ -21,9 +21,9 @@ from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS, Field
 __all__ = [
     "PROBLEM_COLUMNS",
     "CheckResult",
-    "check_table",
     "check_lease_tape",
     "check_performance",
+    "check_table",
     "coerce_column",
 ]
 
@@ -128,7 +128,7 @@ def coerce_column(values: pd.Series, field: Field) -> tuple[pd.Series, np.ndarra
         return parsed.astype("datetime64[ns]"), present & parsed.isna().to_numpy()
     # string and category: keep the text, trimmed
     text = values.astype(object).where(values.notna())
-    text = text.map(lambda v: v.strip() if isinstance(v, str) else (str(v) if v is not None and v == v else v))
+    text = text.map(lambda v: v.strip() if isinstance(v, str) else (v if pd.isna(v) else str(v)))
     return text.astype("string"), np.zeros(len(values), dtype=bool)
 
 

@@ -8,11 +8,11 @@ received and what is allowed.
 from __future__ import annotations
 
 __all__ = [
-    "PoolgateError",
-    "TapeError",
     "ConfigError",
     "LeakageError",
     "NotFittedError",
+    "PoolgateError",
+    "TapeError",
 ]
 
 

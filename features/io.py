@@ -22,13 +22,13 @@ import pyarrow.parquet as pq
 from features.exceptions import TapeError
 
 __all__ = [
-    "tape_format",
-    "read_table",
-    "iter_table",
-    "count_rows",
-    "write_table",
     "atomic_write",
+    "count_rows",
+    "iter_table",
+    "read_table",
+    "tape_format",
     "write_json",
+    "write_table",
 ]
 
 _PARQUET_MAGIC = b"PAR1"
@@ -129,8 +129,8 @@ def iter_table(
             start += len(frame)
             yield frame
         return
-    options: dict[str, Any] = dict(dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
-                                   usecols=columns)
+    options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""], "encoding": "utf-8",
+                               "usecols": columns}
     try:
         if chunksize is None:
             frame = pd.read_csv(p, **options)

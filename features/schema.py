@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "EMPLOYMENT_TYPES",
+    "LEASE_FIELDS",
+    "LEASE_TYPES",
+    "PERFORMANCE_FIELDS",
+    "PERFORMANCE_STATUSES",
+    "PROVINCES",
+    "VEHICLE_CONDITIONS",
     "Field",
     "Kind",
     "Role",
-    "LEASE_FIELDS",
-    "PERFORMANCE_FIELDS",
-    "PROVINCES",
-    "LEASE_TYPES",
-    "EMPLOYMENT_TYPES",
-    "VEHICLE_CONDITIONS",
-    "PERFORMANCE_STATUSES",
-    "lease_field",
     "field_catalogue_markdown",
+    "lease_field",
 ]
 
 Kind = Literal["string", "int", "float", "bool", "date", "category"]

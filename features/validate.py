@@ -13,7 +13,7 @@ import pandas as pd
 from features.contract import PROBLEM_COLUMNS, CheckResult, check_lease_tape, check_performance
 from features.io import iter_table
 
-__all__ = ["TapeReport", "validate_tape", "detect_kind"]
+__all__ = ["TapeReport", "detect_kind", "validate_tape"]
 
 
 @dataclass
@@ -57,7 +57,7 @@ class TapeReport:
             "kind": self.kind,
             "rows": self.n_rows,
             "invalid_rows": self.n_invalid_rows,
-            "problems": int(len(self.problems)),
+            "problems": len(self.problems),
             "problems_by_rule": self.problems_by_rule(),
             "extra_columns": self.extra_columns,
             "ok": self.ok,

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from tqdm import tqdm
 
-__all__ = ["progress", "print_json", "print_table", "setup_logging", "is_terminal"]
+__all__ = ["is_terminal", "print_json", "print_table", "progress", "setup_logging"]
 
 T = TypeVar("T")
 
@@ -21,7 +21,7 @@ def is_terminal() -> bool:
 
 
 def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str = "",
-             unit: str = "rows") -> "tqdm[T]":
+             unit: str = "rows") -> tqdm[T]:
     """A progress bar on stderr when it is a terminal; silent in pipes and files."""
     return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=True, disable=not is_terminal(),
                 file=sys.stderr, leave=False, dynamic_ncols=True)

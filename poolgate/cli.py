@@ -19,7 +19,7 @@ from features.exceptions import PoolgateError
 from poolgate import __version__, commands
 from poolgate._console import setup_logging
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 def _command_modules() -> list[ModuleType]:

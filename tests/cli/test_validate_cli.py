@@ -76,7 +76,7 @@ def test_unreadable_files_give_one_line_and_exit_two(
 ) -> None:
     path = tmp_path / name
     path.write_bytes(content)
-    code, out, err = run(capsys, "--tape", str(path))
+    code, _, err = run(capsys, "--tape", str(path))
     assert code == 2
     assert "Traceback" not in err
     assert str(path) in err
