@@ -25,6 +25,7 @@ from features.labels import default_labels
 from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, load_spec
 from models import LeaseModel, ScoreScaling, fit_lease_model
+from models.population import population_profile
 from training import plots
 from training.errors import TrainingError
 from training.evaluation import Evaluation, evaluate_model
@@ -77,7 +78,8 @@ class TrainingOutcome:
     Attributes
     ----------
     model : LeaseModel
-        The fitted model (challenger scorecard inside when trained).
+        The fitted model (challenger scorecard inside when trained); its ``metadata["population"]``
+        holds the profile of the training rows (:func:`models.population.population_profile`).
     split : VintageSplit
         The train / validation / test parts.
     search : SearchResult
@@ -251,7 +253,11 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
     oot = evaluate_model(model, test.records, test.y, test.vintage, sweep_assets=config.sweep_assets, seed=seed)
     metrics: dict[str, float] = {f"{k}_oot": v for k, v in oot.metrics.items()}
     p_val = model.predict_pd(split.validation.records)
-    p_train = model.predict_pd(split.train.records)
+    x_train_model = model.transform(split.train.records)
+    p_train = model.predict_pd_inputs(x_train_model)
+    # The training population in a few kilobytes, saved with the bundle: screening reports draw the
+    # pool against it and compute each input's PSI without the training data.
+    model.metadata["population"] = population_profile(x_train_model, p_train, model.score(p_train))
     metrics.update({f"{k}_validation": v for k, v in summary_metrics(split.validation.y, p_val).items()})
     metrics["auc_train"] = auc(split.train.y, p_train)
     metrics["psi_pd_train_oot"] = psi(p_train, oot.pd)

@@ -8,7 +8,8 @@ train / validation / test data as MLflow datasets whose digest is a SHA-256 of e
 version (tag ``poolgate.code_version``), plots (ROC, KS, calibration, SHAP summary), tables (CSV),
 the out-of-time rows for promotion (``oot/test.parquet``) and the model, logged as a
 models-from-code pyfunc (``scoring/pyfunc.py`` with the LeaseModel folder and the policy TOML as
-artifacts) and registered.
+artifacts) and registered. The LeaseModel folder's ``bundle.json`` carries the training-population
+profile (metadata ``population``) that screening reports compare a pool against.
 """
 
 from __future__ import annotations

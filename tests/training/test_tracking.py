@@ -15,6 +15,7 @@ import pytest
 from mlflow import MlflowClient
 
 from features.synthetic import Book
+from models import LeaseModel
 from tests.training.conftest import TINY
 from training import registry
 from training.run import RunResult, train_run
@@ -112,3 +113,19 @@ def test_code_version_is_the_git_commit_here() -> None:
     if not (Path(__file__).resolve().parents[2] / ".git").exists() or os.environ.get("POOLGATE_NO_GIT"):
         pytest.skip("not a git checkout")
     assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", code_version())
+
+
+def test_logged_bundle_carries_the_training_population_profile(logged: RunResult, module_mlflow_dir: Path) -> None:
+    local = Path(mlflow.artifacts.download_artifacts(logged.model_uri, dst_path=str(module_mlflow_dir / "p")))
+    bundle = local / "artifacts" / "bundle"
+    model = LeaseModel.load(bundle)   # checksums of bundle.json's files still match
+    profile = model.metadata["population"]
+    assert set(profile["features"]) == set(model.feature_names)
+    for name, column in profile["features"].items():
+        assert column["kind"] in ("numeric", "categorical"), name
+        assert sum(column["shares"].values()) == pytest.approx(1.0), name
+    scores = profile["scores"]
+    assert scores["n"] == logged.params["rows.train"]
+    assert len(scores["pd_quantiles"]) == len(scores["score_quantiles"]) == 101
+    assert scores["pd_quantiles"] == sorted(scores["pd_quantiles"])
+    assert (bundle / "bundle.json").stat().st_size < 200_000
