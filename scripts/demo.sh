@@ -9,16 +9,16 @@ S=data_samples
 mkdir -p "$OUT"
 
 echo "== 1. validate the sample book (clean) and the candidate pool tape (has deliberate defects)"
-pg validate --tape "$S/contracts.csv" --max-problems 0
+pg validate --tape "$S/contracts.parquet" --max-problems 0
 pg validate --tape "$S/performance.parquet" --max-problems 0
-if pg validate --tape "$S/pool.csv" --max-problems 10 > "$OUT/pool_validation.txt"; then
+if pg validate --tape "$S/pool.parquet" --max-problems 10 > "$OUT/pool_validation.txt"; then
     echo "unexpected: the pool tape has no defects"; exit 1
 fi
 tail -n 3 "$OUT/pool_validation.txt"
 
 echo
 echo "== 2. train the default model (MLflow run, registered as challenger)"
-pg train --tape "$S/contracts.csv" --performance "$S/performance.parquet" --truth "$S/truth.parquet" \
+pg train --tape "$S/contracts.parquet" --performance "$S/performance.parquet" --truth "$S/truth.parquet" \
     --experiment poolgate-demo --json > "$OUT/train.json"
 "$PY" - "$OUT/train.json" <<'PYEOF'
 import json, sys
@@ -36,7 +36,7 @@ pg models
 
 echo
 echo "== 4. screen the candidate pool with the champion"
-pg screen --tape "$S/pool.csv" --cutoff 2025-06-30 --policy "$S/policy.toml" --log "$OUT/decision_log.jsonl" \
+pg screen --tape "$S/pool.parquet" --cutoff 2025-06-30 --policy "$S/policy.toml" --log "$OUT/decision_log.jsonl" \
     --out "$OUT/screen"
 pg audit verify --log "$OUT/decision_log.jsonl"
 ASSET=$("$PY" -c "import pandas as pd; d = pd.read_parquet('$OUT/screen/decisions.parquet'); \

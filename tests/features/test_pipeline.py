@@ -142,14 +142,14 @@ def test_ranges_are_learned_for_numeric_inputs(fitted: FeatureBuilder, book: pd.
 def test_the_committed_sample_book_and_pool_go_through() -> None:
     """CSV text of the real sample: every row comes out once, defects become missing, never an error."""
     root = Path(__file__).resolve().parents[2] / "data_samples"
-    book = read_table(root / "contracts.csv")
+    book = read_table(root / "contracts.parquet")
     builder = FeatureBuilder().fit(book)
     X = builder.transform(book)
     assert len(X) == len(book)
     assert X["ltv"].notna().all() and X["ltv"].between(0, 1).all()
     assert 0.02 < X["thin_file"].mean() < 0.5
     assert X["bureau_score"].isna().sum() == X["thin_file"].sum()
-    pool = read_table(root / "pool.csv")
+    pool = read_table(root / "pool.parquet")
     Xp = builder.transform(pool)
     assert Xp.index.equals(pool.index)
     assert Xp["monthly_income"].isna().sum() >= 1  # 'N/A' and '8500 CNY' incomes are defects, not crashes

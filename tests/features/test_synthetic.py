@@ -269,7 +269,7 @@ def _section(text: str, name: str) -> str:
     return found.group(1)
 
 
-@pytest.mark.skipif(not (SAMPLES / "contracts.csv").exists(), reason="data_samples not generated")
+@pytest.mark.skipif(not (SAMPLES / "contracts.parquet").exists(), reason="data_samples not generated")
 def test_committed_sample_readme_figures_match_the_files() -> None:
     sample = load_book(SAMPLES)
     table = reference_comparison(**sample)
