@@ -175,15 +175,17 @@ def psi(expected: Any, actual: Any, n_bins: int = 10, *, floor: float = 1e-4) ->
                              else np.empty(0))
 
         def labels(s: pd.Series) -> pd.Series:
-            codes = pd.Series(np.searchsorted(edges, s.to_numpy(), side="right"), index=s.index).astype(str)
-            return codes.where(s.notna(), "missing")
+            values = s.to_numpy()
+            codes = np.searchsorted(edges, values, side="right")
+            return pd.Series(np.where(np.isnan(values), -1, codes))   # -1: the missing-value bin
 
         e_lab, a_lab = labels(e_num), labels(a_num)
     else:
         e_lab, a_lab = e.astype(str).fillna("missing"), a.astype(str).fillna("missing")
-    keys = sorted(set(e_lab) | set(a_lab))
-    e_share = e_lab.value_counts(normalize=True).reindex(keys, fill_value=0.0).clip(lower=floor).to_numpy()
-    a_share = a_lab.value_counts(normalize=True).reindex(keys, fill_value=0.0).clip(lower=floor).to_numpy()
+    e_counts, a_counts = e_lab.value_counts(normalize=True), a_lab.value_counts(normalize=True)
+    keys = e_counts.index.union(a_counts.index)   # vectorised: no per-element loop over large frames
+    e_share = e_counts.reindex(keys, fill_value=0.0).clip(lower=floor).to_numpy()
+    a_share = a_counts.reindex(keys, fill_value=0.0).clip(lower=floor).to_numpy()
     return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
 
 
