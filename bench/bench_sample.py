@@ -8,15 +8,11 @@ i.e. the cost of the output alone. The ratio says how much generating a realisti
 from __future__ import annotations
 
 import json
-import resource
 import shutil
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import _measure
+from bench._measure import run_measured
 
 NAME = "sample"
 TARGET_SECONDS = 60.0
@@ -36,37 +32,8 @@ for name, n in rows.items():
 """
 
 
-def _wrapped(argv: Sequence[str]) -> tuple[float, float]:
-    """Same measurement as ``bench._measure.run_measured`` (child wall time, the child's own peak RSS).
-
-    Used only while ``run_measured`` fails on its ``del resource`` line (UnboundLocalError; the fix,
-    deleting that line, is reported to the owner of bench/_measure.py).
-    """
-    code = ("import resource, subprocess, sys, json;"
-            "r = subprocess.run(sys.argv[1:]);"
-            "u = resource.getrusage(resource.RUSAGE_CHILDREN);"
-            "print(json.dumps({'rc': r.returncode, 'maxrss_kib': u.ru_maxrss}), file=sys.stderr)")
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - t0
-    info = json.loads(proc.stderr.strip().splitlines()[-1])
-    if info["rc"] != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed (exit {info['rc']}):\n{proc.stderr[-2000:]}")
-    assert resource  # the child's figure comes from its wrapper, not from this process
-    return seconds, info["maxrss_kib"] / 1024.0
-
-
-def _measurer() -> Callable[[Sequence[str]], tuple[float, float]]:
-    try:
-        _measure.run_measured([sys.executable, "-c", "pass"])
-    except UnboundLocalError:
-        return _wrapped
-    return _measure.run_measured
-
-
 def run(workdir: Path, quick: bool) -> dict[str, object]:
     n = 50_000 if quick else 1_000_000
-    run_measured = _measurer()
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / "book"
     shutil.rmtree(out, ignore_errors=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -11,9 +13,24 @@ from typing import Any, TypeVar
 import pandas as pd
 from tqdm import tqdm
 
-__all__ = ["is_terminal", "print_json", "print_table", "progress", "setup_logging"]
+__all__ = [
+    "is_terminal",
+    "iso_date",
+    "print_json",
+    "print_table",
+    "progress",
+    "setup_logging",
+]
 
 T = TypeVar("T")
+
+
+def iso_date(text: str) -> dt.date:
+    """argparse type for ``YYYY-MM-DD`` options (``--cutoff``)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
 
 
 def is_terminal() -> bool:

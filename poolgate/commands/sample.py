@@ -7,7 +7,7 @@ import datetime as dt
 
 from features.exceptions import ConfigError
 from features.synthetic import write_book
-from poolgate._console import print_json, progress
+from poolgate._console import iso_date, print_json, progress
 
 NAME = "sample"
 HELP = "generate a synthetic auto-lease book, performance history and candidate pool tape"
@@ -18,17 +18,10 @@ DESCRIPTION = ("Write DIR/contracts, DIR/performance, DIR/pool and DIR/truth (Pa
 ORDER = 10
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--contracts", type=int, default=20_000, help="contracts in the book (default 20000)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p.add_argument("--cutoff", type=_date, default=dt.date(2025, 6, 30),
+    p.add_argument("--cutoff", type=iso_date, default=dt.date(2025, 6, 30),
                    help="pool cut-off date YYYY-MM-DD (default 2025-06-30)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")

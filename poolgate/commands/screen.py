@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from typing import Any
 
 import pandas as pd
 
 from features.io import count_rows, tape_format
-from poolgate._console import print_json, print_table, progress
+from poolgate._console import iso_date, print_json, print_table, progress
 from scoring.audit import DEFAULT_LOG
 from scoring.policy import load_policy
 from scoring.registry import DEFAULT_MODEL_URI, load_model
@@ -24,16 +23,9 @@ DESCRIPTION = ("Decide every row of a candidate pool tape (admit, refer, reject,
 ORDER = 40
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tape", required=True, help="candidate pool tape (CSV or Parquet)")
-    p.add_argument("--cutoff", required=True, type=_date,
+    p.add_argument("--cutoff", required=True, type=iso_date,
                    help="pool cut-off date YYYY-MM-DD; rows with another cutoff_date are invalid")
     p.add_argument("--model", default=DEFAULT_MODEL_URI,
                    help=f"LeaseModel folder or MLflow model URI (default {DEFAULT_MODEL_URI})")
