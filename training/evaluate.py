@@ -40,6 +40,7 @@ from features.mapping import ExtraFeature, MappedTape
 from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, load_spec, spec_from_dict
 from models import PDClassifier, PlattCalibration, WoEScorecard, fit_platt
+from training.cv_search import CVSelection, search_cv
 from training.errors import TrainingError
 from training.metrics import auc, brier, gini, ks
 from training.search import SearchConfig, SearchResult, search_params
@@ -78,6 +79,11 @@ class EvaluateConfig:
         The hyperparameter search (its seed is replaced by the evaluation's seed).
     challengers : bool, default True
         Also fit and measure the three challengers.
+    cv_below_rows : int, default 20,000
+        With fewer training rows than this, the model is chosen by inner cross-validation
+        (:func:`training.cv_search.search_cv`) instead of one validation part; 0 turns it off.
+    inner_folds : int, default 5
+        Folds of that inner cross-validation.
     """
 
     folds: int = 5
@@ -85,6 +91,8 @@ class EvaluateConfig:
     min_level_count: int = 10
     search: SearchConfig = field(default_factory=SearchConfig)
     challengers: bool = True
+    cv_below_rows: int = 20_000
+    inner_folds: int = 5
 
     def __post_init__(self) -> None:
         if isinstance(self.folds, bool) or not isinstance(self.folds, int) or self.folds < 2:
@@ -94,6 +102,10 @@ class EvaluateConfig:
         if isinstance(self.min_level_count, bool) or not isinstance(self.min_level_count, int) \
                 or self.min_level_count < 1:
             raise ConfigError(f"min_level_count must be a whole number >= 1; got {self.min_level_count!r}")
+        if isinstance(self.inner_folds, bool) or not isinstance(self.inner_folds, int) or self.inner_folds < 2:
+            raise ConfigError(f"inner_folds must be a whole number >= 2; got {self.inner_folds!r}")
+        if not isinstance(self.cv_below_rows, int) or self.cv_below_rows < 0:
+            raise ConfigError(f"cv_below_rows must be a whole number >= 0; got {self.cv_below_rows!r}")
 
 
 def _safe(name: str) -> str:
@@ -191,18 +203,37 @@ class MappedInputs(TransformerMixin, BaseEstimator):
 
 @dataclass
 class Recipe:
-    """A model fitted by the training recipe (:func:`fit_recipe`)."""
+    """A model fitted by the training recipe (:func:`fit_recipe`).
+
+    Exactly one of ``classifier`` (large samples: search on a validation part, early stopping, Platt
+    calibration on that part) and ``selection`` (small samples: inner cross-validation) is set.
+    """
 
     inputs: MappedInputs
-    classifier: PDClassifier
-    calibration: PlattCalibration
-    search: SearchResult
     n_fit: int
     n_validation: int
+    classifier: PDClassifier | None = None
+    calibration: PlattCalibration | None = None
+    search: SearchResult | None = None
+    selection: CVSelection | None = None
 
     def predict_pd(self, records: pd.DataFrame) -> np.ndarray:
         """Calibrated PD of each record, shape (n,)."""
-        return self.calibration.predict(self.classifier.raw_score(self.inputs.transform(records)))
+        x = self.inputs.transform(records)
+        if self.selection is not None:
+            return self.selection.predict_pd(x)
+        if self.classifier is None or self.calibration is None:
+            raise NotFittedError("Recipe.predict_pd: the recipe holds no fitted model")
+        return self.calibration.predict(self.classifier.raw_score(x))
+
+    def summary(self) -> dict[str, Any]:
+        """The chosen settings: LightGBM parameters, ``trees``, ``selection`` and the blend ``weight``."""
+        if self.selection is not None:
+            return {**self.selection.params, "trees": self.selection.trees, "selection": "inner_cv",
+                    "blend_weight": self.selection.weight}
+        assert self.classifier is not None and self.search is not None
+        return {**self.search.params, "trees": self.classifier.best_iteration_, "selection": "validation_split",
+                "blend_weight": 1.0}
 
 
 def _check_y(y: np.ndarray, what: str) -> None:
@@ -229,6 +260,14 @@ def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFe
     config = config or EvaluateConfig()
     y = np.asarray(y, dtype=np.int64)
     _check_y(y, "training rows")
+    if len(y) < config.cv_below_rows:
+        inputs = MappedInputs(spec, extras, min_level_count=config.min_level_count).fit(records)
+        x = inputs.transform(records)
+        monotone = {k: v for k, v in inputs.directions_.items() if k not in inputs.categorical_}
+        selection = search_cv(x, y, monotone_constraints=monotone, directions=inputs.directions_,
+                              categorical=inputs.categorical_, folds=config.inner_folds, seed=seed,
+                              max_rounds=config.search.max_rounds, num_threads=config.search.num_threads)
+        return Recipe(inputs, len(y), 0, selection=selection)
     idx_fit, idx_val = train_test_split(np.arange(len(y)), test_size=config.validation_share, stratify=y,
                                         random_state=seed)
     fit_rec, val_rec = records.iloc[idx_fit], records.iloc[idx_val]
@@ -243,7 +282,7 @@ def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFe
     clf = PDClassifier(**params, monotone_constraints=inputs.directions_, random_state=seed)
     clf.fit(x_fit, y_fit, eval_set=(x_val, y_val))
     calibration = fit_platt(clf.raw_score(x_val), y_val)
-    return Recipe(inputs, clf, calibration, search, len(y_fit), len(y_val))
+    return Recipe(inputs, len(y_fit), len(y_val), classifier=clf, calibration=calibration, search=search)
 
 
 def _logistic(x: pd.DataFrame, categorical: Sequence[str], seed: int) -> Any:
@@ -340,7 +379,7 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
     out.update({"n_train": len(y_train), "n_test": len(y_test), "n_unlabelled_train": skip_train,
                 "n_unlabelled_test": skip_test, "default_rate_train": round(float(y_train.mean()), 6),
                 "default_rate_test": round(float(y_test.mean()), 6), "inputs": recipe.inputs.feature_names_out_,
-                "search": {**recipe.search.params, "trees": recipe.classifier.best_iteration_}})
+                "search": recipe.summary()})
     seconds = {"recipe": round(time.perf_counter() - t0, 2)}
     if config.challengers:
         t0 = time.perf_counter()
@@ -379,7 +418,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                             spec=spec)
         row: dict[str, Any] = {"fold": k, "n_train": len(tr), "n_test": len(te),
                                **_round(_metrics(y[te], recipe.predict_pd(records.iloc[te]))),
-                               "trees": recipe.classifier.best_iteration_}
+                               "trees": recipe.summary()["trees"], "blend_weight": recipe.summary()["blend_weight"]}
         if config.challengers:
             pds = challenger_pds(records.iloc[tr], y[tr], records.iloc[te], extras=tape.mapping.features,
                                  seed=seed, config=config, spec=spec)

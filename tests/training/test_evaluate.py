@@ -60,6 +60,16 @@ def test_holdout_reports_the_recipe_and_the_challengers_on_the_same_rows() -> No
     assert out["auc_test"] > 0.65  # the toy signal is strong
     assert set(out["challengers"]) == set(CHALLENGERS)
     assert all(0.5 < m["auc_test"] <= 1 for m in out["challengers"].values())
+    assert out["search"]["selection"] == "inner_cv"  # 700 rows: chosen by inner cross-validation
+
+
+def test_large_samples_keep_the_validation_split_search() -> None:
+    config = replace(FAST, cv_below_rows=0, challengers=False)
+    out = evaluate_holdout(_tape(700, 1), _tape(400, 2), seed=0, config=config)
+    assert out["search"]["selection"] == "validation_split" and out["search"]["blend_weight"] == 1.0
+    assert out["auc_test"] > 0.65
+    with pytest.raises(ConfigError, match="inner_folds must be a whole number >= 2; got 1"):
+        EvaluateConfig(inner_folds=1)
 
 
 def test_cross_validation_nests_the_search_in_each_fold() -> None:
