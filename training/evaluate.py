@@ -2,9 +2,13 @@
 
 The recipe is the one of ``poolgate train``: model inputs from the feature specification (only the
 features whose canonical inputs the tape maps) plus the mapping's extra features, monotone
-constraints from the specification's directions and the mapping's ``monotone`` hints, the
-successive-halving search (:func:`training.search.search_params`) on a held-out validation part of
-the training rows, the monotone LightGBM stopped early on that part, and Platt calibration on it.
+constraints from the specification's directions and the mapping's ``monotone`` hints. With at least
+:attr:`EvaluateConfig.cv_below_rows` training rows the model is chosen as ``poolgate train`` does:
+the successive-halving search (:func:`training.search.search_params`) on a held-out validation part
+of the training rows, the monotone LightGBM stopped early on that part, and Platt calibration on it.
+With fewer rows one validation part is too noisy, so the model is chosen by inner cross-validation
+among simple candidates and blended with the WoE scorecard by out-of-fold AUC
+(:func:`training.cv_search.search_cv`); ``poolgate train`` does not have this path yet.
 
 On the same split the same inputs also feed three challengers: LightGBM with default settings, a
 logistic regression with its penalty chosen by cross-validation (median imputation, missing flags,
