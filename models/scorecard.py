@@ -169,7 +169,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         groups = _merge_small(n, [[i] for i in range(edges.size + 1)], self.min_bin_share * len(y))
         if direction == 0 and len(groups) > 1:
             rates = np.array([bad[g].sum() / max(n[g].sum(), 1) for g in groups])
-            direction = 1 if np.corrcoef(np.arange(len(groups)), rates)[0, 1] >= 0 else -1
+            # flat default rates (zero variance) have no trend: treat as rising, like a zero correlation
+            direction = -1 if np.ptp(rates) > 0 and np.corrcoef(np.arange(len(groups)), rates)[0, 1] < 0 else 1
         groups = _merge_monotone(n, bad, groups, direction)
         new_edges = [float(edges[g[-1]]) for g in groups[:-1]]
         gn = np.array([n[g].sum() for g in groups])

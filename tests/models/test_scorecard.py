@@ -83,3 +83,21 @@ def test_fit_on_its_own_and_errors(fitted: Fitted) -> None:
         WoEScorecard().fit(X, np.ones(len(X)))
     with pytest.raises(TapeError, match=r"missing model-input columns \['ltv'\]"):
         own.predict_pd(X.drop(columns=["ltv"]))
+
+
+def test_flat_default_rate_feature_bins_without_warning() -> None:
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from models.scorecard import WoEScorecard
+
+    rng = np.random.default_rng(0)
+    x = np.repeat(np.arange(10.0), 100)                  # ten equal bins
+    y = np.tile(np.r_[np.ones(10), np.zeros(90)], 10)    # the same 10 % default rate in every bin
+    frame = pd.DataFrame({"flat": x, "signal": rng.normal(size=1000) + y})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        card = WoEScorecard(directions={"flat": 0, "signal": 1}).fit(frame, y)
+    assert np.all(np.isfinite(card.predict_pd(frame)))
