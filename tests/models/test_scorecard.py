@@ -95,7 +95,7 @@ def test_flat_default_rate_feature_bins_without_warning() -> None:
 
     rng = np.random.default_rng(0)
     x = np.repeat(np.arange(10.0), 100)                  # ten equal bins
-    y = np.tile(np.r_[np.ones(10), np.zeros(90)], 10)    # the same 10 % default rate in every bin
+    y = np.tile(np.r_[1.0, 0.0, 0.0, 0.0], 250)           # exactly 25 % defaults in every bin
     frame = pd.DataFrame({"flat": x, "signal": rng.normal(size=1000) + y})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
