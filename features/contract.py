@@ -126,10 +126,8 @@ def coerce_column(values: pd.Series, field: Field) -> tuple[pd.Series, np.ndarra
         text = values.astype(str).str.strip().where(values.notna())
         parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
         return parsed.astype("datetime64[ns]"), present & parsed.isna().to_numpy()
-    # string and category: keep the text, trimmed
-    text = values.astype(object).where(values.notna())
-    text = text.map(lambda v: v.strip() if isinstance(v, str) else (v if pd.isna(v) else str(v)))
-    return text.astype("string"), np.zeros(len(values), dtype=bool)
+    # string and category: keep the text, trimmed (vectorised; numbers in a text column become their text)
+    return values.astype("string").str.strip(), np.zeros(len(values), dtype=bool)
 
 
 def _check_fields(frame: pd.DataFrame, fields: Sequence[Field], out: _Collector,
