@@ -21,6 +21,7 @@ from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS, Field
 __all__ = [
     "PROBLEM_COLUMNS",
     "CheckResult",
+    "FirstRows",
     "check_lease_tape",
     "check_performance",
     "check_table",
@@ -54,6 +55,39 @@ class CheckResult:
     @property
     def ok(self) -> bool:
         return self.problems.empty
+
+
+class FirstRows:
+    """Contract ids met in earlier chunks of a tape, with the row each was first met on.
+
+    Ids are kept as sorted 64-bit hashes with their first row numbers (16 bytes an id, not a Python
+    string), so tracking a tape of millions of contracts stays small and vectorised. Repeats *within*
+    one chunk are :func:`check_lease_tape`'s ``unique`` rule; this covers repeats across chunks.
+    """
+
+    def __init__(self) -> None:
+        self._hashes = np.empty(0, dtype="uint64")
+        self._rows = np.empty(0, dtype="int64")
+
+    def earlier(self, ids: pd.Series, rows: np.ndarray) -> np.ndarray:
+        """Return, for each id, the row it was first met on in an earlier call (0 where new or missing),
+        then record this chunk's new ids with their first row in ``rows`` (1-based file rows)."""
+        text = ids.astype("string").str.strip().reset_index(drop=True)
+        present = (text.fillna("") != "").to_numpy(dtype=bool)
+        hashes = pd.util.hash_pandas_object(text.fillna(""), index=False).to_numpy()
+        first = np.zeros(len(text), dtype="int64")
+        found = np.zeros(len(text), dtype=bool)
+        if self._hashes.size:
+            pos = np.searchsorted(self._hashes, hashes).clip(max=self._hashes.size - 1)
+            found = present & (self._hashes[pos] == hashes)
+            first[found] = self._rows[pos[found]]
+        new = present & ~found
+        new_hashes, at = np.unique(hashes[new], return_index=True)  # first occurrence within this chunk
+        merged = np.concatenate([self._hashes, new_hashes])
+        order = np.argsort(merged, kind="stable")
+        self._hashes = merged[order]
+        self._rows = np.concatenate([self._rows, np.asarray(rows, dtype="int64")[new][at]])[order]
+        return first
 
 
 class _Collector:

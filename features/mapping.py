@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.contract import PROBLEM_COLUMNS, coerce_column
+from features.contract import PROBLEM_COLUMNS, FirstRows, coerce_column
 from features.exceptions import ConfigError, TapeError
 from features.io import iter_table, tape_format
 from features.regab import iter_regab_xml
@@ -592,7 +592,7 @@ def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,
     p = Path(path)
     fmt = mapped_format(p, mapping)
     columns = mapping.source_columns()
-    seen_ids = _SeenIds()
+    seen_ids = FirstRows()
     seen_elements: set[str] = set()
     if fmt == "regab-xml":
         chunks: Iterator[pd.DataFrame] = iter_regab_xml(p, columns=columns, chunksize=chunksize or 200_000,
@@ -622,31 +622,17 @@ def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,
     yield pending
 
 
-class _SeenIds:
-    """Ids met in earlier chunks, kept as sorted 64-bit hashes (8 bytes an id, not a Python string)."""
-
-    def __init__(self) -> None:
-        self.hashes = np.empty(0, dtype="uint64")
-
-    def repeat_and_add(self, ids: pd.Series) -> np.ndarray:
-        present = ids.notna().to_numpy(dtype=bool)
-        hashes = pd.util.hash_pandas_object(ids.astype(object), index=False).to_numpy()
-        repeat = present & np.isin(hashes, self.hashes)
-        self.hashes = np.union1d(self.hashes, hashes[present])
-        return repeat
-
-
-def _cross_chunk_ids(part: MappedTape, seen: _SeenIds, offset: int) -> MappedTape:
+def _cross_chunk_ids(part: MappedTape, seen: FirstRows, offset: int) -> MappedTape:
     """Add a ``unique`` problem for each id already met in an earlier chunk."""
     col = part.mapping.id_column
     if col is None:
         return part
     ids = part.ids
-    repeat = seen.repeat_and_add(ids)
+    rows = np.arange(len(ids)) + offset + 1
+    repeat = seen.earlier(ids, rows) > 0
     if not repeat.any():
         return part
     flagged = part.problems.loc[part.problems["rule"] == "unique", "row"].to_numpy()
-    rows = np.arange(len(ids)) + offset + 1
     new = repeat & ~np.isin(rows, flagged)
     extra = pd.DataFrame({"row": rows[new], "column": col, "value": ids[new].astype(str).to_numpy(),
                           "rule": "unique", "message": f"{col}: the contract id already appeared on an earlier row"})

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.contract import PROBLEM_COLUMNS, CheckResult, check_lease_tape, check_performance
+from features.contract import PROBLEM_COLUMNS, CheckResult, FirstRows, check_lease_tape, check_performance
 from features.io import iter_table
 
 __all__ = ["TapeReport", "detect_kind", "validate_tape"]
@@ -99,7 +99,7 @@ def validate_tape(
 
     report = TapeReport(path=Path(path), kind=kind or "")
     parts: list[pd.DataFrame] = []
-    first_row_of: dict[str, int] = {}
+    first_rows = FirstRows()
     key = "contract_id"
     for chunk in iter_table(path, chunksize=chunksize):
         offset = int(chunk.index[0]) if len(chunk) else report.n_rows
@@ -115,18 +115,16 @@ def validate_tape(
             probs = probs[probs["row"] > 0]
         invalid = result.invalid.copy()
         if report.kind == "lease" and key in chunk.columns:
-            ids = chunk[key].astype(str).to_numpy()
             rows = np.arange(len(chunk)) + offset + 1
-            seen_before = np.array([i in first_row_of for i in ids], dtype=bool)
+            first = first_rows.earlier(chunk[key].reset_index(drop=True), rows)
+            seen_before = first > 0
             if seen_before.any():
-                dup = pd.DataFrame({"row": rows[seen_before], "column": key, "value": ids[seen_before],
-                                    "rule": "unique", "message": [
-                                        f"contract_id appears more than once in the tape (first at row "
-                                        f"{first_row_of[i]})" for i in ids[seen_before]]})
+                dup = pd.DataFrame({"row": rows[seen_before], "column": key,
+                                    "value": chunk[key].astype(str).to_numpy()[seen_before], "rule": "unique",
+                                    "message": [f"contract_id appears more than once in the tape (first at row {r})"
+                                                for r in first[seen_before]]})
                 probs = pd.concat([probs, dup], ignore_index=True)
                 invalid |= seen_before
-            for i, r in zip(ids, rows):
-                first_row_of.setdefault(i, int(r))
         parts.append(probs)
         report.n_rows += len(chunk)
         report.n_invalid_rows += int(invalid.sum())

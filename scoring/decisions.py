@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from features.contract import check_lease_tape
+from features.contract import FirstRows, check_lease_tape
 from features.exceptions import PoolgateError
 from scoring._model import display_names, score_and_explain
 from scoring.decide import STATUSES, band_messages, decide, decided_by
@@ -122,7 +121,7 @@ def _text_column(values: pd.Series) -> np.ndarray:
 
 
 def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None,
-              seen_ids: MutableMapping[str, int] | None) -> tuple[pd.DataFrame, np.ndarray, list[list[dict[str, Any]]]]:
+              seen_ids: FirstRows | None) -> tuple[pd.DataFrame, np.ndarray, list[list[dict[str, Any]]]]:
     """Typed records, invalid mask and the problems of each row."""
     n = len(raw)
     check = check_lease_tape(raw, row_offset=row_offset)
@@ -150,20 +149,17 @@ def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None,
         invalid |= off
     if seen_ids is not None and "contract_id" in raw.columns:
         ids = _text_column(raw["contract_id"])
-        for i, key in enumerate(ids.tolist()):
-            if not key:
-                continue
-            first = seen_ids.setdefault(key, row_offset + i + 1)
-            if first <= row_offset:  # seen in an earlier chunk
-                problems[i].append({"column": "contract_id", "value": key, "rule": "unique",
-                                    "message": f"contract_id appears more than once in the tape (first at row {first})"})
-                invalid[i] = True
+        first = seen_ids.earlier(pd.Series(ids), np.arange(n) + row_offset + 1)
+        for i in np.flatnonzero(first).tolist():  # seen in an earlier chunk
+            problems[i].append({"column": "contract_id", "value": ids[i], "rule": "unique",
+                                "message": f"contract_id appears more than once in the tape (first at row {first[i]})"})
+            invalid[i] = True
     return records, invalid, problems
 
 
 def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta = RunMeta(),
                  row_offset: int = 0, cutoff: dt.date | None = None,
-                 seen_ids: MutableMapping[str, int] | None = None) -> ChunkDecisions:
+                 seen_ids: FirstRows | None = None) -> ChunkDecisions:
     """Decide every row of ``raw`` (before concentration limits).
 
     Parameters
@@ -179,8 +175,8 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
         Data rows before this chunk in the tape, so ``row`` numbers are global.
     cutoff : date, optional
         Screening cut-off; a row whose ``cutoff_date`` differs is invalid (rule ``cutoff_mismatch``).
-    seen_ids : mutable mapping, optional
-        ``contract_id -> first row`` shared across the chunks of one tape, to find duplicates
+    seen_ids : features.contract.FirstRows, optional
+        Contract ids of the earlier chunks of the same tape with their first rows, to find duplicates
         between chunks (updated in place).
 
     Returns

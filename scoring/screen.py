@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from features.contract import FirstRows
 from features.exceptions import TapeError
 from features.io import iter_table, write_json
 from models import LeaseModel
@@ -155,7 +156,7 @@ def screen_tape(
     try:
         parts: list[tuple[Path, Path]] = []
         pools: list[pd.DataFrame] = []
-        seen: dict[str, int] = {}
+        seen = FirstRows()
         n_rows = 0
         with contextlib.closing(iter_table(tape, chunksize=chunksize)) as chunks:  # type: ignore[type-var]
             for chunk in chunks:

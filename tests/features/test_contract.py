@@ -146,3 +146,16 @@ def test_a_chunked_reader_closes_its_file_when_the_consumer_stops(tmp_path) -> N
     chunks = iter_table(path, chunksize=1)
     next(chunks)
     chunks.close()  # pytest turns an unclosed-file ResourceWarning into an error
+
+
+def test_first_rows_reports_the_row_an_id_was_first_met_on_in_earlier_chunks() -> None:
+    import numpy as np
+
+    from features.contract import FirstRows
+
+    seen = FirstRows()
+    first = seen.earlier(pd.Series(["A", "B", None, "A", " "]), np.array([1, 2, 3, 4, 5]))
+    assert first.tolist() == [0, 0, 0, 0, 0]          # repeats within a chunk are check_lease_tape's job
+    first = seen.earlier(pd.Series(["C", "A", " B ", None, "D"]), np.array([6, 7, 8, 9, 10]))
+    assert first.tolist() == [0, 1, 2, 0, 0]          # ids are trimmed like the contract trims them
+    assert seen.earlier(pd.Series(["D", "C"]), np.array([11, 12])).tolist() == [10, 6]
