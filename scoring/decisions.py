@@ -184,13 +184,7 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
     ChunkDecisions
         No row is dropped: a row that breaks the data contract gets status ``invalid`` with its reasons.
     """
-    raw = raw.reset_index(drop=True)
-    text_cols = [c for c in raw.columns if not pd.api.types.is_numeric_dtype(raw[c])
-                 and not pd.api.types.is_bool_dtype(raw[c]) and not pd.api.types.is_datetime64_any_dtype(raw[c])]
-    for c in text_cols:  # an empty cell is a missing value, as when a CSV tape is read
-        blank = (raw[c].astype("string").str.strip() == "").fillna(False).to_numpy(dtype=bool)
-        if blank.any():
-            raw[c] = raw[c].mask(blank)
+    raw = raw.reset_index(drop=True)  # blank cells are missing values: the data contract treats them so
     n = len(raw)
     top_n = policy.reasons.top_n
     records, invalid, problems = _contract(raw, row_offset, cutoff, seen_ids)
