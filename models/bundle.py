@@ -1,7 +1,10 @@
 """The fitted default model as one object and one folder: :class:`LeaseModel`.
 
 A bundle is the feature builder, the booster, the Platt calibration, the score scaling, an optional
-WoE scorecard challenger and a metadata dict. On disk it is a folder of text files only:
+WoE scorecard challenger, the blend weight and a metadata dict. The raw score is the booster's
+log-odds, or with a blend weight ``w < 1`` (chosen by the small-sample recipe,
+:mod:`training.cv_search`) ``w * booster + (1 - w) * scorecard`` log-odds; both parts are additive,
+so the explanations stay exact. On disk it is a folder of text files only:
 
 - ``booster.txt``: LightGBM model text (raw log-odds output);
 - ``bundle.json``: builder parameters (the feature specification included), feature names,
@@ -66,15 +69,27 @@ class LeaseModel:
         The transparent challenger, fitted on the same model inputs.
     metadata : dict, optional
         JSON-safe training facts (rows, default rates, parameters, ...). Callers may add keys.
+    blend_weight : float, default 1.0
+        Weight ``w`` of the booster's log-odds in the raw score (fraction in [0, 1]); below 1 the
+        scorecard's log-odds make up the rest, so ``scorecard`` is then required.
     """
 
     def __init__(self, builder: FeatureBuilder, booster: lgb.Booster, calibration: PlattCalibration,
                  scaling: ScoreScaling | None = None, scorecard: WoEScorecard | None = None,
-                 metadata: Mapping[str, Any] | None = None) -> None:
+                 metadata: Mapping[str, Any] | None = None, *, blend_weight: float = 1.0) -> None:
         names = list(builder.get_feature_names_out())
         if list(booster.feature_name()) != names:
             raise ConfigError(f"LeaseModel: booster features {booster.feature_name()} differ from the "
                               f"builder's {names}")
+        if not 0.0 <= float(blend_weight) <= 1.0:
+            raise ConfigError(f"LeaseModel: blend_weight must be within [0, 1]; got {blend_weight!r}")
+        if blend_weight < 1.0:
+            if scorecard is None:
+                raise ConfigError(f"LeaseModel: blend_weight {blend_weight} needs a scorecard to blend with")
+            extra = sorted(set(scorecard.feature_names_in_) - set(names))
+            if extra:
+                raise ConfigError(f"LeaseModel: scorecard features {extra} are not model inputs")
+        self.blend_weight = float(blend_weight)
         self.builder = builder
         self.booster = booster
         self.calibration = calibration
@@ -100,7 +115,11 @@ class LeaseModel:
 
     def raw_score_inputs(self, X: pd.DataFrame) -> np.ndarray:
         """Raw log-odds from model inputs already built by :meth:`transform`, shape (n,)."""
-        return np.asarray(self.booster.predict(X, raw_score=True), dtype="float64")
+        raw = np.asarray(self.booster.predict(X, raw_score=True), dtype="float64")
+        if self.blend_weight < 1.0:
+            assert self.scorecard is not None  # checked in __init__
+            raw = self.blend_weight * raw + (1.0 - self.blend_weight) * self.scorecard.decision_function(X)
+        return raw
 
     def raw_score(self, records: pd.DataFrame) -> np.ndarray:
         """Raw log-odds of default before calibration, shape (n,)."""
@@ -121,6 +140,10 @@ class LeaseModel:
     def explain(self, records: pd.DataFrame) -> Explanation:
         """Exact log-odds contributions of each model input (LightGBM ``pred_contrib``).
 
+        With a blend weight ``w < 1`` each contribution is ``w * tree contribution + (1 - w) *
+        scorecard contribution`` (``coef * WoE``) and the base value ``w * tree base value + (1 - w) *
+        scorecard intercept``.
+
         ``contributions.sum(axis=1) + base_value`` equals :meth:`raw_score` (to 1e-6); a contribution
         ``c`` is worth ``-calibration.b * c * scaling.factor`` score points (see
         :meth:`contribution_points`).
@@ -129,7 +152,16 @@ class LeaseModel:
 
     def explain_inputs(self, X: pd.DataFrame) -> Explanation:
         """:meth:`explain` from model inputs already built by :meth:`transform` (shape (n, k))."""
-        return contributions(self.booster, X)
+        trees = contributions(self.booster, X)
+        if self.blend_weight == 1.0:
+            return trees
+        assert self.scorecard is not None  # checked in __init__
+        w = self.blend_weight
+        card = self.scorecard.contributions(X).reindex(columns=trees.contributions.columns, fill_value=0.0)
+        values = w * trees.contributions + (1.0 - w) * card
+        base = w * trees.base_value + (1.0 - w) * self.scorecard.intercept_
+        return Explanation(contributions=values, base_value=base,
+                           raw_score=values.to_numpy().sum(axis=1) + base)
 
     def contribution_points(self, explanation: Explanation) -> pd.DataFrame:
         """Contributions of :meth:`explain` in score points (negative lowers the score)."""
@@ -170,6 +202,7 @@ class LeaseModel:
             "builder": self.builder.to_dict(),
             "calibration": self.calibration.to_dict(),
             "scaling": self.scaling.to_dict(),
+            "blend_weight": self.blend_weight,
             "metadata": self.metadata,
             "files": files,
             "lightgbm_version": lgb.__version__,
@@ -213,7 +246,8 @@ class LeaseModel:
             from models.scorecard import WoEScorecard
             scorecard = WoEScorecard.from_dict(json.loads(texts[_SCORECARD]))
         model = cls(builder, booster, PlattCalibration.from_dict(data["calibration"]),
-                    ScoreScaling.from_dict(data["scaling"]), scorecard, data.get("metadata", {}))
+                    ScoreScaling.from_dict(data["scaling"]), scorecard, data.get("metadata", {}),
+                    blend_weight=float(data.get("blend_weight", 1.0)))
         if model.feature_names != data["feature_names"]:
             raise ConfigError(f"{bundle_path}: feature_names {data['feature_names']} differ from the "
                               f"builder's {model.feature_names}")

@@ -264,6 +264,16 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         return np.asarray(self._woe_matrix(X) @ self.coef_ + self.intercept_, dtype="float64")
 
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Log-odds contribution ``coef * WoE`` of every feature of every row, shape (n, k), index of ``X``.
+
+        Exact and additive: ``contributions(X).sum(axis=1) + intercept_`` equals
+        :meth:`decision_function` (the reference point is the intercept, a row whose every WoE is 0).
+        """
+        self._check_fitted()
+        return pd.DataFrame(self._woe_matrix(X) * self.coef_, index=X.index,
+                            columns=[b.name for b in self.binnings_])
+
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
         """Probability of default (fraction), shape (n,)."""
         return np.asarray(expit(self.decision_function(X)), dtype="float64")

@@ -117,6 +117,7 @@ def render_model_card(data: ModelCardData, *, texts: dict[str, Any] | None = Non
                         ("code version", code(data.code_version)),
                         ("feature specification", code(data.spec.digest))]))
     _training_data(doc, data)
+    _how_chosen(doc, data)
     _features(doc, data)
     _metrics(doc, data)
     _monotonicity(doc, data)
@@ -138,6 +139,28 @@ def _training_data(doc: Document, data: ModelCardData) -> None:
                   kinds=["text"] * 5, numeric=[False, False, True, True, False]))
     if s.get("excluded_vintages"):
         sec.add(note("Vintages left out (not yet fully labelled): " + ", ".join(map(str, s["excluded_vintages"]))))
+
+
+def _how_chosen(doc: Document, data: ModelCardData) -> None:
+    meta = data.bundle_metadata
+    if meta.get("selection") == "inner_cv":
+        intro = (f"Fewer fitting rows than the recipe's threshold: the training and validation vintages were pooled "
+                 f"and the model chosen by {meta.get('inner_folds', 5)}-fold cross-validation inside them, then "
+                 "blended with the WoE scorecard by out-of-fold AUC and calibrated on the out-of-fold score. "
+                 "The validation figures are out-of-fold.")
+    else:
+        intro = ("Settings searched on the validation vintages; the model stopped early on them and was calibrated "
+                 "on their raw scores.")
+    sec = doc.section("model", "How the model was chosen", intro)
+    weight = float(meta.get("blend_weight", 1.0))
+    params = meta.get("params", {})
+    sec.add(key_values([
+        ("trees", str(meta.get("best_iteration", "–"))),
+        ("leaves per tree", str(params.get("num_leaves", "–"))),
+        ("learning rate", str(params.get("learning_rate", "–"))),
+        ("blend", "boosted trees alone" if weight == 1.0 else
+         f"{weight:g} × boosted log-odds + {1 - weight:g} × scorecard log-odds"),
+    ]))
 
 
 def _features(doc: Document, data: ModelCardData) -> None:

@@ -36,9 +36,12 @@ from models import PlattCalibration, WoEScorecard, fit_platt
 from training.errors import TrainingError
 from training.search import lgb_params
 
-__all__ = ["BLEND_WEIGHTS", "SMALL_CANDIDATES", "CVCandidate", "CVSelection", "search_cv"]
+__all__ = ["BLEND_WEIGHTS", "SMALL_CANDIDATES", "SMALL_SAMPLE_ROWS", "CVCandidate", "CVSelection", "search_cv"]
 
 log = logging.getLogger(__name__)
+
+#: Below this many fitting rows the recipe chooses its model here (``poolgate train`` and ``evaluate``).
+SMALL_SAMPLE_ROWS = 20_000
 
 #: Candidates scored by inner cross-validation, simplest first (ties go to the simpler one).
 SMALL_CANDIDATES: tuple[dict[str, Any], ...] = (
@@ -94,6 +97,9 @@ class CVSelection:
     candidates : list of CVCandidate
     oof_auc : dict of float to float
         Out-of-fold AUC of every blend weight.
+    oof_raw : ndarray, shape (n,)
+        Out-of-fold blended log-odds of every training row at the chosen weight (what the
+        calibration was fitted on; an honest held-out score of each row).
     """
 
     booster: lgb.Booster
@@ -104,6 +110,7 @@ class CVSelection:
     params: dict[str, Any]
     candidates: list[CVCandidate]
     oof_auc: dict[float, float]
+    oof_raw: np.ndarray
 
     def raw_score(self, x: pd.DataFrame) -> np.ndarray:
         """Blended log-odds before calibration, shape (n,)."""
@@ -200,7 +207,8 @@ def search_cv(x: pd.DataFrame, y: np.ndarray, *, monotone_constraints: Mapping[s
                         num_threads=num_threads)
     booster = lgb.train(params, data, num_boost_round=trees)
     scorecard = WoEScorecard(directions=dict(directions), random_state=seed).fit(x, y)
-    calibration = fit_platt(weight * oof_by[win.candidate] + (1 - weight) * card_oof, y)
+    oof_raw = weight * oof_by[win.candidate] + (1 - weight) * card_oof
+    calibration = fit_platt(oof_raw, y)
     log.info("inner CV winner: candidate %d, %d trees after refit, blend weight %.2f (out-of-fold AUC %.4f)",
              win.candidate, trees, weight, oof_auc[weight])
-    return CVSelection(booster, trees, scorecard, weight, calibration, win.params, results, oof_auc)
+    return CVSelection(booster, trees, scorecard, weight, calibration, win.params, results, oof_auc, oof_raw)

@@ -8,7 +8,7 @@ the successive-halving search (:func:`training.search.search_params`) on a held-
 of the training rows, the monotone LightGBM stopped early on that part, and Platt calibration on it.
 With fewer rows one validation part is too noisy, so the model is chosen by inner cross-validation
 among simple candidates and blended with the WoE scorecard by out-of-fold AUC
-(:func:`training.cv_search.search_cv`); ``poolgate train`` does not have this path yet.
+(:func:`training.cv_search.search_cv`), exactly as ``poolgate train`` does (:mod:`training.run`).
 
 On the same split the same inputs also feed three challengers: LightGBM with default settings, a
 logistic regression with its penalty chosen by cross-validation (median imputation, missing flags,
@@ -44,7 +44,7 @@ from features.mapping import ExtraFeature, MappedTape
 from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, load_spec, spec_from_dict
 from models import PDClassifier, PlattCalibration, WoEScorecard, fit_platt
-from training.cv_search import CVSelection, search_cv
+from training.cv_search import SMALL_SAMPLE_ROWS, CVSelection, search_cv
 from training.errors import TrainingError
 from training.metrics import auc, brier, gini, ks
 from training.search import SearchConfig, SearchResult, search_params
@@ -95,7 +95,7 @@ class EvaluateConfig:
     min_level_count: int = 10
     search: SearchConfig = field(default_factory=SearchConfig)
     challengers: bool = True
-    cv_below_rows: int = 20_000
+    cv_below_rows: int = SMALL_SAMPLE_ROWS
     inner_folds: int = 5
 
     def __post_init__(self) -> None:

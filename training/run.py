@@ -1,5 +1,16 @@
 """A training run: labels -> out-of-time split -> search -> fit -> evaluation -> MLflow -> challenger.
 
+The recipe has two ways of choosing the model, by the number of rows it is fitted on (training plus
+validation vintages), and ``poolgate evaluate`` runs the same two (:mod:`training.evaluate`):
+
+- at least :attr:`RunConfig.cv_below_rows` rows: the successive-halving search on the validation
+  vintages (:func:`training.search.search_params`), the monotone LightGBM stopped early on them and
+  Platt calibration on their raw scores;
+- fewer rows: one validation part is too noisy to choose on, so both parts are pooled and the model
+  is chosen by inner cross-validation among simple monotone candidates, blended with the WoE
+  scorecard by out-of-fold AUC and calibrated on the out-of-fold score
+  (:func:`training.cv_search.search_cv`). The validation metrics are then out-of-fold figures.
+
 :func:`fit_and_evaluate` does the work and returns plain objects (no MLflow); :func:`train_run`
 adds the edge: it logs the outcome with :mod:`training.tracking`, registers the model and gives
 the new version the ``challenger`` alias with :mod:`training.registry`.
@@ -27,10 +38,11 @@ from features.spec import FeatureSpec, load_spec
 from models import LeaseModel, ScoreScaling, fit_lease_model
 from models.population import population_profile
 from training import plots
+from training.cv_search import SMALL_SAMPLE_ROWS, search_cv
 from training.errors import TrainingError
 from training.evaluation import Evaluation, evaluate_model
 from training.metrics import auc, calibration_error, psi, psi_by_feature, summary_metrics
-from training.search import SearchConfig, SearchResult, search_params
+from training.search import SearchConfig, SearchResult, Trial, search_params
 from training.splits import SplitConfig, VintageSplit, split_by_vintage
 
 __all__ = ["RunConfig", "RunResult", "TrainingOutcome", "fit_and_evaluate", "scaling_from_policy", "train_run"]
@@ -60,6 +72,13 @@ class RunConfig:
         Out-of-time rows explained for the SHAP summary plot. Default 2,000.
     sweep_assets : int
         Assets in the monotonicity sweep. Default 200.
+    cv_below_rows : int
+        With fewer training plus validation rows than this, the model is chosen by inner
+        cross-validation (see the module docstring); 0 turns that path off. Default 20,000.
+    inner_folds : int
+        Folds of that inner cross-validation. Default 5.
+    min_level_count : int
+        Categorical levels seen fewer times in the fitting rows become missing. Default 10.
     """
 
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -69,6 +88,9 @@ class RunConfig:
     with_scorecard: bool = True
     shap_sample: int = 2_000
     sweep_assets: int = 200
+    cv_below_rows: int = SMALL_SAMPLE_ROWS
+    inner_folds: int = 5
+    min_level_count: int = 10
 
 
 @dataclass
@@ -232,38 +254,46 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
     log.info("split: %s", split.summary())
     seconds["labels_split"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    builder = FeatureBuilder(spec).fit(split.train.records)
-    x_train, x_val = builder.transform(split.train.records), builder.transform(split.validation.records)
-    search = search_params(x_train, split.train.y, x_val, split.validation.y,
-                           monotone_constraints=builder.spec_.directions, categorical=builder.spec_.categorical,
-                           config=search_config)
-    seconds["search"] = time.perf_counter() - t0
+    small = len(split.train) + len(split.validation) < config.cv_below_rows
+    if small:
+        t0 = time.perf_counter()
+        model, search, p_val = _fit_small(split, spec=spec, scaling=scaling, seed=seed, config=config)
+        fit_records = pd.concat([split.train.records, split.validation.records])
+        seconds["search"], seconds["fit"] = time.perf_counter() - t0, 0.0
+    else:
+        t0 = time.perf_counter()
+        builder = FeatureBuilder(spec, min_level_count=config.min_level_count).fit(split.train.records)
+        x_train, x_val = builder.transform(split.train.records), builder.transform(split.validation.records)
+        search = search_params(x_train, split.train.y, x_val, split.validation.y,
+                               monotone_constraints=builder.spec_.directions, categorical=builder.spec_.categorical,
+                               config=search_config)
+        seconds["search"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    params = {**search.params, "n_estimators": search_config.max_rounds,
-              "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
-    model = fit_lease_model(split.train.records, split.train.y, split.validation.records, split.validation.y,
-                            spec=spec, params=params, scaling=scaling, random_state=seed,
-                            with_scorecard=config.with_scorecard)
-    seconds["fit"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        params = {**search.params, "n_estimators": search_config.max_rounds,
+                  "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
+        model = fit_lease_model(split.train.records, split.train.y, split.validation.records, split.validation.y,
+                                spec=spec, params=params, scaling=scaling, random_state=seed,
+                                with_scorecard=config.with_scorecard, min_level_count=config.min_level_count)
+        p_val = model.predict_pd(split.validation.records)
+        fit_records = split.train.records
+        seconds["fit"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     test = split.test
     oot = evaluate_model(model, test.records, test.y, test.vintage, sweep_assets=config.sweep_assets, seed=seed)
     metrics: dict[str, float] = {f"{k}_oot": v for k, v in oot.metrics.items()}
-    p_val = model.predict_pd(split.validation.records)
-    x_train_model = model.transform(split.train.records)
-    p_train = model.predict_pd_inputs(x_train_model)
+    x_fit_model = model.transform(fit_records)
+    p_fit = model.predict_pd_inputs(x_fit_model)
     # The training population in a few kilobytes, saved with the bundle: screening reports draw the
     # pool against it and compute each input's PSI without the training data.
-    model.metadata["population"] = population_profile(x_train_model, p_train, model.score(p_train))
+    model.metadata["population"] = population_profile(x_fit_model, p_fit, model.score(p_fit))
     metrics.update({f"{k}_validation": v for k, v in summary_metrics(split.validation.y, p_val).items()})
-    metrics["auc_train"] = auc(split.train.y, p_train)
-    metrics["psi_pd_train_oot"] = psi(p_train, oot.pd)
+    metrics["auc_train"] = auc(split.train.y, p_fit[:len(split.train)])
+    metrics["psi_pd_train_oot"] = psi(p_fit[:len(split.train)], oot.pd)
     metrics.update({f"auc_oot_vintage_{v}": a for v, a in oot.auc_by_vintage.items()})
     x_test = model.transform(test.records)
-    psi_features = psi_by_feature(x_train, x_test)
+    psi_features = psi_by_feature(x_fit_model.iloc[:len(split.train)], x_test)
     metrics.update({f"psi_oot_{k}": v for k, v in psi_features.items()})
 
     pds: dict[str, np.ndarray] = {"LightGBM": oot.pd}
@@ -314,6 +344,8 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
         "dpd_threshold": config.dpd_threshold,
         **_flat("model.", search.params),
         "model.best_iteration": int(model.metadata.get("best_iteration", search.best_iteration)),
+        "model.selection": "inner_cv" if small else "validation_split",
+        "model.blend_weight": model.blend_weight,
         "calibration.a": model.calibration.a,
         "calibration.b": model.calibration.b,
         **_flat("split.", asdict(config.split)),
@@ -324,6 +356,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
         "rows.book": len(book),
         "rows.train": len(split.train),
         "rows.validation": len(split.validation),
+        "rows.fit": len(fit_records),
         "rows.test": len(test),
         "vintages.train": ",".join(split.train.vintages),
         "vintages.validation": ",".join(split.validation.vintages),
@@ -331,6 +364,42 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
     }
     return TrainingOutcome(model=model, split=split, search=search, oot=oot, metrics=metrics, params=run_params,
                            tables=tables, figures=figures, seed=seed, seconds=seconds)
+
+
+def _fit_small(split: VintageSplit, *, spec: FeatureSpec, scaling: ScoreScaling | None, seed: int,
+               config: RunConfig) -> tuple[LeaseModel, SearchResult, np.ndarray]:
+    """The small-sample path: inner cross-validation on the training and validation rows pooled.
+
+    Returns the model, the candidates as a :class:`SearchResult` (their inner-CV AUC and log loss in
+    the ``val_*`` fields, ``rung`` 0) and the out-of-fold PDs of the validation rows.
+    """
+    records = pd.concat([split.train.records, split.validation.records])
+    y = np.concatenate([split.train.y, split.validation.y]).astype(np.int64)
+    builder = FeatureBuilder(spec, min_level_count=config.min_level_count).fit(records)
+    x = builder.transform(records)
+    sel = search_cv(x, y, monotone_constraints=builder.spec_.directions, directions=builder.spec_.directions,
+                    categorical=builder.spec_.categorical, folds=config.inner_folds, seed=seed,
+                    max_rounds=config.search.max_rounds, early_stopping_rounds=config.search.early_stopping_rounds,
+                    num_threads=config.search.num_threads)
+    metadata = {
+        "n_train": len(y),
+        "n_valid": 0,
+        "default_rate_train": float(y.mean()),
+        "best_iteration": sel.trees,
+        "selection": "inner_cv",
+        "inner_folds": config.inner_folds,
+        "blend_weight": sel.weight,
+        "oof_auc_by_blend_weight": {str(w): a for w, a in sel.oof_auc.items()},
+        "params": {**sel.params, "n_estimators": sel.trees},
+        "monotone_constraints": {k: v for k, v in builder.spec_.directions.items() if v},
+        "spec_digest": builder.spec_.digest,
+    }
+    model = LeaseModel(builder, sel.booster, sel.calibration, scaling, sel.scorecard, metadata,
+                       blend_weight=sel.weight)
+    trials = [Trial(c.candidate, 0, len(y), c.params, c.best_iteration, c.cv_auc, c.cv_logloss, c.seconds)
+              for c in sel.candidates]
+    p_val = sel.calibration.predict(sel.oof_raw[len(split.train):])
+    return model, SearchResult(sel.params, sel.trees, trials), p_val
 
 
 def train_run(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFrame | None = None,

@@ -171,3 +171,48 @@ def test_contributions_equal_shap_tree_explainer(fitted: Fitted) -> None:
     theirs = np.asarray(explainer.shap_values(X))
     np.testing.assert_allclose(theirs, ours.contributions.to_numpy(), atol=1e-9)
     assert float(np.ravel(explainer.expected_value)[0]) == pytest.approx(ours.base_value[0])
+
+
+def _blended(fitted: Fitted, weight: float) -> LeaseModel:
+    m = fitted.model
+    return LeaseModel(m.builder, m.booster, m.calibration, m.scaling, m.scorecard, m.metadata, blend_weight=weight)
+
+
+def test_blended_raw_score_mixes_booster_and_scorecard(fitted: Fitted) -> None:
+    X = fitted.model.transform(fitted.test.iloc[:500])
+    trees = fitted.model.raw_score_inputs(X)
+    card = fitted.model.scorecard.decision_function(X)  # type: ignore[union-attr]
+    np.testing.assert_allclose(_blended(fitted, 0.25).raw_score_inputs(X), 0.25 * trees + 0.75 * card, atol=1e-12)
+    np.testing.assert_allclose(_blended(fitted, 0.0).raw_score_inputs(X), card, atol=1e-12)
+
+
+def test_blended_contributions_add_up_to_the_raw_score(fitted: Fitted) -> None:
+    model = _blended(fitted, 0.6)
+    records = fitted.test.iloc[:1000]
+    e = model.explain(records)
+    assert list(e.contributions.columns) == model.feature_names
+    np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value, model.raw_score(records),
+                               atol=1e-6, rtol=0)
+    tree_part = fitted.model.explain(records)
+    card_part = fitted.model.scorecard.contributions(model.transform(records))  # type: ignore[union-attr]
+    j = model.feature_names.index("payment_to_income")
+    np.testing.assert_allclose(e.contributions.iloc[:, j],
+                               0.6 * tree_part.contributions.iloc[:, j] + 0.4 * card_part["payment_to_income"])
+
+
+def test_blend_weight_is_saved_and_loaded(fitted: Fitted, tmp_path: Path) -> None:
+    model = _blended(fitted, 0.75)
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "bundle.json").read_text())["blend_weight"] == 0.75
+    back = LeaseModel.load(tmp_path / "m")
+    assert back.blend_weight == 0.75
+    records = fitted.test.iloc[:300]
+    np.testing.assert_array_equal(back.predict_pd(records), model.predict_pd(records))
+
+
+def test_blend_weight_is_checked(fitted: Fitted) -> None:
+    m = fitted.model
+    with pytest.raises(ConfigError, match=r"blend_weight must be within \[0, 1\]; got 1.5"):
+        _blended(fitted, 1.5)
+    with pytest.raises(ConfigError, match="blend_weight 0.5 needs a scorecard"):
+        LeaseModel(m.builder, m.booster, m.calibration, m.scaling, None, blend_weight=0.5)

@@ -11,6 +11,7 @@ import pytest
 
 from features.synthetic import Book
 from tests.training.conftest import TINY
+from training.cv_search import SMALL_CANDIDATES
 from training.evaluation import evaluate_model, monotonicity_sweep
 from training.run import fit_and_evaluate
 
@@ -69,3 +70,30 @@ def test_outcome_tables_and_figures(outcome) -> None:  # type: ignore[no-untyped
         float(np.mean(np.abs(outcome.tables["deciles_oot"]["expected"] - outcome.tables["deciles_oot"]["observed"]))))
     frame = outcome.oot_frame()
     assert {"default", "vintage"} <= set(frame.columns) and len(frame) == len(outcome.split.test)
+
+
+def test_a_small_book_is_chosen_by_inner_cross_validation(outcome) -> None:  # type: ignore[no-untyped-def]
+    """Below cv_below_rows fitting rows the recipe pools train and validation and runs the inner CV."""
+    n_fit = len(outcome.split.train) + len(outcome.split.validation)
+    assert n_fit < TINY.cv_below_rows
+    assert outcome.params["model.selection"] == "inner_cv"
+    assert outcome.params["rows.fit"] == n_fit
+    model = outcome.model
+    assert model.metadata["selection"] == "inner_cv" and model.metadata["n_train"] == n_fit
+    assert model.blend_weight == model.metadata["blend_weight"] == outcome.params["model.blend_weight"]
+    assert model.scorecard is not None
+    assert [t.candidate for t in outcome.search.trials] == list(range(len(SMALL_CANDIDATES)))
+    records = outcome.split.test.records.iloc[:400]
+    e = model.explain(records)
+    np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value, model.raw_score(records),
+                               atol=1e-6, rtol=0)
+    assert 0.5 < outcome.metrics["auc_validation"] < 1.0   # out-of-fold figures of the validation rows
+
+
+def test_cv_below_rows_zero_keeps_the_validation_split(small_book: Book) -> None:
+    out = fit_and_evaluate(small_book.contracts, small_book.performance, seed=0,
+                           config=replace(TINY, cv_below_rows=0, with_scorecard=False))
+    assert out.params["model.selection"] == "validation_split"
+    assert out.model.blend_weight == 1.0 and out.model.scorecard is None
+    assert out.params["rows.fit"] == len(out.split.train)
+    assert len(out.search.trials) == TINY.search.n_candidates   # the search's candidates, one rung

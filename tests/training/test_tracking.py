@@ -125,7 +125,7 @@ def test_logged_bundle_carries_the_training_population_profile(logged: RunResult
         assert column["kind"] in ("numeric", "categorical"), name
         assert sum(column["shares"].values()) == pytest.approx(1.0), name
     scores = profile["scores"]
-    assert scores["n"] == logged.params["rows.train"]
+    assert scores["n"] == logged.params["rows.fit"]
     assert len(scores["pd_quantiles"]) == len(scores["score_quantiles"]) == 101
     assert scores["pd_quantiles"] == sorted(scores["pd_quantiles"])
     assert (bundle / "bundle.json").stat().st_size < 200_000
