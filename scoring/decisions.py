@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from features.contract import FirstRows, check_lease_tape
 from features.exceptions import PoolgateError
@@ -35,6 +36,8 @@ __all__ = [
     "decide_chunk",
     "decide_frame",
     "decision_columns",
+    "decision_frame",
+    "decision_schema",
 ]
 
 #: (name, dtype, meaning) of the columns every decision record starts with.
@@ -79,6 +82,19 @@ def decision_columns(top_n: int) -> list[tuple[str, str]]:
     return cols + [(n, t) for n, t, _ in _TAIL]
 
 
+_ARROW_TYPES = {"string": pa.string(), "float64": pa.float64(), "int64": pa.int64()}
+
+
+def decision_schema(top_n: int) -> pa.Schema:
+    """Arrow schema of the decision record (:func:`decision_columns`), as written to the decision files."""
+    return pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in decision_columns(top_n)])
+
+
+def decision_frame(table: pa.Table) -> pd.DataFrame:
+    """The decision records of an Arrow ``table`` as a DataFrame with the declared dtypes (text as ``string``)."""
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+
+
 @dataclass(frozen=True)
 class RunMeta:
     """Identifiers written into every decision of a run."""
@@ -95,8 +111,8 @@ class ChunkDecisions:
 
     Attributes
     ----------
-    decisions : DataFrame
-        One decision record per input row, in input order (:func:`decision_columns`).
+    table : pyarrow.Table
+        One decision record per input row, in input order (:func:`decision_schema`).
     contributions : DataFrame
         ``row``, ``asset_id``, ``base_value`` and one log-odds column per model input, for the rows
         that passed the data contract.
@@ -106,10 +122,15 @@ class ChunkDecisions:
         Wall time spent computing the contributions (for benchmarks).
     """
 
-    decisions: pd.DataFrame
+    table: pa.Table
     contributions: pd.DataFrame
     pool: pd.DataFrame
     contrib_seconds: float = 0.0
+
+    @property
+    def decisions(self) -> pd.DataFrame:
+        """``table`` as a DataFrame (:func:`decision_frame`)."""
+        return decision_frame(self.table)
 
 
 def _json_list(items: list[dict[str, Any]]) -> str:
@@ -121,29 +142,28 @@ def _text_column(values: pd.Series) -> np.ndarray:
 
 
 def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None,
-              seen_ids: FirstRows | None) -> tuple[pd.DataFrame, np.ndarray, list[list[dict[str, Any]]]]:
-    """Typed records, invalid mask and the problems of each row."""
+              seen_ids: FirstRows | None) -> tuple[pd.DataFrame, np.ndarray, dict[int, list[dict[str, Any]]]]:
+    """Typed records, invalid mask and the problems of each row that has any (by position)."""
     n = len(raw)
     check = check_lease_tape(raw, row_offset=row_offset)
     invalid = check.invalid.copy()
-    problems: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    problems: dict[int, list[dict[str, Any]]] = {}
     whole_file = []
     for p in check.problems.itertuples(index=False):
         item = {"column": p.column, "value": p.value, "rule": p.rule, "message": p.message}
         if p.row == 0:
             whole_file.append(item)
         else:
-            problems[int(p.row) - row_offset - 1].append(item)
+            problems.setdefault(int(p.row) - row_offset - 1, []).append(item)
     if whole_file:  # a required column is missing: no row can be scored
         invalid[:] = True
-        for items in problems:
-            items[:0] = whole_file
+        problems = {i: whole_file + problems.get(i, []) for i in range(n)}
     records = check.records
     if cutoff is not None and "cutoff_date" in records.columns:
         dates = records["cutoff_date"]
         off = (dates.notna() & (dates != pd.Timestamp(cutoff))).to_numpy(dtype=bool)
         for i in np.flatnonzero(off).tolist():
-            problems[i].append({"column": "cutoff_date", "value": str(raw["cutoff_date"].iloc[i]),
+            problems.setdefault(i, []).append({"column": "cutoff_date", "value": str(raw["cutoff_date"].iloc[i]),
                                 "rule": "cutoff_mismatch",
                                 "message": f"cutoff_date differs from the screening cut-off {cutoff.isoformat()}"})
         invalid |= off
@@ -151,7 +171,7 @@ def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None,
         ids = _text_column(raw["contract_id"])
         first = seen_ids.earlier(pd.Series(ids), np.arange(n) + row_offset + 1)
         for i in np.flatnonzero(first).tolist():  # seen in an earlier chunk
-            problems[i].append({"column": "contract_id", "value": ids[i], "rule": "unique",
+            problems.setdefault(i, []).append({"column": "contract_id", "value": ids[i], "rule": "unique",
                                 "message": f"contract_id appears more than once in the tape (first at row {first[i]})"})
             invalid[i] = True
     return records, invalid, problems
@@ -229,7 +249,7 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
                           display_names(model, policy.language), policy, points_per_logodds)
         for i in range(top_n):
             reason_cols[f"reason_{i + 1}_feature"][valid] = rc.features[:, i]
-            reason_cols[f"reason_{i + 1}_value"][valid] = [_value_text(v) for v in rc.values[:, i]]
+            reason_cols[f"reason_{i + 1}_value"][valid] = rc.value_texts[:, i]
             reason_cols[f"reason_{i + 1}_logodds"][valid] = rc.logodds[:, i]
             reason_cols[f"reason_{i + 1}_points"][valid] = rc.points[:, i]
             reason_cols[f"reason_{i + 1}_text"][valid] = rc.texts[:, i]
@@ -243,22 +263,25 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
                                       "base_value": pd.Series(dtype="float64")})
         pool = pd.DataFrame({c: [] for c in POOL_COLUMNS})
 
-    invalid_json = np.array([_json_list(p) if p else "[]" for p in problems], dtype=object)
+    invalid_json = np.full(n, "[]", dtype=object)
+    for i, items in problems.items():
+        if items:
+            invalid_json[i] = _json_list(items)
     data: dict[str, Any] = {"row": rows, "asset_id": asset_id, "status": status, "decided_by": by,
                             **nums, "failed_rules": failed_json, "invalid_reasons": invalid_json, "note": note,
                             **reason_cols, "model_uri": meta.model_uri, "model_version": meta.model_version,
                             "policy_hash": meta.policy_hash, "run_id": meta.run_id}
-    decisions = _typed(pd.DataFrame(data), top_n)
-    return ChunkDecisions(decisions=decisions, contributions=contributions, pool=pool,
+    return ChunkDecisions(table=_arrow_table(data, top_n, n), contributions=contributions, pool=pool,
                           contrib_seconds=contrib_seconds)
 
 
-def _value_text(v: object) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return "" if np.isnan(v) else repr(round(v, 6))
-    return str(v)
+def _arrow_table(data: dict[str, Any], top_n: int, n: int) -> pa.Table:
+    """The decision records as Arrow, straight from the column arrays (a ``str`` is a constant column;
+    NaN becomes an empty cell, as pandas writes it)."""
+    schema = decision_schema(top_n)
+    arrays = [pa.repeat(pa.scalar(data[f.name], f.type), n) if isinstance(data[f.name], str)
+              else pa.array(data[f.name], type=f.type, from_pandas=True) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _pool_columns(recs: pd.DataFrame, rows: np.ndarray, ids: np.ndarray, pd_: np.ndarray, score: np.ndarray,
@@ -274,12 +297,6 @@ def _pool_columns(recs: pd.DataFrame, rows: np.ndarray, ids: np.ndarray, pd_: np
     out["pd"], out["score"] = pd_, score
     out["status"] = pd.Categorical(status, categories=list(STATUSES))
     return out[list(POOL_COLUMNS)]
-
-
-def _typed(frame: pd.DataFrame, top_n: int) -> pd.DataFrame:
-    for name, kind in decision_columns(top_n):
-        frame[name] = frame[name].astype("string" if kind == "string" else kind)
-    return frame[[n for n, _ in decision_columns(top_n)]]
 
 
 def decide_frame(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta | None = None,

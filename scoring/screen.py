@@ -1,12 +1,12 @@
 """A screening run: tape in, decisions, contributions, pool summary and one decision-log record out.
 
 The tape is streamed in chunks (:func:`features.io.iter_table`). Each chunk is validated, scored,
-explained and decided (:func:`scoring.decisions.decide_chunk`); its decision records and
-contributions go to temporary part files, and only the small per-asset columns needed for the pool
-(:data:`scoring.decisions.POOL_COLUMNS`) stay in memory. Concentration limits then run on the whole
-admitted set, and the parts are streamed once more into the final files, with the assets the limits
-dropped turned into ``reject`` (``decided_by`` = the limit's ``conc_*`` code, the limit's message
-appended to ``failed_rules``).
+explained and decided (:func:`scoring.decisions.decide_chunk`); its contributions go straight into
+the (temporary) contributions file, its decision records into a temporary Arrow part file, and only
+the small per-asset columns needed for the pool (:data:`scoring.decisions.POOL_COLUMNS`) stay in
+memory. Concentration limits then run on the whole admitted set, and the decision parts are streamed
+once more into the final files, with the assets the limits dropped turned into ``reject``
+(``decided_by`` = the limit's ``conc_*`` code, the limit's message appended to ``failed_rules``).
 
 Outputs in ``out_dir``: ``decisions.parquet`` and ``decisions.csv`` (one row per input row, input
 order), ``contributions.parquet`` (every feature's log-odds contribution of every valid row, plus the
@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -47,7 +48,7 @@ from models import LeaseModel
 from scoring import audit
 from scoring.concentration import Drop, apply_limits
 from scoring.decide import STATUSES
-from scoring.decisions import RunMeta, check_decisions, decide_chunk, decision_columns
+from scoring.decisions import RunMeta, check_decisions, decide_chunk, decision_frame, decision_schema
 from scoring.policy import Policy
 from scoring.registry import ModelRef
 from scoring.summary import pool_summary
@@ -57,7 +58,6 @@ __all__ = ["OUTPUT_FILES", "ScreenResult", "run_id_for", "screen_tape"]
 log = logging.getLogger(__name__)
 
 OUTPUT_FILES = ("decisions.parquet", "decisions.csv", "contributions.parquet", "summary.json")
-_ARROW_TYPES = {"string": pa.string(), "float64": pa.float64(), "int64": pa.int64()}
 
 
 @dataclass(frozen=True)
@@ -80,28 +80,33 @@ def run_id_for(input_digest: str, model_digest: str, policy_hash: str, cutoff: d
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def _schema(top_n: int) -> pa.Schema:
-    return pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in decision_columns(top_n)])
+def _write_part(table: pa.Table, path: Path) -> None:
+    """Stage decision records as an uncompressed Arrow IPC file (read back memory-mapped)."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
 
 
-def _to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False).replace_schema_metadata(None)
+def _apply_drops(table: pa.Table, drops: dict[int, Drop], dropped_rows: np.ndarray) -> pa.Table:
+    """Turn the admitted assets dropped by concentration limits into rejects, with their reason.
 
-
-def _apply_drops(frame: pd.DataFrame, drops: dict[int, Drop]) -> pd.DataFrame:
-    """Turn the admitted assets dropped by concentration limits into rejects, with their reason."""
-    hit = frame["row"].isin(list(drops)).to_numpy()
+    ``dropped_rows`` are the keys of ``drops``, sorted. Only the three edited columns of the hit rows
+    are touched; every other cell is passed through as it is.
+    """
+    rows = table.column("row").to_numpy()
+    hit = np.isin(rows, dropped_rows)
     if not hit.any():
-        return frame
-    frame = frame.copy()
-    for i in np.flatnonzero(hit):
-        d = drops[int(frame["row"].iat[i])]
-        failed = json.loads(frame["failed_rules"].iat[i]) + [{"code": d.code, "message": d.message}]
-        frame.iloc[i, frame.columns.get_loc("failed_rules")] = json.dumps(failed, ensure_ascii=False,
-                                                                          separators=(",", ":"))
-        frame.iloc[i, frame.columns.get_loc("status")] = "reject"
-        frame.iloc[i, frame.columns.get_loc("decided_by")] = d.code
-    return frame
+        return table
+    gone = [drops[int(r)] for r in rows[hit]]
+    old = pc.filter(table.column("failed_rules"), pa.array(hit)).to_pylist()
+    failed = [json.dumps(json.loads(text) + [{"code": d.code, "message": d.message}], ensure_ascii=False,
+                         separators=(",", ":")) for text, d in zip(old, gone)]
+    new = {"status": ["reject"] * len(gone), "decided_by": [d.code for d in gone], "failed_rules": failed}
+    mask = pa.array(hit)
+    for name, values in new.items():
+        i = table.schema.get_field_index(name)
+        column = pc.replace_with_mask(table.column(name).combine_chunks(), mask, pa.array(values, pa.string()))
+        table = table.set_column(i, table.schema.field(i), column)
+    return table
 
 
 def screen_tape(
@@ -151,28 +156,37 @@ def screen_tape(
     meta = RunMeta(model_uri=model_ref.uri, model_version=model_ref.version, policy_hash=policy.sha256,
                    run_id=run_id)
     top_n = policy.reasons.top_n
-    schema = _schema(top_n)
+    schema = decision_schema(top_n)
     staging = Path(tempfile.mkdtemp(prefix=".screen-", dir=out))
+    tmp = {name: staging / name for name in OUTPUT_FILES}
+    contrib_writer: pq.ParquetWriter | None = None
     try:
-        parts: list[tuple[Path, Path]] = []
+        parts: list[Path] = []
         pools: list[pd.DataFrame] = []
         seen = FirstRows()
         n_rows = 0
-        with contextlib.closing(iter_table(tape, chunksize=chunksize)) as chunks:  # type: ignore[type-var]
-            for chunk in chunks:
-                res = decide_chunk(chunk, model, policy, meta=meta, row_offset=n_rows, cutoff=cutoff, seen_ids=seen)
-                check_decisions(res.decisions, top_n, n_rows=len(chunk))
-                contrib_seconds += res.contrib_seconds
-                k = len(parts)
-                paths = (staging / f"decisions-{k:05d}.parquet", staging / f"contrib-{k:05d}.parquet")
-                pq.write_table(_to_table(res.decisions, schema), paths[0])
-                pq.write_table(pa.Table.from_pandas(res.contributions, preserve_index=False)
-                               .replace_schema_metadata(None), paths[1])
-                parts.append(paths)
-                pools.append(res.pool)
-                n_rows += len(chunk)
-                if on_chunk is not None:
-                    on_chunk(len(chunk))
+        try:
+            with contextlib.closing(iter_table(tape, chunksize=chunksize)) as chunks:  # type: ignore[type-var]
+                for chunk in chunks:
+                    res = decide_chunk(chunk, model, policy, meta=meta, row_offset=n_rows, cutoff=cutoff,
+                                       seen_ids=seen)
+                    check_decisions(res.decisions, top_n, n_rows=len(chunk))
+                    contrib_seconds += res.contrib_seconds
+                    parts.append(staging / f"decisions-{len(parts):05d}.arrow")
+                    _write_part(res.table, parts[-1])
+                    if len(res.contributions):
+                        contrib = pa.Table.from_pandas(res.contributions, preserve_index=False)
+                        contrib = contrib.replace_schema_metadata(None)
+                        contrib_writer = contrib_writer or pq.ParquetWriter(tmp["contributions.parquet"],
+                                                                            contrib.schema)
+                        contrib_writer.write_table(contrib)
+                    pools.append(res.pool)
+                    n_rows += len(chunk)
+                    if on_chunk is not None:
+                        on_chunk(len(chunk))
+        finally:
+            if contrib_writer is not None:
+                contrib_writer.close()
         del seen
         nonempty = [p for p in pools if len(p)]
         pool = pd.concat(nonempty, ignore_index=True) if nonempty else pools[0]
@@ -188,33 +202,27 @@ def screen_tape(
                         len(drops), admitted)
 
         counts = {s: 0 for s in STATUSES}
-        tmp = {name: staging / name for name in OUTPUT_FILES}
+        dropped_rows = np.array(sorted(drops), dtype="int64")
         pq_writer = pq.ParquetWriter(tmp["decisions.parquet"], schema)
         csv_writer = pacsv.CSVWriter(tmp["decisions.csv"], schema)
-        contrib_writer: pq.ParquetWriter | None = None
         expected_row = 1
         try:
-            for dec_path, con_path in parts:
-                frame = _apply_drops(pq.read_table(dec_path).to_pandas().pipe(
-                    _string_frame, top_n), drops)
-                check_decisions(frame, top_n)
-                if len(frame) and int(frame["row"].iat[0]) != expected_row:
-                    raise TapeError(f"{tape}: decisions out of order at row {expected_row}")  # pragma: no cover
-                expected_row += len(frame)
-                for s, c in frame["status"].value_counts().items():
-                    counts[str(s)] += int(c)
-                table = _to_table(frame, schema)
-                pq_writer.write_table(table)
-                csv_writer.write_table(table)
-                contrib = pq.read_table(con_path)
-                if contrib.num_rows:
-                    contrib_writer = contrib_writer or pq.ParquetWriter(tmp["contributions.parquet"], contrib.schema)
-                    contrib_writer.write_table(contrib)
+            for path in parts:
+                with pa.memory_map(str(path)) as source:
+                    table = _apply_drops(pa.ipc.open_file(source).read_all(), drops, dropped_rows)
+                    frame = decision_frame(table)
+                    check_decisions(frame, top_n)
+                    if len(frame) and int(frame["row"].iat[0]) != expected_row:
+                        raise TapeError(f"{tape}: decisions out of order at row {expected_row}")  # pragma: no cover
+                    expected_row += len(frame)
+                    for s, c in frame["status"].value_counts().items():
+                        counts[str(s)] += int(c)
+                    pq_writer.write_table(table)
+                    csv_writer.write_table(table)
+                    del frame, table
         finally:
             pq_writer.close()
             csv_writer.close()
-            if contrib_writer is not None:
-                contrib_writer.close()
         if contrib_writer is None:
             pq.write_table(pa.table({"row": pa.array([], pa.int64())}), tmp["contributions.parquet"])
         if sum(counts.values()) != n_rows:  # pragma: no cover - guarded by check_decisions
@@ -251,10 +259,3 @@ def screen_tape(
                             seconds=seconds)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _string_frame(frame: pd.DataFrame, top_n: int) -> pd.DataFrame:
-    """A part read back from Parquet, with the declared pandas dtypes again."""
-    for name, kind in decision_columns(top_n):
-        frame[name] = frame[name].astype("string" if kind == "string" else kind)
-    return frame
