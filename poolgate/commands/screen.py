@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from features.io import count_rows, tape_format
 from poolgate._console import iso_date, print_json, print_table, progress
+from poolgate._mapped import MAPPING_HELP, canonical_copy
 from scoring.audit import DEFAULT_LOG
 from scoring.policy import load_policy
 from scoring.registry import DEFAULT_MODEL_URI, load_model
@@ -21,10 +23,12 @@ DESCRIPTION = ("Decide every row of a candidate pool tape (admit, refer, reject,
                "OUT/decisions.parquet, OUT/decisions.csv, OUT/contributions.parquet and OUT/summary.json, and "
                "append a record to the hash-chained decision log. See docs/screening.md.")
 ORDER = 40
+MAPPED_TAPE = "mapped_tape.parquet"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tape", required=True, help="candidate pool tape (CSV or Parquet)")
+    p.add_argument("--mapping", help=MAPPING_HELP + "; the canonical copy screened is kept as OUT/mapped_tape.parquet")
     p.add_argument("--cutoff", required=True, type=iso_date,
                    help="pool cut-off date YYYY-MM-DD; rows with another cutoff_date are invalid")
     p.add_argument("--model", default=DEFAULT_MODEL_URI,
@@ -62,16 +66,19 @@ def _pool_table(pool: dict[str, Any]) -> pd.DataFrame:
 def run(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     loaded = load_model(args.model)
-    total = count_rows(args.tape) if tape_format(args.tape) == "parquet" else None
+    tape = args.tape
+    if args.mapping:  # the decision log and summary.json then name this canonical copy and its digest
+        tape = canonical_copy(args.tape, args.mapping, Path(args.out) / MAPPED_TAPE).path
+    total = count_rows(tape) if tape_format(tape) == "parquet" else None
     with progress(total=total, desc="screen") as bar:
-        result = screen_tape(args.tape, model=loaded.model, model_ref=loaded.ref, policy=policy,
+        result = screen_tape(tape, model=loaded.model, model_ref=loaded.ref, policy=policy,
                              out_dir=args.out, log_path=args.log, cutoff=args.cutoff, chunksize=args.chunksize,
                              on_chunk=bar.update)
     if args.json:
         print_json({"run_id": result.run_id, "counts": result.counts, "out": str(result.out_dir),
                     "log": str(args.log), "log_hash": result.record["hash"],
                     "model_uri": loaded.ref.uri, "model_version": loaded.ref.version, "policy_hash": policy.sha256,
-                    "seconds": result.seconds})
+                    "seconds": result.seconds, **({"mapped_tape": str(tape)} if args.mapping else {})})
         return 0
     s = result.summary
     print(f"run {result.run_id}: {sum(result.counts.values())} rows  " +

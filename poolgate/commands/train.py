@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from poolgate._console import print_json
+from poolgate._mapped import MAPPING_HELP, canonical_copy
 
 NAME = "train"
 HELP = "train the default model on a book and its history; log to MLflow; register a challenger"
@@ -21,6 +23,7 @@ ORDER = 40
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tape", required=True, help="book of canonical lease records (CSV or Parquet)")
+    p.add_argument("--mapping", help=MAPPING_HELP + " (the book; the performance history stays canonical)")
     p.add_argument("--performance", required=True, help="monthly performance history (CSV or Parquet)")
     p.add_argument("--truth", help="generator truth with pd_24m (synthetic books only): adds oracle metrics")
     p.add_argument("--experiment", default="poolgate", help="MLflow experiment (default poolgate)")
@@ -37,7 +40,12 @@ def run(args: argparse.Namespace) -> int:
     from training.run import RunConfig, train_run
     from training.search import SearchConfig
 
-    data = read_training_data(args.tape, args.performance, args.truth)
+    if args.mapping:
+        with tempfile.TemporaryDirectory(prefix="poolgate-map-") as tmp:
+            book = canonical_copy(args.tape, args.mapping, Path(tmp) / "book.parquet").path
+            data = read_training_data(book, args.performance, args.truth)
+    else:
+        data = read_training_data(args.tape, args.performance, args.truth)
     config = RunConfig(search=SearchConfig(n_candidates=args.candidates, keep=min(args.keep, args.candidates)))
     result = train_run(data.book, data.performance, truth=data.truth, experiment=args.experiment, seed=args.seed,
                        config=config, model_name=args.model_name, policy_path=args.policy,

@@ -1,0 +1,49 @@
+"""``--mapping`` for the commands that read a lease tape (validate, screen, train).
+
+The source tape is written once through the mapping as a canonical tape
+(:func:`features.canonical.write_canonical`) and the command then reads that copy as it reads any
+canonical tape. What the mapping could not decode is summarised on stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from features.canonical import CanonicalCopy, write_canonical
+from features.io import count_rows, tape_format
+from features.mapping import load_mapping
+from poolgate._console import progress
+
+__all__ = ["MAPPING_HELP", "canonical_copy"]
+
+log = logging.getLogger(__name__)
+
+MAPPING_HELP = ("read the tape through a mapping: a built-in name (native, regab-autolease, regab-autoloan) or a "
+                "mapping TOML file (docs/mappings.md); default: the tape is already canonical")
+
+
+def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | os.PathLike[str]) -> CanonicalCopy:
+    """Write ``tape`` read through mapping ``mapping_name`` as the canonical tape ``dest``.
+
+    Extra ``[features]`` and the target of the mapping are not part of a canonical tape; a note
+    says so on stderr when the mapping declares them.
+    """
+    mapping = load_mapping(mapping_name)
+    total = count_rows(tape) if tape_format(tape) == "parquet" and mapping.format != "regab-xml" else None
+    with progress(total=total, desc="map") as bar:
+        copy = write_canonical(tape, mapping, dest, on_chunk=bar.update)
+    label = mapping.origin or mapping.name
+    print(f"{tape}: {copy.rows} rows read through mapping {label} -> {len(copy.fields)} canonical fields "
+          f"({Path(dest).name})", file=sys.stderr)
+    if not copy.problems.empty:
+        counts = copy.problems.groupby(["column", "rule"], sort=True).size()
+        print(f"  cells the mapping could not decode: {len(copy.problems)}", file=sys.stderr)
+        for (column, rule), n in counts.items():
+            print(f"    {column} ({rule}): {n}", file=sys.stderr)
+    if mapping.features:
+        print(f"  note: the mapping's [features] ({', '.join(f.column for f in mapping.features)}) are used by "
+              "'poolgate evaluate' only; a canonical tape carries the canonical fields", file=sys.stderr)
+    return copy

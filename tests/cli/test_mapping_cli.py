@@ -1,0 +1,62 @@
+"""`--mapping` on validate and train: a renamed tape is read as the canonical one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features.schema import LEASE_FIELDS
+from poolgate.cli import main
+from tests.features.test_contract import tape
+
+SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"
+
+
+def renamed(frame: pd.DataFrame, tmp_path: Path) -> tuple[Path, Path]:
+    """``frame`` with every column renamed ``src_<name>`` and ``vehicle_condition`` coded N/U, plus its mapping."""
+    src = frame.rename(columns=lambda c: f"src_{c}")
+    src["src_vehicle_condition"] = src["src_vehicle_condition"].map({"new": "N", "used": "U"}).fillna(
+        src["src_vehicle_condition"])
+    lines = ['name = "renamed"', "[fields]"]
+    for f in LEASE_FIELDS:
+        if f.name == "vehicle_condition":
+            lines.append('vehicle_condition = { column = "src_vehicle_condition", codes = { N = "new", U = "used" } }')
+        elif f"src_{f.name}" in src.columns:
+            lines.append(f'{f.name} = "src_{f.name}"')
+    mapping = tmp_path / "renamed.toml"
+    mapping.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = tmp_path / "src.csv"
+    src.to_csv(path, index=False)
+    return path, mapping
+
+
+def test_validate_through_a_mapping(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, mapping = renamed(tape({}, {}), tmp_path)
+    assert main(["validate", "--tape", str(path), "--mapping", str(mapping)]) == 0
+    out, err = capsys.readouterr()
+    assert "2 rows, 0 rows with problems" in out and out.strip().endswith("OK")
+    assert "2 rows read through mapping" in err
+
+    path, mapping = renamed(tape({}, {"vehicle_condition": "X", "lessee_age": "200"}), tmp_path)
+    assert main(["validate", "--tape", str(path), "--mapping", str(mapping), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["path"] == str(path)
+    assert {(p["row"], p["column"], p["value"]) for p in report["problem_list"]} >= {
+        (2, "vehicle_condition", "X"), (2, "lessee_age", "200")}
+    assert [(p["row"], p["column"], p["rule"]) for p in report["decode_problems"]] == [
+        (2, "src_vehicle_condition", "code")]
+
+
+def test_validate_mapping_refuses_a_performance_tape(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", "--tape", str(SAMPLES / "performance.parquet"), "--kind", "performance",
+                 "--mapping", "native"])
+    assert code == 2 and "lease tapes" in capsys.readouterr().err
+
+
+def test_unknown_mapping_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", "--tape", str(SAMPLES / "pool.parquet"), "--mapping", "no-such-mapping"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no-such-mapping" in err and "Traceback" not in err
