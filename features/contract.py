@@ -31,6 +31,7 @@ __all__ = [
 PROBLEM_COLUMNS = ["row", "column", "value", "rule", "message"]
 _TRUE = {"true", "1", "yes", "y", "t", "1.0"}
 _FALSE = {"false", "0", "no", "n", "f", "0.0"}
+_NS_RANGE = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,10 @@ def coerce_column(values: pd.Series, field: Field) -> tuple[pd.Series, np.ndarra
     bad_type : ndarray of bool
         True where a non-empty cell could not be converted.
     """
+    if field.kind == "date" and values.dtype == object:
+        dates = _date_objects(values)
+        if dates is not None:
+            return dates, np.zeros(len(values), dtype=bool)
     if values.dtype == object or pd.api.types.is_string_dtype(values):
         # an empty or blank text cell is a missing value, whatever the source (CSV, JSON request, Parquet text)
         values = values.where(~values.astype("string").str.strip().eq("").fillna(False))
@@ -162,6 +167,18 @@ def coerce_column(values: pd.Series, field: Field) -> tuple[pd.Series, np.ndarra
         return parsed.astype("datetime64[ns]"), present & parsed.isna().to_numpy()
     # string and category: keep the text, trimmed (vectorised; numbers in a text column become their text)
     return values.astype("string").str.strip(), np.zeros(len(values), dtype=bool)
+
+
+def _date_objects(values: pd.Series) -> pd.Series | None:
+    """``values`` as datetime64[ns] if every cell is a ``datetime.date`` or missing (a Parquet date
+    column) and within the datetime64[ns] range; None otherwise (the text path decides)."""
+    if pd.api.types.infer_dtype(values, skipna=True) != "date":
+        return None
+    parsed = pd.to_datetime(values, errors="coerce")
+    present = parsed.dropna()
+    if len(present) and (present.min() < _NS_RANGE[0] or present.max() > _NS_RANGE[1]):
+        return None
+    return parsed.astype("datetime64[ns]")
 
 
 def _check_fields(frame: pd.DataFrame, fields: Sequence[Field], out: _Collector,
@@ -224,7 +241,7 @@ def check_table(frame: pd.DataFrame, fields: Sequence[Field], *, row_offset: int
 
 
 def _assemble(frame: pd.DataFrame, typed: dict[str, pd.Series], out: _Collector) -> CheckResult:
-    records = frame.copy()
+    records = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for name, values in typed.items():
         records[name] = values.to_numpy() if isinstance(values.dtype, np.dtype) else values.array
     return CheckResult(records=records, problems=out.frame(), invalid=out.invalid)

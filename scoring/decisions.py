@@ -137,6 +137,14 @@ def _json_list(items: list[dict[str, Any]]) -> str:
     return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
 
 
+def _rule_items(codes: list[Any], messages: list[Any]) -> list[str]:
+    """JSON text of each ``{"code", "message"}`` item, exactly as :func:`_json_list` writes it inside a list."""
+    if all(isinstance(v, str) for v in codes) and all(isinstance(v, str) for v in messages):
+        enc = json.encoder.encode_basestring  # the string encoder of json.dumps(..., ensure_ascii=False)
+        return ['{"code":' + enc(c) + ',"message":' + enc(m) + "}" for c, m in zip(codes, messages)]
+    return [_json_list([{"code": c, "message": m}])[1:-1] for c, m in zip(codes, messages)]
+
+
 def _text_column(values: pd.Series) -> np.ndarray:
     return values.astype(object).where(values.notna(), "").astype(str).to_numpy(dtype=object)
 
@@ -241,9 +249,9 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
             f = elig.failures
             pos = f["pos"].to_numpy()
             starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
-            items = [{"code": c, "message": m} for c, m in zip(f["code"].tolist(), f["message"].tolist())]
+            rule_json = _rule_items(f["code"].tolist(), f["message"].tolist())
             for a, b in zip(starts, np.r_[starts[1:], len(pos)]):
-                failed_json[valid[int(pos[a])]] = _json_list(items[a:b])
+                failed_json[valid[int(pos[a])]] = "[" + ",".join(rule_json[a:b]) + "]"
         points_per_logodds = -policy.score.factor * scored.calibration_slope
         rc = reason_codes(scored.contributions, scored.inputs, scored.feature_names,
                           display_names(model, policy.language), policy, points_per_logodds)
@@ -288,7 +296,7 @@ def _pool_columns(recs: pd.DataFrame, rows: np.ndarray, ids: np.ndarray, pd_: np
                   status: np.ndarray) -> pd.DataFrame:
     out = pd.DataFrame({"row": rows, "asset_id": ids})
     for c in ("lessee_id", "dealer_id", "province", "vehicle_make", "vehicle_condition"):
-        out[c] = pd.Categorical(_text_column(recs[c].reset_index(drop=True)))
+        out[c] = recs[c].reset_index(drop=True).fillna("").astype(str)
     out["city_tier"] = recs["city_tier"].astype("float64").to_numpy()
     out["is_nev"] = recs["is_nev"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     for c in ("term_months", "months_on_book", "annual_rate", "outstanding_principal"):

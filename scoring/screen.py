@@ -30,6 +30,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,14 @@ from models import LeaseModel
 from scoring import audit
 from scoring.concentration import Drop, apply_limits
 from scoring.decide import STATUSES
-from scoring.decisions import RunMeta, check_decisions, decide_chunk, decision_frame, decision_schema
+from scoring.decisions import (
+    DecisionRecordError,
+    RunMeta,
+    check_decisions,
+    decide_chunk,
+    decision_frame,
+    decision_schema,
+)
 from scoring.policy import Policy
 from scoring.registry import ModelRef
 from scoring.summary import pool_summary
@@ -84,6 +92,45 @@ def _write_part(table: pa.Table, path: Path) -> None:
     """Stage decision records as an uncompressed Arrow IPC file (read back memory-mapped)."""
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
+
+
+class _Sink:
+    """One output file written in order by its own thread.
+
+    Arrow's Parquet and CSV writers and hashing release the GIL, so the two decision files and the
+    pool summary are produced side by side once the contributions (which use every core) are done.
+    At most ``depth`` tables wait for the writer.
+    """
+
+    def __init__(self, writer: Any, path: Path, depth: int = 2) -> None:
+        self._writer, self._path, self._depth = writer, path, depth
+        self._thread = ThreadPoolExecutor(max_workers=1)
+        self._pending: list[Future[Any]] = []
+        self._open = True
+
+    def write(self, table: pa.Table) -> None:
+        self._pending.append(self._thread.submit(self._writer.write_table, table))
+        while len(self._pending) > self._depth:
+            self._pending.pop(0).result()
+
+    def finish(self) -> str:
+        """Wait for every write, close the file and return its sha256 (re-raises a failed write)."""
+        for job in self._pending:
+            job.result()
+        self._pending = []
+        return self._thread.submit(self._close_and_digest).result()
+
+    def _close_and_digest(self) -> str:
+        self._open = False
+        self._writer.close()
+        return audit.file_digest(self._path)
+
+    def close(self) -> None:
+        """Stop the thread and close the file (after a failure: nothing more is written)."""
+        self._thread.shutdown(wait=True, cancel_futures=True)
+        if self._open:
+            self._open = False
+            self._writer.close()
 
 
 def _apply_drops(table: pa.Table, drops: dict[int, Drop], dropped_rows: np.ndarray) -> pa.Table:
@@ -163,6 +210,7 @@ def screen_tape(
     try:
         parts: list[Path] = []
         pools: list[pd.DataFrame] = []
+        counts = {s: 0 for s in STATUSES}
         seen = FirstRows()
         n_rows = 0
         try:
@@ -170,7 +218,11 @@ def screen_tape(
                 for chunk in chunks:
                     res = decide_chunk(chunk, model, policy, meta=meta, row_offset=n_rows, cutoff=cutoff,
                                        seen_ids=seen)
-                    check_decisions(res.decisions, top_n, n_rows=len(chunk))
+                    frame = res.decisions
+                    check_decisions(frame, top_n, n_rows=len(chunk))
+                    for status, c in frame["status"].value_counts().items():
+                        counts[str(status)] += int(c)
+                    del frame
                     contrib_seconds += res.contrib_seconds
                     parts.append(staging / f"decisions-{len(parts):05d}.arrow")
                     _write_part(res.table, parts[-1])
@@ -187,6 +239,8 @@ def screen_tape(
         finally:
             if contrib_writer is not None:
                 contrib_writer.close()
+        if contrib_writer is None:
+            pq.write_table(pa.table({"row": pa.array([], pa.int64())}), tmp["contributions.parquet"])
         del seen
         nonempty = [p for p in pools if len(p)]
         pool = pd.concat(nonempty, ignore_index=True) if nonempty else pools[0]
@@ -201,35 +255,43 @@ def screen_tape(
                         "suit a pool of this size (a top-N or single-lessee share below N / pool size cannot hold)",
                         len(drops), admitted)
 
-        counts = {s: 0 for s in STATUSES}
+        # every dropped asset was admitted (apply_limits considers no other)
+        counts["admit"] -= len(drops)
+        counts["reject"] += len(drops)
+        if sum(counts.values()) != n_rows:  # pragma: no cover - guarded by check_decisions
+            raise TapeError(f"{tape}: {sum(counts.values())} decisions for {n_rows} rows")
+
         dropped_rows = np.array(sorted(drops), dtype="int64")
-        pq_writer = pq.ParquetWriter(tmp["decisions.parquet"], schema)
-        csv_writer = pacsv.CSVWriter(tmp["decisions.csv"], schema)
+        written = {s: 0 for s in STATUSES}
         expected_row = 1
-        try:
-            for path in parts:
-                with pa.memory_map(str(path)) as source:
-                    table = _apply_drops(pa.ipc.open_file(source).read_all(), drops, dropped_rows)
+        with ThreadPoolExecutor(max_workers=1) as summarizer:
+            summary_job = summarizer.submit(pool_summary, pool, policy, dict(counts))
+            sinks = {"decisions.parquet": _Sink(pq.ParquetWriter(tmp["decisions.parquet"], schema),
+                                                tmp["decisions.parquet"]),
+                     "decisions.csv": _Sink(pacsv.CSVWriter(tmp["decisions.csv"], schema), tmp["decisions.csv"])}
+            try:
+                for path in parts:
+                    with pa.memory_map(str(path)) as source:
+                        table = _apply_drops(pa.ipc.open_file(source).read_all(), drops, dropped_rows)
                     frame = decision_frame(table)
                     check_decisions(frame, top_n)
                     if len(frame) and int(frame["row"].iat[0]) != expected_row:
                         raise TapeError(f"{tape}: decisions out of order at row {expected_row}")  # pragma: no cover
                     expected_row += len(frame)
-                    for s, c in frame["status"].value_counts().items():
-                        counts[str(s)] += int(c)
-                    pq_writer.write_table(table)
-                    csv_writer.write_table(table)
-                    del frame, table
-        finally:
-            pq_writer.close()
-            csv_writer.close()
-        if contrib_writer is None:
-            pq.write_table(pa.table({"row": pa.array([], pa.int64())}), tmp["contributions.parquet"])
-        if sum(counts.values()) != n_rows:  # pragma: no cover - guarded by check_decisions
-            raise TapeError(f"{tape}: {sum(counts.values())} decisions for {n_rows} rows")
-
-        summary = pool_summary(pool, policy, counts)
-        digests = {name: audit.file_digest(tmp[name]) for name in OUTPUT_FILES if name != "summary.json"}
+                    for status, c in frame["status"].value_counts().items():
+                        written[str(status)] += int(c)
+                    del frame
+                    for sink in sinks.values():
+                        sink.write(table)
+                    del table
+                digests = {name: sink.finish() for name, sink in sinks.items()}
+            finally:
+                for sink in sinks.values():
+                    sink.close()
+            digests["contributions.parquet"] = audit.file_digest(tmp["contributions.parquet"])
+            summary = summary_job.result()
+        if written != counts:  # pragma: no cover - a bug, not bad input
+            raise DecisionRecordError(f"decision record: counts written {written} differ from those decided {counts}")
         summary["run"] = {"run_id": run_id, "tape": str(tape), "input_digest": input_digest,
                           "cutoff": cutoff.isoformat() if cutoff else None, "rows": n_rows,
                           "model_uri": model_ref.uri, "model_version": model_ref.version,
