@@ -19,7 +19,7 @@ text it would get on its own.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,8 +70,8 @@ def value_text(value: object) -> str:
     return str(value)
 
 
-def _render(policy: Policy, feature: str, display: str, values: Sequence[object], logodds: Sequence[float],
-            points: Sequence[float], language: str) -> list[str]:
+def _render(policy: Policy, feature: str, display: str, values: Iterable[object], logodds: Iterable[float],
+            points: Iterable[float], language: str) -> list[str]:
     """:func:`reason_text` of many values of one feature (one template lookup for all)."""
     own = policy.reasons.template(feature, language)
     default = policy.reasons.default[language]
@@ -106,20 +106,53 @@ def _value_only(template: str) -> bool:
     return True
 
 
-def _distinct(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """Group equal values of ``column``: (a position of each distinct value, the group of every position).
+class _Keyed:
+    """Exact keys of a model input column, to handle equal values once.
 
-    Only exact keys are used: category codes, or the bit pattern of a float (so ``0.0`` and ``-0.0``,
-    which print differently, stay apart). None for other kinds.
+    A key is a category code or the bit pattern of a float (so ``0.0`` and ``-0.0``, which print
+    differently, stay apart); other kinds have no keys and are handled cell by cell.
     """
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        key = column.cat.codes.to_numpy()
-    elif column.dtype == np.float64:
-        key = column.to_numpy(dtype=np.float64).view(np.int64)
-    else:
-        return None
-    _, first, group = np.unique(key, return_index=True, return_inverse=True)
-    return first, group.reshape(-1)
+
+    def __init__(self, column: pd.Series) -> None:
+        self.column = column
+        self.floats: np.ndarray | None = None
+        self.categories: np.ndarray | None = None
+        self.keys: np.ndarray | None = None
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            self.keys = column.cat.codes.to_numpy()
+            self.categories = np.asarray(column.cat.categories, dtype=object)
+        elif column.dtype == np.float64:
+            self.floats = column.to_numpy(dtype=np.float64)
+            self.keys = self.floats.view(np.int64)
+
+    def values(self, rows: np.ndarray) -> np.ndarray:
+        """The cells at ``rows`` as Python objects, ``None`` where missing (as ``astype(object)`` gives them)."""
+        if self.floats is not None:
+            x = self.floats[rows]
+            out = x.astype(object)
+            out[np.isnan(x)] = None
+            return out
+        if self.categories is not None and self.keys is not None:
+            codes = self.keys[rows]
+            out = np.full(codes.shape, None, dtype=object)
+            out[codes >= 0] = self.categories[codes[codes >= 0]]
+            return out
+        col = self.column.iloc[rows]
+        return col.astype(object).where(col.notna(), None).to_numpy()
+
+
+def _top_order(c: np.ndarray, top: int) -> np.ndarray:
+    """Column indices of the ``top`` largest values of each row, largest first, ties in column order
+    (what a stable descending sort gives, found with ``top`` passes of argmax)."""
+    if not np.isfinite(c).all():
+        return np.argsort(-c, axis=1, kind="stable")[:, :top]
+    work = c.copy()
+    order = np.empty((c.shape[0], top), dtype=np.intp)
+    every = np.arange(c.shape[0])
+    for j in range(top):
+        order[:, j] = work.argmax(axis=1)
+        work[every, order[:, j]] = -np.inf
+    return order
 
 
 def reason_codes(contributions: np.ndarray, inputs: pd.DataFrame, feature_names: Sequence[str],
@@ -145,7 +178,7 @@ def reason_codes(contributions: np.ndarray, inputs: pd.DataFrame, feature_names:
     top = min(policy.reasons.top_n, k)
     width = policy.reasons.top_n
     language = policy.language
-    order = np.argsort(-c, axis=1, kind="stable")[:, :top]
+    order = _top_order(c, top)
     picked = np.take_along_axis(c, order, axis=1)
     keep = picked > policy.reasons.min_logodds
     names = np.asarray(feature_names, dtype=object)
@@ -157,27 +190,30 @@ def reason_codes(contributions: np.ndarray, inputs: pd.DataFrame, feature_names:
     points = logodds * points_per_logodds
     texts = np.full((n, width), "", dtype=object)
     value_texts = np.full((n, width), "", dtype=object)
-    columns = [inputs[name] for name in feature_names]
+    columns: dict[int, _Keyed] = {}
+    default_only = _value_only(policy.reasons.default[language])
     for j in range(top):
         for f in np.unique(order[keep[:, j], j]):
             rows = np.flatnonzero(keep[:, j] & (order[:, j] == f))
-            col = columns[f].iloc[rows]
-            vals = col.astype(object).where(col.notna(), None).to_numpy()
-            values[rows, j] = vals
+            col = columns.setdefault(int(f), _Keyed(inputs[feature_names[f]]))
             name = str(names[f])
             display = displays.get(name, name)
             lo, pt = logodds[rows, j], points[rows, j]
-            groups = _distinct(col)
-            if groups is None:
+            if col.keys is None:
+                vals = col.values(rows)
+                values[rows, j] = vals
                 value_texts[rows, j] = [value_text(v) for v in vals]
                 texts[rows, j] = _render(policy, name, display, vals, lo, pt, language)
                 continue
-            first, group = groups
-            value_texts[rows, j] = np.array([value_text(v) for v in vals[first]], dtype=object)[group]
-            if _value_only(policy.reasons.template(name, language)) and _value_only(policy.reasons.default[language]):
-                texts[rows, j] = np.array(_render(policy, name, display, vals[first], lo[first], pt[first], language),
+            _, first, group = np.unique(col.keys[rows], return_index=True, return_inverse=True)
+            group = group.reshape(-1)
+            distinct = col.values(rows[first])
+            values[rows, j] = distinct[group]
+            value_texts[rows, j] = np.array([value_text(v) for v in distinct], dtype=object)[group]
+            if default_only and _value_only(policy.reasons.template(name, language)):
+                texts[rows, j] = np.array(_render(policy, name, display, distinct, lo[first], pt[first], language),
                                           dtype=object)[group]
             else:
-                texts[rows, j] = _render(policy, name, display, vals, lo, pt, language)
+                texts[rows, j] = _render(policy, name, display, values[rows, j], lo, pt, language)
     return ReasonCodes(features=feats, values=values, logodds=logodds, points=points, texts=texts,
                        value_texts=value_texts)
