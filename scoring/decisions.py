@@ -149,9 +149,10 @@ def _text_column(values: pd.Series) -> np.ndarray:
     return values.astype(object).where(values.notna(), "").astype(str).to_numpy(dtype=object)
 
 
-def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None,
-              seen_ids: FirstRows | None) -> tuple[pd.DataFrame, np.ndarray, dict[int, list[dict[str, Any]]]]:
-    """Typed records, invalid mask and the problems of each row that has any (by position)."""
+def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None, seen_ids: FirstRows | None,
+              ids: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, dict[int, list[dict[str, Any]]]]:
+    """Typed records, invalid mask and the problems of each row that has any (by position); ``ids`` are
+    the rows' contract ids as text ('' when empty)."""
     n = len(raw)
     check = check_lease_tape(raw, row_offset=row_offset)
     invalid = check.invalid.copy()
@@ -176,7 +177,6 @@ def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None,
                                 "message": f"cutoff_date differs from the screening cut-off {cutoff.isoformat()}"})
         invalid |= off
     if seen_ids is not None and "contract_id" in raw.columns:
-        ids = _text_column(raw["contract_id"])
         first = seen_ids.earlier(pd.Series(ids), np.arange(n) + row_offset + 1)
         for i in np.flatnonzero(first).tolist():  # seen in an earlier chunk
             problems.setdefault(i, []).append({"column": "contract_id", "value": ids[i], "rule": "unique",
@@ -215,7 +215,9 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
     raw = raw.reset_index(drop=True)  # blank cells are missing values: the data contract treats them so
     n = len(raw)
     top_n = policy.reasons.top_n
-    records, invalid, problems = _contract(raw, row_offset, cutoff, seen_ids)
+    asset_id = (_text_column(raw["contract_id"]) if "contract_id" in raw.columns
+                else np.full(n, "", dtype=object))
+    records, invalid, problems = _contract(raw, row_offset, cutoff, seen_ids, asset_id)
     valid = np.flatnonzero(~invalid)
     rows = np.arange(n, dtype="int64") + row_offset + 1
 
@@ -230,8 +232,6 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
             reason_cols[f"reason_{i}_{part}"] = (np.full(n, np.nan) if kind == "float64"
                                                  else np.full(n, "", dtype=object))
     contrib_seconds = 0.0
-    asset_id = (_text_column(raw["contract_id"]) if "contract_id" in raw.columns
-                else np.full(n, "", dtype=object))
 
     if valid.size:
         recs = records.iloc[valid]
