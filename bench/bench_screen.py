@@ -12,7 +12,10 @@ the generator's 24-month PDs) with the default training parameters. Figures:
 - ``overhead_beyond_contrib``: ``screen_seconds / lgbm_contrib_seconds - 1`` (target <= 0.25);
 - ``in_run_*``: the same ratio with the contributions timed inside the screening run itself (from its
   decision-log record), so both sides ran under the same load on this shared machine; the process
-  figure includes interpreter start, imports and model loading.
+  figure includes interpreter start, imports and model loading;
+- ``others_running_*``: how many other tasks were runnable just before the screening process and just
+  before the bare LightGBM runs (most of 5 samples over a second, from ``/proc/loadavg``; None where
+  unavailable). On this 2-core machine anything above 0 means the ratios were measured under load.
 """
 
 from __future__ import annotations
@@ -33,6 +36,19 @@ from bench._measure import run_measured
 
 NAME = "screen"
 _CUTOFF = dt.date(2025, 6, 30)
+
+
+def _others_running() -> int | None:
+    """Most runnable tasks other than this one seen in 5 samples over a second (Linux), else None."""
+    seen = []
+    for _ in range(5):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as fh:
+                seen.append(int(fh.read().split()[3].split("/")[0]) - 1)
+        except (OSError, ValueError, IndexError):
+            return None
+        time.sleep(0.2)
+    return max(seen)
 
 
 def _tape(workdir: Path, n_assets: int) -> tuple[Path, Path]:
@@ -91,11 +107,13 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
     tape, model_dir = _tape(workdir, n)
     out = workdir / "screen_out"
     log = workdir / "decisions.log"
+    others_screen = _others_running()
     seconds, peak = run_measured([sys.executable, "-m", "poolgate", "screen", "--tape", str(tape), "--cutoff",
                                   _CUTOFF.isoformat(), "--model", str(model_dir), "--log", str(log), "--out",
                                   str(out), "--json"])
     last = log.read_text(encoding="utf-8").splitlines()[-1]
     inside = json.loads(last)["seconds"]
+    others_bare = _others_running()
     bare = _bare_lightgbm(tape, model_dir)
     return {
         "assets": n,
@@ -117,4 +135,6 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
         "in_run_library_seconds": round(inside["total"], 2),
         "in_run_overhead_beyond_contrib": round(seconds / inside["contributions"] - 1, 3),
         "in_run_library_overhead_beyond_contrib": round(inside["total"] / inside["contributions"] - 1, 3),
+        "others_running_before_screen": others_screen,
+        "others_running_before_bare": others_bare,
     }
