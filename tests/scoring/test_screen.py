@@ -111,6 +111,26 @@ def test_failure_midway_leaves_no_outputs_and_no_log_record(tape: Path, bundle_d
     assert log.read_bytes() == before and audit.verify(log).ok
 
 
+def test_failure_while_writing_the_files_leaves_no_outputs_and_no_log_record(
+        tape: Path, bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.csv as pacsv
+
+    import scoring.screen as screen_mod
+
+    class FullDisk(pacsv.CSVWriter):  # the CSV is written by a worker thread: its error must reach the caller
+        def write_table(self, table: object, max_chunksize: int | None = None) -> None:
+            raise OSError("No space left on device")
+
+    log = tmp_path / "log"
+    _screen(tape, bundle_dir, tmp_path / "old", log)
+    before = log.read_bytes()
+    monkeypatch.setattr(screen_mod.pacsv, "CSVWriter", FullDisk)
+    with pytest.raises(OSError, match="No space left"):
+        _screen(tape, bundle_dir, tmp_path / "out", log)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []  # no files, no staging left
+    assert log.read_bytes() == before and audit.verify(log).ok
+
+
 def test_online_frame_answers_like_the_batch(tape: Path, bundle_dir: Path, tmp_path: Path, model: LeaseModel) -> None:
     _screen(tape, bundle_dir, tmp_path / "out", tmp_path / "log")
     batch = pd.read_parquet(tmp_path / "out" / "decisions.parquet")

@@ -28,7 +28,7 @@ def _inputs(n: int, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame({
         "payment_to_income": pti,
         "ltv": rng.random(n).round(3),
-        "province": pd.Categorical(rng.choice(["Henan", "Hebei", None], size=n)),
+        "province": pd.Categorical(rng.choice(np.array(["Henan", "Hebei", None], dtype=object), size=n)),
         "term_months": pd.array(rng.choice([12, 24, 36], size=n), dtype="Int64"),
     })
 
