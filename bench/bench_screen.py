@@ -13,15 +13,18 @@ the generator's 24-month PDs) with the default training parameters. Figures:
 - ``in_run_*``: the same ratio with the contributions timed inside the screening run itself (from its
   decision-log record), so both sides ran under the same load on this shared machine; the process
   figure includes interpreter start, imports and model loading;
-- ``others_running_*``: how many other tasks were runnable just before the screening process and just
-  before the bare LightGBM runs (most of 5 samples over a second, from ``/proc/loadavg``; None where
-  unavailable). On this 2-core machine anything above 0 means the ratios were measured under load.
+- ``other_cores_*``: CPU cores used on average by *other* processes while the screening process ran and
+  while the bare LightGBM runs ran (machine busy time from ``/proc/stat`` minus this benchmark's own CPU
+  time, over the wall time; None where unavailable). On this 2-core machine anything well above 0 means
+  that side was measured under load and the ratios are off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -38,17 +41,25 @@ NAME = "screen"
 _CUTOFF = dt.date(2025, 6, 30)
 
 
-def _others_running() -> int | None:
-    """Most runnable tasks other than this one seen in 5 samples over a second (Linux), else None."""
-    seen = []
-    for _ in range(5):
-        try:
-            with open("/proc/loadavg", encoding="ascii") as fh:
-                seen.append(int(fh.read().split()[3].split("/")[0]) - 1)
-        except (OSError, ValueError, IndexError):
-            return None
-        time.sleep(0.2)
-    return max(seen)
+def _cpu_marks() -> tuple[float, float, float] | None:
+    """(machine busy CPU seconds, this process's CPU seconds, its waited-for children's CPU seconds), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            ticks = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (busy / os.sysconf("SC_CLK_TCK"), own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime)
+
+
+def _other_cores(before: tuple[float, float, float] | None, after: tuple[float, float, float] | None,
+                 seconds: float) -> float | None:
+    """Average cores used by other processes between two :func:`_cpu_marks` taken ``seconds`` apart."""
+    if before is None or after is None or seconds <= 0:
+        return None
+    busy, own, kids = (a - b for a, b in zip(after, before))
+    return round(max(busy - own - kids, 0.0) / seconds, 2)
 
 
 def _tape(workdir: Path, n_assets: int) -> tuple[Path, Path]:
@@ -107,14 +118,16 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
     tape, model_dir = _tape(workdir, n)
     out = workdir / "screen_out"
     log = workdir / "decisions.log"
-    others_screen = _others_running()
+    mark = _cpu_marks()
     seconds, peak = run_measured([sys.executable, "-m", "poolgate", "screen", "--tape", str(tape), "--cutoff",
                                   _CUTOFF.isoformat(), "--model", str(model_dir), "--log", str(log), "--out",
                                   str(out), "--json"])
     last = log.read_text(encoding="utf-8").splitlines()[-1]
     inside = json.loads(last)["seconds"]
-    others_bare = _others_running()
+    others_screen = _other_cores(mark, _cpu_marks(), seconds)
+    mark, t0 = _cpu_marks(), time.perf_counter()
     bare = _bare_lightgbm(tape, model_dir)
+    others_bare = _other_cores(mark, _cpu_marks(), time.perf_counter() - t0)
     return {
         "assets": n,
         "trees": int(bare["trees"]),
@@ -135,6 +148,6 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
         "in_run_library_seconds": round(inside["total"], 2),
         "in_run_overhead_beyond_contrib": round(seconds / inside["contributions"] - 1, 3),
         "in_run_library_overhead_beyond_contrib": round(inside["total"] / inside["contributions"] - 1, 3),
-        "others_running_before_screen": others_screen,
-        "others_running_before_bare": others_bare,
+        "other_cores_during_screen": others_screen,
+        "other_cores_during_bare": others_bare,
     }
