@@ -141,6 +141,31 @@ class _Keyed:
         return col.astype(object).where(col.notna(), None).to_numpy()
 
 
+def _value_texts(values: np.ndarray, floats: np.ndarray | None) -> np.ndarray:
+    """:func:`value_text` of each of ``values``; ``floats`` are the same values as a float array when they are
+    floats (then one tight loop over the present ones)."""
+    if floats is None:
+        return np.array([value_text(v) for v in values], dtype=object)
+    out = np.full(floats.shape, "", dtype=object)
+    present = ~np.isnan(floats)
+    out[present] = [repr(round(v, 6)) for v in floats[present].tolist()]
+    return out
+
+
+def _float_texts(policy: Policy, feature: str, display: str, floats: np.ndarray, language: str) -> np.ndarray:
+    """:func:`reason_text` of float values under templates that use only ``{value}`` and ``{display}``."""
+    default = policy.reasons.default[language]
+    out = np.full(floats.shape, default.format(value=MISSING_TEXT[language], display=display), dtype=object)
+    present = ~np.isnan(floats)
+    xs = floats[present].tolist()
+    fmt = policy.reasons.template(feature, language).format
+    try:
+        out[present] = [fmt(value=v, display=display) for v in xs]
+    except (ValueError, TypeError):  # a value the template cannot take: word each one as reason_text does
+        out[present] = _render(policy, feature, display, xs, [np.nan] * len(xs), [np.nan] * len(xs), language)
+    return out
+
+
 def _top_order(c: np.ndarray, top: int) -> np.ndarray:
     """Column indices of the ``top`` largest values of each row, largest first, ties in column order
     (what a stable descending sort gives, found with ``top`` passes of argmax)."""
@@ -208,11 +233,13 @@ def reason_codes(contributions: np.ndarray, inputs: pd.DataFrame, feature_names:
             _, first, group = np.unique(col.keys[rows], return_index=True, return_inverse=True)
             group = group.reshape(-1)
             distinct = col.values(rows[first])
+            floats = col.floats[rows[first]] if col.floats is not None else None
             values[rows, j] = distinct[group]
-            value_texts[rows, j] = np.array([value_text(v) for v in distinct], dtype=object)[group]
+            value_texts[rows, j] = _value_texts(distinct, floats)[group]
             if default_only and _value_only(policy.reasons.template(name, language)):
-                texts[rows, j] = np.array(_render(policy, name, display, distinct, lo[first], pt[first], language),
-                                          dtype=object)[group]
+                once = (_float_texts(policy, name, display, floats, language) if floats is not None else
+                        np.array(_render(policy, name, display, distinct, lo[first], pt[first], language), dtype=object))
+                texts[rows, j] = once[group]
             else:
                 texts[rows, j] = _render(policy, name, display, values[rows, j], lo, pt, language)
     return ReasonCodes(features=feats, values=values, logodds=logodds, points=points, texts=texts,
