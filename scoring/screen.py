@@ -1,10 +1,10 @@
 """A screening run: tape in, decisions, contributions, pool summary and one decision-log record out.
 
 The tape is streamed in chunks (:func:`features.io.iter_table`). Each chunk is validated, scored,
-explained and decided (:func:`scoring.decisions.decide_chunk`); its contributions go straight into
-the (temporary) contributions file, its decision records into a temporary Arrow part file, and only
-the small per-asset columns needed for the pool (:data:`scoring.decisions.POOL_COLUMNS`) stay in
-memory. Concentration limits then run on the whole admitted set, and the decision parts are streamed
+explained and decided (:func:`scoring.decisions.decide_chunk`); its contributions go straight into the
+(temporary) contributions file, written by a worker thread, its decision records into a temporary
+Arrow part file, and only the small per-asset columns needed for the pool
+(:data:`scoring.decisions.POOL_COLUMNS`) stay in memory. Concentration limits then run on the whole admitted set, and the decision parts are streamed
 once more into the final files, with the assets the limits dropped turned into ``reject``
 (``decided_by`` = the limit's ``conc_*`` code, the limit's message appended to ``failed_rules``).
 
@@ -97,9 +97,10 @@ def _write_part(table: pa.Table, path: Path) -> None:
 class _Sink:
     """One output file written in order by its own thread.
 
-    Arrow's Parquet and CSV writers and hashing release the GIL, so the two decision files and the
-    pool summary are produced side by side once the contributions (which use every core) are done.
-    At most ``depth`` tables wait for the writer.
+    Arrow's Parquet and CSV writers and hashing release the GIL: each chunk's contributions are written
+    while the next chunk is read and checked (single-threaded work that leaves a core idle), and the
+    two decision files and the pool summary are produced side by side once the contributions (which use
+    every core) are done. At most ``depth`` tables wait for the writer.
     """
 
     def __init__(self, writer: Any, path: Path, depth: int = 2) -> None:
@@ -206,7 +207,7 @@ def screen_tape(
     schema = decision_schema(top_n)
     staging = Path(tempfile.mkdtemp(prefix=".screen-", dir=out))
     tmp = {name: staging / name for name in OUTPUT_FILES}
-    contrib_writer: pq.ParquetWriter | None = None
+    contrib_sink: _Sink | None = None
     try:
         parts: list[Path] = []
         pools: list[pd.DataFrame] = []
@@ -229,18 +230,21 @@ def screen_tape(
                     if len(res.contributions):
                         contrib = pa.Table.from_pandas(res.contributions, preserve_index=False)
                         contrib = contrib.replace_schema_metadata(None)
-                        contrib_writer = contrib_writer or pq.ParquetWriter(tmp["contributions.parquet"],
-                                                                            contrib.schema)
-                        contrib_writer.write_table(contrib)
+                        if contrib_sink is None:  # written while the next chunk is read and checked
+                            contrib_sink = _Sink(pq.ParquetWriter(tmp["contributions.parquet"], contrib.schema),
+                                                 tmp["contributions.parquet"])
+                        contrib_sink.write(contrib)
                     pools.append(res.pool)
                     n_rows += len(chunk)
                     if on_chunk is not None:
                         on_chunk(len(chunk))
+            contrib_digest = contrib_sink.finish() if contrib_sink is not None else None
         finally:
-            if contrib_writer is not None:
-                contrib_writer.close()
-        if contrib_writer is None:
+            if contrib_sink is not None:
+                contrib_sink.close()
+        if contrib_digest is None:
             pq.write_table(pa.table({"row": pa.array([], pa.int64())}), tmp["contributions.parquet"])
+            contrib_digest = audit.file_digest(tmp["contributions.parquet"])
         del seen
         nonempty = [p for p in pools if len(p)]
         pool = pd.concat(nonempty, ignore_index=True) if nonempty else pools[0]
@@ -288,7 +292,7 @@ def screen_tape(
             finally:
                 for sink in sinks.values():
                     sink.close()
-            digests["contributions.parquet"] = audit.file_digest(tmp["contributions.parquet"])
+            digests["contributions.parquet"] = contrib_digest
             summary = summary_job.result()
         if written != counts:  # pragma: no cover - a bug, not bad input
             raise DecisionRecordError(f"decision record: counts written {written} differ from those decided {counts}")
