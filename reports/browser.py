@@ -216,7 +216,10 @@ def check_page(path: str | os.PathLike[str], *, screenshot: str | os.PathLike[st
     with open(profile / "chromium.log", "wb") as err_log:
         proc = subprocess.Popen([exe, *_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
                                  "about:blank"], stdout=subprocess.DEVNULL, stderr=err_log,
-                                start_new_session=True)
+                                start_new_session=True,
+                                # Chromium's singleton socket folder goes to TMPDIR: keep it inside the
+                                # profile, so removing the profile leaves nothing behind in /tmp
+                                env={**os.environ, "TMPDIR": str(profile)})
     try:
         ws = websocket.create_connection(_devtools_url(profile, proc, timeout), timeout=timeout,
                                          suppress_origin=True, enable_multithread=False)
