@@ -161,9 +161,12 @@ def coerce_column(values: pd.Series, field: Field) -> tuple[pd.Series, np.ndarra
         return out, present & out.isna().to_numpy()
     if field.kind == "date":
         if pd.api.types.is_datetime64_any_dtype(values):
-            return values.astype("datetime64[ns]"), np.zeros(len(values), dtype=bool)
-        text = values.astype(str).str.strip().where(values.notna())
-        parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+            parsed = values
+        else:
+            text = values.astype(str).str.strip().where(values.notna())
+            parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        # a date pandas cannot hold in nanoseconds (before 1677 or after 2262) is not a date a lease has
+        parsed = parsed.where(~(parsed.notna() & ((parsed < _NS_RANGE[0]) | (parsed > _NS_RANGE[1]))))
         return parsed.astype("datetime64[ns]"), present & parsed.isna().to_numpy()
     # string and category: keep the text, trimmed (vectorised; numbers in a text column become their text)
     return values.astype("string").str.strip(), np.zeros(len(values), dtype=bool)
@@ -194,7 +197,7 @@ def _check_fields(frame: pd.DataFrame, fields: Sequence[Field], out: _Collector,
         values, bad_type = coerce_column(raw, field)
         typed[field.name] = values
         kind_text = {"int": "a whole number", "float": "a number", "bool": "true or false",
-                     "date": "a date YYYY-MM-DD"}.get(field.kind, field.kind)
+                     "date": "a date YYYY-MM-DD from 1678 to 2261"}.get(field.kind, field.kind)
         out.add(bad_type, field.name, raw, "type", f"{field.name} must be {kind_text}")
         missing = values.isna().to_numpy() & ~bad_type
         if not field.nullable:

@@ -159,3 +159,18 @@ def test_first_rows_reports_the_row_an_id_was_first_met_on_in_earlier_chunks() -
     first = seen.earlier(pd.Series(["C", "A", " B ", None, "D"]), np.array([6, 7, 8, 9, 10]))
     assert first.tolist() == [0, 1, 2, 0, 0]          # ids are trimmed like the contract trims them
     assert seen.earlier(pd.Series(["D", "C"]), np.array([11, 12])).tolist() == [10, 6]
+
+
+def test_dates_pandas_cannot_hold_are_invalid_cells_not_a_crash() -> None:
+    """A year-2300 date (text or a Parquet date) is reported, not an OutOfBoundsDatetime traceback."""
+    import datetime as dt
+
+    frame = tape({}, {"origination_date": "2300-01-01"}, {})
+    assert (2, "origination_date", "2300-01-01", "type") in problems(frame)
+    typed = frame.copy()
+    typed["origination_date"] = [dt.date(2020, 1, 1), dt.date(2300, 1, 1), None]
+    result = check_lease_tape(typed)
+    p = result.problems
+    bad = p[(p["column"] == "origination_date") & (p["rule"] == "type")]
+    assert list(bad["row"]) == [2] and "from 1678 to 2261" in bad["message"].iloc[0]
+    assert bool(result.invalid[1]) and pd.isna(result.records["origination_date"].iloc[1])
