@@ -143,7 +143,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
     ----------
     binnings_ : list of Binning
     coef_ : ndarray, shape (k,)
-        Logistic coefficient of each feature's WoE (negative: higher WoE, lower PD).
+        Logistic coefficient of each feature's WoE, never positive (higher WoE, lower PD); 0 for a
+        feature dropped because its fitted coefficient came out positive.
     intercept_ : float
     feature_names_in_ : ndarray of str
     classes_ : ndarray, ``[0, 1]``
@@ -238,9 +239,22 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
         self.n_features_in_ = X.shape[1]
         W = self._woe_matrix(X)
-        lr = LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state).fit(W, labels.astype(int))
-        self.coef_ = lr.coef_[0].astype("float64")
-        self.intercept_ = float(lr.intercept_[0])
+        # WoE rises as risk falls, so every coefficient must be <= 0; a positive one (two correlated
+        # inputs sharing one effect) would turn a feature's bins upside down and break its risk
+        # direction. The most positive is dropped and the rest refitted until none is left.
+        active = np.ones(W.shape[1], dtype=bool)
+        coef = np.zeros(W.shape[1])
+        intercept = float(np.log(labels.mean() / (1.0 - labels.mean())))
+        while active.any():
+            lr = LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state)
+            lr.fit(W[:, active], labels.astype(int))
+            fitted = lr.coef_[0].astype("float64")
+            if fitted.max() <= 0:
+                coef[active], intercept = fitted, float(lr.intercept_[0])
+                break
+            active[np.flatnonzero(active)[int(np.argmax(fitted))]] = False
+        self.coef_ = coef
+        self.intercept_ = intercept
         self.classes_ = np.array([0, 1])
         return self
 

@@ -101,3 +101,21 @@ def test_flat_default_rate_feature_bins_without_warning() -> None:
         warnings.simplefilter("error")
         card = WoEScorecard(directions={"flat": 0, "signal": 1}).fit(frame, y)
     assert np.all(np.isfinite(card.predict_pd(frame)))
+
+
+def test_a_positive_coefficient_is_dropped_so_directions_hold() -> None:
+    """x2 rides on x1 (correlation 0.9) but lowers the risk given x1: its WoE says "risky", its partial
+    effect says the opposite, and a plain logistic fit gives it a positive (upside-down) coefficient."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    x1 = rng.normal(size=n)
+    x2 = 0.9 * x1 + np.sqrt(1 - 0.81) * rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-2.0 + 1.5 * x1 - 0.8 * x2)))).astype(int)
+    X = pd.DataFrame({"x1": x1, "x2": x2})
+    card = WoEScorecard(directions={"x1": 1, "x2": 1}).fit(X, y)
+    assert (card.coef_ <= 0).all()
+    assert card.coef_[1] == 0.0 and card.coef_[0] < 0          # x2 dropped, x1 kept
+    grid = pd.DataFrame({"x1": np.zeros(50), "x2": np.linspace(-3, 3, 50)})
+    assert (np.diff(card.predict_pd(grid)) >= 0).all()        # PD never falls as x2 rises (direction +1)
+    contrib = card.contributions(X.iloc[:100])
+    np.testing.assert_allclose(contrib.sum(axis=1) + card.intercept_, card.decision_function(X.iloc[:100]))

@@ -97,3 +97,21 @@ def test_cv_below_rows_zero_keeps_the_validation_split(small_book: Book) -> None
     assert out.model.blend_weight == 1.0 and out.model.scorecard is None
     assert out.params["rows.fit"] == len(out.split.train)
     assert len(out.search.trials) == TINY.search.n_candidates   # the search's candidates, one rung
+
+
+def test_the_sample_book_trains_a_blend_without_monotonicity_violations() -> None:
+    """The bundled sample (what `make demo` trains): inner CV, a blend with the scorecard, no sweep violation.
+
+    The blend once broke the annual_rate direction through an upside-down scorecard coefficient.
+    """
+    from pathlib import Path
+
+    from features.contract import check_lease_tape
+
+    samples = Path(__file__).resolve().parents[2] / "data_samples"
+    book = check_lease_tape(pd.read_parquet(samples / "contracts.parquet")).records
+    out = fit_and_evaluate(book, pd.read_parquet(samples / "performance.parquet"), seed=0,
+                           config=replace(TINY, sweep_assets=200))
+    assert out.params["model.selection"] == "inner_cv" and out.model.blend_weight < 1.0
+    assert out.metrics["monotonicity_violations_oot"] == 0
+    assert set(out.oot.monotonicity["feature"]) >= {"annual_rate", "bureau_score", "ltv"}
