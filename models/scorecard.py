@@ -105,10 +105,15 @@ def _merge_small(counts: np.ndarray, groups: list[list[int]], min_count: float) 
 
 
 def _merge_monotone(n: np.ndarray, bad: np.ndarray, groups: list[list[int]], direction: int) -> list[list[int]]:
-    """Merge adjacent groups until the default rate moves in ``direction`` (+1 rising, -1 falling)."""
+    """Merge adjacent groups until the risk moves in ``direction`` (+1 rising, -1 falling).
+
+    Risk is measured as the smoothed odds ``(bad + s) / (good + s)`` that the WoE is computed from, not
+    the raw default rate: two bins of nearly equal rates can swap order once smoothed, and the WoE (and
+    with it the scorecard) would then step the wrong way.
+    """
     groups = [list(g) for g in groups]
     while len(groups) > 1:
-        rates = [bad[g].sum() / max(n[g].sum(), 1) for g in groups]
+        rates = [(bad[g].sum() + _SMOOTH) / (n[g].sum() - bad[g].sum() + _SMOOTH) for g in groups]
         steps = np.diff(rates) * direction
         bad_steps = np.flatnonzero(steps < 0)
         if bad_steps.size == 0:

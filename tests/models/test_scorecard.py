@@ -119,3 +119,14 @@ def test_a_positive_coefficient_is_dropped_so_directions_hold() -> None:
     assert (np.diff(card.predict_pd(grid)) >= 0).all()        # PD never falls as x2 rises (direction +1)
     contrib = card.contributions(X.iloc[:100])
     np.testing.assert_allclose(contrib.sum(axis=1) + card.intercept_, card.decision_function(X.iloc[:100]))
+
+
+def test_bins_follow_the_direction_after_smoothing() -> None:
+    """Equal default rates (10 % in both bins) of unequal bins differ once smoothed: the bins merge
+    instead of stepping the wrong way."""
+    x = np.r_[np.zeros(2000), np.ones(1000)]
+    y = np.r_[np.ones(200), np.zeros(1800), np.ones(100), np.zeros(900)].astype(int)
+    z = np.random.default_rng(0).normal(size=x.size)
+    card = WoEScorecard(directions={"x": -1}).fit(pd.DataFrame({"x": x, "z": z}), y)
+    woe = np.array(card.binnings_[0].woe)
+    assert (np.diff(woe) >= 0).all()        # direction -1: a higher x never has a lower WoE (higher risk)
