@@ -70,6 +70,8 @@ class Binning:
             out = woe[np.minimum(idx, len(woe) - 1)]
             out[np.isnan(x)] = self.missing_woe
             return out
+        if not woe.size:  # no level was present at fit (e.g. every level too rare): all values are "missing"
+            return np.full(len(values), self.missing_woe)
         codes = values.astype(object).map(lambda v: -1 if pd.isna(v) else self.levels.get(str(v), -1))
         idx = codes.to_numpy(dtype="int64")
         return np.where(idx >= 0, woe[np.maximum(idx, 0)], self.missing_woe)

@@ -130,3 +130,15 @@ def test_bins_follow_the_direction_after_smoothing() -> None:
     card = WoEScorecard(directions={"x": -1}).fit(pd.DataFrame({"x": x, "z": z}), y)
     woe = np.array(card.binnings_[0].woe)
     assert (np.diff(woe) >= 0).all()        # direction -1: a higher x never has a lower WoE (higher risk)
+
+
+def test_a_categorical_input_with_no_level_left_is_all_missing() -> None:
+    """Every level of an extra category too rare to keep: the input is empty, and the scorecard still works."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=400)
+    y = (rng.random(400) < 1 / (1 + np.exp(-x))).astype(int)
+    X = pd.DataFrame({"x": x, "branch": pd.Categorical([None] * 400, categories=[])})
+    card = WoEScorecard().fit(X, y)
+    assert card.binnings_[1].woe == () and card.coef_[1] == 0.0
+    assert np.isfinite(card.predict_pd(X)).all()
+    assert roc_auc_score(y, card.predict_pd(X)) > 0.6
