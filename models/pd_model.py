@@ -71,8 +71,17 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
         L1 and L2 penalties on leaf values.
     min_split_gain : float, default 0.0
         Minimum loss reduction to split.
-    cat_smooth : float, default 10.0
+    cat_smooth : float, default 50.0
         Smoothing of categorical splits.
+    cat_l2 : float, default 50.0
+        L2 penalty of categorical splits.
+    max_cat_threshold : int, default 8
+        The most categories on one side of a categorical split. These three are stronger than
+        LightGBM's defaults (10, 10, 32): with a many-level category (a branch, a dealer, a state) and a
+        few thousand rows the defaults fit the noise of the small levels. Measured with ``poolgate
+        evaluate`` (5-fold, recipe AUC): the UCI sample with a 200-level and a 1,500-level pure-noise
+        category scored 0.614 with the defaults and 0.630 with these (0.628 without the noise columns);
+        on the public data sets of ``bench/public_credit`` the changes stayed within +-0.002.
     max_bin : int, default 255
         Histogram bins per numeric feature.
     monotone_constraints : mapping of str to int, optional
@@ -114,7 +123,9 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
         reg_alpha: float = 0.0,
         reg_lambda: float = 1.0,
         min_split_gain: float = 0.0,
-        cat_smooth: float = 10.0,
+        cat_smooth: float = 50.0,
+        cat_l2: float = 50.0,
+        max_cat_threshold: int = 8,
         max_bin: int = 255,
         monotone_constraints: Mapping[str, int] | None = None,
         monotone_constraints_method: str = "basic",
@@ -134,6 +145,8 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
         self.reg_lambda = reg_lambda
         self.min_split_gain = min_split_gain
         self.cat_smooth = cat_smooth
+        self.cat_l2 = cat_l2
+        self.max_cat_threshold = max_cat_threshold
         self.max_bin = max_bin
         self.monotone_constraints = monotone_constraints
         self.monotone_constraints_method = monotone_constraints_method
@@ -152,6 +165,10 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
             ("reg_alpha", self.reg_alpha >= 0, ">= 0"),
             ("reg_lambda", self.reg_lambda >= 0, ">= 0"),
             ("max_bin", self.max_bin >= 2, ">= 2"),
+            ("cat_smooth", self.cat_smooth >= 0, ">= 0"),
+            ("cat_l2", self.cat_l2 >= 0, ">= 0"),
+            ("max_cat_threshold", isinstance(self.max_cat_threshold, int) and self.max_cat_threshold >= 1,
+             "an integer >= 1"),
             ("monotone_constraints_method",
              self.monotone_constraints_method in ("basic", "intermediate", "advanced"),
              "basic, intermediate or advanced"),
@@ -194,6 +211,8 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
             "lambda_l2": self.reg_lambda,
             "min_gain_to_split": self.min_split_gain,
             "cat_smooth": self.cat_smooth,
+            "cat_l2": self.cat_l2,
+            "max_cat_threshold": self.max_cat_threshold,
             "max_bin": self.max_bin,
             "monotone_constraints_method": self.monotone_constraints_method,
             "seed": self.random_state,

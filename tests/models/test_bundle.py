@@ -150,7 +150,7 @@ def test_metadata_records_the_fit(fitted: Fitted) -> None:
 
 
 def test_fit_lease_model_refuses_unknown_or_reserved_params(fitted: Fitted) -> None:
-    with pytest.raises(ConfigError, match=r"params \['random_state', 'leaves'\] not allowed; allowed: cat_smooth"):
+    with pytest.raises(ConfigError, match=r"params \['random_state', 'leaves'\] not allowed; allowed: cat_l2, cat_smooth"):
         fit_lease_model(fitted.train, fitted.y_train, fitted.valid, fitted.y_valid,
                         params={"leaves": 8, "random_state": 3})
 
