@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", type=int, default=8,
                    help="parameter sets tried in each validation-split search, used from 20,000 training rows "
                         "(default 8)")
+    p.add_argument("--threads", type=int, default=2,
+                   help="LightGBM threads (default 2); use 1 when another job shares the machine, as LightGBM's "
+                        "threads wait actively and slow down many times over when a core is taken")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout; logs stay on stderr")
 
 
@@ -50,6 +53,7 @@ def _decode_summary(tape: Any, name: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from features.exceptions import ConfigError
     from features.mapping import load_mapping, read_mapped
     from training.evaluate import EvaluateConfig, evaluate_cv, evaluate_holdout
 
@@ -57,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if args.target:
         mapping = mapping.with_target(args.target)
     config = EvaluateConfig(folds=args.folds)
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be at least 1; got {args.threads}")
     config = replace(config, search=replace(config.search, n_candidates=args.candidates,
-                                            keep=min(config.search.keep, args.candidates)))
+                                            keep=min(config.search.keep, args.candidates), num_threads=args.threads))
     train = read_mapped(args.tape, mapping)
     problems = {"train": _decode_summary(train, args.tape)}
     if args.test_tape:

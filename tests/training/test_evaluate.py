@@ -103,7 +103,9 @@ def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixtur
     mapping.write_text('target = "bad"\n[fields]\nbureau_score = "score"\n'
                        '[features]\npti = { kind = "numeric", monotone = 1 }\n', encoding="utf-8")
     code = main(["evaluate", "--tape", str(train), "--test-tape", str(test), "--mapping", str(mapping),
-                 "--candidates", "2", "--json"])
+                 "--candidates", "2", "--threads", "1", "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["mode"] == "holdout" and out["n_test"] == 300 and "lightgbm_default" in out["challengers"]
+    assert main(["evaluate", "--tape", str(train), "--mapping", str(mapping), "--threads", "0"]) == 2
+    assert "--threads must be at least 1; got 0" in capsys.readouterr().err
