@@ -257,8 +257,10 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
     small = len(split.train) + len(split.validation) < config.cv_below_rows
     if small:
         t0 = time.perf_counter()
-        model, search, p_val = _fit_small(split, spec=spec, scaling=scaling, seed=seed, config=config)
         fit_records = pd.concat([split.train.records, split.validation.records])
+        model, search, p_val = _fit_small(fit_records, np.concatenate([split.train.y, split.validation.y]),
+                                          n_train=len(split.train), spec=spec, scaling=scaling, seed=seed,
+                                          config=config)
         seconds["search"], seconds["fit"] = time.perf_counter() - t0, 0.0
     else:
         t0 = time.perf_counter()
@@ -366,15 +368,15 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
                            tables=tables, figures=figures, seed=seed, seconds=seconds)
 
 
-def _fit_small(split: VintageSplit, *, spec: FeatureSpec, scaling: ScoreScaling | None, seed: int,
-               config: RunConfig) -> tuple[LeaseModel, SearchResult, np.ndarray]:
-    """The small-sample path: inner cross-validation on the training and validation rows pooled.
+def _fit_small(records: pd.DataFrame, y: np.ndarray, *, n_train: int, spec: FeatureSpec,
+               scaling: ScoreScaling | None, seed: int, config: RunConfig) -> tuple[LeaseModel, SearchResult, np.ndarray]:
+    """The small-sample path: inner cross-validation on the training and validation rows pooled
+    (``records``, labels ``y``; the first ``n_train`` rows are the training vintages).
 
     Returns the model, the candidates as a :class:`SearchResult` (their inner-CV AUC and log loss in
     the ``val_*`` fields, ``rung`` 0) and the out-of-fold PDs of the validation rows.
     """
-    records = pd.concat([split.train.records, split.validation.records])
-    y = np.concatenate([split.train.y, split.validation.y]).astype(np.int64)
+    y = np.asarray(y, dtype=np.int64)
     builder = FeatureBuilder(spec, min_level_count=config.min_level_count).fit(records)
     x = builder.transform(records)
     sel = search_cv(x, y, monotone_constraints=builder.spec_.directions, directions=builder.spec_.directions,
@@ -398,7 +400,7 @@ def _fit_small(split: VintageSplit, *, spec: FeatureSpec, scaling: ScoreScaling 
                        blend_weight=sel.weight)
     trials = [Trial(c.candidate, 0, len(y), c.params, c.best_iteration, c.cv_auc, c.cv_logloss, c.seconds)
               for c in sel.candidates]
-    p_val = sel.calibration.predict(sel.oof_raw[len(split.train):])
+    p_val = sel.calibration.predict(sel.oof_raw[n_train:])
     return model, SearchResult(sel.params, sel.trees, trials), p_val
 
 
