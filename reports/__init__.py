@@ -4,9 +4,9 @@
 only the CLI imports it.
 """
 
+from models.population import profile_frame, profile_scores, psi_against_profile
 from reports.browser import BrowserError, PageCheck, check_page, find_chromium
 from reports.model_card import ModelCardData, load_model_card_data, log_model_card, render_model_card
-from reports.population import profile_frame, profile_scores, psi_against_profile
 from reports.run_data import RunData, load_run, run_data_from_frames
 from reports.run_report import render_run_report
 

@@ -56,7 +56,7 @@ class RunData:
     inputs : DataFrame or None
         Model input values, same index (colours the beeswarm, labels the waterfalls, feeds PSI).
     profile : dict or None
-        Training-population profile (``{"features": ..., "scores": ...}``, see :mod:`reports.population`).
+        Training-population profile (``{"features": ..., "scores": ...}``, see :mod:`models.population`).
     profile_source : str
         Where the profile came from, in words (shown in the report).
     concentration : dict

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from features.spec import FeatureSpec
+from models.population import PSI_ALERT, PSI_WARN, psi_against_profile
 from reports import charts
 from reports.html import Document, Markup, badge, code, esc, figure, fmt, key_values, metric, note, table
-from reports.population import PSI_ALERT, PSI_WARN, psi_against_profile
 from reports.run_data import RunData
 from reports.summary_view import summary_blocks
 from scoring.policy import Policy

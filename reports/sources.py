@@ -25,7 +25,7 @@ from features.contract import check_lease_tape
 from features.exceptions import PoolgateError
 from features.io import read_table
 from features.spec import FeatureSpec, load_spec
-from reports.population import profile_frame, profile_scores
+from models.population import profile_frame, profile_scores
 from reports.run_data import RunData, load_run
 from scoring import audit
 from scoring.lookup import find_run_dir

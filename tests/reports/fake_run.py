@@ -18,7 +18,7 @@ import pandas as pd
 
 from features.io import write_json
 from features.spec import FeatureSpec, load_spec
-from reports.population import profile_frame, profile_scores
+from models.population import profile_frame, profile_scores
 from scoring.decisions import decision_columns
 from scoring.policy import Policy, load_policy
 from scoring.summary import pool_summary

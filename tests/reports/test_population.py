@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.population import profile_frame, profile_scores, psi_against_profile, psi_level
+from models.population import profile_frame, profile_scores, psi_against_profile, psi_level
 from training.metrics import psi
 
 
