@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from features.contract import empty_problems
 from features.io import atomic_write
 from features.mapping import MappedTape, Mapping, iter_mapped
 from features.schema import lease_field
@@ -131,6 +132,5 @@ def write_canonical(source: str | os.PathLike[str], mapping: Mapping, dest: str 
                 writer.close()
 
     atomic_write(dest, write)
-    copy.problems = (pd.concat(problems, ignore_index=True) if problems
-                     else pd.DataFrame({"row": [], "column": [], "value": [], "rule": [], "message": []}))
+    copy.problems = pd.concat(problems, ignore_index=True) if problems else empty_problems()
     return copy

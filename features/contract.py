@@ -26,9 +26,15 @@ __all__ = [
     "check_performance",
     "check_table",
     "coerce_column",
+    "empty_problems",
 ]
 
 PROBLEM_COLUMNS = ["row", "column", "value", "rule", "message"]
+
+
+def empty_problems() -> pd.DataFrame:
+    """A problems table with no row (columns :data:`PROBLEM_COLUMNS`, ``row`` as int64)."""
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in PROBLEM_COLUMNS})
 _TRUE = {"true", "1", "yes", "y", "t", "1.0"}
 _FALSE = {"false", "0", "no", "n", "f", "0.0"}
 _NS_RANGE = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
@@ -117,7 +123,7 @@ class _Collector:
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in PROBLEM_COLUMNS})
+            return empty_problems()
         out = pd.concat(self.parts, ignore_index=True)
         return out.sort_values(["row", "column"], kind="stable", ignore_index=True)
 

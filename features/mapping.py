@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.contract import PROBLEM_COLUMNS, FirstRows, coerce_column
+from features.contract import PROBLEM_COLUMNS, FirstRows, coerce_column, empty_problems
 from features.exceptions import ConfigError, TapeError
 from features.io import iter_table, tape_format
 from features.regab import iter_regab_xml
@@ -405,7 +405,7 @@ class _Problems:
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in PROBLEM_COLUMNS})
+            return empty_problems()
         out = pd.concat(self.parts, ignore_index=True)
         return out.sort_values(["row", "column"], kind="stable", ignore_index=True)
 

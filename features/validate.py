@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.contract import PROBLEM_COLUMNS, CheckResult, FirstRows, check_lease_tape, check_performance
+from features.contract import CheckResult, FirstRows, check_lease_tape, check_performance, empty_problems
 from features.io import iter_table
 
 __all__ = ["TapeReport", "detect_kind", "validate_tape"]
@@ -38,7 +38,7 @@ class TapeReport:
     kind: str
     n_rows: int = 0
     n_invalid_rows: int = 0
-    problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+    problems: pd.DataFrame = field(default_factory=empty_problems)
     extra_columns: list[str] = field(default_factory=list)
 
     @property
