@@ -7,6 +7,7 @@ challenger and exact explanations, bundled as :class:`LeaseModel` (text + JSON, 
 from models.bundle import BUNDLE_FORMAT, LeaseModel, fit_lease_model
 from models.calibration import CalibrationError, PlattCalibration, fit_platt
 from models.explain import Explanation, contributions
+from models.linear import LinearScorecard
 from models.pd_model import PDClassifier
 from models.scaling import ScoreScaling
 from models.scorecard import Binning, WoEScorecard
@@ -17,6 +18,7 @@ __all__ = [
     "CalibrationError",
     "Explanation",
     "LeaseModel",
+    "LinearScorecard",
     "PDClassifier",
     "PlattCalibration",
     "ScoreScaling",

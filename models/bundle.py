@@ -1,15 +1,17 @@
 """The fitted default model as one object and one folder: :class:`LeaseModel`.
 
 A bundle is the feature builder, the booster, the Platt calibration, the score scaling, an optional
-WoE scorecard challenger, the blend weight and a metadata dict. The raw score is the booster's
-log-odds, or with a blend weight ``w < 1`` (chosen by the small-sample recipe,
-:mod:`training.cv_search`) ``w * booster + (1 - w) * scorecard`` log-odds; both parts are additive,
-so the explanations stay exact. On disk it is a folder of text files only:
+WoE scorecard challenger, an optional additive logistic regression, the blend weight and partner, and
+a metadata dict. The raw score is the booster's log-odds, or with a blend weight ``w < 1`` (chosen by
+the small-sample recipe, :mod:`training.cv_search`) ``w * booster + (1 - w) * partner`` log-odds,
+where the partner is the scorecard or the logistic regression; every part is additive, so the
+explanations stay exact. On disk it is a folder of text files only:
 
 - ``booster.txt``: LightGBM model text (raw log-odds output);
 - ``bundle.json``: builder parameters (the feature specification included), feature names,
   calibration, scaling, metadata and the SHA-256 of the other files;
-- ``scorecard.json``: the challenger, when there is one.
+- ``scorecard.json``: the challenger, when there is one;
+- ``linear.json``: the logistic regression, when there is one.
 
 Loading parses text and JSON; it never unpickles anything.
 """
@@ -38,6 +40,7 @@ from models.pd_model import PDClassifier
 from models.scaling import ScoreScaling
 
 if TYPE_CHECKING:
+    from models.linear import LinearScorecard
     from models.scorecard import WoEScorecard
 
 __all__ = ["BUNDLE_FORMAT", "LeaseModel", "fit_lease_model"]
@@ -45,7 +48,8 @@ __all__ = ["BUNDLE_FORMAT", "LeaseModel", "fit_lease_model"]
 log = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = "poolgate.LeaseModel/1"
-_BOOSTER, _BUNDLE, _SCORECARD = "booster.txt", "bundle.json", "scorecard.json"
+_BOOSTER, _BUNDLE, _SCORECARD, _LINEAR = "booster.txt", "bundle.json", "scorecard.json", "linear.json"
+PARTNERS = ("scorecard", "linear")
 
 
 def _sha256(text: str) -> str:
@@ -71,24 +75,34 @@ class LeaseModel:
         JSON-safe training facts (rows, default rates, parameters, ...). Callers may add keys.
     blend_weight : float, default 1.0
         Weight ``w`` of the booster's log-odds in the raw score (fraction in [0, 1]); below 1 the
-        scorecard's log-odds make up the rest, so ``scorecard`` is then required.
+        partner's log-odds make up the rest, so the partner is then required.
+    linear : LinearScorecard, optional
+        An additive logistic regression on the same model inputs.
+    partner : {"scorecard", "linear"}, default "scorecard"
+        The model blended with the booster when ``blend_weight < 1``.
     """
 
     def __init__(self, builder: FeatureBuilder, booster: lgb.Booster, calibration: PlattCalibration,
                  scaling: ScoreScaling | None = None, scorecard: WoEScorecard | None = None,
-                 metadata: Mapping[str, Any] | None = None, *, blend_weight: float = 1.0) -> None:
+                 metadata: Mapping[str, Any] | None = None, *, blend_weight: float = 1.0,
+                 linear: LinearScorecard | None = None, partner: str = "scorecard") -> None:
         names = list(builder.get_feature_names_out())
         if list(booster.feature_name()) != names:
             raise ConfigError(f"LeaseModel: booster features {booster.feature_name()} differ from the "
                               f"builder's {names}")
         if not 0.0 <= float(blend_weight) <= 1.0:
             raise ConfigError(f"LeaseModel: blend_weight must be within [0, 1]; got {blend_weight!r}")
+        if partner not in PARTNERS:
+            raise ConfigError(f"LeaseModel: partner must be one of {PARTNERS}; got {partner!r}")
         if blend_weight < 1.0:
-            if scorecard is None:
-                raise ConfigError(f"LeaseModel: blend_weight {blend_weight} needs a scorecard to blend with")
-            extra = sorted(set(scorecard.feature_names_in_) - set(names))
+            other = scorecard if partner == "scorecard" else linear
+            if other is None:
+                raise ConfigError(f"LeaseModel: blend_weight {blend_weight} needs a {partner} to blend with")
+            extra = sorted(set(other.feature_names_in_) - set(names))
             if extra:
-                raise ConfigError(f"LeaseModel: scorecard features {extra} are not model inputs")
+                raise ConfigError(f"LeaseModel: {partner} features {extra} are not model inputs")
+        self.partner = partner
+        self.linear = linear
         self.blend_weight = float(blend_weight)
         self.builder = builder
         self.booster = booster
@@ -115,11 +129,27 @@ class LeaseModel:
 
     def raw_score_inputs(self, X: pd.DataFrame) -> np.ndarray:
         """Raw log-odds from model inputs already built by :meth:`transform`, shape (n,)."""
+        if self.blend_weight == 0.0:
+            return self._partner().decision_function(X)
         raw = np.asarray(self.booster.predict(X, raw_score=True), dtype="float64")
         if self.blend_weight < 1.0:
-            assert self.scorecard is not None  # checked in __init__
-            raw = self.blend_weight * raw + (1.0 - self.blend_weight) * self.scorecard.decision_function(X)
+            raw = self.blend_weight * raw + (1.0 - self.blend_weight) * self._partner().decision_function(X)
         return raw
+
+    def _partner(self) -> WoEScorecard | LinearScorecard:
+        partner = self.linear if self.partner == "linear" else self.scorecard
+        assert partner is not None  # checked in __init__
+        return partner
+
+    @property
+    def model_kind(self) -> str:
+        """What makes the raw score: ``boosted trees``, ``blend with the scorecard`` / ``... linear``,
+        or the partner alone (``scorecard`` / ``linear``)."""
+        if self.blend_weight == 1.0:
+            return "boosted trees"
+        if self.blend_weight == 0.0:
+            return self.partner
+        return f"blend with the {self.partner}"
 
     def raw_score(self, records: pd.DataFrame) -> np.ndarray:
         """Raw log-odds of default before calibration, shape (n,)."""
@@ -141,8 +171,8 @@ class LeaseModel:
         """Exact log-odds contributions of each model input (LightGBM ``pred_contrib``).
 
         With a blend weight ``w < 1`` each contribution is ``w * tree contribution + (1 - w) *
-        scorecard contribution`` (``coef * WoE``) and the base value ``w * tree base value + (1 - w) *
-        scorecard intercept``.
+        partner contribution`` (the scorecard's ``coef * WoE``, or the logistic regression's terms) and
+        the base value ``w * tree base value + (1 - w) * partner intercept``.
 
         ``contributions.sum(axis=1) + base_value`` equals :meth:`raw_score` (to 1e-6); a contribution
         ``c`` is worth ``-calibration.b * c * scaling.factor`` score points (see
@@ -152,14 +182,20 @@ class LeaseModel:
 
     def explain_inputs(self, X: pd.DataFrame) -> Explanation:
         """:meth:`explain` from model inputs already built by :meth:`transform` (shape (n, k))."""
-        trees = contributions(self.booster, X)
-        if self.blend_weight == 1.0:
-            return trees
-        assert self.scorecard is not None  # checked in __init__
         w = self.blend_weight
-        card = self.scorecard.contributions(X).reindex(columns=trees.contributions.columns, fill_value=0.0)
+        if w == 0.0:  # the partner alone: the trees are not part of the score
+            part = self._partner()
+            values = part.contributions(X).reindex(columns=self.feature_names, fill_value=0.0)
+            base_alone = np.full(len(X), float(part.intercept_))
+            return Explanation(contributions=values, base_value=base_alone,
+                               raw_score=values.to_numpy().sum(axis=1) + base_alone)
+        trees = contributions(self.booster, X)
+        if w == 1.0:
+            return trees
+        part = self._partner()
+        card = part.contributions(X).reindex(columns=trees.contributions.columns, fill_value=0.0)
         values = w * trees.contributions + (1.0 - w) * card
-        base = w * trees.base_value + (1.0 - w) * self.scorecard.intercept_
+        base = w * trees.base_value + (1.0 - w) * part.intercept_
         return Explanation(contributions=values, base_value=base,
                            raw_score=values.to_numpy().sum(axis=1) + base)
 
@@ -181,9 +217,10 @@ class LeaseModel:
 
     # -- storage ------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the bundle folder (``booster.txt``, ``bundle.json``, ``scorecard.json``); returns it.
+        """Write the bundle folder (``booster.txt``, ``bundle.json``, ``scorecard.json``, ``linear.json``).
 
-        Files are written atomically; an existing ``scorecard.json`` is removed when the model has none.
+        Files are written atomically; an existing ``scorecard.json`` or ``linear.json`` is removed when
+        the model has none. Returns the folder.
         """
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
@@ -196,6 +233,12 @@ class LeaseModel:
             atomic_write(folder / _SCORECARD, lambda tmp: tmp.write_text(card_text, encoding="utf-8"))
         else:
             (folder / _SCORECARD).unlink(missing_ok=True)
+        if self.linear is not None:
+            lin_text = json.dumps(self.linear.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            files[_LINEAR] = _sha256(lin_text)
+            atomic_write(folder / _LINEAR, lambda tmp: tmp.write_text(lin_text, encoding="utf-8"))
+        else:
+            (folder / _LINEAR).unlink(missing_ok=True)
         write_json({
             "format": BUNDLE_FORMAT,
             "feature_names": self.feature_names,
@@ -203,6 +246,7 @@ class LeaseModel:
             "calibration": self.calibration.to_dict(),
             "scaling": self.scaling.to_dict(),
             "blend_weight": self.blend_weight,
+            "partner": self.partner,
             "metadata": self.metadata,
             "files": files,
             "lightgbm_version": lgb.__version__,
@@ -245,9 +289,14 @@ class LeaseModel:
         if _SCORECARD in texts:
             from models.scorecard import WoEScorecard
             scorecard = WoEScorecard.from_dict(json.loads(texts[_SCORECARD]))
+        linear = None
+        if _LINEAR in texts:
+            from models.linear import LinearScorecard
+            linear = LinearScorecard.from_dict(json.loads(texts[_LINEAR]))
         model = cls(builder, booster, PlattCalibration.from_dict(data["calibration"]),
                     ScoreScaling.from_dict(data["scaling"]), scorecard, data.get("metadata", {}),
-                    blend_weight=float(data.get("blend_weight", 1.0)))
+                    blend_weight=float(data.get("blend_weight", 1.0)), linear=linear,
+                    partner=str(data.get("partner", "scorecard")))
         if model.feature_names != data["feature_names"]:
             raise ConfigError(f"{bundle_path}: feature_names {data['feature_names']} differ from the "
                               f"builder's {model.feature_names}")

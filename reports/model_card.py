@@ -146,20 +146,22 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
     if meta.get("selection") == "inner_cv":
         intro = (f"Fewer fitting rows than the recipe's threshold: the training and validation vintages were pooled "
                  f"and the model chosen by {meta.get('inner_folds', 5)}-fold cross-validation inside them, then "
-                 "blended with the WoE scorecard by out-of-fold AUC and calibrated on the out-of-fold score. "
+                 "blended with the WoE scorecard by out-of-fold AUC (or replaced by the additive logistic "
+                 "regression where its out-of-fold AUC was higher) and calibrated on the out-of-fold score. "
                  "The validation figures are out-of-fold.")
     else:
         intro = ("Settings searched on the validation vintages; the model stopped early on them and was calibrated "
                  "on their raw scores.")
     sec = doc.section("model", "How the model was chosen", intro)
     weight = float(meta.get("blend_weight", 1.0))
+    partner = {"linear": "logistic regression"}.get(str(meta.get("blend_partner", "scorecard")), "scorecard")
     params = meta.get("params", {})
     sec.add(key_values([
         ("trees", str(meta.get("best_iteration", "–"))),
         ("leaves per tree", str(params.get("num_leaves", "–"))),
         ("learning rate", str(params.get("learning_rate", "–"))),
-        ("blend", "boosted trees alone" if weight == 1.0 else
-         f"{weight:g} × boosted log-odds + {1 - weight:g} × scorecard log-odds"),
+        ("blend", "boosted trees alone" if weight == 1.0 else f"the {partner} alone" if weight == 0.0 else
+         f"{weight:g} × boosted log-odds + {1 - weight:g} × {partner} log-odds"),
     ]))
 
 

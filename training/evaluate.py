@@ -234,10 +234,10 @@ class Recipe:
         """The chosen settings: LightGBM parameters, ``trees``, ``selection`` and the blend ``weight``."""
         if self.selection is not None:
             return {**self.selection.params, "trees": self.selection.trees, "selection": "inner_cv",
-                    "blend_weight": self.selection.weight}
+                    "blend_weight": self.selection.weight, "blend_partner": self.selection.partner}
         assert self.classifier is not None and self.search is not None
         return {**self.search.params, "trees": self.classifier.best_iteration_, "selection": "validation_split",
-                "blend_weight": 1.0}
+                "blend_weight": 1.0, "blend_partner": "none"}
 
 
 def _check_y(y: np.ndarray, what: str) -> None:
@@ -422,7 +422,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                             spec=spec)
         row: dict[str, Any] = {"fold": k, "n_train": len(tr), "n_test": len(te),
                                **_round(_metrics(y[te], recipe.predict_pd(records.iloc[te]))),
-                               "trees": recipe.summary()["trees"], "blend_weight": recipe.summary()["blend_weight"]}
+                               **{k: recipe.summary()[k] for k in ("trees", "blend_weight", "blend_partner")}}
         if config.challengers:
             pds = challenger_pds(records.iloc[tr], y[tr], records.iloc[te], extras=tape.mapping.features,
                                  seed=seed, config=config, spec=spec)

@@ -348,6 +348,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
         "model.best_iteration": int(model.metadata.get("best_iteration", search.best_iteration)),
         "model.selection": "inner_cv" if small else "validation_split",
         "model.blend_weight": model.blend_weight,
+        "model.blend_partner": model.partner,
         "calibration.a": model.calibration.a,
         "calibration.b": model.calibration.b,
         **_flat("split.", asdict(config.split)),
@@ -391,13 +392,15 @@ def _fit_small(records: pd.DataFrame, y: np.ndarray, *, n_train: int, spec: Feat
         "selection": "inner_cv",
         "inner_folds": config.inner_folds,
         "blend_weight": sel.weight,
+        "blend_partner": sel.partner,
         "oof_auc_by_blend_weight": {str(w): a for w, a in sel.oof_auc.items()},
+        "oof_auc_linear": sel.linear_oof_auc,
         "params": {**sel.params, "n_estimators": sel.trees},
         "monotone_constraints": {k: v for k, v in builder.spec_.directions.items() if v},
         "spec_digest": builder.spec_.digest,
     }
     model = LeaseModel(builder, sel.booster, sel.calibration, scaling, sel.scorecard, metadata,
-                       blend_weight=sel.weight)
+                       blend_weight=sel.weight, linear=sel.linear, partner=sel.partner)
     trials = [Trial(c.candidate, 0, len(y), c.params, c.best_iteration, c.cv_auc, c.cv_logloss, c.seconds)
               for c in sel.candidates]
     p_val = sel.calibration.predict(sel.oof_raw[n_train:])

@@ -1,0 +1,111 @@
+"""The additive logistic regression of the small-sample recipe: fit, exact contributions, storage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from features.exceptions import ConfigError, NotFittedError, TapeError
+from models import LeaseModel, LinearScorecard
+from tests.models.conftest import Fitted
+from tests.models.sweep import monotone_violations
+
+
+def _data(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame({
+        "rate": rng.normal(0.08, 0.03, n),
+        "income": np.where(rng.uniform(size=n) < 0.1, np.nan, rng.normal(10_000, 3_000, n)),
+        "region": pd.Categorical(rng.choice(["north", "south", "west", "rare"], n, p=[0.4, 0.3, 0.298, 0.002])),
+    })
+    logit = (-2.5 + 30 * (x["rate"] - 0.08) - 0.0001 * (x["income"].fillna(10_000) - 10_000)
+             + 0.8 * (x["region"] == "south") + 0.6 * x["income"].isna())
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int).to_numpy()
+    return x, y
+
+
+def test_contributions_add_up_and_unseen_levels_count_as_rare() -> None:
+    x, y = _data(4_000, 1)
+    model = LinearScorecard(directions={"rate": 1, "income": -1}).fit(x, y)
+    new = x.iloc[:50].copy()
+    new["region"] = new["region"].cat.add_categories(["never seen"])
+    new.iloc[0, new.columns.get_loc("region")] = "never seen"
+    new.iloc[1, new.columns.get_loc("region")] = np.nan
+    c = model.contributions(new)
+    assert list(c.columns) == ["rate", "income", "region"]
+    np.testing.assert_allclose(c.sum(axis=1) + model.intercept_, model.decision_function(new), atol=1e-12)
+    terms = {t["name"]: t for t in model.terms_}
+    assert c["region"].iloc[0] == terms["region"]["other"]  # a level never seen at fit counts as a rare one
+    assert "rare" not in terms["region"]["levels"] and terms["region"]["has_other"]  # 8 rows < 10
+    assert terms["region"]["levels"]["south"] > terms["region"]["levels"]["north"]
+    assert terms["rate"]["coef"] > 0 and terms["income"]["coef"] < 0 and terms["income"]["missing_coef"] > 0
+    xt, yt = _data(4_000, 2)
+    assert roc_auc_score(yt, model.predict_pd(xt)) > 0.70
+
+
+def test_a_coefficient_against_its_risk_direction_is_dropped() -> None:
+    x, y = _data(4_000, 3)
+    model = LinearScorecard(directions={"rate": -1, "income": -1}).fit(x, y)  # rate really raises the risk
+    assert model.dropped_ == ["rate"]
+    assert {t["name"]: t for t in model.terms_}["rate"]["coef"] == 0.0
+    grid = x.iloc[:100]
+    violations = monotone_violations(model.predict_pd, grid, {"rate": [0.0, 0.2], "income": [2_000, 20_000]},
+                                     {"rate": -1, "income": -1})
+    assert violations == {"rate": 0, "income": 0}
+
+
+def test_stored_as_json_and_read_back_exactly() -> None:
+    x, y = _data(2_000, 4)
+    model = LinearScorecard(directions={"rate": 1}).fit(x, y)
+    back = LinearScorecard.from_dict(json.loads(json.dumps(model.to_dict())))
+    np.testing.assert_array_equal(back.decision_function(x), model.decision_function(x))
+    assert back.C_ == model.C_
+    with pytest.raises(ConfigError, match="not a stored LinearScorecard"):
+        LinearScorecard.from_dict({"format": "something else"})
+
+
+def test_bad_input_and_use_before_fit_fail_clearly() -> None:
+    x, y = _data(500, 5)
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        LinearScorecard().decision_function(x)
+    with pytest.raises(TapeError, match="need 500 labels of 0/1 with both classes"):
+        LinearScorecard().fit(x, np.zeros(500))
+    with pytest.raises(ConfigError, match="C must be > 0"):
+        LinearScorecard(C=0).fit(x, y)
+    model = LinearScorecard(C=1.0).fit(x, y)
+    with pytest.raises(TapeError, match=r"missing model-input columns \['region'\]"):
+        model.contributions(x.drop(columns="region"))
+
+
+def test_bundle_with_the_linear_model_alone_explains_and_round_trips(fitted: Fitted, tmp_path) -> None:
+    m = fitted.model
+    x_train = m.transform(fitted.train)
+    linear = LinearScorecard(directions=m.spec.directions).fit(x_train, fitted.y_train)
+    model = LeaseModel(m.builder, m.booster, m.calibration, m.scaling, m.scorecard, m.metadata,
+                       blend_weight=0.0, linear=linear, partner="linear")
+    records = fitted.test.iloc[:500]
+    X = model.transform(records)
+    np.testing.assert_allclose(model.raw_score(records), linear.decision_function(X), atol=1e-12)
+    e = model.explain(records)
+    assert list(e.contributions.columns) == model.feature_names and e.base_value.shape == (len(records),)
+    np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value, model.raw_score(records),
+                               atol=1e-6, rtol=0)
+    violations = monotone_violations(model.predict_pd_inputs, X.iloc[:200], m.builder.ranges_, m.spec.directions)
+    assert violations == {name: 0 for name in violations}
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "bundle.json").read_text())["partner"] == "linear"
+    back = LeaseModel.load(tmp_path / "m")
+    assert back.partner == "linear" and back.model_kind == "linear"
+    np.testing.assert_array_equal(back.predict_pd(records), model.predict_pd(records))
+    half = LeaseModel(m.builder, m.booster, m.calibration, linear=linear, partner="linear", blend_weight=0.5)
+    e = half.explain(records)
+    np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value, half.raw_score(records),
+                               atol=1e-6, rtol=0)
+    with pytest.raises(ConfigError, match="blend_weight 0.5 needs a linear to blend with"):
+        LeaseModel(m.builder, m.booster, m.calibration, partner="linear", blend_weight=0.5)
+    with pytest.raises(ConfigError, match="partner must be one of"):
+        LeaseModel(m.builder, m.booster, m.calibration, partner="forest")
