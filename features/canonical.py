@@ -15,7 +15,9 @@ canonical text passes: an ISO date where the mapping declared ``%m/%Y`` is read 
 mapping's decode problems still list it.) Canonical fields the mapping does not
 map are not written; the contract reports each required one as a missing column.
 
-Extra ``[features]`` and the target are not part of a canonical tape and are left out.
+Extra ``[features]`` and the target are not part of a canonical tape and are left out; the target
+(0/1 per row, empty where the cell is empty) is returned beside it (:attr:`CanonicalCopy.target`) for
+``poolgate train``, which labels the rows with it when no performance history is given.
 """
 
 from __future__ import annotations
@@ -56,12 +58,18 @@ class CanonicalCopy:
     problems : DataFrame
         The mapping's decode problems (``row``, ``column`` (source column), ``value``, ``rule``,
         ``message``), as :attr:`features.mapping.MappedTape.problems`.
+    contract_ids : Series
+        ``contract_id`` of every row written, in row order (text).
+    target : Series or None
+        ``Int8`` 0/1 outcome of every row (``<NA>`` where empty) when the mapping has a target.
     """
 
     path: Path
     rows: int = 0
     fields: list[str] = field(default_factory=list)
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contract_ids: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
+    target: pd.Series | None = None
 
 
 def _text(values: pd.Series, kind: str) -> np.ndarray:
@@ -111,6 +119,8 @@ def write_canonical(source: str | os.PathLike[str], mapping: Mapping, dest: str 
     """
     copy = CanonicalCopy(path=Path(dest))
     problems: list[pd.DataFrame] = []
+    ids: list[pd.Series] = []
+    targets: list[pd.Series] = []
 
     def write(tmp: Path) -> None:
         writer: pq.ParquetWriter | None = None
@@ -123,6 +133,9 @@ def write_canonical(source: str | os.PathLike[str], mapping: Mapping, dest: str 
                     writer = pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table)
                 copy.rows += len(frame)
+                ids.append(frame["contract_id"])
+                if part.target is not None:
+                    targets.append(part.target.reset_index(drop=True))
                 if not part.problems.empty:
                     problems.append(part.problems)
                 if on_chunk is not None:
@@ -133,4 +146,7 @@ def write_canonical(source: str | os.PathLike[str], mapping: Mapping, dest: str 
 
     atomic_write(dest, write)
     copy.problems = pd.concat(problems, ignore_index=True) if problems else empty_problems()
+    copy.contract_ids = pd.concat(ids, ignore_index=True) if ids else pd.Series(dtype="string")
+    if mapping.target is not None:
+        copy.target = pd.concat(targets, ignore_index=True) if targets else pd.Series(dtype="Int8")
     return copy

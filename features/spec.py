@@ -18,7 +18,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
@@ -30,6 +30,7 @@ __all__ = [
     "TRANSFORMS",
     "FeatureDef",
     "FeatureSpec",
+    "computable_subset",
     "default_spec_path",
     "load_spec",
     "spec_from_dict",
@@ -326,3 +327,22 @@ def _guard(feature: FeatureDef, source: str) -> None:
     if unknown:
         raise ConfigError(f"{source}: feature {feature.name!r} uses unknown fields {unknown}; inputs must be "
                           f"canonical lease fields: {', '.join(sorted(_LEASE_NAMES))}")
+
+
+def computable_subset(spec: FeatureSpec, present: Iterable[str]) -> tuple[FeatureSpec | None, list[str]]:
+    """The model inputs of ``spec`` whose canonical inputs are all in ``present`` (a mapped tape's fields).
+
+    Returns
+    -------
+    (FeatureSpec or None, list of str)
+        A specification of exactly those model inputs (None when there is none; features that are not
+        model inputs are not carried over) and the names of the model inputs left out.
+    """
+    fields = set(present)
+    kept = [f for f in spec.model_inputs if set(f.inputs) <= fields]
+    dropped = [f.name for f in spec.model_inputs if f not in kept]
+    if not kept:
+        return None, dropped
+    subset = spec_from_dict({"version": spec.version, "feature": [f.to_dict() for f in kept]},
+                            source="mapped subset of the feature specification")
+    return subset, dropped

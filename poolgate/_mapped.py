@@ -25,13 +25,16 @@ MAPPING_HELP = ("read the tape through a mapping: a built-in name (native, regab
                 "mapping TOML file (docs/mappings.md); default: the tape is already canonical")
 
 
-def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | os.PathLike[str]) -> CanonicalCopy:
+def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | os.PathLike[str], *,
+                   target: str | None = None, with_target: bool = False) -> CanonicalCopy:
     """Write ``tape`` read through mapping ``mapping_name`` as the canonical tape ``dest``.
 
-    Extra ``[features]`` and the target of the mapping are not part of a canonical tape; a note
-    says so on stderr when the mapping declares them.
+    Extra ``[features]`` of the mapping are not part of a canonical tape; a note says so on stderr
+    when the mapping declares them. With ``with_target`` the mapping's target (``target`` overrides
+    it) is read too and returned as :attr:`CanonicalCopy.target`; otherwise it is ignored.
     """
     mapping = load_mapping(mapping_name)
+    mapping = mapping.with_target(target or mapping.target) if with_target else mapping.with_target(None)
     total = count_rows(tape) if tape_format(tape) == "parquet" and mapping.format != "regab-xml" else None
     with progress(total=total, desc="map") as bar:
         copy = write_canonical(tape, mapping, dest, on_chunk=bar.update)
@@ -45,5 +48,9 @@ def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | 
             print(f"    {column} ({rule}): {n}", file=sys.stderr)
     if mapping.features:
         print(f"  note: the mapping's [features] ({', '.join(f.column for f in mapping.features)}) are used by "
-              "'poolgate evaluate' only; a canonical tape carries the canonical fields", file=sys.stderr)
+              "'poolgate evaluate' only; a model bundle takes the canonical fields", file=sys.stderr)
+    if copy.target is not None:
+        labelled = int(copy.target.notna().sum())
+        print(f"  target {mapping.target}: {labelled} rows labelled ({int(copy.target.sum())} defaults), "
+              f"{copy.rows - labelled} without a label", file=sys.stderr)
     return copy

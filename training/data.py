@@ -37,8 +37,9 @@ class TrainingData:
     ----------
     book : DataFrame
         Valid canonical lease records.
-    performance : DataFrame
-        ``contract_id``, ``months_on_book``, ``dpd``, ``status`` of the monthly history.
+    performance : DataFrame or None
+        ``contract_id``, ``months_on_book``, ``dpd``, ``status`` of the monthly history (None when the
+        labels come from a target column instead).
     truth : DataFrame or None
         ``contract_id`` and ``pd_24m`` (oracle PD over 24 months, a fraction) when given.
     rows_read : int
@@ -52,7 +53,7 @@ class TrainingData:
     """
 
     book: pd.DataFrame
-    performance: pd.DataFrame
+    performance: pd.DataFrame | None
     truth: pd.DataFrame | None
     rows_read: int
     rows_invalid: int
@@ -60,12 +61,13 @@ class TrainingData:
     problems: pd.DataFrame
 
 
-def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathLike[str],
+def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathLike[str] | None,
                        truth: str | os.PathLike[str] | None = None, *,
                        spec: FeatureSpec | None = None) -> TrainingData:
     """Read and check the book, its history and (optionally) the truth.
 
     ``spec`` (the shipped feature specification by default) decides which fields the run reads.
+    ``performance`` may be None when the labels come from elsewhere (a mapping's target).
 
     Raises
     ------
@@ -92,7 +94,7 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
     book = checked.records.loc[~drop].reset_index(drop=True)
     if book.empty:
         raise TrainingError(f"{tape}: none of its {len(raw)} rows has valid model inputs; nothing to train on")
-    perf = read_table(performance, columns=PERFORMANCE_COLUMNS)
+    perf = read_table(performance, columns=PERFORMANCE_COLUMNS) if performance is not None else None
     truth_frame = read_table(truth, columns=TRUTH_COLUMNS) if truth is not None else None
     return TrainingData(book=book, performance=perf, truth=truth_frame, rows_read=len(raw), rows_invalid=int(drop.sum()),
                         rows_with_other_problems=kept_with_problems, problems=problems)

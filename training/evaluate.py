@@ -42,7 +42,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from features.exceptions import ConfigError, NotFittedError
 from features.mapping import ExtraFeature, MappedTape
 from features.pipeline import FeatureBuilder
-from features.spec import FeatureSpec, load_spec, spec_from_dict
+from features.spec import FeatureSpec, computable_subset, load_spec
 from models import PDClassifier, PlattCalibration, WoEScorecard, fit_platt
 from training.cv_search import SMALL_SAMPLE_ROWS, CVSelection, search_cv
 from training.errors import TrainingError
@@ -151,12 +151,10 @@ class MappedInputs(TransformerMixin, BaseEstimator):
         """Choose the computable features and learn categorical levels from ``X``."""
         spec = self.spec if self.spec is not None else load_spec()
         present = {c for c in X.columns if X[c].notna().any()}
-        kept = [f for f in spec.model_inputs if set(f.inputs) <= present]
-        dropped = [f.name for f in spec.model_inputs if f not in kept]
+        subset, dropped = computable_subset(spec, present)
         if dropped:
             log.info("features not computable from the mapped fields (left out): %s", ", ".join(dropped))
-        self.spec_ = (spec_from_dict({"version": spec.version, "feature": [f.to_dict() for f in kept]},
-                                     source="mapped subset of the feature specification") if kept else None)
+        self.spec_ = subset
         self.builder_ = (FeatureBuilder(self.spec_, min_level_count=self.min_level_count).fit(X)
                          if self.spec_ is not None else None)
         self.extra_levels_: dict[str, list[str]] = {}

@@ -45,7 +45,8 @@ from training.metrics import auc, calibration_error, psi, psi_by_feature, summar
 from training.search import SearchConfig, SearchResult, Trial, search_params
 from training.splits import SplitConfig, VintageSplit, split_by_vintage
 
-__all__ = ["RunConfig", "RunResult", "TrainingOutcome", "fit_and_evaluate", "scaling_from_policy", "train_run"]
+__all__ = ["RunConfig", "RunResult", "TrainingOutcome", "fit_and_evaluate", "labels_from_target", "scaling_from_policy",
+           "train_run"]
 
 log = logging.getLogger(__name__)
 
@@ -216,17 +217,20 @@ def _flat(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
     return {f"{prefix}{k}": v for k, v in values.items()}
 
 
-def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFrame | None = None,
+def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, truth: pd.DataFrame | None = None,
                      seed: int = 0, config: RunConfig | None = None, spec: FeatureSpec | None = None,
-                     scaling: ScoreScaling | None = None) -> TrainingOutcome:
+                     scaling: ScoreScaling | None = None, labels: pd.DataFrame | None = None) -> TrainingOutcome:
     """Train and measure a model on a book and its performance history (no MLflow).
 
     Parameters
     ----------
     book : DataFrame
         Canonical lease records (typed, e.g. from :func:`features.contract.check_lease_tape`).
-    performance : DataFrame
-        Monthly performance history of the same contracts.
+    performance : DataFrame or None
+        Monthly performance history of the same contracts (labels: default within the horizon).
+    labels : DataFrame, optional
+        Ready labels instead of the history: ``contract_id``, ``default`` (0/1) and ``observed``
+        (bool), e.g. from a mapped tape's target (:func:`labels_from_target`).
     truth : DataFrame, optional
         Generator truth with ``contract_id`` and ``pd_24m`` (the oracle PD); adds the oracle
         metrics on the same out-of-time rows.
@@ -249,7 +253,15 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
     spec = spec or load_spec()
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    labels = default_labels(performance, horizon_months=config.horizon_months, dpd_threshold=config.dpd_threshold)
+    if labels is None:
+        if performance is None:
+            raise TrainingError("training needs labels: a performance history, or a target column read "
+                                "through a mapping")
+        labels = default_labels(performance, horizon_months=config.horizon_months,
+                                dpd_threshold=config.dpd_threshold)
+        label_source = f"{config.dpd_threshold}+ dpd within {config.horizon_months} months (performance history)"
+    else:
+        label_source = "target column of the tape"
     split = split_by_vintage(book, labels, config.split)
     log.info("split: %s", split.summary())
     seconds["labels_split"] = time.perf_counter() - t0
@@ -344,6 +356,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd
         "seed": seed,
         "horizon_months": config.horizon_months,
         "dpd_threshold": config.dpd_threshold,
+        "labels.source": label_source,
         **_flat("model.", search.params),
         "model.best_iteration": int(model.metadata.get("best_iteration", search.best_iteration)),
         "model.selection": "inner_cv" if small else "validation_split",
@@ -407,10 +420,11 @@ def _fit_small(records: pd.DataFrame, y: np.ndarray, *, n_train: int, spec: Feat
     return model, SearchResult(sel.params, sel.trees, trials), p_val
 
 
-def train_run(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFrame | None = None,
+def train_run(book: pd.DataFrame, performance: pd.DataFrame | None, *, truth: pd.DataFrame | None = None,
               experiment: str = "poolgate", seed: int = 0, config: RunConfig | None = None,
               model_name: str = MODEL_NAME, policy_path: str | os.PathLike[str] | None = None,
-              spec: FeatureSpec | None = None, source: str | None = None) -> RunResult:
+              spec: FeatureSpec | None = None, source: str | None = None,
+              labels: pd.DataFrame | None = None) -> RunResult:
     """Train, measure, log to MLflow, register and mark the new version ``challenger``.
 
     Tracking goes where MLflow points by default (``sqlite:///mlflow.db`` in the working folder)
@@ -418,7 +432,7 @@ def train_run(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFr
 
     Parameters
     ----------
-    book, performance, truth, seed, config, spec
+    book, performance, truth, seed, config, spec, labels
         As :func:`fit_and_evaluate`.
     experiment : str, default "poolgate"
         MLflow experiment name (created when missing).
@@ -434,7 +448,7 @@ def train_run(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFr
 
     policy = Path(policy_path) if policy_path is not None else tracking.default_policy_path()
     outcome = fit_and_evaluate(book, performance, truth=truth, seed=seed, config=config, spec=spec,
-                               scaling=scaling_from_policy(policy))
+                               scaling=scaling_from_policy(policy), labels=labels)
     t0 = time.perf_counter()
     logged = tracking.log_training_run(outcome, experiment=experiment, model_name=model_name,
                                        policy_path=policy, source=source)
@@ -446,3 +460,34 @@ def train_run(book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFr
     return RunResult(run_id=logged.run_id, model_uri=f"models:/{model_name}/{logged.model_version}",
                      model_version=logged.model_version, metrics=outcome.metrics, params=outcome.params,
                      experiment=experiment, seconds=seconds)
+
+
+def labels_from_target(contract_ids: pd.Series, target: pd.Series) -> pd.DataFrame:
+    """Labels for :func:`fit_and_evaluate` from a tape's own 0/1 target, one per row.
+
+    Parameters
+    ----------
+    contract_ids : Series
+        ``contract_id`` of every row of the tape.
+    target : Series
+        0/1 outcome of the same rows (empty: unlabelled, left out of training).
+
+    Rows whose ``contract_id`` repeats get no label: a label must name one contract, and the data
+    contract makes those rows invalid anyway (rule ``unique``), so they are left out of training and
+    counted there.
+
+    Raises
+    ------
+    TrainingError
+        If no row is labelled.
+    """
+    ids = contract_ids.astype("string").reset_index(drop=True)
+    values = pd.Series(target).reset_index(drop=True)
+    frame = pd.DataFrame({"contract_id": ids.astype(str).to_numpy(),
+                          "default": values.fillna(0).astype(np.int64).to_numpy(),
+                          "observed": values.notna().to_numpy(dtype=bool)})
+    frame = frame[~ids.duplicated(keep=False).to_numpy()]
+    if not frame["observed"].any():
+        raise TrainingError(f"no row of {len(values)} has both a target value and a contract_id of its own; "
+                            "nothing to train on")
+    return frame.reset_index(drop=True)

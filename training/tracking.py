@@ -20,7 +20,7 @@ import logging
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -157,12 +157,15 @@ def _input_example(outcome: TrainingOutcome, rows: int = 3) -> pd.DataFrame:
     return example
 
 
-def model_signature() -> ModelSignature:
+def model_signature(fields: Iterable[str] | None = None) -> ModelSignature:
     """Input signature of the screening pyfunc: every canonical lease field by name, required unless
-    it may be empty. Types are ``any``: the pyfunc takes CSV text or typed values and checks every
-    cell against the data contract itself (an invalid row becomes an ``invalid`` decision with
-    reasons), which MLflow's type enforcement would pre-empt with one error for the whole request."""
-    return ModelSignature(inputs=Schema([ColSpec(AnyType(), f.name, required=not f.nullable)
+    it may be empty or (with ``fields``, the canonical fields of the training tape, e.g. one read
+    through a mapping) the training tape did not carry it. Types are ``any``: the pyfunc takes CSV
+    text or typed values and checks every cell against the data contract itself (an invalid row
+    becomes an ``invalid`` decision with reasons), which MLflow's type enforcement would pre-empt
+    with one error for the whole request."""
+    carried = set(fields) if fields is not None else {f.name for f in LEASE_FIELDS}
+    return ModelSignature(inputs=Schema([ColSpec(AnyType(), f.name, required=not f.nullable and f.name in carried)
                                          for f in LEASE_FIELDS]))
 
 
@@ -217,7 +220,7 @@ def log_training_run(outcome: TrainingOutcome, *, experiment: str, model_name: s
                 name="model", python_model=str(pyfunc_path()),
                 artifacts={"bundle": str(bundle), "policy": str(policy_path)},
                 registered_model_name=model_name, input_example=_input_example(outcome),
-                    signature=model_signature(),
+                    signature=model_signature(outcome.split.test.records.columns),
                 pip_requirements=_pip_requirements(),
                 metadata={"poolgate_spec_digest": spec.digest, "poolgate_seed": outcome.seed},
             )

@@ -13,7 +13,8 @@ from poolgate._mapped import MAPPING_HELP, canonical_copy
 NAME = "train"
 HELP = "train the default model on a book and its history; log to MLflow; register a challenger"
 DESCRIPTION = (
-    "Label the book from its performance history (default = 90+ dpd within 24 months), split it out of time "
+    "Label the book from its performance history (default = 90+ dpd within 24 months), or from its own target "
+    "column read through --mapping (target = ... in the mapping, or --target), split it out of time "
     "by origination vintage, search LightGBM settings on the validation vintages, fit the monotone model, its "
     "calibration and the WoE scorecard challenger, measure them on the latest (test) vintages, log everything "
     "to MLflow (default: sqlite:///mlflow.db in this folder; MLFLOW_TRACKING_URI overrides) and register the "
@@ -23,8 +24,12 @@ ORDER = 40
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tape", required=True, help="book of canonical lease records (CSV or Parquet)")
-    p.add_argument("--mapping", help=MAPPING_HELP + " (the book; the performance history stays canonical)")
-    p.add_argument("--performance", required=True, help="monthly performance history (CSV or Parquet)")
+    p.add_argument("--mapping", help=MAPPING_HELP + " (the book; the performance history stays canonical). Only "
+                   "the model inputs whose canonical fields the mapping maps are used")
+    p.add_argument("--performance", help="monthly performance history (CSV or Parquet); without it the labels "
+                   "come from the mapping's target column")
+    p.add_argument("--target", help="with --mapping: the tape's default column (overrides the mapping's target); "
+                   "its values listed in the mapping's positive = [...] (default 1 / true) mean default")
     p.add_argument("--truth", help="generator truth with pd_24m (synthetic books only): adds oracle metrics")
     p.add_argument("--experiment", default="poolgate", help="MLflow experiment (default poolgate)")
     p.add_argument("--model-name", default="poolgate-pd", help="registered model name (default poolgate-pd)")
@@ -36,20 +41,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from features.exceptions import ConfigError
+    from features.spec import computable_subset, load_spec
     from training.data import read_training_data
-    from training.run import RunConfig, train_run
+    from training.run import RunConfig, labels_from_target, train_run
     from training.search import SearchConfig
 
+    if args.target and not args.mapping:
+        raise ConfigError("--target needs --mapping (use --mapping native for a tape in the canonical format)")
+    spec = None
+    labels = None
     if args.mapping:
         with tempfile.TemporaryDirectory(prefix="poolgate-map-") as tmp:
-            book = canonical_copy(args.tape, args.mapping, Path(tmp) / "book.parquet").path
-            data = read_training_data(book, args.performance, args.truth)
+            copy = canonical_copy(args.tape, args.mapping, Path(tmp) / "book.parquet", target=args.target,
+                                  with_target=args.performance is None)
+            spec, dropped = computable_subset(load_spec(), copy.fields)
+            if spec is None:
+                raise ConfigError(f"mapping {args.mapping}: it maps none of the canonical fields a model input needs "
+                                  "(docs/features.md lists them); a model cannot be trained on it")
+            if dropped:
+                print(f"  model inputs left out (their canonical fields are not mapped): {', '.join(dropped)}",
+                      file=sys.stderr)
+            if args.performance is None:
+                if copy.target is None:
+                    raise ConfigError(f"{args.tape}: no labels; give --performance HISTORY, or name the default "
+                                      f"column with target = ... in mapping {args.mapping} or --target COL")
+                labels = labels_from_target(copy.contract_ids, copy.target)
+            data = read_training_data(copy.path, args.performance, args.truth, spec=spec)
     else:
+        if args.performance is None:
+            raise ConfigError("--performance is needed for a canonical tape (or read the tape through --mapping "
+                              "with a target column)")
         data = read_training_data(args.tape, args.performance, args.truth)
     config = RunConfig(search=SearchConfig(n_candidates=args.candidates, keep=min(args.keep, args.candidates)))
     result = train_run(data.book, data.performance, truth=data.truth, experiment=args.experiment, seed=args.seed,
                        config=config, model_name=args.model_name, policy_path=args.policy,
-                       source=str(Path(args.tape).resolve()))
+                       source=str(Path(args.tape).resolve()), spec=spec, labels=labels)
     if args.json:
         out = result.to_dict()
         out["rows"] = {"read": data.rows_read, "left_out_invalid": data.rows_invalid,

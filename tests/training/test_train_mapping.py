@@ -34,3 +34,72 @@ def test_train_through_a_mapping_fits_the_model_of_the_canonical_book(
     assert mapped["rows"] == direct["rows"]
     for key in ("auc_oot", "ks_oot", "brier_oot", "n_oot"):
         assert mapped["metrics"][key] == pytest.approx(direct["metrics"][key], abs=1e-12), key
+
+
+def _target_book(book: pd.DataFrame, performance: Path) -> pd.DataFrame:
+    """The book with a ``went_bad`` column holding the history's label ('Y' / 'N', empty when not observed)."""
+    from features.io import read_table
+    from features.labels import default_labels
+
+    labels = default_labels(read_table(performance)).set_index("contract_id")
+    lab = labels.reindex(book["contract_id"].astype(str))
+    out = book.copy()
+    out["went_bad"] = pd.Series(lab["default"].map({1: "Y", 0: "N"}).to_numpy(), dtype="string") \
+        .where(lab["observed"].fillna(False).to_numpy(dtype=bool), None).to_numpy()
+    return out
+
+
+def test_labels_from_the_tapes_target_train_the_model_of_the_history_labels(
+        capsys: pytest.CaptureFixture[str], mlflow_dir: Path, small_book_files: dict[str, Path]) -> None:
+    book = pd.read_parquet(small_book_files["contracts"])
+    _target_book(book, small_book_files["performance"]).to_csv(mlflow_dir / "with_target.csv", index=False)
+    mapping = mlflow_dir / "target.toml"
+    mapping.write_text('name = "with target"\ntarget = "went_bad"\npositive = ["Y"]\n[fields]\n' + "".join(
+        f'{f.name} = "{f.name}"\n' for f in LEASE_FIELDS if f.name in book.columns), encoding="utf-8")
+
+    direct = _train(capsys, small_book_files["contracts"], small_book_files)
+    rc = main(["train", "--tape", str(mlflow_dir / "with_target.csv"), "--mapping", str(mapping), "--seed", "0",
+               "--json"])
+    assert rc == 0
+    captured = capsys.readouterr()
+    from_target = json.loads(captured.out)
+    assert "target went_bad:" in captured.err
+    assert from_target["params"]["labels.source"] == "target column of the tape"
+    assert direct["params"]["labels.source"].endswith("(performance history)")
+    for key in ("auc_oot", "ks_oot", "brier_oot", "n_oot", "auc_validation"):
+        assert from_target["metrics"][key] == pytest.approx(direct["metrics"][key], abs=1e-12), key
+
+
+def test_a_mapping_of_some_fields_trains_on_the_inputs_it_can_compute(
+        capsys: pytest.CaptureFixture[str], mlflow_dir: Path, small_book_files: dict[str, Path]) -> None:
+    book = pd.read_parquet(small_book_files["contracts"])
+    _target_book(book, small_book_files["performance"]).to_csv(mlflow_dir / "with_target.csv", index=False)
+    kept = ["contract_id", "origination_date", "financed_amount", "vehicle_price", "term_months", "annual_rate",
+            "bureau_score", "monthly_income"]
+    mapping = mlflow_dir / "few.toml"
+    mapping.write_text('name = "few fields"\ntarget = "went_bad"\npositive = ["Y"]\n[fields]\n' + "".join(
+        f'{name} = "{name}"\n' for name in kept), encoding="utf-8")
+    rc = main(["train", "--tape", str(mlflow_dir / "with_target.csv"), "--mapping", str(mapping), "--json"])
+    assert rc == 0
+    captured = capsys.readouterr()
+    assert "model inputs left out (their canonical fields are not mapped):" in captured.err
+    out = json.loads(captured.out)
+    from scoring.registry import load_model
+
+    model = load_model(out["model_uri"]).model
+    assert "ltv" in model.feature_names and "bureau_score" in model.feature_names
+    assert "down_payment_ratio" not in model.feature_names and "lessee_age" not in model.feature_names
+    assert out["metrics"]["auc_oot"] > 0.6
+
+
+def test_train_without_labels_or_with_a_stray_target_fails_in_one_line(
+        capsys: pytest.CaptureFixture[str], mlflow_dir: Path, small_book_files: dict[str, Path]) -> None:
+    mapping = mlflow_dir / "nolabel.toml"
+    mapping.write_text('name = "no target"\n[fields]\ncontract_id = "contract_id"\nbureau_score = "bureau_score"\n',
+                       encoding="utf-8")
+    assert main(["train", "--tape", str(small_book_files["contracts"]), "--mapping", str(mapping)]) == 2
+    assert "no labels; give --performance HISTORY, or name the default column" in capsys.readouterr().err
+    assert main(["train", "--tape", str(small_book_files["contracts"]), "--target", "x"]) == 2
+    assert "--target needs --mapping" in capsys.readouterr().err
+    assert main(["train", "--tape", str(small_book_files["contracts"])]) == 2
+    assert "--performance is needed for a canonical tape" in capsys.readouterr().err
