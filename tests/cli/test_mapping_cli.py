@@ -60,3 +60,12 @@ def test_unknown_mapping_is_one_line_error(capsys: pytest.CaptureFixture[str]) -
     code = main(["validate", "--tape", str(SAMPLES / "pool.parquet"), "--mapping", "no-such-mapping"])
     err = capsys.readouterr().err
     assert code == 2 and "no-such-mapping" in err and "Traceback" not in err
+
+
+def test_validate_ignores_the_target_of_a_mapping(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a pool has no outcome yet: a mapping written for training (with a target) still reads it
+    path, mapping = renamed(tape({}, {}), tmp_path)
+    mapping.write_text('target = "went_bad"\n' + mapping.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["validate", "--tape", str(path), "--mapping", str(mapping)]) == 0
+    out, _ = capsys.readouterr()
+    assert out.strip().endswith("OK")
