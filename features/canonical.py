@@ -15,9 +15,12 @@ canonical text passes: an ISO date where the mapping declared ``%m/%Y`` is read 
 mapping's decode problems still list it.) Canonical fields the mapping does not
 map are not written; the contract reports each required one as a missing column.
 
-Extra ``[features]`` and the target are not part of a canonical tape and are left out; the target
-(0/1 per row, empty where the cell is empty) is returned beside it (:attr:`CanonicalCopy.target`) for
-``poolgate train``, which labels the rows with it when no performance history is given.
+The mapping's extra ``[features]`` follow the canonical fields as text columns named
+``x_<column in snake case>`` (:func:`features.mapping.extra_input_name`): the data contract passes
+them through and a model trained with them (``poolgate train --mapping``) reads them. The target is
+not part of a canonical tape; it (0/1 per row, empty where the cell is empty) is returned beside it
+(:attr:`CanonicalCopy.target`) for ``poolgate train``, which labels the rows with it when no
+performance history is given.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import pyarrow.parquet as pq
 
 from features.contract import empty_problems
 from features.io import atomic_write
-from features.mapping import MappedTape, Mapping, iter_mapped
+from features.mapping import MappedTape, Mapping, extra_input_name, iter_mapped
 from features.schema import lease_field
 
 __all__ = ["CanonicalCopy", "canonical_text", "write_canonical"]
@@ -105,6 +108,9 @@ def canonical_text(tape: MappedTape) -> pd.DataFrame:
                 pos = hit["row"].to_numpy(dtype=np.int64) - first_row
                 text[pos] = hit["value"].astype(str).to_numpy(dtype=object)
         out[name] = pd.array(text, dtype=pd.StringDtype())
+    for feat in tape.mapping.features:  # extra inputs: their source text under their model-input name
+        out[extra_input_name(feat.column)] = pd.array(
+            tape.records[feat.column].reset_index(drop=True).astype("string"), dtype=pd.StringDtype())
     return out
 
 

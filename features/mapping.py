@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,7 @@ from features.exceptions import ConfigError, TapeError
 from features.io import iter_table, tape_format
 from features.regab import iter_regab_xml
 from features.schema import LEASE_FIELDS, lease_field
+from features.spec import FeatureSpec, spec_from_dict
 
 __all__ = [
     "BUILTIN_MAPPINGS",
@@ -40,10 +42,12 @@ __all__ = [
     "MappedTape",
     "Mapping",
     "apply_mapping",
+    "extra_input_name",
     "iter_mapped",
     "load_mapping",
     "mapped_format",
     "read_mapped",
+    "spec_with_extras",
     "tape_columns",
 ]
 
@@ -149,7 +153,14 @@ class Mapping:
         return list(dict.fromkeys(c for c in cols if c is not None))
 
     def with_target(self, target: str | None) -> Mapping:
-        """A copy with another target column (a command's ``--target`` flag)."""
+        """A copy with another target column (a command's ``--target`` flag).
+
+        Raises
+        ------
+        ConfigError
+            If ``target`` is also one of the mapping's ``[features]`` (the outcome as a model input).
+        """
+        _check_target_not_input(self.origin or self.name, target, self.features)
         return replace(self, target=target)
 
 
@@ -351,11 +362,18 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "<dict>") -> Mappin
         origin=origin,
         description=str(data.get("description", "")),
     )
+    _check_target_not_input(origin, mapping.target, features)
     contract_rule = next((r.column for r in rules if r.field == "contract_id"), None)
     if mapping.id is not None and contract_rule is not None and contract_rule != mapping.id:
         raise _fail(origin, "id", f"id = {mapping.id!r} but [fields] contract_id = {contract_rule!r}; "
                     "give the id column once")
     return mapping
+
+
+def _check_target_not_input(origin: str, target: str | None, features: Iterable[ExtraFeature]) -> None:
+    if target is not None and any(f.column == target for f in features):
+        raise ConfigError(f"{origin}: target {target!r} is also listed in [features]; the outcome cannot be a "
+                          "model input")
 
 
 def load_mapping(name_or_path: str | os.PathLike[str]) -> Mapping:
@@ -651,3 +669,44 @@ def read_mapped(path: str | os.PathLike[str], mapping: Mapping, *, chunksize: in
         mapped columns are kept, so memory grows with the mapped width, not the tape's.
     """
     return MappedTape.concat(list(iter_mapped(path, mapping, chunksize=chunksize)))
+
+
+def extra_input_name(column: str) -> str:
+    """The model-input name of a mapping's extra source column: ``x_`` and the column in snake case.
+
+    ``"Employment.Type"`` -> ``x_employment_type``; the canonical copy of a tape holds the column's
+    text under this name (:mod:`features.canonical`).
+    """
+    snake = re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
+    return "x_" + (snake or "column")
+
+
+def spec_with_extras(spec: FeatureSpec | None, extras: Iterable[ExtraFeature],
+                     *, source: str = "mapped specification") -> FeatureSpec | None:
+    """``spec`` with one model input per extra feature of a mapping (``source = "mapping"``).
+
+    Each is named :func:`extra_input_name` of its column, displayed as the column, with the
+    mapping's kind and ``monotone`` direction.
+
+    Raises
+    ------
+    ConfigError
+        If two columns give the same name, or a name collides with a feature of ``spec``.
+    """
+    extras = list(extras)
+    if not extras:
+        return spec
+    base = [f.to_dict() for f in spec.model_inputs] if spec is not None else []
+    taken = {d["name"]: "the feature specification" for d in base}
+    for feat in extras:
+        name = extra_input_name(feat.column)
+        if name in taken:
+            raise ConfigError(f"[features] {feat.column!r}: its model-input name {name!r} is already used by "
+                              f"{taken[name]}; rename the column in the mapping")
+        taken[name] = f"[features] {feat.column!r}"
+        base.append({"name": name, "display_en": feat.column, "display_zh": feat.column,
+                     "description": f"Source column {feat.column!r} used as it is (mapping [features]).",
+                     "unit": "", "inputs": [name], "transform": "identity",
+                     "direction": feat.monotone if feat.kind == "numeric" else 0, "kind": feat.kind,
+                     "known_at_cutoff": True, "model_input": True, "source": "mapping"})
+    return spec_from_dict({"version": spec.version if spec is not None else 1, "feature": base}, source=source)

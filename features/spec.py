@@ -49,7 +49,8 @@ _KINDS = ("numeric", "categorical")
 _UNITS = ("CNY", "months", "years", "fraction", "count", "points", "km", "flag", "")
 _REQUIRED = ("name", "display_en", "display_zh", "description", "unit", "inputs", "transform",
              "direction", "kind", "known_at_cutoff", "model_input")
-_OPTIONAL = ("clip",)
+_OPTIONAL = ("clip", "source")
+_SOURCES = ("spec", "mapping")
 _FORBIDDEN_ROLES = ("status", "performance")
 _OUTCOME_NAME = re.compile(
     r"(^|_)(default|defaults|defaulted|dpd|label|target|outcome|truth|status|chargeoff|charged|"
@@ -86,6 +87,9 @@ class FeatureDef:
         The feature is fed to the model.
     clip : tuple of (float, float) or None
         Range the computed value is limited to (infinities from a zero denominator included).
+    source : {"spec", "mapping"}
+        ``mapping``: an extra input declared in a mapping's ``[features]``, read from the column
+        ``x_...`` of a canonical copy (its one input, equal to its name) instead of canonical fields.
     """
 
     name: str
@@ -100,6 +104,7 @@ class FeatureDef:
     known_at_cutoff: bool
     model_input: bool
     clip: tuple[float, float] | None = None
+    source: str = "spec"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the same keys as the TOML file)."""
@@ -107,6 +112,8 @@ class FeatureDef:
         out["inputs"] = list(self.inputs)
         if self.clip is not None:
             out["clip"] = list(self.clip)
+        if self.source != "spec":
+            out["source"] = self.source
         return out
 
 
@@ -294,11 +301,17 @@ def _feature(entry: Any, where: str) -> FeatureDef:
         if not ok:
             raise ConfigError(f"{label}: 'clip' must be [low, high] numbers with low < high, got {clip!r}")
         clip = (float(clip[0]), float(clip[1]))
+    source = entry.get("source", "spec")
+    if source not in _SOURCES:
+        raise ConfigError(f"{label}: 'source' must be one of {list(_SOURCES)}, got {source!r}")
+    if source == "mapping" and (list(inputs) != [name] or transform != "identity" or not name.startswith("x_")):
+        raise ConfigError(f"{label}: a feature from a mapping is named x_... and is its own one input with "
+                          f"transform 'identity'; got inputs {inputs} and transform {transform!r}")
     return FeatureDef(
         name=name, display_en=entry["display_en"], display_zh=entry["display_zh"],
         description=entry["description"], unit=entry["unit"], inputs=tuple(inputs), transform=transform,
         direction=int(direction), kind=kind, known_at_cutoff=entry["known_at_cutoff"],
-        model_input=entry["model_input"], clip=clip,
+        model_input=entry["model_input"], clip=clip, source=source,
     )
 
 
@@ -307,7 +320,14 @@ _LEASE_NAMES = {f.name for f in LEASE_FIELDS}
 
 
 def _guard(feature: FeatureDef, source: str) -> None:
-    """Refuse a model input built from an outcome; then check its inputs are canonical fields."""
+    """Refuse a model input built from an outcome; then check its inputs are canonical fields.
+
+    A mapping's extra input is a source column the user declared; its name is not judged by the
+    outcome-name pattern (``status_of_checking_account`` and ``months_since_last_delinquency`` are
+    ordinary credit inputs), and the mapping refuses its target as an input (:mod:`features.mapping`).
+    """
+    if feature.source == "mapping":
+        return
     for name in (*feature.inputs, feature.name):
         if name in _LEASE_NAMES:
             role = lease_field(name).role

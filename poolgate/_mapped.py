@@ -29,8 +29,8 @@ def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | 
                    target: str | None = None, with_target: bool = False) -> CanonicalCopy:
     """Write ``tape`` read through mapping ``mapping_name`` as the canonical tape ``dest``.
 
-    Extra ``[features]`` of the mapping are not part of a canonical tape; a note says so on stderr
-    when the mapping declares them. With ``with_target`` the mapping's target (``target`` overrides
+    The mapping's extra ``[features]`` are written as ``x_...`` columns beside the canonical fields
+    (a model trained with them reads them there). With ``with_target`` the mapping's target (``target`` overrides
     it) is read too and returned as :attr:`CanonicalCopy.target`; otherwise it is ignored.
     """
     mapping = load_mapping(mapping_name)
@@ -46,9 +46,6 @@ def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | 
         print(f"  cells the mapping could not decode: {len(copy.problems)}", file=sys.stderr)
         for (column, rule), n in counts.items():
             print(f"    {column} ({rule}): {n}", file=sys.stderr)
-    if mapping.features:
-        print(f"  note: the mapping's [features] ({', '.join(f.column for f in mapping.features)}) are used by "
-              "'poolgate evaluate' only; a model bundle takes the canonical fields", file=sys.stderr)
     if copy.target is not None:
         labelled = int(copy.target.notna().sum())
         print(f"  target {mapping.target}: {labelled} rows labelled ({int(copy.target.sum())} defaults), "

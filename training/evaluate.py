@@ -22,7 +22,6 @@ inside each training fold.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -40,7 +39,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from features.exceptions import ConfigError, NotFittedError
-from features.mapping import ExtraFeature, MappedTape
+from features.mapping import ExtraFeature, MappedTape, extra_input_name, spec_with_extras
 from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, computable_subset, load_spec
 from models import PDClassifier, PlattCalibration, WoEScorecard, fit_platt
@@ -63,7 +62,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHALLENGERS = ("lightgbm_default", "logistic_tuned", "woe_scorecard")
-_UNSAFE = re.compile(r"[\[\]{}\":,\s]")
 
 
 @dataclass(frozen=True)
@@ -112,13 +110,13 @@ class EvaluateConfig:
             raise ConfigError(f"cv_below_rows must be a whole number >= 0; got {self.cv_below_rows!r}")
 
 
-def _safe(name: str) -> str:
-    """A column name LightGBM accepts (no JSON special characters or spaces)."""
-    return _UNSAFE.sub("_", name)
-
-
 class MappedInputs(TransformerMixin, BaseEstimator):
     """Model inputs from a mapped tape's records: specification features whose inputs are mapped, plus extras.
+
+    The same inputs ``poolgate train --mapping`` builds: the specification cut to the features whose
+    canonical inputs are present (:func:`features.spec.computable_subset`), each extra feature added as
+    the model input ``x_<column>`` (:func:`features.mapping.spec_with_extras`), all computed by one
+    :class:`features.pipeline.FeatureBuilder`.
 
     Parameters
     ----------
@@ -131,14 +129,14 @@ class MappedInputs(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    spec_ : FeatureSpec or None
-        The specification restricted to the features whose canonical inputs are present and not
-        all empty at ``fit`` (None when none are).
+    spec_ : FeatureSpec
+        The specification used: the computable features (those whose canonical inputs are present
+        and not all empty at ``fit``) and the extras.
+    builder_ : FeatureBuilder
     feature_names_out_ : list of str
     directions_ : dict of str to int
         Monotone direction of every input (0 for none).
     categorical_ : list of str
-    extra_levels_ : dict of str to list of str
     """
 
     def __init__(self, spec: FeatureSpec | None = None, extras: Sequence[ExtraFeature] = (), *,
@@ -147,6 +145,11 @@ class MappedInputs(TransformerMixin, BaseEstimator):
         self.extras = extras
         self.min_level_count = min_level_count
 
+    def _with_extra_columns(self, X: pd.DataFrame) -> pd.DataFrame:
+        if not self.extras:
+            return X
+        return X.assign(**{extra_input_name(f.column): X[f.column] for f in self.extras})
+
     def fit(self, X: pd.DataFrame, y: Any = None) -> MappedInputs:
         """Choose the computable features and learn categorical levels from ``X``."""
         spec = self.spec if self.spec is not None else load_spec()
@@ -154,53 +157,22 @@ class MappedInputs(TransformerMixin, BaseEstimator):
         subset, dropped = computable_subset(spec, present)
         if dropped:
             log.info("features not computable from the mapped fields (left out): %s", ", ".join(dropped))
-        self.spec_ = subset
-        self.builder_ = (FeatureBuilder(self.spec_, min_level_count=self.min_level_count).fit(X)
-                         if self.spec_ is not None else None)
-        self.extra_levels_: dict[str, list[str]] = {}
-        for feat in self.extras:
-            if feat.kind == "categorical":
-                counts = X[feat.column].astype("string").value_counts(dropna=True)
-                self.extra_levels_[feat.column] = sorted(str(v) for v, n in counts.items()
-                                                         if n >= self.min_level_count)
-        names = list(self.spec_.names) if self.spec_ is not None else []
-        directions = dict(self.spec_.directions) if self.spec_ is not None else {}
-        categorical = list(self.spec_.categorical) if self.spec_ is not None else []
-        for feat in self.extras:
-            name = _safe(feat.column)
-            if name in names:
-                raise ConfigError(f"extra feature {feat.column!r} collides with model input {name!r}; rename it")
-            names.append(name)
-            directions[name] = feat.monotone
-            if feat.kind == "categorical":
-                categorical.append(name)
-        if not names:
+        full = spec_with_extras(subset, self.extras, source="mapped subset of the feature specification")
+        if full is None:
             raise ConfigError("no model input: the mapping maps no field a feature needs and declares no "
                               "[features]")
-        self.feature_names_out_ = names
-        self.directions_ = directions
-        self.categorical_ = categorical
+        self.spec_ = full
+        self.builder_ = FeatureBuilder(full, min_level_count=self.min_level_count).fit(self._with_extra_columns(X))
+        self.feature_names_out_ = list(full.names)
+        self.directions_ = dict(full.directions)
+        self.categorical_ = list(full.categorical)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Model inputs, columns :attr:`feature_names_out_`, categorical columns as ``category``."""
         if not hasattr(self, "feature_names_out_"):
             raise NotFittedError("MappedInputs.transform called before fit")
-        parts = [self.builder_.transform(X)] if self.builder_ is not None else []
-        extra = pd.DataFrame(index=X.index)
-        for feat in self.extras:
-            values = X[feat.column]
-            if feat.kind == "numeric":
-                extra[_safe(feat.column)] = pd.to_numeric(values, errors="coerce").astype("float64")
-            else:
-                levels = self.extra_levels_[feat.column]
-                text = values.astype("string")
-                known = text.isin(levels).fillna(False).to_numpy(dtype=bool)  # unseen or rare: missing
-                cells = np.where(known, text.astype(object).to_numpy(), None)
-                extra[_safe(feat.column)] = pd.Categorical(cells, categories=levels)
-        parts.append(extra)
-        out = pd.concat(parts, axis=1)
-        return out[self.feature_names_out_]
+        return self.builder_.transform(self._with_extra_columns(X))
 
 
 @dataclass

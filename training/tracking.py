@@ -157,16 +157,17 @@ def _input_example(outcome: TrainingOutcome, rows: int = 3) -> pd.DataFrame:
     return example
 
 
-def model_signature(fields: Iterable[str] | None = None) -> ModelSignature:
+def model_signature(fields: Iterable[str] | None = None, extra: Iterable[str] = ()) -> ModelSignature:
     """Input signature of the screening pyfunc: every canonical lease field by name, required unless
     it may be empty or (with ``fields``, the canonical fields of the training tape, e.g. one read
     through a mapping) the training tape did not carry it. Types are ``any``: the pyfunc takes CSV
     text or typed values and checks every cell against the data contract itself (an invalid row
     becomes an ``invalid`` decision with reasons), which MLflow's type enforcement would pre-empt
-    with one error for the whole request."""
+    with one error for the whole request. ``extra`` names the mapping's extra inputs (``x_...``
+    columns) a model trained through a mapping also reads; they are required."""
     carried = set(fields) if fields is not None else {f.name for f in LEASE_FIELDS}
-    return ModelSignature(inputs=Schema([ColSpec(AnyType(), f.name, required=not f.nullable and f.name in carried)
-                                         for f in LEASE_FIELDS]))
+    names = [(f.name, not f.nullable and f.name in carried) for f in LEASE_FIELDS] + [(n, True) for n in extra]
+    return ModelSignature(inputs=Schema([ColSpec(AnyType(), name, required=required) for name, required in names]))
 
 
 def log_training_run(outcome: TrainingOutcome, *, experiment: str, model_name: str, policy_path: Path,
@@ -220,7 +221,8 @@ def log_training_run(outcome: TrainingOutcome, *, experiment: str, model_name: s
                 name="model", python_model=str(pyfunc_path()),
                 artifacts={"bundle": str(bundle), "policy": str(policy_path)},
                 registered_model_name=model_name, input_example=_input_example(outcome),
-                    signature=model_signature(outcome.split.test.records.columns),
+                signature=model_signature(outcome.split.test.records.columns,
+                                          extra=[f.name for f in spec.model_inputs if f.source == "mapping"]),
                 pip_requirements=_pip_requirements(),
                 metadata={"poolgate_spec_digest": spec.digest, "poolgate_seed": outcome.seed},
             )

@@ -25,7 +25,7 @@ ORDER = 40
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tape", required=True, help="book of canonical lease records (CSV or Parquet)")
     p.add_argument("--mapping", help=MAPPING_HELP + " (the book; the performance history stays canonical). Only "
-                   "the model inputs whose canonical fields the mapping maps are used")
+                   "the model inputs whose canonical fields the mapping maps are used, plus its [features]")
     p.add_argument("--performance", help="monthly performance history (CSV or Parquet); without it the labels "
                    "come from the mapping's target column")
     p.add_argument("--target", help="with --mapping: the tape's default column (overrides the mapping's target); "
@@ -42,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from features.exceptions import ConfigError
+    from features.mapping import load_mapping, spec_with_extras
     from features.spec import computable_subset, load_spec
     from training.data import read_training_data
     from training.run import RunConfig, labels_from_target, train_run
@@ -55,10 +56,13 @@ def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="poolgate-map-") as tmp:
             copy = canonical_copy(args.tape, args.mapping, Path(tmp) / "book.parquet", target=args.target,
                                   with_target=args.performance is None)
-            spec, dropped = computable_subset(load_spec(), copy.fields)
+            mapping = load_mapping(args.mapping)
+            subset, dropped = computable_subset(load_spec(), copy.fields)
+            spec = spec_with_extras(subset, mapping.features)
             if spec is None:
                 raise ConfigError(f"mapping {args.mapping}: it maps none of the canonical fields a model input needs "
-                                  "(docs/features.md lists them); a model cannot be trained on it")
+                                  "(docs/features.md lists them) and declares no [features]; a model cannot be "
+                                  "trained on it")
             if dropped:
                 print(f"  model inputs left out (their canonical fields are not mapped): {', '.join(dropped)}",
                       file=sys.stderr)

@@ -9,7 +9,7 @@ import pytest
 
 from features.canonical import canonical_text, write_canonical
 from features.contract import check_lease_tape
-from features.mapping import apply_mapping, load_mapping
+from features.mapping import apply_mapping, extra_input_name, load_mapping
 from features.validate import validate_tape
 from tests.features.test_mapping import LENDER_TOML, _lender_frame
 
@@ -29,7 +29,11 @@ def test_undecodable_cells_keep_their_source_text_so_the_contract_rejects_them(t
     (tmp_path / "lender.toml").write_text(LENDER_TOML, encoding="utf-8")
     tape = apply_mapping(_lender_frame(), load_mapping(tmp_path / "lender.toml"))
     text = canonical_text(tape)
-    assert list(text.columns) == tape.canonical_fields
+    extras = [extra_input_name(f.column) for f in tape.mapping.features]
+    assert extras and list(text.columns) == tape.canonical_fields + extras  # extras after the fields, as x_...
+    for feat, name in zip(tape.mapping.features, extras, strict=True):
+        src = tape.records[feat.column].astype("string").reset_index(drop=True)
+        pd.testing.assert_series_equal(text[name], src, check_names=False)
     assert text.loc[0, "annual_rate"] == "0.065" and text.loc[0, "origination_date"] == "2019-03-01"
     assert text.loc[0, "vehicle_condition"] == "new" and text.loc[0, "has_guarantor"] == "true"
     # row 3: score "abc", date in another format, code "D"; row 4: rate "x", guarantor code "2"
@@ -37,7 +41,7 @@ def test_undecodable_cells_keep_their_source_text_so_the_contract_rejects_them(t
         "abc", "2020-01-01", "D")
     assert (text.loc[3, "annual_rate"], text.loc[3, "has_guarantor"]) == ("x", "2")
     assert pd.isna(text.loc[3, "bureau_score"])            # empty in the source: stays empty
-    found = check_lease_tape(text, required=list(text.columns)).problems
+    found = check_lease_tape(text, required=tape.canonical_fields).problems
     cells = {(int(r.row), r.column, r.value) for r in found.itertuples()}
     assert {(3, "bureau_score", "abc"), (3, "vehicle_condition", "D"), (4, "annual_rate", "x"),
             (4, "has_guarantor", "2")} <= cells

@@ -13,10 +13,12 @@ from features.exceptions import ConfigError, TapeError
 from features.mapping import (
     BUILTIN_MAPPINGS,
     apply_mapping,
+    extra_input_name,
     iter_mapped,
     load_mapping,
     mapping_from_dict,
     read_mapped,
+    spec_with_extras,
 )
 from features.schema import LEASE_FIELDS
 
@@ -152,6 +154,7 @@ def test_repeated_ids_are_reported_after_the_first() -> None:
     ({"id": "a", "fields": {"contract_id": "b"}}, r"give the id column once"),
     ({"name": "empty"}, r"maps no canonical field and declares no \[features\]"),
     ({"features": {"bureau_score": {"kind": "numeric"}}}, r"may not carry a canonical field name"),
+    ({"target": "bad", "features": {"bad": {"kind": "numeric"}}}, r"target 'bad' is also listed in \[features\]"),
 ])
 def test_invalid_mappings_fail_clearly(data: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -204,3 +207,35 @@ def test_docs_list_every_column_of_the_regab_mappings() -> None:
             assert f"`{rule.field}`" in doc and f"`{rule.column}`" in doc, (name, rule)
         for feat in mapping.features:
             assert f"`{feat.column}`" in doc, (name, feat)
+
+
+def test_target_override_cannot_name_an_input() -> None:
+    mapping = mapping_from_dict({"features": {"bad": {"kind": "numeric"}, "ok": {"kind": "numeric"}}}, origin="m")
+    with pytest.raises(ConfigError, match=r"m: target 'bad' is also listed in \[features\]"):
+        mapping.with_target("bad")
+    assert mapping.with_target("ok2").target == "ok2"
+
+
+def test_extras_become_specification_features_named_x_in_snake_case() -> None:
+    from features.spec import load_spec, spec_from_dict
+
+    mapping = mapping_from_dict({"features": {
+        "Status of existing checking account": {"kind": "categorical"},
+        "mths_since_last_delinq": {"kind": "numeric", "monotone": -1}}}, origin="m")
+    assert extra_input_name("Employment.Type") == "x_employment_type"
+    spec = spec_with_extras(load_spec(), mapping.features)
+    assert spec is not None
+    assert spec.names[-2:] == ["x_status_of_existing_checking_account", "x_mths_since_last_delinq"]
+    feat = spec.feature("x_mths_since_last_delinq")
+    assert (feat.source, feat.inputs, feat.direction, feat.display_en) == (
+        "mapping", ("x_mths_since_last_delinq",), -1, "mths_since_last_delinq")
+    assert spec_from_dict(spec.to_dict()).features == spec.features  # stored in bundle.json and read back
+    alone = spec_with_extras(None, mapping.features)
+    assert alone is not None and alone.names == spec.names[-2:]
+    clash = mapping_from_dict({"features": {"A b": {"kind": "numeric"}, "a-b": {"kind": "numeric"}}}, origin="m")
+    with pytest.raises(ConfigError, match=r"\[features\] 'a-b': its model-input name 'x_a_b' is already used"):
+        spec_with_extras(None, clash.features)
+    bad = spec.to_dict()
+    bad["feature"][-1]["inputs"] = ["bureau_score"]
+    with pytest.raises(ConfigError, match="a feature from a mapping is named x_... and is its own one input"):
+        spec_from_dict(bad)

@@ -43,13 +43,13 @@ def _tape(n: int = 700, seed: int = 1):
 def test_inputs_are_the_computable_spec_features_plus_the_extras() -> None:
     tape = _tape(300)
     inputs = MappedInputs(extras=tape.mapping.features, min_level_count=12).fit(tape.records)
-    assert inputs.feature_names_out_ == ["bureau_score", "thin_file", "annual_rate", "pti", "region_code"]
-    assert inputs.directions_["pti"] == 1 and inputs.directions_["bureau_score"] == -1
-    assert inputs.categorical_ == ["region_code"]
+    assert inputs.feature_names_out_ == ["bureau_score", "thin_file", "annual_rate", "x_pti", "x_region_code"]
+    assert inputs.directions_["x_pti"] == 1 and inputs.directions_["bureau_score"] == -1
+    assert inputs.categorical_ == ["x_region_code"]
     x = inputs.transform(tape.records)
-    assert isinstance(x["region_code"].dtype, pd.CategoricalDtype)
+    assert isinstance(x["x_region_code"].dtype, pd.CategoricalDtype)
     rare = tape.records["region code"].map(tape.records["region code"].value_counts()) < 12
-    assert x.loc[rare.to_numpy(), "region_code"].isna().all()  # rare levels become missing
+    assert x.loc[rare.to_numpy(), "x_region_code"].isna().all()  # rare levels become missing
 
 
 def test_holdout_reports_the_recipe_and_the_challengers_on_the_same_rows() -> None:
