@@ -56,6 +56,12 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _write_text(path: Path, text: str) -> str:
+    """Write ``text`` to ``path`` atomically; return its SHA-256."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return _sha256(text)
+
+
 class LeaseModel:
     """A fitted default model: canonical records in, PD, score points and explanations out.
 
@@ -227,18 +233,14 @@ class LeaseModel:
         booster_text = self.booster.model_to_string()
         files = {_BOOSTER: _sha256(booster_text)}
         atomic_write(folder / _BOOSTER, lambda tmp: tmp.write_text(booster_text, encoding="utf-8"))
-        if self.scorecard is not None:
-            card_text = json.dumps(self.scorecard.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            files[_SCORECARD] = _sha256(card_text)
-            atomic_write(folder / _SCORECARD, lambda tmp: tmp.write_text(card_text, encoding="utf-8"))
-        else:
-            (folder / _SCORECARD).unlink(missing_ok=True)
-        if self.linear is not None:
-            lin_text = json.dumps(self.linear.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            files[_LINEAR] = _sha256(lin_text)
-            atomic_write(folder / _LINEAR, lambda tmp: tmp.write_text(lin_text, encoding="utf-8"))
-        else:
-            (folder / _LINEAR).unlink(missing_ok=True)
+        parts: tuple[tuple[str, WoEScorecard | LinearScorecard | None], ...] = (
+            (_SCORECARD, self.scorecard), (_LINEAR, self.linear))
+        for name, part in parts:
+            if part is None:
+                (folder / name).unlink(missing_ok=True)
+            else:
+                files[name] = _write_text(folder / name, json.dumps(part.to_dict(), indent=2, sort_keys=True,
+                                                                    ensure_ascii=False) + "\n")
         write_json({
             "format": BUNDLE_FORMAT,
             "feature_names": self.feature_names,
