@@ -7,13 +7,14 @@ challenger and exact explanations, bundled as :class:`LeaseModel` (text + JSON, 
 from models.bundle import BUNDLE_FORMAT, LeaseModel, fit_lease_model
 from models.calibration import CalibrationError, PlattCalibration, fit_platt
 from models.explain import Explanation, contributions
-from models.linear import LinearScorecard
+from models.linear import LINEAR_MARGIN, LinearScorecard, fit_on_linear_base
 from models.pd_model import PDClassifier
 from models.scaling import ScoreScaling
 from models.scorecard import Binning, WoEScorecard
 
 __all__ = [
     "BUNDLE_FORMAT",
+    "LINEAR_MARGIN",
     "Binning",
     "CalibrationError",
     "Explanation",
@@ -25,5 +26,6 @@ __all__ = [
     "WoEScorecard",
     "contributions",
     "fit_lease_model",
+    "fit_on_linear_base",
     "fit_platt",
 ]

@@ -86,12 +86,17 @@ class LeaseModel:
         An additive logistic regression on the same model inputs.
     partner : {"scorecard", "linear"}, default "scorecard"
         The model blended with the booster when ``blend_weight < 1``.
+    partner_weight : float, optional
+        Weight of the partner's log-odds (fraction in [0, 1]); ``1 - blend_weight`` when omitted.
+        ``blend_weight = partner_weight = 1`` is the partner with trees boosted on top of its
+        log-odds (:func:`models.linear.fit_on_linear_base`).
     """
 
     def __init__(self, builder: FeatureBuilder, booster: lgb.Booster, calibration: PlattCalibration,
                  scaling: ScoreScaling | None = None, scorecard: WoEScorecard | None = None,
                  metadata: Mapping[str, Any] | None = None, *, blend_weight: float = 1.0,
-                 linear: LinearScorecard | None = None, partner: str = "scorecard") -> None:
+                 linear: LinearScorecard | None = None, partner: str = "scorecard",
+                 partner_weight: float | None = None) -> None:
         names = list(builder.get_feature_names_out())
         if list(booster.feature_name()) != names:
             raise ConfigError(f"LeaseModel: booster features {booster.feature_name()} differ from the "
@@ -100,14 +105,19 @@ class LeaseModel:
             raise ConfigError(f"LeaseModel: blend_weight must be within [0, 1]; got {blend_weight!r}")
         if partner not in PARTNERS:
             raise ConfigError(f"LeaseModel: partner must be one of {PARTNERS}; got {partner!r}")
-        if blend_weight < 1.0:
+        partner_weight = 1.0 - float(blend_weight) if partner_weight is None else float(partner_weight)
+        if not 0.0 <= partner_weight <= 1.0:
+            raise ConfigError(f"LeaseModel: partner_weight must be within [0, 1]; got {partner_weight!r}")
+        if partner_weight > 0.0:
             other = scorecard if partner == "scorecard" else linear
             if other is None:
-                raise ConfigError(f"LeaseModel: blend_weight {blend_weight} needs a {partner} to blend with")
+                raise ConfigError(f"LeaseModel: blend_weight {blend_weight} and partner_weight {partner_weight:g} "
+                                  f"need a {partner} to blend with")
             extra = sorted(set(other.feature_names_in_) - set(names))
             if extra:
                 raise ConfigError(f"LeaseModel: {partner} features {extra} are not model inputs")
         self.partner = partner
+        self.partner_weight = partner_weight
         self.linear = linear
         self.blend_weight = float(blend_weight)
         self.builder = builder
@@ -136,10 +146,10 @@ class LeaseModel:
     def raw_score_inputs(self, X: pd.DataFrame) -> np.ndarray:
         """Raw log-odds from model inputs already built by :meth:`transform`, shape (n,)."""
         if self.blend_weight == 0.0:
-            return self._partner().decision_function(X)
+            return self.partner_weight * self._partner().decision_function(X)
         raw = np.asarray(self.booster.predict(X, raw_score=True), dtype="float64")
-        if self.blend_weight < 1.0:
-            raw = self.blend_weight * raw + (1.0 - self.blend_weight) * self._partner().decision_function(X)
+        if self.partner_weight > 0.0:
+            raw = self.blend_weight * raw + self.partner_weight * self._partner().decision_function(X)
         return raw
 
     def _partner(self) -> WoEScorecard | LinearScorecard:
@@ -151,10 +161,12 @@ class LeaseModel:
     def model_kind(self) -> str:
         """What makes the raw score: ``boosted trees``, ``blend with the scorecard`` / ``... linear``,
         or the partner alone (``scorecard`` / ``linear``)."""
-        if self.blend_weight == 1.0:
+        if self.partner_weight == 0.0:
             return "boosted trees"
         if self.blend_weight == 0.0:
             return self.partner
+        if self.blend_weight == 1.0 and self.partner_weight == 1.0:
+            return "trees boosted on the " + {"linear": "logistic regression"}.get(self.partner, self.partner)
         return f"blend with the {self.partner}"
 
     def raw_score(self, records: pd.DataFrame) -> np.ndarray:
@@ -188,20 +200,20 @@ class LeaseModel:
 
     def explain_inputs(self, X: pd.DataFrame) -> Explanation:
         """:meth:`explain` from model inputs already built by :meth:`transform` (shape (n, k))."""
-        w = self.blend_weight
+        w, v = self.blend_weight, self.partner_weight
         if w == 0.0:  # the partner alone: the trees are not part of the score
             part = self._partner()
-            values = part.contributions(X).reindex(columns=self.feature_names, fill_value=0.0)
-            base_alone = np.full(len(X), float(part.intercept_))
+            values = v * part.contributions(X).reindex(columns=self.feature_names, fill_value=0.0)
+            base_alone = np.full(len(X), v * float(part.intercept_))
             return Explanation(contributions=values, base_value=base_alone,
                                raw_score=values.to_numpy().sum(axis=1) + base_alone)
         trees = contributions(self.booster, X)
-        if w == 1.0:
+        if v == 0.0:
             return trees
         part = self._partner()
         card = part.contributions(X).reindex(columns=trees.contributions.columns, fill_value=0.0)
-        values = w * trees.contributions + (1.0 - w) * card
-        base = w * trees.base_value + (1.0 - w) * part.intercept_
+        values = w * trees.contributions + v * card
+        base = w * trees.base_value + v * part.intercept_
         return Explanation(contributions=values, base_value=base,
                            raw_score=values.to_numpy().sum(axis=1) + base)
 
@@ -249,6 +261,7 @@ class LeaseModel:
             "scaling": self.scaling.to_dict(),
             "blend_weight": self.blend_weight,
             "partner": self.partner,
+            "partner_weight": self.partner_weight,
             "metadata": self.metadata,
             "files": files,
             "lightgbm_version": lgb.__version__,
@@ -298,7 +311,7 @@ class LeaseModel:
         model = cls(builder, booster, PlattCalibration.from_dict(data["calibration"]),
                     ScoreScaling.from_dict(data["scaling"]), scorecard, data.get("metadata", {}),
                     blend_weight=float(data.get("blend_weight", 1.0)), linear=linear,
-                    partner=str(data.get("partner", "scorecard")))
+                    partner=str(data.get("partner", "scorecard")), partner_weight=data.get("partner_weight"))
         if model.feature_names != data["feature_names"]:
             raise ConfigError(f"{bundle_path}: feature_names {data['feature_names']} differ from the "
                               f"builder's {model.feature_names}")
@@ -320,6 +333,7 @@ def fit_lease_model(
     random_state: int = 0,
     with_scorecard: bool = False,
     min_level_count: int = 1,
+    linear_base: bool = False,
 ) -> LeaseModel:
     """Fit the feature builder, the monotone classifier and its calibration.
 
@@ -346,6 +360,10 @@ def fit_lease_model(
         Also fit the WoE logistic scorecard challenger on the training part.
     min_level_count : int, default 1
         Categorical levels rarer than this on the training part become missing.
+    linear_base : bool, default False
+        Fit the logistic regression (:class:`models.LinearScorecard`) on the training part first and
+        boost the trees on top of its log-odds (:func:`models.linear.fit_on_linear_base`): the raw
+        score is ``linear + trees``, stored as partner ``linear`` with both weights 1.
 
     Raises
     ------
@@ -361,9 +379,17 @@ def fit_lease_model(
     builder = FeatureBuilder(spec, min_level_count=min_level_count).fit(records_train)
     X_train, X_valid = builder.transform(records_train), builder.transform(records_valid)
     y_train, y_valid = np.asarray(y_train).astype("int64"), np.asarray(y_valid).astype("int64")
-    clf = PDClassifier(**params, monotone_constraints=builder.spec_.directions, random_state=random_state)
-    clf.fit(X_train, y_train, eval_set=(X_valid, y_valid))
-    calibration = fit_platt(clf.raw_score(X_valid), y_valid)
+    linear = None
+    if linear_base:
+        from models.linear import fit_on_linear_base
+        linear, clf = fit_on_linear_base(params, X_train, y_train, X_valid, y_valid,
+                                         directions=builder.spec_.directions, random_state=random_state)
+        raw_valid = linear.decision_function(X_valid) + clf.raw_score(X_valid)
+    else:
+        clf = PDClassifier(**params, monotone_constraints=builder.spec_.directions, random_state=random_state)
+        clf.fit(X_train, y_train, eval_set=(X_valid, y_valid))
+        raw_valid = clf.raw_score(X_valid)
+    calibration = fit_platt(raw_valid, y_valid)
     scorecard = None
     if with_scorecard:
         from models.scorecard import WoEScorecard
@@ -378,5 +404,10 @@ def fit_lease_model(
         "monotone_constraints": {k: v for k, v in builder.spec_.directions.items() if v},
         "spec_digest": builder.spec_.digest,
     }
-    log.info("fitted LeaseModel: %d trees, %d training rows", clf.best_iteration_, len(X_train))
+    log.info("fitted LeaseModel: %d trees%s, %d training rows", clf.best_iteration_,
+             " on the logistic regression's log-odds" if linear is not None else "", len(X_train))
+    if linear is not None:
+        metadata.update(blend_weight=1.0, blend_partner="linear", partner_weight=1.0)
+        return LeaseModel(builder, clf.booster_, calibration, scaling, scorecard, metadata, linear=linear,
+                          partner="linear", partner_weight=1.0)
     return LeaseModel(builder, clf.booster_, calibration, scaling, scorecard, metadata)

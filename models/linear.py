@@ -21,7 +21,7 @@ in no listed level. Stored as JSON (:meth:`to_dict`), never pickled.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,9 +32,18 @@ from sklearn.model_selection import StratifiedKFold
 
 from features.exceptions import ConfigError, NotFittedError, TapeError
 
-__all__ = ["LinearScorecard"]
+if TYPE_CHECKING:
+    from models.pd_model import PDClassifier
+
+__all__ = ["LINEAR_MARGIN", "LinearScorecard", "fit_on_linear_base"]
 
 _FORMAT = "poolgate.LinearScorecard/1"
+
+#: A model with the linear part replaces the trees (and their blend with the scorecard) only when its
+#: held-out AUC is higher by more than this: on a few thousand rows smaller differences are noise
+#: (German credit: a 0.0016 lead of the linear model on the inner folds turned into a 0.046 loss on
+#: the held-out fold).
+LINEAR_MARGIN = 0.002
 _MISSING = "(missing)"
 _OTHER = "(other)"
 
@@ -289,3 +298,31 @@ class LinearScorecard(ClassifierMixin, BaseEstimator):
         model.n_features_in_ = len(model.terms_)
         model.classes_ = np.array([0, 1])
         return model
+
+
+def fit_on_linear_base(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any, X_valid: pd.DataFrame,
+                       y_valid: Any, *, directions: Mapping[str, int],
+                       random_state: int = 0) -> tuple[LinearScorecard, PDClassifier]:
+    """The logistic regression, then boosted trees fitted on top of its log-odds (early stopping on ``X_valid``).
+
+    The trees start from the linear model's log-odds (LightGBM ``init_score``) and fit only what it
+    misses (thresholds, interactions); the raw score is ``linear.decision_function(X) +
+    trees.raw_score(X)``, both exactly explainable.
+
+    Parameters
+    ----------
+    params : mapping
+        :class:`models.PDClassifier` settings (``n_estimators``, ``early_stopping_rounds``, ...).
+    X_fit, y_fit, X_valid, y_valid
+        Model inputs and 0/1 labels of the fitting and the held-out rows.
+    directions : mapping of str to int
+        Risk directions: monotone constraints of the trees and sign rules of the linear model.
+    random_state : int, default 0
+    """
+    from models.pd_model import PDClassifier
+
+    linear = LinearScorecard(directions=directions, random_state=random_state).fit(X_fit, y_fit)
+    trees = PDClassifier(**params, monotone_constraints=dict(directions), random_state=random_state)
+    trees.fit(X_fit, y_fit, eval_set=(X_valid, y_valid), init_score=linear.decision_function(X_fit),
+              eval_init_score=linear.decision_function(X_valid))
+    return linear, trees

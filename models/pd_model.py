@@ -225,7 +225,8 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
             params["monotone_constraints"] = constraints
         return params
 
-    def fit(self, X: pd.DataFrame, y: Any, *, eval_set: tuple[pd.DataFrame, Any] | None = None) -> PDClassifier:
+    def fit(self, X: pd.DataFrame, y: Any, *, eval_set: tuple[pd.DataFrame, Any] | None = None,
+            init_score: np.ndarray | None = None, eval_init_score: np.ndarray | None = None) -> PDClassifier:
         """Train the trees.
 
         Parameters
@@ -236,6 +237,10 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
             1 for default, 0 otherwise.
         eval_set : (DataFrame, array-like), optional
             Held-out inputs and labels for early stopping on log loss.
+        init_score, eval_init_score : ndarray, optional
+            Log-odds the trees start from (another model's, e.g. :class:`models.LinearScorecard`),
+            for the training rows and the ``eval_set`` rows. The trees then fit what that model
+            misses; :meth:`raw_score` returns the trees' part alone (add the base yourself).
 
         Raises
         ------
@@ -249,7 +254,7 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
         labels = _check_labels(y, len(X), "fit")
         params = self.lgb_params(self._constraints(X))
         train = lgb.Dataset(X, label=labels, params={"max_bin": self.max_bin, "verbosity": -1},
-                            free_raw_data=True)
+                            free_raw_data=True, init_score=init_score)
         valid_sets, valid_names = [train], ["train"]
         callbacks: list[Any] = []
         evals: dict[str, Any] = {}
@@ -258,7 +263,7 @@ class PDClassifier(ClassifierMixin, BaseEstimator):
             if list(Xv.columns) != list(X.columns):
                 raise TapeError("PDClassifier.fit: eval_set columns differ from X columns")
             yv = _check_labels(eval_set[1], len(Xv), "fit(eval_set)")
-            valid_sets.append(lgb.Dataset(Xv, label=yv, reference=train))
+            valid_sets.append(lgb.Dataset(Xv, label=yv, reference=train, init_score=eval_init_score))
             valid_names.append("valid")
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
         callbacks.append(lgb.record_evaluation(evals))

@@ -149,6 +149,10 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
                  "blended with the WoE scorecard by out-of-fold AUC (or replaced by the additive logistic "
                  "regression where its out-of-fold AUC was higher) and calibrated on the out-of-fold score. "
                  "The validation figures are out-of-fold.")
+    elif meta.get("blend_partner") == "linear":
+        intro = ("A logistic regression fitted on the training vintages first; boosted trees, with settings searched "
+                 "on the validation vintages, fitted on top of its log-odds and stopped early on them; the sum "
+                 "calibrated on their raw scores.")
     else:
         intro = ("Settings searched on the validation vintages; the model stopped early on them and was calibrated "
                  "on their raw scores.")
@@ -160,9 +164,16 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
         ("trees", str(meta.get("best_iteration", "–"))),
         ("leaves per tree", str(params.get("num_leaves", "–"))),
         ("learning rate", str(params.get("learning_rate", "–"))),
-        ("blend", "boosted trees alone" if weight == 1.0 else f"the {partner} alone" if weight == 0.0 else
-         f"{weight:g} × boosted log-odds + {1 - weight:g} × {partner} log-odds"),
+        ("blend", _blend_text(weight, float(meta.get("partner_weight", 1.0 - weight)), partner)),
     ]))
+
+
+def _blend_text(weight: float, partner_weight: float, partner: str) -> str:
+    if partner_weight == 0.0:
+        return "boosted trees alone"
+    if weight == 0.0:
+        return f"the {partner} alone"
+    return f"{weight:g} × boosted log-odds + {partner_weight:g} × {partner} log-odds"
 
 
 def _features(doc: Document, data: ModelCardData) -> None:

@@ -39,6 +39,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from models import LinearScorecard, PlattCalibration, WoEScorecard, fit_platt
+from models.linear import LINEAR_MARGIN
 from training.errors import TrainingError
 from training.search import lgb_params
 
@@ -64,11 +65,6 @@ SMALL_CANDIDATES: tuple[dict[str, Any], ...] = (
     {"num_leaves": 16, "min_child_samples": 100, "learning_rate": 0.02, "reg_lambda": 10.0,
      "colsample_bytree": 0.7, "subsample": 0.8},
 )
-
-#: The linear model replaces the blend only when its out-of-fold AUC is higher by more than this: on a
-#: few thousand rows smaller differences are noise (German credit: a 0.0016 lead of the linear model
-#: on the inner folds turned into a 0.046 loss on the held-out fold).
-LINEAR_MARGIN = 0.002
 
 #: Weights of the boosted log-odds in the blend with the scorecard's log-odds (1.0: boosted alone).
 BLEND_WEIGHTS: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25, 0.0)

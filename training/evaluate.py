@@ -42,7 +42,14 @@ from features.exceptions import ConfigError, NotFittedError
 from features.mapping import ExtraFeature, MappedTape, extra_input_name, spec_with_extras
 from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, computable_subset, load_spec
-from models import PDClassifier, PlattCalibration, WoEScorecard, fit_platt
+from models import (
+    LinearScorecard,
+    PDClassifier,
+    PlattCalibration,
+    WoEScorecard,
+    fit_on_linear_base,
+    fit_platt,
+)
 from training.cv_search import SMALL_SAMPLE_ROWS, CVSelection, search_cv
 from training.errors import TrainingError
 from training.metrics import auc, brier, gini, ks
@@ -86,6 +93,9 @@ class EvaluateConfig:
         (:func:`training.cv_search.search_cv`) instead of one validation part; 0 turns it off.
     inner_folds : int, default 5
         Folds of that inner cross-validation.
+    linear_base : bool, default True
+        From ``cv_below_rows`` rows on, boost the trees on top of the logistic regression's log-odds
+        (:func:`models.linear.fit_on_linear_base`), as ``poolgate train`` does.
     """
 
     folds: int = 5
@@ -95,6 +105,7 @@ class EvaluateConfig:
     challengers: bool = True
     cv_below_rows: int = SMALL_SAMPLE_ROWS
     inner_folds: int = 5
+    linear_base: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.folds, bool) or not isinstance(self.folds, int) or self.folds < 2:
@@ -190,6 +201,7 @@ class Recipe:
     calibration: PlattCalibration | None = None
     search: SearchResult | None = None
     selection: CVSelection | None = None
+    linear: LinearScorecard | None = None
 
     def predict_pd(self, records: pd.DataFrame) -> np.ndarray:
         """Calibrated PD of each record, shape (n,)."""
@@ -198,7 +210,10 @@ class Recipe:
             return self.selection.predict_pd(x)
         if self.classifier is None or self.calibration is None:
             raise NotFittedError("Recipe.predict_pd: the recipe holds no fitted model")
-        return self.calibration.predict(self.classifier.raw_score(x))
+        raw = self.classifier.raw_score(x)
+        if self.linear is not None:  # trees boosted on the logistic regression's log-odds
+            raw = raw + self.linear.decision_function(x)
+        return self.calibration.predict(raw)
 
     def summary(self) -> dict[str, Any]:
         """The chosen settings: LightGBM parameters, ``trees``, ``selection`` and the blend ``weight``."""
@@ -207,7 +222,7 @@ class Recipe:
                     "blend_weight": self.selection.weight, "blend_partner": self.selection.partner}
         assert self.classifier is not None and self.search is not None
         return {**self.search.params, "trees": self.classifier.best_iteration_, "selection": "validation_split",
-                "blend_weight": 1.0, "blend_partner": "none"}
+                "blend_weight": 1.0, "blend_partner": "linear base" if self.linear is not None else "none"}
 
 
 def _check_y(y: np.ndarray, what: str) -> None:
@@ -253,10 +268,18 @@ def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFe
                            categorical=inputs.categorical_, config=search_config)
     params = {**search.params, "n_estimators": search_config.max_rounds,
               "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
-    clf = PDClassifier(**params, monotone_constraints=inputs.directions_, random_state=seed)
-    clf.fit(x_fit, y_fit, eval_set=(x_val, y_val))
-    calibration = fit_platt(clf.raw_score(x_val), y_val)
-    return Recipe(inputs, len(y_fit), len(y_val), classifier=clf, calibration=calibration, search=search)
+    linear = None
+    if config.linear_base:
+        linear, clf = fit_on_linear_base(params, x_fit, y_fit, x_val, y_val, directions=inputs.directions_,
+                                         random_state=seed)
+        raw_val = linear.decision_function(x_val) + clf.raw_score(x_val)
+    else:
+        clf = PDClassifier(**params, monotone_constraints=inputs.directions_, random_state=seed)
+        clf.fit(x_fit, y_fit, eval_set=(x_val, y_val))
+        raw_val = clf.raw_score(x_val)
+    calibration = fit_platt(raw_val, y_val)
+    return Recipe(inputs, len(y_fit), len(y_val), classifier=clf, calibration=calibration, search=search,
+                  linear=linear)
 
 
 def _logistic(x: pd.DataFrame, categorical: Sequence[str], seed: int) -> Any:

@@ -69,6 +69,9 @@ class RunConfig:
         Days past due that count as default. Default 90.
     with_scorecard : bool
         Fit the WoE scorecard challenger and report it side by side. Default True.
+    linear_base : bool
+        From ``cv_below_rows`` rows on, fit the logistic regression first and boost the trees on top
+        of its log-odds (:func:`models.fit_lease_model` ``linear_base``). Default True.
     shap_sample : int
         Out-of-time rows explained for the SHAP summary plot. Default 2,000.
     sweep_assets : int
@@ -87,6 +90,7 @@ class RunConfig:
     horizon_months: int = 24
     dpd_threshold: int = 90
     with_scorecard: bool = True
+    linear_base: bool = True
     shap_sample: int = 2_000
     sweep_assets: int = 200
     cv_below_rows: int = SMALL_SAMPLE_ROWS
@@ -288,7 +292,8 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
                   "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
         model = fit_lease_model(split.train.records, split.train.y, split.validation.records, split.validation.y,
                                 spec=spec, params=params, scaling=scaling, random_state=seed,
-                                with_scorecard=config.with_scorecard, min_level_count=config.min_level_count)
+                                with_scorecard=config.with_scorecard, min_level_count=config.min_level_count,
+                                linear_base=config.linear_base)
         p_val = model.predict_pd(split.validation.records)
         fit_records = split.train.records
         seconds["fit"] = time.perf_counter() - t0
@@ -362,6 +367,8 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
         "model.selection": "inner_cv" if small else "validation_split",
         "model.blend_weight": model.blend_weight,
         "model.blend_partner": model.partner,
+        "model.partner_weight": model.partner_weight,
+        "model.kind": model.model_kind,
         "calibration.a": model.calibration.a,
         "calibration.b": model.calibration.b,
         **_flat("split.", asdict(config.split)),

@@ -214,5 +214,5 @@ def test_blend_weight_is_checked(fitted: Fitted) -> None:
     m = fitted.model
     with pytest.raises(ConfigError, match=r"blend_weight must be within \[0, 1\]; got 1.5"):
         _blended(fitted, 1.5)
-    with pytest.raises(ConfigError, match="blend_weight 0.5 needs a scorecard"):
+    with pytest.raises(ConfigError, match="blend_weight 0.5 and partner_weight 0.5 need a scorecard"):
         LeaseModel(m.builder, m.booster, m.calibration, m.scaling, None, blend_weight=0.5)

@@ -105,7 +105,37 @@ def test_bundle_with_the_linear_model_alone_explains_and_round_trips(fitted: Fit
     e = half.explain(records)
     np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value, half.raw_score(records),
                                atol=1e-6, rtol=0)
-    with pytest.raises(ConfigError, match="blend_weight 0.5 needs a linear to blend with"):
+    with pytest.raises(ConfigError, match="blend_weight 0.5 and partner_weight 0.5 need a linear to blend with"):
         LeaseModel(m.builder, m.booster, m.calibration, partner="linear", blend_weight=0.5)
     with pytest.raises(ConfigError, match="partner must be one of"):
         LeaseModel(m.builder, m.booster, m.calibration, partner="forest")
+
+
+def test_trees_boosted_on_the_linear_model_explain_exactly_and_round_trip(fitted: Fitted, tmp_path) -> None:
+    from models import fit_lease_model
+
+    model = fit_lease_model(fitted.train, fitted.y_train, fitted.valid, fitted.y_valid,
+                            params={"n_estimators": 300, "early_stopping_rounds": 30, "n_jobs": 1},
+                            linear_base=True)
+    assert (model.partner, model.blend_weight, model.partner_weight) == ("linear", 1.0, 1.0)
+    assert model.model_kind == "trees boosted on the logistic regression" and model.linear is not None
+    records = fitted.test.iloc[:800]
+    X = model.transform(records)
+    np.testing.assert_allclose(model.raw_score(records),
+                               model.linear.decision_function(X) + model.booster.predict(X, raw_score=True),
+                               atol=1e-12)
+    e = model.explain(records)
+    np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value, model.raw_score(records),
+                               atol=1e-6, rtol=0)
+    violations = monotone_violations(model.predict_pd_inputs, X.iloc[:200], model.builder.ranges_,
+                                     model.spec.directions)
+    assert violations == {name: 0 for name in violations}
+    assert roc_auc_score(fitted.y_test, model.predict_pd(fitted.test)) > 0.70
+    model.save(tmp_path / "m")
+    stored = json.loads((tmp_path / "m" / "bundle.json").read_text())
+    assert (stored["partner"], stored["partner_weight"], stored["blend_weight"]) == ("linear", 1.0, 1.0)
+    back = LeaseModel.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.predict_pd(records), model.predict_pd(records))
+    with pytest.raises(ConfigError, match=r"partner_weight must be within \[0, 1\]; got 1.5"):
+        LeaseModel(model.builder, model.booster, model.calibration, linear=model.linear, partner="linear",
+                   partner_weight=1.5)

@@ -67,6 +67,7 @@ def test_large_samples_keep_the_validation_split_search() -> None:
     config = replace(FAST, cv_below_rows=0, challengers=False)
     out = evaluate_holdout(_tape(700, 1), _tape(400, 2), seed=0, config=config)
     assert out["search"]["selection"] == "validation_split" and out["search"]["blend_weight"] == 1.0
+    assert out["search"]["blend_partner"] == "linear base"  # trees boosted on the logistic regression
     assert out["auc_test"] > 0.65
     with pytest.raises(ConfigError, match="inner_folds must be a whole number >= 2; got 1"):
         EvaluateConfig(inner_folds=1)
