@@ -4,8 +4,10 @@ A bundle is the feature builder, the booster, the Platt calibration, the score s
 WoE scorecard challenger, an optional additive logistic regression, the blend weight and partner, and
 a metadata dict. The raw score is the booster's log-odds, or with a blend weight ``w < 1`` (chosen by
 the small-sample recipe, :mod:`training.cv_search`) ``w * booster + (1 - w) * partner`` log-odds,
-where the partner is the scorecard or the logistic regression; every part is additive, so the
-explanations stay exact. On disk it is a folder of text files only:
+where the partner is the scorecard or the logistic regression, or (large samples) ``booster +
+linear`` with the trees boosted on top of the logistic regression's log-odds; in general ``w *
+booster + v * partner`` with ``v = partner_weight``. Every part is additive, so the explanations stay
+exact. On disk it is a folder of text files only:
 
 - ``booster.txt``: LightGBM model text (raw log-odds output);
 - ``bundle.json``: builder parameters (the feature specification included), feature names,

@@ -5,7 +5,9 @@ features whose canonical inputs the tape maps) plus the mapping's extra features
 constraints from the specification's directions and the mapping's ``monotone`` hints. With at least
 :attr:`EvaluateConfig.cv_below_rows` training rows the model is chosen as ``poolgate train`` does:
 the successive-halving search (:func:`training.search.search_params`) on a held-out validation part
-of the training rows, the monotone LightGBM stopped early on that part, and Platt calibration on it.
+of the training rows, the logistic regression on the other rows with the searched monotone trees
+boosted on top of its log-odds and stopped early on that part (:func:`models.fit_on_linear_base`),
+and Platt calibration on it.
 With fewer rows one validation part is too noisy, so the model is chosen by inner cross-validation
 among simple candidates and blended with the WoE scorecard by out-of-fold AUC
 (:func:`training.cv_search.search_cv`), exactly as ``poolgate train`` does (:mod:`training.run`).
