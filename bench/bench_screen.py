@@ -2,7 +2,7 @@
 
 The candidate tape is the synthetic pool of a 50,000-contract sample book, repeated with fresh
 contract and lessee ids up to the target size. The model is fitted on that book (labels drawn from
-the generator's 24-month PDs) with the default training parameters. Figures:
+the generator's 24-month PDs) with the default training parameters, trees from a constant. Figures:
 
 - ``screen_*``: wall time, assets per second and peak memory of the ``poolgate screen`` child process
   (whole run: reading, validation, features, contributions, decisions, limits, all output files, log);
@@ -16,7 +16,11 @@ the generator's 24-month PDs) with the default training parameters. Figures:
 - ``other_cores_*``: CPU cores used on average by *other* processes while the screening process ran and
   while the bare LightGBM runs ran (machine busy time from ``/proc/stat`` minus this benchmark's own CPU
   time, over the wall time; None where unavailable). On this 2-core machine anything well above 0 means
-  that side was measured under load and the ratios are off.
+  that side was measured under load and the ratios are off;
+- ``linear_base_*``: the same tape screened with the shape ``poolgate train`` fits from 20,000 rows,
+  trees boosted on a logistic regression (far fewer trees): its screening seconds, its trees, its
+  contributions (``pred_contrib`` plus the logistic terms, :meth:`models.LeaseModel.explain_inputs`)
+  and the ratio beyond them.
 """
 
 from __future__ import annotations
@@ -70,8 +74,9 @@ def _tape(workdir: Path, n_assets: int) -> tuple[Path, Path]:
     book_dir = workdir / "book"
     if not (book_dir / "pool.parquet").exists():
         write_book(book_dir, 50_000, 7, _CUTOFF)
-    model_dir = workdir / "model"
-    if not (model_dir / "bundle.json").exists():
+    for model_dir, linear_base in ((workdir / "model", False), (workdir / "model_linear_base", True)):
+        if (model_dir / "bundle.json").exists():
+            continue
         contracts = pd.read_parquet(book_dir / "contracts.parquet")
         truth = pd.read_parquet(book_dir / "truth.parquet", columns=["contract_id", "pd_24m"]).set_index("contract_id")
         rng = np.random.default_rng(0)
@@ -79,7 +84,8 @@ def _tape(workdir: Path, n_assets: int) -> tuple[Path, Path]:
         order = rng.permutation(len(contracts))
         cut = int(len(order) * 0.7)
         fit_lease_model(contracts.iloc[order[:cut]], y[order[:cut]], contracts.iloc[order[cut:]],
-                        y[order[cut:]]).save(model_dir)
+                        y[order[cut:]], linear_base=linear_base).save(model_dir)
+    model_dir = workdir / "model"
     tape = workdir / f"candidates_{n_assets}.parquet"
     if not tape.exists():
         base = pq.read_table(book_dir / "pool.parquet")
@@ -98,7 +104,7 @@ def _tape(workdir: Path, n_assets: int) -> tuple[Path, Path]:
     return tape, model_dir
 
 
-def _bare_lightgbm(tape: Path, model_dir: Path) -> dict[str, float]:
+def _bare_lightgbm(tape: Path, model_dir: Path, explain: bool = False) -> dict[str, float]:
     from models import LeaseModel
 
     model = LeaseModel.load(model_dir)
@@ -108,8 +114,20 @@ def _bare_lightgbm(tape: Path, model_dir: Path) -> dict[str, float]:
     t1 = time.perf_counter()
     model.booster.predict(X, pred_contrib=True)
     t2 = time.perf_counter()
-    return {"predict": t1 - t0, "contrib": t2 - t1, "trees": float(model.booster.num_trees()),
+    if explain:  # the model's whole explanation (trees and logistic terms)
+        model.explain_inputs(X)
+    t3 = time.perf_counter()
+    return {"predict": t1 - t0, "contrib": t2 - t1, "explain": t3 - t2, "trees": float(model.booster.num_trees()),
             "features": float(len(model.feature_names))}
+
+
+def _screen(tape: Path, model_dir: Path, out: Path, log: Path) -> tuple[float, float, dict[str, float]]:
+    """Seconds and peak MiB of one ``poolgate screen`` child process, and its decision-log timings."""
+    seconds, peak = run_measured([sys.executable, "-m", "poolgate", "screen", "--tape", str(tape), "--cutoff",
+                                  _CUTOFF.isoformat(), "--model", str(model_dir), "--log", str(log), "--out",
+                                  str(out), "--json"])
+    inside = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])["seconds"]
+    return seconds, peak, inside
 
 
 def run(workdir: Path, quick: bool) -> dict[str, Any]:
@@ -119,16 +137,21 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
     out = workdir / "screen_out"
     log = workdir / "decisions.log"
     mark = _cpu_marks()
-    seconds, peak = run_measured([sys.executable, "-m", "poolgate", "screen", "--tape", str(tape), "--cutoff",
-                                  _CUTOFF.isoformat(), "--model", str(model_dir), "--log", str(log), "--out",
-                                  str(out), "--json"])
-    last = log.read_text(encoding="utf-8").splitlines()[-1]
-    inside = json.loads(last)["seconds"]
+    seconds, peak, inside = _screen(tape, model_dir, out, log)
     others_screen = _other_cores(mark, _cpu_marks(), seconds)
     mark, t0 = _cpu_marks(), time.perf_counter()
     bare = _bare_lightgbm(tape, model_dir)
     others_bare = _other_cores(mark, _cpu_marks(), time.perf_counter() - t0)
+    based_dir = workdir / "model_linear_base"
+    based_seconds, _, based_inside = _screen(tape, based_dir, workdir / "screen_out_linear_base", log)
+    based = _bare_lightgbm(tape, based_dir, explain=True)
     return {
+        "linear_base_trees": int(based["trees"]),
+        "linear_base_screen_seconds": round(based_seconds, 2),
+        "linear_base_contributions_seconds": round(based["explain"], 2),
+        "linear_base_lgbm_contrib_seconds": round(based["contrib"], 2),
+        "linear_base_overhead_beyond_contributions": round(based_seconds / based["explain"] - 1, 3),
+        "linear_base_in_run_overhead_beyond_contrib": round(based_seconds / based_inside["contributions"] - 1, 3),
         "assets": n,
         "trees": int(bare["trees"]),
         "model_inputs": int(bare["features"]),
