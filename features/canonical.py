@@ -63,6 +63,8 @@ class CanonicalCopy:
         ``message``), as :attr:`features.mapping.MappedTape.problems`.
     contract_ids : Series
         ``contract_id`` of every row written, in row order (text).
+    filled : set of str
+        Columns written with at least one non-empty cell.
     target : Series or None
         ``Int8`` 0/1 outcome of every row (``<NA>`` where empty) when the mapping has a target.
     """
@@ -72,6 +74,7 @@ class CanonicalCopy:
     fields: list[str] = field(default_factory=list)
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     contract_ids: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
+    filled: set[str] = field(default_factory=set)
     target: pd.Series | None = None
 
 
@@ -140,6 +143,7 @@ def write_canonical(source: str | os.PathLike[str], mapping: Mapping, dest: str 
                 writer.write_table(table)
                 copy.rows += len(frame)
                 ids.append(frame["contract_id"])
+                copy.filled.update(c for c in frame.columns if frame[c].notna().any())
                 if part.target is not None:
                     targets.append(part.target.reset_index(drop=True))
                 if not part.problems.empty:

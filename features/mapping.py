@@ -363,6 +363,13 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "<dict>") -> Mappin
         description=str(data.get("description", "")),
     )
     _check_target_not_input(origin, mapping.target, features)
+    names: dict[str, str] = {}
+    for feat in features:
+        name = extra_input_name(feat.column)
+        if name in names:
+            raise _fail(origin, "[features]", f"{names[name]!r} and {feat.column!r} both become the model input "
+                        f"{name!r}; rename one of them")
+        names[name] = feat.column
     contract_rule = next((r.column for r in rules if r.field == "contract_id"), None)
     if mapping.id is not None and contract_rule is not None and contract_rule != mapping.id:
         raise _fail(origin, "id", f"id = {mapping.id!r} but [fields] contract_id = {contract_rule!r}; "

@@ -45,11 +45,15 @@ if TYPE_CHECKING:
     from models.linear import LinearScorecard
     from models.scorecard import WoEScorecard
 
-__all__ = ["BUNDLE_FORMAT", "LeaseModel", "fit_lease_model"]
+__all__ = ["BUNDLE_FORMAT", "READABLE_FORMATS", "LeaseModel", "fit_lease_model"]
 
 log = logging.getLogger(__name__)
 
-BUNDLE_FORMAT = "poolgate.LeaseModel/1"
+BUNDLE_FORMAT = "poolgate.LeaseModel/2"
+#: Formats :meth:`LeaseModel.load` reads. A bundle whose score uses the logistic regression or an
+#: explicit partner weight is written as ``/2``, so an older poolgate refuses it instead of scoring the
+#: trees alone; others are still written as ``/1``.
+READABLE_FORMATS = ("poolgate.LeaseModel/1", "poolgate.LeaseModel/2")
 _BOOSTER, _BUNDLE, _SCORECARD, _LINEAR = "booster.txt", "bundle.json", "scorecard.json", "linear.json"
 PARTNERS = ("scorecard", "linear")
 
@@ -110,6 +114,8 @@ class LeaseModel:
         partner_weight = 1.0 - float(blend_weight) if partner_weight is None else float(partner_weight)
         if not 0.0 <= partner_weight <= 1.0:
             raise ConfigError(f"LeaseModel: partner_weight must be within [0, 1]; got {partner_weight!r}")
+        if partner_weight == 0.0 and float(blend_weight) == 0.0:
+            raise ConfigError("LeaseModel: blend_weight and partner_weight are both 0; the score would be 0")
         if partner_weight > 0.0:
             other = scorecard if partner == "scorecard" else linear
             if other is None:
@@ -190,9 +196,9 @@ class LeaseModel:
     def explain(self, records: pd.DataFrame) -> Explanation:
         """Exact log-odds contributions of each model input (LightGBM ``pred_contrib``).
 
-        With a blend weight ``w < 1`` each contribution is ``w * tree contribution + (1 - w) *
-        partner contribution`` (the scorecard's ``coef * WoE``, or the logistic regression's terms) and
-        the base value ``w * tree base value + (1 - w) * partner intercept``.
+        With a partner weight ``v > 0`` each contribution is ``w * tree contribution + v * partner
+        contribution`` (the scorecard's ``coef * WoE``, or the logistic regression's terms) and the
+        base value ``w * tree base value + v * partner intercept`` (``v = 1 - w`` for a blend).
 
         ``contributions.sum(axis=1) + base_value`` equals :meth:`raw_score` (to 1e-6); a contribution
         ``c`` is worth ``-calibration.b * c * scaling.factor`` score points (see
@@ -255,8 +261,9 @@ class LeaseModel:
             else:
                 files[name] = _write_text(folder / name, json.dumps(part.to_dict(), indent=2, sort_keys=True,
                                                                     ensure_ascii=False) + "\n")
+        plain = self.partner == "scorecard" and self.partner_weight == 1.0 - self.blend_weight
         write_json({
-            "format": BUNDLE_FORMAT,
+            "format": READABLE_FORMATS[0] if plain else BUNDLE_FORMAT,
             "feature_names": self.feature_names,
             "builder": self.builder.to_dict(),
             "calibration": self.calibration.to_dict(),
@@ -289,8 +296,8 @@ class LeaseModel:
             data = json.loads(bundle_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{bundle_path}: not valid JSON: {exc}") from None
-        if data.get("format") != BUNDLE_FORMAT:
-            raise ConfigError(f"{bundle_path}: format {data.get('format')!r}, expected {BUNDLE_FORMAT!r}")
+        if data.get("format") not in READABLE_FORMATS:
+            raise ConfigError(f"{bundle_path}: format {data.get('format')!r}, expected one of {READABLE_FORMATS}")
         texts: dict[str, str] = {}
         for name, digest in data["files"].items():
             p = folder / name

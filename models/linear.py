@@ -14,8 +14,11 @@ worst first) and the rest refitted, as :class:`models.WoEScorecard` does.
 
 The model is exactly additive: :meth:`LinearScorecard.contributions` gives each input's log-odds
 (the sum of its terms) and ``contributions.sum(axis=1) + intercept_`` is :meth:`decision_function`.
-The reference point is the intercept: a row at every numeric input's training mean, not missing,
-in no listed level. Stored as JSON (:meth:`to_dict`), never pickled.
+Every term is measured from its training average (numbers and missing flags are centred, and each
+categorical input's mean contribution over the training rows is moved into the intercept), so a
+contribution says how far the input moved the log-odds from an average training row, as TreeSHAP's
+do, and ``intercept_`` is the mean log-odds over the training rows. Stored as JSON (:meth:`to_dict`),
+never pickled.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
@@ -44,8 +48,7 @@ _FORMAT = "poolgate.LinearScorecard/1"
 #: (German credit: a 0.0016 lead of the linear model on the inner folds turned into a 0.046 loss on
 #: the held-out fold).
 LINEAR_MARGIN = 0.002
-_MISSING = "(missing)"
-_OTHER = "(other)"
+_MISSING = "\x00missing"  # cannot be the text of a real level read from a tape
 
 
 def _is_categorical(s: pd.Series) -> bool:
@@ -132,16 +135,20 @@ class LinearScorecard(ClassifierMixin, BaseEstimator):
             if _is_categorical(X[col]):
                 counts = pd.Series(_text(X[col])).value_counts()
                 levels = sorted(str(v) for v, n in counts.items() if n >= self.min_level_count)
+                rare = counts < self.min_level_count
                 terms.append({"name": str(col), "kind": "categorical", "levels": dict.fromkeys(levels, 0.0),
-                              "other": 0.0, "has_other": bool((counts < self.min_level_count).any())})
+                              "other": 0.0, "has_other": bool(rare.any()),
+                              "shares": {lv: float(counts[lv]) / len(X) for lv in levels},
+                              "other_share": float(counts[rare].sum()) / len(X), "offset": 0.0})
             else:
                 v = X[col].to_numpy(dtype="float64", na_value=np.nan)
                 ok = ~np.isnan(v)
                 median = float(np.median(v[ok])) if ok.any() else 0.0
                 filled = np.where(ok, v, median)
+                constant = np.ptp(filled) == 0  # a 1e-16 rounding "spread" must not become the scale
                 term: dict[str, Any] = {"name": str(col), "kind": "numeric", "median": median,
-                                        "mean": float(filled.mean()), "scale": float(filled.std()) or 1.0,
-                                        "coef": 0.0}
+                                        "mean": median if constant else float(filled.mean()),
+                                        "scale": 1.0 if constant else float(filled.std()), "coef": 0.0}
                 if not ok.all():
                     share = float((~ok).mean())
                     term.update(missing_mean=share, missing_scale=float(np.sqrt(share * (1 - share))) or 1.0,
@@ -165,6 +172,7 @@ class LinearScorecard(ClassifierMixin, BaseEstimator):
                          for o, is_value in owners], dtype="float64")
         active = np.ones(design.shape[1], dtype=bool)
         coef = np.zeros(design.shape[1])
+        design = design.tocsc()
         intercept = float(np.log(labels.mean() / (1.0 - labels.mean())))
         self.dropped_: list[str] = []
         while active.any():
@@ -179,6 +187,14 @@ class LinearScorecard(ClassifierMixin, BaseEstimator):
             active[worst] = False
             self.dropped_.append(terms[owners[worst][0]]["name"])
         self._store(coef, owners)
+        # one-hot columns are not centred for the fit (the unpenalised intercept absorbs any shift);
+        # their contributions are: each categorical term's mean over the training rows moves to the
+        # intercept, so every contribution is measured from the training average, as TreeSHAP's are
+        for term in terms:
+            if term["kind"] == "categorical":
+                term["offset"] = float(sum(term["levels"][lv] * sh for lv, sh in term["shares"].items())
+                                       + term["other"] * term["other_share"])
+                intercept += term["offset"]
         self.intercept_ = intercept
         self.feature_names_in_ = np.asarray([t["name"] for t in terms], dtype=object)
         self.n_features_in_ = len(terms)
@@ -190,34 +206,40 @@ class LinearScorecard(ClassifierMixin, BaseEstimator):
             term = self.terms_[i]
             if term["kind"] == "numeric":
                 term["coef" if key else "missing_coef"] = float(c)
-            elif key == _OTHER:
+            elif key is None:  # the "other" column
                 term["other"] = float(c)
             else:
                 term["levels"][key] = float(c)
 
-    def _design(self, X: pd.DataFrame) -> tuple[np.ndarray, list[tuple[int, Any]]]:
-        """The coded columns and, for each, (term index, True (value) / False (missing flag) / level)."""
-        cols: list[np.ndarray] = []
+    def _design(self, X: pd.DataFrame) -> tuple[sparse.csr_matrix, list[tuple[int, Any]]]:
+        """The coded columns (sparse: one-hot blocks of many levels stay small) and, for each,
+        (term index, True (value) / False (missing flag) / level / None ("other"))."""
+        cols: list[Any] = []
         owners: list[tuple[int, Any]] = []
+        n = len(X)
         for i, term in enumerate(self.terms_):
             if term["kind"] == "numeric":
                 v = X[term["name"]].to_numpy(dtype="float64", na_value=np.nan)
                 miss = np.isnan(v)
-                cols.append((np.where(miss, term["median"], v) - term["mean"]) / term["scale"])
+                cols.append(sparse.csr_matrix(((np.where(miss, term["median"], v) - term["mean"])
+                                               / term["scale"]).reshape(-1, 1)))
                 owners.append((i, True))
                 if "missing_coef" in term:
-                    cols.append((miss - term["missing_mean"]) / term["missing_scale"])
+                    cols.append(sparse.csr_matrix(((miss - term["missing_mean"]) / term["missing_scale"])
+                                                  .reshape(-1, 1)))
                     owners.append((i, False))
             else:
-                text = _text(X[term["name"]])
-                for level in term["levels"]:
-                    cols.append((text == level).astype("float64"))
-                    owners.append((i, level))
+                levels = list(term["levels"])
+                code = pd.Index(levels, dtype=object).get_indexer(_text(X[term["name"]]))  # -1: rare or unseen
+                keep = code >= 0 if not term["has_other"] else np.ones(n, dtype=bool)
+                column = np.where(code >= 0, code, len(levels))[keep]
+                width = len(levels) + (1 if term["has_other"] else 0)
+                cols.append(sparse.csr_matrix((np.ones(int(keep.sum())), (np.flatnonzero(keep), column)),
+                                              shape=(n, width)))
+                owners.extend((i, lv) for lv in levels)
                 if term["has_other"]:
-                    known = pd.Series(text).isin(list(term["levels"])).to_numpy()
-                    cols.append((~known).astype("float64"))
-                    owners.append((i, _OTHER))
-        return (np.column_stack(cols) if cols else np.zeros((len(X), 0))), owners
+                    owners.append((i, None))
+        return (sparse.hstack(cols, format="csr") if cols else sparse.csr_matrix((n, 0))), owners
 
     # -- use ------------------------------------------------------------------------------------
     def _check_fitted(self, X: pd.DataFrame) -> None:
@@ -231,8 +253,8 @@ class LinearScorecard(ClassifierMixin, BaseEstimator):
         """Log-odds contribution of every input of every row, shape (n, k), index of ``X``.
 
         Exact and additive: ``contributions(X).sum(axis=1) + intercept_`` equals
-        :meth:`decision_function`. A level seen too rarely or never at fit contributes the "other"
-        coefficient (0 when no level was rare at fit).
+        :meth:`decision_function`; each column averages 0 over the training rows. A level seen too
+        rarely or never at fit counts as the "other" level (or as no level when none was rare at fit).
         """
         self._check_fitted(X)
         out = {}
@@ -246,7 +268,7 @@ class LinearScorecard(ClassifierMixin, BaseEstimator):
             else:
                 text = pd.Series(_text(X[term["name"]]))
                 rest = term["other"] if term["has_other"] else 0.0
-                c = text.map(term["levels"]).astype("float64").fillna(rest).to_numpy()
+                c = text.map(term["levels"]).astype("float64").fillna(rest).to_numpy() - term.get("offset", 0.0)
             out[term["name"]] = c
         return pd.DataFrame(out, index=X.index, columns=list(self.feature_names_in_))
 

@@ -420,7 +420,8 @@ def _fit_small(records: pd.DataFrame, y: np.ndarray, *, n_train: int, spec: Feat
         "spec_digest": builder.spec_.digest,
     }
     model = LeaseModel(builder, sel.booster, sel.calibration, scaling, sel.scorecard, metadata,
-                       blend_weight=sel.weight, linear=sel.linear, partner=sel.partner)
+                       blend_weight=sel.weight, linear=sel.linear if sel.partner == "linear" else None,
+                       partner=sel.partner)
     trials = [Trial(c.candidate, 0, len(y), c.params, c.best_iteration, c.cv_auc, c.cv_logloss, c.seconds)
               for c in sel.candidates]
     p_val = sel.calibration.predict(sel.oof_raw[n_train:])

@@ -25,7 +25,8 @@ ORDER = 40
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tape", required=True, help="book of canonical lease records (CSV or Parquet)")
     p.add_argument("--mapping", help=MAPPING_HELP + " (the book; the performance history stays canonical). Only "
-                   "the model inputs whose canonical fields the mapping maps are used, plus its [features]")
+                   "the model inputs whose canonical fields the mapping maps (and that are not empty) are used, plus its "
+                   "[features]")
     p.add_argument("--performance", help="monthly performance history (CSV or Parquet); without it the labels "
                    "come from the mapping's target column")
     p.add_argument("--target", help="with --mapping: the tape's default column (overrides the mapping's target); "
@@ -50,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.target and not args.mapping:
         raise ConfigError("--target needs --mapping (use --mapping native for a tape in the canonical format)")
+    if args.target and args.performance:
+        raise ConfigError("--target and --performance both give labels; use one of them")
     spec = None
     labels = None
     if args.mapping:
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             copy = canonical_copy(args.tape, args.mapping, Path(tmp) / "book.parquet", target=args.target,
                                   with_target=args.performance is None)
             mapping = load_mapping(args.mapping)
-            subset, dropped = computable_subset(load_spec(), copy.fields)
+            subset, dropped = computable_subset(load_spec(), copy.filled)  # mapped and not all empty
             spec = spec_with_extras(subset, mapping.features)
             if spec is None:
                 raise ConfigError(f"mapping {args.mapping}: it maps none of the canonical fields a model input needs "

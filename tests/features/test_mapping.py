@@ -232,9 +232,9 @@ def test_extras_become_specification_features_named_x_in_snake_case() -> None:
     assert spec_from_dict(spec.to_dict()).features == spec.features  # stored in bundle.json and read back
     alone = spec_with_extras(None, mapping.features)
     assert alone is not None and alone.names == spec.names[-2:]
-    clash = mapping_from_dict({"features": {"A b": {"kind": "numeric"}, "a-b": {"kind": "numeric"}}}, origin="m")
-    with pytest.raises(ConfigError, match=r"\[features\] 'a-b': its model-input name 'x_a_b' is already used"):
-        spec_with_extras(None, clash.features)
+    with pytest.raises(ConfigError, match=r"mapping m: \[features\]: 'A b' and 'a-b' both become the model input "
+                                          r"'x_a_b'; rename one of them"):
+        mapping_from_dict({"features": {"A b": {"kind": "numeric"}, "a-b": {"kind": "numeric"}}}, origin="m")
     bad = spec.to_dict()
     bad["feature"][-1]["inputs"] = ["bureau_score"]
     with pytest.raises(ConfigError, match="a feature from a mapping is named x_... and is its own one input"):

@@ -39,7 +39,8 @@ def test_contributions_add_up_and_unseen_levels_count_as_rare() -> None:
     assert list(c.columns) == ["rate", "income", "region"]
     np.testing.assert_allclose(c.sum(axis=1) + model.intercept_, model.decision_function(new), atol=1e-12)
     terms = {t["name"]: t for t in model.terms_}
-    assert c["region"].iloc[0] == terms["region"]["other"]  # a level never seen at fit counts as a rare one
+    # a level never seen at fit counts as a rare one (contributions are measured from the training average)
+    assert c["region"].iloc[0] == pytest.approx(terms["region"]["other"] - terms["region"]["offset"])
     assert "rare" not in terms["region"]["levels"] and terms["region"]["has_other"]  # 8 rows < 10
     assert terms["region"]["levels"]["south"] > terms["region"]["levels"]["north"]
     assert terms["rate"]["coef"] > 0 and terms["income"]["coef"] < 0 and terms["income"]["missing_coef"] > 0
@@ -109,6 +110,9 @@ def test_bundle_with_the_linear_model_alone_explains_and_round_trips(fitted: Fit
         LeaseModel(m.builder, m.booster, m.calibration, partner="linear", blend_weight=0.5)
     with pytest.raises(ConfigError, match="partner must be one of"):
         LeaseModel(m.builder, m.booster, m.calibration, partner="forest")
+    with pytest.raises(ConfigError, match="blend_weight and partner_weight are both 0"):
+        LeaseModel(m.builder, m.booster, m.calibration, linear=linear, partner="linear", blend_weight=0.0,
+                   partner_weight=0.0)
 
 
 def test_trees_boosted_on_the_linear_model_explain_exactly_and_round_trip(fitted: Fitted, tmp_path) -> None:
@@ -134,8 +138,29 @@ def test_trees_boosted_on_the_linear_model_explain_exactly_and_round_trip(fitted
     model.save(tmp_path / "m")
     stored = json.loads((tmp_path / "m" / "bundle.json").read_text())
     assert (stored["partner"], stored["partner_weight"], stored["blend_weight"]) == ("linear", 1.0, 1.0)
+    assert stored["format"] == "poolgate.LeaseModel/2"  # an older reader refuses it instead of scoring trees alone
     back = LeaseModel.load(tmp_path / "m")
     np.testing.assert_array_equal(back.predict_pd(records), model.predict_pd(records))
     with pytest.raises(ConfigError, match=r"partner_weight must be within \[0, 1\]; got 1.5"):
         LeaseModel(model.builder, model.booster, model.calibration, linear=model.linear, partner="linear",
                    partner_weight=1.5)
+
+
+def test_a_constant_input_and_the_categorical_reference_are_safe() -> None:
+    x, y = _data(3_000, 6)
+    x["flat"] = 0.7  # never varies at fit: its rounding "spread" must not become a scale
+    model = LinearScorecard(directions={"rate": 1}).fit(x, y)
+    new = x.iloc[:20].copy()
+    new["flat"] = 0.8
+    assert np.abs(model.contributions(new)["flat"]).max() < 1e-6
+    assert np.isfinite(model.decision_function(new)).all()
+    # every contribution is measured from the training average: each column averages 0 there
+    c = model.contributions(x)
+    np.testing.assert_allclose(c.mean().to_numpy(), 0.0, atol=1e-9)
+    assert model.intercept_ == pytest.approx(float(model.decision_function(x).mean()), abs=1e-9)
+    # a level literally written "(other)" or "(missing)" is an ordinary level
+    z = x.copy()
+    z["region"] = z["region"].cat.rename_categories({"west": "(missing)", "north": "(other)"})
+    plain = LinearScorecard(C=model.C_).fit(x, y)
+    renamed = LinearScorecard(C=model.C_).fit(z, y)
+    np.testing.assert_allclose(renamed.decision_function(z), plain.decision_function(x), atol=1e-9)

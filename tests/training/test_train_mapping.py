@@ -103,6 +103,9 @@ def test_train_without_labels_or_with_a_stray_target_fails_in_one_line(
     assert "--target needs --mapping" in capsys.readouterr().err
     assert main(["train", "--tape", str(small_book_files["contracts"])]) == 2
     assert "--performance is needed for a canonical tape" in capsys.readouterr().err
+    assert main(["train", "--tape", str(small_book_files["contracts"]), "--mapping", str(mapping), "--target", "x",
+                 "--performance", str(small_book_files["performance"])]) == 2
+    assert "--target and --performance both give labels" in capsys.readouterr().err
 
 
 def _with_extras(frame: pd.DataFrame, hint: pd.Series, seed: int) -> pd.DataFrame:
