@@ -7,7 +7,7 @@ challenger and exact explanations, bundled as :class:`LeaseModel` (text + JSON, 
 from models.bundle import BUNDLE_FORMAT, LeaseModel, fit_lease_model
 from models.calibration import CalibrationError, PlattCalibration, fit_platt
 from models.explain import Explanation, contributions
-from models.linear import LINEAR_MARGIN, LinearScorecard, fit_on_linear_base
+from models.linear import LINEAR_MARGIN, LinearScorecard, fit_boosted_trees
 from models.pd_model import PDClassifier
 from models.scaling import ScoreScaling
 from models.scorecard import Binning, WoEScorecard
@@ -25,7 +25,7 @@ __all__ = [
     "ScoreScaling",
     "WoEScorecard",
     "contributions",
+    "fit_boosted_trees",
     "fit_lease_model",
-    "fit_on_linear_base",
     "fit_platt",
 ]

@@ -95,7 +95,7 @@ class LeaseModel:
     partner_weight : float, optional
         Weight of the partner's log-odds (fraction in [0, 1]); ``1 - blend_weight`` when omitted.
         ``blend_weight = partner_weight = 1`` is the partner with trees boosted on top of its
-        log-odds (:func:`models.linear.fit_on_linear_base`).
+        log-odds (:func:`models.linear.fit_boosted_trees`).
     """
 
     def __init__(self, builder: FeatureBuilder, booster: lgb.Booster, calibration: PlattCalibration,
@@ -209,21 +209,16 @@ class LeaseModel:
     def explain_inputs(self, X: pd.DataFrame) -> Explanation:
         """:meth:`explain` from model inputs already built by :meth:`transform` (shape (n, k))."""
         w, v = self.blend_weight, self.partner_weight
-        if w == 0.0:  # the partner alone: the trees are not part of the score
-            part = self._partner()
-            values = v * part.contributions(X).reindex(columns=self.feature_names, fill_value=0.0)
-            base_alone = np.full(len(X), v * float(part.intercept_))
-            return Explanation(contributions=values, base_value=base_alone,
-                               raw_score=values.to_numpy().sum(axis=1) + base_alone)
-        trees = contributions(self.booster, X)
         if v == 0.0:
-            return trees
+            return contributions(self.booster, X)
         part = self._partner()
-        card = part.contributions(X).reindex(columns=trees.contributions.columns, fill_value=0.0)
-        values = w * trees.contributions + v * card
-        base = w * trees.base_value + v * part.intercept_
-        return Explanation(contributions=values, base_value=base,
-                           raw_score=values.to_numpy().sum(axis=1) + base)
+        values = v * part.contributions(X).reindex(columns=self.feature_names, fill_value=0.0)
+        base = np.full(len(X), v * float(part.intercept_))
+        if w > 0.0:  # with w = 0 the trees are not part of the score
+            trees = contributions(self.booster, X)
+            values = values + w * trees.contributions
+            base = base + w * trees.base_value
+        return Explanation(contributions=values, base_value=base, raw_score=values.to_numpy().sum(axis=1) + base)
 
     def contribution_points(self, explanation: Explanation) -> pd.DataFrame:
         """Contributions of :meth:`explain` in score points (negative lowers the score)."""
@@ -250,9 +245,7 @@ class LeaseModel:
         """
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        booster_text = self.booster.model_to_string()
-        files = {_BOOSTER: _sha256(booster_text)}
-        atomic_write(folder / _BOOSTER, lambda tmp: tmp.write_text(booster_text, encoding="utf-8"))
+        files = {_BOOSTER: _write_text(folder / _BOOSTER, self.booster.model_to_string())}
         parts: tuple[tuple[str, WoEScorecard | LinearScorecard | None], ...] = (
             (_SCORECARD, self.scorecard), (_LINEAR, self.linear))
         for name, part in parts:
@@ -371,7 +364,7 @@ def fit_lease_model(
         Categorical levels rarer than this on the training part become missing.
     linear_base : bool, default False
         Fit the logistic regression (:class:`models.LinearScorecard`) on the training part first and
-        boost the trees on top of its log-odds (:func:`models.linear.fit_on_linear_base`): the raw
+        boost the trees on top of its log-odds (:func:`models.linear.fit_boosted_trees`): the raw
         score is ``linear + trees``, stored as partner ``linear`` with both weights 1.
 
     Raises
@@ -388,16 +381,10 @@ def fit_lease_model(
     builder = FeatureBuilder(spec, min_level_count=min_level_count).fit(records_train)
     X_train, X_valid = builder.transform(records_train), builder.transform(records_valid)
     y_train, y_valid = np.asarray(y_train).astype("int64"), np.asarray(y_valid).astype("int64")
-    linear = None
-    if linear_base:
-        from models.linear import fit_on_linear_base
-        linear, clf = fit_on_linear_base(params, X_train, y_train, X_valid, y_valid,
-                                         directions=builder.spec_.directions, random_state=random_state)
-        raw_valid = linear.decision_function(X_valid) + clf.raw_score(X_valid)
-    else:
-        clf = PDClassifier(**params, monotone_constraints=builder.spec_.directions, random_state=random_state)
-        clf.fit(X_train, y_train, eval_set=(X_valid, y_valid))
-        raw_valid = clf.raw_score(X_valid)
+    from models.linear import fit_boosted_trees
+    linear, clf, raw_valid = fit_boosted_trees(params, X_train, y_train, X_valid, y_valid,
+                                               directions=builder.spec_.directions, random_state=random_state,
+                                               linear_base=linear_base)
     calibration = fit_platt(raw_valid, y_valid)
     scorecard = None
     if with_scorecard:

@@ -39,7 +39,7 @@ from features.exceptions import ConfigError, NotFittedError, TapeError
 if TYPE_CHECKING:
     from models.pd_model import PDClassifier
 
-__all__ = ["LINEAR_MARGIN", "LinearScorecard", "fit_on_linear_base"]
+__all__ = ["LINEAR_MARGIN", "LinearScorecard", "fit_boosted_trees"]
 
 _FORMAT = "poolgate.LinearScorecard/1"
 
@@ -322,14 +322,15 @@ class LinearScorecard(ClassifierMixin, BaseEstimator):
         return model
 
 
-def fit_on_linear_base(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any, X_valid: pd.DataFrame,
-                       y_valid: Any, *, directions: Mapping[str, int],
-                       random_state: int = 0) -> tuple[LinearScorecard, PDClassifier]:
-    """The logistic regression, then boosted trees fitted on top of its log-odds (early stopping on ``X_valid``).
+def fit_boosted_trees(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any, X_valid: pd.DataFrame,
+                      y_valid: Any, *, directions: Mapping[str, int], random_state: int = 0,
+                      linear_base: bool = True) -> tuple[LinearScorecard | None, PDClassifier, np.ndarray]:
+    """Monotone boosted trees stopped early on ``X_valid``, by default on top of a logistic regression.
 
-    The trees start from the linear model's log-odds (LightGBM ``init_score``) and fit only what it
-    misses (thresholds, interactions); the raw score is ``linear.decision_function(X) +
-    trees.raw_score(X)``, both exactly explainable.
+    With ``linear_base`` the logistic regression is fitted on ``X_fit`` first and the trees start from
+    its log-odds (LightGBM ``init_score``), so they fit only what it misses (thresholds,
+    interactions); the raw score is ``linear.decision_function(X) + trees.raw_score(X)``, both
+    exactly explainable. Without it the trees start from a constant.
 
     Parameters
     ----------
@@ -340,11 +341,22 @@ def fit_on_linear_base(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: An
     directions : mapping of str to int
         Risk directions: monotone constraints of the trees and sign rules of the linear model.
     random_state : int, default 0
+    linear_base : bool, default True
+
+    Returns
+    -------
+    (LinearScorecard or None, PDClassifier, ndarray)
+        The logistic regression (None without ``linear_base``), the trees, and the raw log-odds of the
+        ``X_valid`` rows (what calibration is fitted on).
     """
     from models.pd_model import PDClassifier
 
-    linear = LinearScorecard(directions=directions, random_state=random_state).fit(X_fit, y_fit)
     trees = PDClassifier(**params, monotone_constraints=dict(directions), random_state=random_state)
+    if not linear_base:
+        trees.fit(X_fit, y_fit, eval_set=(X_valid, y_valid))
+        return None, trees, trees.raw_score(X_valid)
+    linear = LinearScorecard(directions=directions, random_state=random_state).fit(X_fit, y_fit)
+    base_valid = linear.decision_function(X_valid)
     trees.fit(X_fit, y_fit, eval_set=(X_valid, y_valid), init_score=linear.decision_function(X_fit),
-              eval_init_score=linear.decision_function(X_valid))
-    return linear, trees
+              eval_init_score=base_valid)
+    return linear, trees, base_valid + trees.raw_score(X_valid)

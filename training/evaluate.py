@@ -6,7 +6,7 @@ constraints from the specification's directions and the mapping's ``monotone`` h
 :attr:`EvaluateConfig.cv_below_rows` training rows the model is chosen as ``poolgate train`` does:
 the successive-halving search (:func:`training.search.search_params`) on a held-out validation part
 of the training rows, the logistic regression on the other rows with the searched monotone trees
-boosted on top of its log-odds and stopped early on that part (:func:`models.fit_on_linear_base`),
+boosted on top of its log-odds and stopped early on that part (:func:`models.fit_boosted_trees`),
 and Platt calibration on it.
 With fewer rows one validation part is too noisy, so the model is chosen by inner cross-validation
 among simple candidates and blended with the WoE scorecard by out-of-fold AUC
@@ -49,7 +49,7 @@ from models import (
     PDClassifier,
     PlattCalibration,
     WoEScorecard,
-    fit_on_linear_base,
+    fit_boosted_trees,
     fit_platt,
 )
 from training.cv_search import SMALL_SAMPLE_ROWS, CVSelection, search_cv
@@ -97,7 +97,7 @@ class EvaluateConfig:
         Folds of that inner cross-validation.
     linear_base : bool, default True
         From ``cv_below_rows`` rows on, boost the trees on top of the logistic regression's log-odds
-        (:func:`models.linear.fit_on_linear_base`), as ``poolgate train`` does.
+        (:func:`models.linear.fit_boosted_trees`), as ``poolgate train`` does.
     """
 
     folds: int = 5
@@ -270,15 +270,8 @@ def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFe
                            categorical=inputs.categorical_, config=search_config)
     params = {**search.params, "n_estimators": search_config.max_rounds,
               "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
-    linear = None
-    if config.linear_base:
-        linear, clf = fit_on_linear_base(params, x_fit, y_fit, x_val, y_val, directions=inputs.directions_,
-                                         random_state=seed)
-        raw_val = linear.decision_function(x_val) + clf.raw_score(x_val)
-    else:
-        clf = PDClassifier(**params, monotone_constraints=inputs.directions_, random_state=seed)
-        clf.fit(x_fit, y_fit, eval_set=(x_val, y_val))
-        raw_val = clf.raw_score(x_val)
+    linear, clf, raw_val = fit_boosted_trees(params, x_fit, y_fit, x_val, y_val, directions=inputs.directions_,
+                                             random_state=seed, linear_base=config.linear_base)
     calibration = fit_platt(raw_val, y_val)
     return Recipe(inputs, len(y_fit), len(y_val), classifier=clf, calibration=calibration, search=search,
                   linear=linear)
