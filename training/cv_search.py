@@ -16,8 +16,9 @@ training rows (LightGBM's ``cv`` with early stopping on the mean held-out log lo
   alone;
 * the additive logistic regression (:class:`models.LinearScorecard`, its penalty chosen on the same
   inner folds) is scored the same way and replaces the blend (``partner = "linear"``, ``w = 0``)
-  only when its out-of-fold AUC is higher by more than :data:`LINEAR_MARGIN`: where risk is close to linear in a few strong inputs and
-  defaults are few, trees and bins cut a straight line into steps.
+  only when its out-of-fold AUC is higher by more than :data:`LINEAR_MARGIN`: where risk is close
+  to linear in a few strong inputs and defaults are few, trees and bins cut a straight line into
+  steps.
 
 Platt calibration is fitted on the out-of-fold score of the chosen model.
 
@@ -135,6 +136,8 @@ class CVSelection:
 
     def raw_score(self, x: pd.DataFrame) -> np.ndarray:
         """Blended log-odds before calibration, shape (n,)."""
+        if self.weight == 0.0:  # the partner alone
+            return np.asarray(self.partner_model.decision_function(x), dtype="float64")
         score = self.weight * np.asarray(self.booster.predict(x, raw_score=True), dtype="float64")
         if self.weight < 1.0:
             score = score + (1.0 - self.weight) * self.partner_model.decision_function(x)
