@@ -54,6 +54,8 @@ class CanonicalCopy:
     ----------
     path : Path
         The canonical Parquet tape.
+    mapping : Mapping
+        The mapping the tape was read through.
     rows : int
         Data rows written (every source row).
     fields : list of str
@@ -70,6 +72,7 @@ class CanonicalCopy:
     """
 
     path: Path
+    mapping: Mapping
     rows: int = 0
     fields: list[str] = field(default_factory=list)
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -126,7 +129,7 @@ def write_canonical(source: str | os.PathLike[str], mapping: Mapping, dest: str 
     TapeError
         If the source cannot be read or lacks a column the mapping names.
     """
-    copy = CanonicalCopy(path=Path(dest))
+    copy = CanonicalCopy(path=Path(dest), mapping=mapping)
     problems: list[pd.DataFrame] = []
     ids: list[pd.Series] = []
     targets: list[pd.Series] = []

@@ -33,7 +33,7 @@ from features.exceptions import ConfigError, TapeError
 from features.io import iter_table, tape_format
 from features.regab import iter_regab_xml
 from features.schema import LEASE_FIELDS, lease_field
-from features.spec import FeatureSpec, spec_from_dict
+from features.spec import FeatureSpec, computable_subset, spec_from_dict
 
 __all__ = [
     "BUILTIN_MAPPINGS",
@@ -46,6 +46,7 @@ __all__ = [
     "iter_mapped",
     "load_mapping",
     "mapped_format",
+    "mapped_spec",
     "read_mapped",
     "spec_with_extras",
     "tape_columns",
@@ -717,3 +718,21 @@ def spec_with_extras(spec: FeatureSpec | None, extras: Iterable[ExtraFeature],
                      "direction": feat.monotone if feat.kind == "numeric" else 0, "kind": feat.kind,
                      "known_at_cutoff": True, "model_input": True, "source": "mapping"})
     return spec_from_dict({"version": spec.version if spec is not None else 1, "feature": base}, source=source)
+
+
+def mapped_spec(spec: FeatureSpec, present: Iterable[str],
+                extras: Iterable[ExtraFeature]) -> tuple[FeatureSpec | None, list[str]]:
+    """The model inputs of a tape read through a mapping, as ``poolgate train`` and ``evaluate`` use them.
+
+    The features of ``spec`` whose canonical inputs are all in ``present`` (the mapped fields that are
+    not all empty; :func:`features.spec.computable_subset`), then the mapping's extra features
+    (:func:`spec_with_extras`).
+
+    Returns
+    -------
+    (FeatureSpec or None, list of str)
+        The specification (None when nothing is computable and there are no extras) and the names of
+        the specification's model inputs left out.
+    """
+    subset, dropped = computable_subset(spec, present)
+    return spec_with_extras(subset, extras), dropped

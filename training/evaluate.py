@@ -41,9 +41,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from features.exceptions import ConfigError, NotFittedError
-from features.mapping import ExtraFeature, MappedTape, extra_input_name, spec_with_extras
+from features.mapping import ExtraFeature, MappedTape, extra_input_name, mapped_spec
 from features.pipeline import FeatureBuilder
-from features.spec import FeatureSpec, computable_subset, load_spec
+from features.spec import FeatureSpec, load_spec
 from models import (
     LinearScorecard,
     PDClassifier,
@@ -126,10 +126,9 @@ class EvaluateConfig:
 class MappedInputs(TransformerMixin, BaseEstimator):
     """Model inputs from a mapped tape's records: specification features whose inputs are mapped, plus extras.
 
-    The same inputs ``poolgate train --mapping`` builds: the specification cut to the features whose
-    canonical inputs are present (:func:`features.spec.computable_subset`), each extra feature added as
-    the model input ``x_<column>`` (:func:`features.mapping.spec_with_extras`), all computed by one
-    :class:`features.pipeline.FeatureBuilder`.
+    The same inputs ``poolgate train --mapping`` builds (:func:`features.mapping.mapped_spec`): the
+    specification cut to the features whose canonical inputs are present, each extra feature added
+    as the model input ``x_<column>``, all computed by one :class:`features.pipeline.FeatureBuilder`.
 
     Parameters
     ----------
@@ -167,10 +166,9 @@ class MappedInputs(TransformerMixin, BaseEstimator):
         """Choose the computable features and learn categorical levels from ``X``."""
         spec = self.spec if self.spec is not None else load_spec()
         present = {c for c in X.columns if X[c].notna().any()}
-        subset, dropped = computable_subset(spec, present)
+        full, dropped = mapped_spec(spec, present, self.extras)
         if dropped:
             log.info("features not computable from the mapped fields (left out): %s", ", ".join(dropped))
-        full = spec_with_extras(subset, self.extras, source="mapped subset of the feature specification")
         if full is None:
             raise ConfigError("no model input: the mapping maps no field a feature needs and declares no "
                               "[features]")

@@ -43,8 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from features.exceptions import ConfigError
-    from features.mapping import load_mapping, spec_with_extras
-    from features.spec import computable_subset, load_spec
+    from features.mapping import mapped_spec
+    from features.spec import load_spec
     from training.data import read_training_data
     from training.run import RunConfig, labels_from_target, train_run
     from training.search import SearchConfig
@@ -59,9 +59,7 @@ def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="poolgate-map-") as tmp:
             copy = canonical_copy(args.tape, args.mapping, Path(tmp) / "book.parquet", target=args.target,
                                   with_target=args.performance is None)
-            mapping = load_mapping(args.mapping)
-            subset, dropped = computable_subset(load_spec(), copy.filled)  # mapped and not all empty
-            spec = spec_with_extras(subset, mapping.features)
+            spec, dropped = mapped_spec(load_spec(), copy.filled, copy.mapping.features)  # as evaluate does
             if spec is None:
                 raise ConfigError(f"mapping {args.mapping}: it maps none of the canonical fields a model input needs "
                                   "(docs/features.md lists them) and declares no [features]; a model cannot be "
