@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 
 from features.exceptions import ConfigError, NotFittedError, TapeError
+from models.scorecard import LogOddsClassifierMixin
 
 if TYPE_CHECKING:
     from models.pd_model import PDClassifier
@@ -61,7 +61,7 @@ def _text(s: pd.Series) -> np.ndarray:
     return np.where(obj.isna().to_numpy(), _MISSING, obj.astype(str).to_numpy()).astype(object)
 
 
-class LinearScorecard(ClassifierMixin, BaseEstimator):
+class LinearScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     """L2-penalised logistic regression on standardised numbers and one-hot categories.
 
     Parameters
@@ -275,19 +275,6 @@ class LinearScorecard(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of default, shape (n,)."""
         return np.asarray(self.contributions(X).to_numpy().sum(axis=1) + self.intercept_, dtype="float64")
-
-    def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
-        """Probability of default (fraction), shape (n,)."""
-        return np.asarray(expit(self.decision_function(X)), dtype="float64")
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Columns P(non-default), P(default); shape (n, 2)."""
-        p = self.predict_pd(X)
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """1 where the PD is at least 0.5, shape (n,)."""
-        return (self.predict_pd(X) >= 0.5).astype(int)
 
     # -- storage --------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from features.exceptions import ConfigError, NotFittedError, TapeError
 from models.scaling import ScoreScaling
 
-__all__ = ["Binning", "WoEScorecard"]
+__all__ = ["Binning", "LogOddsClassifierMixin", "WoEScorecard"]
 
 _FORMAT = "poolgate.WoEScorecard/1"
 _SMOOTH = 0.5  # added to good and bad counts of each bin so that a pure bin has a finite WoE
@@ -129,7 +129,27 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-class WoEScorecard(ClassifierMixin, BaseEstimator):
+class LogOddsClassifierMixin:
+    """``predict_pd``, ``predict_proba`` and ``predict`` of a model that gives ``decision_function`` log-odds."""
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:  # pragma: no cover - every user defines it
+        raise NotImplementedError
+
+    def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
+        """Probability of default (fraction), shape (n,)."""
+        return np.asarray(expit(self.decision_function(X)), dtype="float64")
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Shape (n, 2): columns no default, default."""
+        p = self.predict_pd(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """0/1 at a PD of 0.5, shape (n,)."""
+        return (self.decision_function(X) > 0).astype("int64")
+
+
+class WoEScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     """WoE-binned logistic regression over the model inputs.
 
     Parameters
@@ -294,19 +314,6 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         return pd.DataFrame(self._woe_matrix(X) * self.coef_, index=X.index,
                             columns=[b.name for b in self.binnings_])
-
-    def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
-        """Probability of default (fraction), shape (n,)."""
-        return np.asarray(expit(self.decision_function(X)), dtype="float64")
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Shape (n, 2): columns no default, default."""
-        p = self.predict_pd(X)
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """0/1 at a PD of 0.5, shape (n,)."""
-        return (self.decision_function(X) > 0).astype("int64")
 
     def points_table(self, scaling: ScoreScaling) -> pd.DataFrame:
         """Points of every bin: columns ``feature, bin, woe, points``.
