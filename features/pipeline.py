@@ -18,20 +18,20 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from features.contract import coerce_column
 from features.exceptions import ConfigError, NotFittedError, TapeError
-from features.schema import LEASE_FIELDS, lease_field
+from features.schema import lease_field
 from features.spec import FeatureDef, FeatureSpec, load_spec, spec_from_dict
 
 __all__ = ["FeatureBuilder", "compute_features"]
 
 _FORMAT = "poolgate.FeatureBuilder/1"
-_LEASE_NAMES = frozenset(f.name for f in LEASE_FIELDS)
 
 
-def _numeric(values: pd.Series, field_name: str) -> np.ndarray:
-    """Canonical field as float64 (booleans as 0 / 1, bad or empty cells as NaN)."""
+def _numeric(values: pd.Series, field_name: str, *, canonical: bool = True) -> np.ndarray:
+    """Canonical field as float64 (booleans as 0 / 1, bad or empty cells as NaN); a mapping's extra
+    column (``canonical=False``) as a number where its text is one, else NaN."""
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
         return values.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
-    if field_name not in _LEASE_NAMES:  # a mapping's extra input: a number as written, else missing
+    if not canonical:
         return pd.to_numeric(values.astype("string").str.strip(), errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan)
     typed, _ = coerce_column(values, lease_field(field_name))
@@ -47,7 +47,7 @@ def _text(values: pd.Series) -> pd.Series:
 
 
 def _numeric_feature(feature: FeatureDef, frame: pd.DataFrame) -> np.ndarray:
-    cols = [_numeric(frame[name], name) for name in feature.inputs]
+    cols = [_numeric(frame[name], name, canonical=feature.source == "spec") for name in feature.inputs]
     with np.errstate(divide="ignore", invalid="ignore"):
         match feature.transform:
             case "identity":
