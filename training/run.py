@@ -4,11 +4,14 @@ The recipe has two ways of choosing the model, by the number of rows it is fitte
 validation vintages), and ``poolgate evaluate`` runs the same two (:mod:`training.evaluate`):
 
 - at least :attr:`RunConfig.cv_below_rows` rows: the successive-halving search on the validation
-  vintages (:func:`training.search.search_params`), the monotone LightGBM stopped early on them and
-  Platt calibration on their raw scores;
+  vintages (:func:`training.search.search_params`), then the logistic regression on the training
+  vintages with the searched monotone trees boosted on top of its log-odds and stopped early on the
+  validation vintages (:func:`models.linear.fit_boosted_trees`), and Platt calibration on their raw
+  scores;
 - fewer rows: one validation part is too noisy to choose on, so both parts are pooled and the model
   is chosen by inner cross-validation among simple monotone candidates, blended with the WoE
-  scorecard by out-of-fold AUC and calibrated on the out-of-fold score
+  scorecard by out-of-fold AUC (or replaced by the logistic regression when it is clearly better
+  out of fold) and calibrated on the out-of-fold score
   (:func:`training.cv_search.search_cv`). The validation metrics are then out-of-fold figures.
 
 :func:`fit_and_evaluate` does the work and returns plain objects (no MLflow); :func:`train_run`
