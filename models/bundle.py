@@ -133,6 +133,7 @@ class LeaseModel:
         self.calibration = calibration
         self.scaling = scaling if scaling is not None else ScoreScaling()
         self.scorecard = scorecard
+        self.validation_pd_: np.ndarray | None = None  # set by fit_lease_model, never saved
         self.metadata: dict[str, Any] = dict(metadata or {})
 
     # -- what the model is --------------------------------------------------------------------
@@ -336,6 +337,7 @@ def fit_lease_model(
     with_scorecard: bool = False,
     min_level_count: int = 1,
     linear_base: bool = False,
+    refit: bool = False,
 ) -> LeaseModel:
     """Fit the feature builder, the monotone classifier and its calibration.
 
@@ -366,6 +368,17 @@ def fit_lease_model(
         Fit the logistic regression (:class:`models.LinearScorecard`) on the training part first and
         boost the trees on top of its log-odds (:func:`models.linear.fit_boosted_trees`): the raw
         score is ``linear + trees``, stored as partner ``linear`` with both weights 1.
+    refit : bool, default False
+        Once the validation part has chosen the logistic regression's penalty and the number of
+        trees, fit both again on the training and validation parts together
+        (:func:`models.linear.fit_boosted_trees` ``refit``); the feature builder's levels and the
+        calibration stay those learned without the validation part.
+
+    Returns
+    -------
+    LeaseModel
+        Its transient attribute ``validation_pd_`` (not saved) holds the calibrated PDs of
+        ``records_valid`` from the fit that had not seen them, also with ``refit``.
 
     Raises
     ------
@@ -384,7 +397,7 @@ def fit_lease_model(
     from models.linear import fit_boosted_trees
     linear, clf, raw_valid = fit_boosted_trees(params, X_train, y_train, X_valid, y_valid,
                                                directions=builder.spec_.directions, random_state=random_state,
-                                               linear_base=linear_base)
+                                               linear_base=linear_base, refit=refit)
     calibration = fit_platt(raw_valid, y_valid)
     scorecard = None
     if with_scorecard:
@@ -400,10 +413,16 @@ def fit_lease_model(
         "monotone_constraints": {k: v for k, v in builder.spec_.directions.items() if v},
         "spec_digest": builder.spec_.digest,
     }
-    log.info("fitted LeaseModel: %d trees%s, %d training rows", clf.best_iteration_,
-             " on the logistic regression's log-odds" if linear is not None else "", len(X_train))
+    if refit:
+        metadata["n_refit"] = len(X_train) + len(X_valid)
+    log.info("fitted LeaseModel: %d trees%s, %d training rows%s", clf.best_iteration_,
+             " on the logistic regression's log-odds" if linear is not None else "", len(X_train),
+             f", refitted on {len(X_train) + len(X_valid)}" if refit else "")
     if linear is not None:
         metadata.update(blend_weight=1.0, blend_partner="linear", partner_weight=1.0)
-        return LeaseModel(builder, clf.booster_, calibration, scaling, scorecard, metadata, linear=linear,
-                          partner="linear", partner_weight=1.0)
-    return LeaseModel(builder, clf.booster_, calibration, scaling, scorecard, metadata)
+        model = LeaseModel(builder, clf.booster_, calibration, scaling, scorecard, metadata, linear=linear,
+                           partner="linear", partner_weight=1.0)
+    else:
+        model = LeaseModel(builder, clf.booster_, calibration, scaling, scorecard, metadata)
+    model.validation_pd_ = calibration.predict(raw_valid)
+    return model

@@ -311,13 +311,20 @@ class LinearScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
 
 def fit_boosted_trees(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any, X_valid: pd.DataFrame,
                       y_valid: Any, *, directions: Mapping[str, int], random_state: int = 0,
-                      linear_base: bool = True) -> tuple[LinearScorecard | None, PDClassifier, np.ndarray]:
+                      linear_base: bool = True, refit: bool = False
+                      ) -> tuple[LinearScorecard | None, PDClassifier, np.ndarray]:
     """Monotone boosted trees stopped early on ``X_valid``, by default on top of a logistic regression.
 
     With ``linear_base`` the logistic regression is fitted on ``X_fit`` first and the trees start from
     its log-odds (LightGBM ``init_score``), so they fit only what it misses (thresholds,
     interactions); the raw score is ``linear.decision_function(X) + trees.raw_score(X)``, both
     exactly explainable. Without it the trees start from a constant.
+
+    With ``refit`` the complexity chosen on ``X_valid`` (the logistic regression's penalty, the number
+    of trees) is kept and both parts are fitted again on all rows, ``X_fit`` and ``X_valid`` together:
+    the held-out rows have done their job of choosing, and a quarter more data is worth more than
+    anything they could still tell. The returned raw log-odds of ``X_valid`` stay those of the first
+    fit, which did not see them, so calibration is still fitted on held-out scores.
 
     Parameters
     ----------
@@ -329,21 +336,35 @@ def fit_boosted_trees(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any
         Risk directions: monotone constraints of the trees and sign rules of the linear model.
     random_state : int, default 0
     linear_base : bool, default True
+    refit : bool, default False
 
     Returns
     -------
     (LinearScorecard or None, PDClassifier, ndarray)
         The logistic regression (None without ``linear_base``), the trees, and the raw log-odds of the
-        ``X_valid`` rows (what calibration is fitted on).
+        ``X_valid`` rows before any refit (what calibration is fitted on).
     """
     from models.pd_model import PDClassifier
 
     trees = PDClassifier(**params, monotone_constraints=dict(directions), random_state=random_state)
-    if not linear_base:
+    linear = None
+    if linear_base:
+        linear = LinearScorecard(directions=directions, random_state=random_state).fit(X_fit, y_fit)
+        base_valid = linear.decision_function(X_valid)
+        trees.fit(X_fit, y_fit, eval_set=(X_valid, y_valid), init_score=linear.decision_function(X_fit),
+                  eval_init_score=base_valid)
+        raw_valid = base_valid + trees.raw_score(X_valid)
+    else:
         trees.fit(X_fit, y_fit, eval_set=(X_valid, y_valid))
-        return None, trees, trees.raw_score(X_valid)
-    linear = LinearScorecard(directions=directions, random_state=random_state).fit(X_fit, y_fit)
-    base_valid = linear.decision_function(X_valid)
-    trees.fit(X_fit, y_fit, eval_set=(X_valid, y_valid), init_score=linear.decision_function(X_fit),
-              eval_init_score=base_valid)
-    return linear, trees, base_valid + trees.raw_score(X_valid)
+        raw_valid = trees.raw_score(X_valid)
+    if not refit:
+        return linear, trees, raw_valid
+    X_all = pd.concat([X_fit, X_valid], ignore_index=True)
+    y_all = np.concatenate([np.asarray(y_fit), np.asarray(y_valid)])
+    init = None
+    if linear is not None:
+        linear = LinearScorecard(directions=directions, C=linear.C_, random_state=random_state).fit(X_all, y_all)
+        init = linear.decision_function(X_all)
+    again = {**trees.get_params(), "n_estimators": trees.best_iteration_}
+    trees = PDClassifier(**again).fit(X_all, y_all, init_score=init)
+    return linear, trees, raw_valid

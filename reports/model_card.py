@@ -152,7 +152,9 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
     elif meta.get("blend_partner") == "linear":
         intro = ("A logistic regression fitted on the training vintages first; boosted trees, with settings searched "
                  "on the validation vintages, fitted on top of its log-odds and stopped early on them; the sum "
-                 "calibrated on their raw scores.")
+                 "calibrated on their raw scores."
+                 + (f" With that penalty and number of trees both were then fitted again on the training and "
+                    f"validation vintages together ({int(meta['n_refit']):,} rows)." if meta.get("n_refit") else ""))
     else:
         intro = ("Settings searched on the validation vintages; the model stopped early on them and was calibrated "
                  "on their raw scores.")

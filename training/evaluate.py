@@ -7,7 +7,8 @@ constraints from the specification's directions and the mapping's ``monotone`` h
 the successive-halving search (:func:`training.search.search_params`) on a held-out validation part
 of the training rows, the logistic regression on the other rows with the searched monotone trees
 boosted on top of its log-odds and stopped early on that part (:func:`models.fit_boosted_trees`),
-and Platt calibration on it.
+Platt calibration on it, and both parts fitted again on all training rows with the penalty and the
+number of trees so chosen.
 With fewer rows one validation part is too noisy, so the model is chosen by inner cross-validation
 among simple candidates and blended with the WoE scorecard by out-of-fold AUC
 (:func:`training.cv_search.search_cv`), exactly as ``poolgate train`` does (:mod:`training.run`).
@@ -43,6 +44,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from features.exceptions import ConfigError, NotFittedError
 from features.mapping import ExtraFeature, MappedTape, extra_input_name, mapped_spec
 from features.pipeline import FeatureBuilder
+from features.schema import LEASE_FIELDS
 from features.spec import FeatureSpec, load_spec
 from models import (
     LinearScorecard,
@@ -66,11 +68,13 @@ __all__ = [
     "evaluate_holdout",
     "fit_recipe",
     "labelled",
+    "out_of_range",
 ]
 
 log = logging.getLogger(__name__)
 
 CHALLENGERS = ("lightgbm_default", "logistic_tuned", "woe_scorecard")
+_LEASE_FIELDS = {f.name: f for f in LEASE_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,10 @@ class EvaluateConfig:
     linear_base : bool, default True
         From ``cv_below_rows`` rows on, boost the trees on top of the logistic regression's log-odds
         (:func:`models.linear.fit_boosted_trees`), as ``poolgate train`` does.
+    refit : bool, default True
+        From ``cv_below_rows`` rows on, once the validation part has chosen the penalty and the number
+        of trees, fit the logistic regression and the trees again on all training rows (calibration
+        stays fitted on the held-out scores), as ``poolgate train`` does.
     """
 
     folds: int = 5
@@ -108,6 +116,7 @@ class EvaluateConfig:
     cv_below_rows: int = SMALL_SAMPLE_ROWS
     inner_folds: int = 5
     linear_base: bool = True
+    refit: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.folds, bool) or not isinstance(self.folds, int) or self.folds < 2:
@@ -269,7 +278,8 @@ def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFe
     params = {**search.params, "n_estimators": search_config.max_rounds,
               "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
     linear, clf, raw_val = fit_boosted_trees(params, x_fit, y_fit, x_val, y_val, directions=inputs.directions_,
-                                             random_state=seed, linear_base=config.linear_base)
+                                             random_state=seed, linear_base=config.linear_base,
+                                             refit=config.refit)
     calibration = fit_platt(raw_val, y_val)
     return Recipe(inputs, len(y_fit), len(y_val), classifier=clf, calibration=calibration, search=search,
                   linear=linear)
@@ -342,6 +352,49 @@ def labelled(tape: MappedTape, what: str) -> tuple[pd.DataFrame, np.ndarray, int
     return tape.records[has], tape.target[has].to_numpy(dtype=np.int64), int((~has).sum())
 
 
+def out_of_range(records: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Read canonical numbers outside their field's allowed range as missing.
+
+    Tapes write sentinel codes into numeric columns: a bureau score of 0 for "no bureau history",
+    11 to 18 for "not scored", 999 for unknown. They are not measurements, and a monotone model
+    would read a score of 0 as the worst credit there is. ``poolgate train`` rejects such rows through
+    the data contract; the recipe measured here keeps every row and reads the value as missing
+    instead (for a bureau score the thin-file flag then fires). Amounts (unit CNY) are left alone:
+    a tape in another currency is not out of range because its amounts are in dollars.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The records with those cells empty (the same object when there are none) and the number of
+        cells emptied per field.
+    """
+    counts: dict[str, int] = {}
+    out = records
+    for name in records.columns:
+        spec = _LEASE_FIELDS.get(name)
+        if spec is None or spec.kind not in ("int", "float") or spec.unit == "CNY":
+            continue
+        values = pd.to_numeric(records[name], errors="coerce")
+        bad = pd.Series(False, index=records.index)
+        if spec.minimum is not None:
+            bad |= values < spec.minimum
+        if spec.maximum is not None:
+            bad |= values > spec.maximum
+        if bad.any():
+            out = out.copy() if out is records else out
+            out[name] = records[name].mask(bad)
+            counts[name] = int(bad.sum())
+    return out, counts
+
+
+def _cleaned(records: pd.DataFrame, what: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    records, counts = out_of_range(records)
+    if counts:
+        log.warning("%s: values outside the field's allowed range read as missing: %s", what,
+                    ", ".join(f"{k} x{v} ({_LEASE_FIELDS[k].range_text})" for k, v in counts.items()))
+    return records, counts
+
+
 def _round(d: dict[str, float]) -> dict[str, float]:
     return {k: round(float(v), 6) for k, v in d.items()}
 
@@ -355,12 +408,15 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
     dict
         ``auc_test``, ``ks_test``, ``gini_test``, ``brier_test``, ``n_train``, ``n_test``,
         ``default_rate_train``, ``default_rate_test``, ``n_unlabelled_train``, ``n_unlabelled_test``,
+        ``out_of_range`` (``train``/``test`` -> field -> cells read as missing, :func:`out_of_range`),
         ``search`` (winning parameters and trees), ``challengers`` (name -> the same metrics),
         ``seconds``.
     """
     config = config or EvaluateConfig()
     rec_train, y_train, skip_train = labelled(train, "training tape")
     rec_test, y_test, skip_test = labelled(test, "test tape")
+    rec_train, range_train = _cleaned(rec_train, "training tape")
+    rec_test, range_test = _cleaned(rec_test, "test tape")
     _check_y(y_test, "test rows")
     t0 = time.perf_counter()
     recipe = fit_recipe(rec_train, y_train, extras=train.mapping.features, seed=seed, config=config, spec=spec)
@@ -369,6 +425,7 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
     out.update({"n_train": len(y_train), "n_test": len(y_test), "n_unlabelled_train": skip_train,
                 "n_unlabelled_test": skip_test, "default_rate_train": round(float(y_train.mean()), 6),
                 "default_rate_test": round(float(y_test.mean()), 6), "inputs": recipe.inputs.feature_names_out_,
+                "out_of_range": {"train": range_train, "test": range_test},
                 "search": recipe.summary()})
     seconds = {"recipe": round(time.perf_counter() - t0, 2)}
     if config.challengers:
@@ -396,6 +453,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
     """
     config = config or EvaluateConfig()
     records, y, skipped = labelled(tape, "tape")
+    records, range_counts = _cleaned(records, "tape")
     _check_y(y, "labelled rows")
     if int(min(y.sum(), len(y) - y.sum())) < config.folds:
         raise TrainingError(f"{config.folds} folds need at least {config.folds} defaults and non-defaults; "
@@ -425,7 +483,8 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
         return out
 
     result: dict[str, Any] = {**summary(folds), "n": len(y), "n_unlabelled": skipped,
-                              "default_rate": round(float(y.mean()), 6), "folds": folds}
+                              "default_rate": round(float(y.mean()), 6), "out_of_range": range_counts,
+                              "folds": folds}
     if config.challengers:
         result["challengers"] = {name: summary([f["challengers"][name] for f in folds]) for name in CHALLENGERS}
     return result

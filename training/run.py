@@ -7,7 +7,8 @@ validation vintages), and ``poolgate evaluate`` runs the same two (:mod:`trainin
   vintages (:func:`training.search.search_params`), then the logistic regression on the training
   vintages with the searched monotone trees boosted on top of its log-odds and stopped early on the
   validation vintages (:func:`models.linear.fit_boosted_trees`), and Platt calibration on their raw
-  scores;
+  scores; with that penalty and that number of trees both parts are then fitted again on the training
+  and validation vintages together (``RunConfig.refit``);
 - fewer rows: one validation part is too noisy to choose on, so both parts are pooled and the model
   is chosen by inner cross-validation among simple monotone candidates, blended with the WoE
   scorecard by out-of-fold AUC (or replaced by the logistic regression when it is clearly better
@@ -75,6 +76,12 @@ class RunConfig:
     linear_base : bool
         From ``cv_below_rows`` rows on, fit the logistic regression first and boost the trees on top
         of its log-odds (:func:`models.fit_lease_model` ``linear_base``). Default True.
+    refit : bool
+        From ``cv_below_rows`` rows on, once the validation vintages have chosen the penalty and the
+        number of trees, fit the logistic regression and the trees again on the training and
+        validation vintages together (:func:`models.fit_lease_model` ``refit``): the newest vintages
+        then shape the model instead of only choosing it. The validation figures stay those of the
+        fit that had not seen them. Default True.
     shap_sample : int
         Out-of-time rows explained for the SHAP summary plot. Default 2,000.
     sweep_assets : int
@@ -94,6 +101,7 @@ class RunConfig:
     dpd_threshold: int = 90
     with_scorecard: bool = True
     linear_base: bool = True
+    refit: bool = True
     shap_sample: int = 2_000
     sweep_assets: int = 200
     cv_below_rows: int = SMALL_SAMPLE_ROWS
@@ -296,9 +304,12 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
         model = fit_lease_model(split.train.records, split.train.y, split.validation.records, split.validation.y,
                                 spec=spec, params=params, scaling=scaling, random_state=seed,
                                 with_scorecard=config.with_scorecard, min_level_count=config.min_level_count,
-                                linear_base=config.linear_base)
-        p_val = model.predict_pd(split.validation.records)
+                                linear_base=config.linear_base, refit=config.refit)
+        assert model.validation_pd_ is not None
+        p_val = model.validation_pd_
         fit_records = split.train.records
+        if config.refit:
+            fit_records = pd.concat([split.train.records, split.validation.records], ignore_index=True)
         seconds["fit"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

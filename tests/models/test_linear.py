@@ -164,3 +164,25 @@ def test_a_constant_input_and_the_categorical_reference_are_safe() -> None:
     plain = LinearScorecard(C=model.C_).fit(x, y)
     renamed = LinearScorecard(C=model.C_).fit(z, y)
     np.testing.assert_allclose(renamed.decision_function(z), plain.decision_function(x), atol=1e-9)
+
+
+def test_refit_keeps_the_chosen_complexity_and_fits_on_all_rows(fitted: Fitted) -> None:
+    from models import fit_lease_model
+
+    params = {"n_estimators": 300, "early_stopping_rounds": 30, "n_jobs": 1}
+    once = fit_lease_model(fitted.train, fitted.y_train, fitted.valid, fitted.y_valid, params=params,
+                           linear_base=True)
+    again = fit_lease_model(fitted.train, fitted.y_train, fitted.valid, fitted.y_valid, params=params,
+                            linear_base=True, refit=True)
+    assert once.linear is not None and again.linear is not None
+    # the validation part chose the penalty and the number of trees; the refit keeps both ...
+    assert again.linear.C_ == once.linear.C_
+    assert again.booster.num_trees() == once.booster.num_trees() == once.metadata["best_iteration"]
+    assert again.metadata["n_refit"] == len(fitted.train) + len(fitted.valid) and "n_refit" not in once.metadata
+    # ... and the validation PDs reported stay those of the fit that had not seen those rows
+    np.testing.assert_allclose(again.validation_pd_, once.predict_pd(fitted.valid), atol=1e-12)
+    assert not np.allclose(again.predict_pd(fitted.valid), once.predict_pd(fitted.valid))
+    assert roc_auc_score(fitted.y_test, again.predict_pd(fitted.test)) > 0.70
+    e = again.explain(fitted.test.iloc[:300])
+    np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value,
+                               again.raw_score(fitted.test.iloc[:300]), atol=1e-6, rtol=0)

@@ -12,7 +12,14 @@ import pytest
 
 from features.exceptions import ConfigError
 from features.mapping import apply_mapping, mapping_from_dict
-from training.evaluate import CHALLENGERS, EvaluateConfig, MappedInputs, evaluate_cv, evaluate_holdout
+from training.evaluate import (
+    CHALLENGERS,
+    EvaluateConfig,
+    MappedInputs,
+    evaluate_cv,
+    evaluate_holdout,
+    out_of_range,
+)
 
 MAPPING = {
     "name": "toy",
@@ -93,6 +100,23 @@ def test_unlabelled_rows_are_counted_and_a_missing_target_fails() -> None:
         evaluate_cv(no_target, config=FAST)
     with pytest.raises(ConfigError, match="folds must be a whole number >= 2; got 1"):
         EvaluateConfig(folds=1)
+
+
+def test_sentinel_values_outside_a_fields_range_are_read_as_missing() -> None:
+    frame = _tape_frame(600, 5)
+    frame.loc[:99, "score"] = "0"  # "no bureau history", as some tapes write it
+    frame.loc[100:104, "rate_pct"] = "99"  # 0.99 a year: outside 0 to 0.36
+    tape = apply_mapping(frame, mapping_from_dict(MAPPING, origin="toy"))
+    records, counts = out_of_range(tape.records)
+    assert counts == {"bureau_score": 100, "annual_rate": 5}
+    assert records["bureau_score"].iloc[:100].isna().all() and records["bureau_score"].iloc[100:].notna().all()
+    assert tape.records["bureau_score"].iloc[0] == 0  # the tape itself is left as read
+    x = MappedInputs(extras=tape.mapping.features).fit(records).transform(records)
+    assert (x["thin_file"].iloc[:100] == 1).all() and (x["thin_file"].iloc[100:] == 0).all()
+    same, none = out_of_range(records)
+    assert same is records and none == {}
+    out = evaluate_cv(tape, seed=0, config=replace(FAST, challengers=False))
+    assert out["out_of_range"] == {"bureau_score": 100, "annual_rate": 5} and out["n"] == 600
 
 
 def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,8 +95,16 @@ def test_cv_below_rows_zero_keeps_the_validation_split(small_book: Book) -> None
                            config=replace(TINY, cv_below_rows=0, with_scorecard=False))
     assert out.params["model.selection"] == "validation_split"
     assert out.model.blend_weight == 1.0 and out.model.scorecard is None
-    assert out.params["rows.fit"] == len(out.split.train)
     assert len(out.search.trials) == TINY.search.n_candidates   # the search's candidates, one rung
+    # chosen on the validation vintages, then fitted again on training and validation vintages together
+    assert out.params["rows.fit"] == len(out.split.train) + len(out.split.validation)
+    assert out.model.metadata["n_refit"] == out.params["rows.fit"]
+    once = fit_and_evaluate(small_book.contracts, small_book.performance, seed=0,
+                            config=replace(TINY, cv_below_rows=0, with_scorecard=False, refit=False))
+    assert once.params["rows.fit"] == len(once.split.train) and "n_refit" not in once.model.metadata
+    # the validation figures stay those of the fit that had not seen the validation vintages
+    assert out.metrics["auc_validation"] == pytest.approx(once.metrics["auc_validation"], abs=1e-12)
+    assert out.metrics["auc_oot"] != once.metrics["auc_oot"]
 
 
 def test_the_sample_book_trains_a_blend_without_monotonicity_violations() -> None:
