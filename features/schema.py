@@ -26,6 +26,7 @@ __all__ = [
     "Role",
     "field_catalogue_markdown",
     "lease_field",
+    "out_of_range_reads_as_missing",
 ]
 
 Kind = Literal["string", "int", "float", "bool", "date", "category"]
@@ -187,6 +188,19 @@ def lease_field(name: str) -> Field:
         return _BY_NAME[name]
     except KeyError:
         raise KeyError(f"unknown canonical field {name!r}; known fields: {', '.join(_BY_NAME)}") from None
+
+
+def out_of_range_reads_as_missing(name: str) -> bool:
+    """Whether a model fit reads this field's out-of-range values as missing rather than dropping the row.
+
+    True for the canonical numbers that are not amounts: tapes write sentinel codes there (a bureau
+    score of 0 for "no bureau history", 999 for "unknown"), which are no measurement. Amounts (CNY)
+    are excluded because a tape in another currency is not out of range, only in other units.
+    Screening never does this: the data contract makes such a contract ``invalid``.
+    """
+    spec = _BY_NAME.get(name)
+    return spec is not None and spec.kind in ("int", "float") and spec.unit != "CNY" \
+        and (spec.minimum is not None or spec.maximum is not None)
 
 
 def field_catalogue_markdown() -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from features.contract import check_lease_tape
 from features.io import read_table
+from features.schema import out_of_range_reads_as_missing
 from features.spec import FeatureSpec, load_spec
 from training.errors import TrainingError
 
@@ -48,6 +49,9 @@ class TrainingData:
         Book rows left out because a field the run reads breaks the contract.
     rows_with_other_problems : int
         Book rows kept although a field the run does not read breaks the contract.
+    out_of_range_as_missing : dict of str to int
+        Cells of model inputs outside their field's allowed range, read as missing with the row kept
+        (:func:`features.schema.out_of_range_reads_as_missing`), counted per field.
     problems : DataFrame
         Every problem found in the book (``row, column, value, rule, message``).
     """
@@ -59,15 +63,18 @@ class TrainingData:
     rows_invalid: int
     rows_with_other_problems: int
     problems: pd.DataFrame
+    out_of_range_as_missing: dict[str, int] = field(default_factory=dict)
 
 
 def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathLike[str] | None,
                        truth: str | os.PathLike[str] | None = None, *,
-                       spec: FeatureSpec | None = None) -> TrainingData:
+                       spec: FeatureSpec | None = None, source: str | None = None) -> TrainingData:
     """Read and check the book, its history and (optionally) the truth.
 
     ``spec`` (the shipped feature specification by default) decides which fields the run reads.
     ``performance`` may be None when the labels come from elsewhere (a mapping's target).
+    ``source`` is what the user gives ``poolgate validate --tape`` to list every problem, when it is
+    not ``tape`` itself (a tape read through a mapping: ``"book.csv --mapping m.toml"``).
 
     Raises
     ------
@@ -80,21 +87,35 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
     checked = check_lease_tape(raw)
     used = {"contract_id", "origination_date", *(spec or load_spec()).required_fields}
     problems = checked.problems
-    bad_rows = problems.loc[problems["column"].isin(used), "row"].unique()
-    other_rows = problems.loc[~problems["column"].isin(used), "row"].unique()
+    records = checked.records
+    # a sentinel in a numeric model input (a bureau score of 0) is read as missing; the row is kept
+    soft = (problems["rule"].eq("range") & problems["column"].isin(used)
+            & problems["column"].map(out_of_range_reads_as_missing).astype(bool))
+    blanked: dict[str, int] = {}
+    if soft.any():
+        records = records.copy()
+        for name, rows in problems.loc[soft].groupby("column")["row"]:
+            records.loc[rows.to_numpy() - 1, name] = pd.NA   # problem rows are 1-based
+            blanked[str(name)] = len(rows)
+        log.warning("%s: values outside their field's allowed range read as missing (rows kept): %s", source or tape,
+                    ", ".join(f"{k} x{v}" for k, v in blanked.items()))
+    hard = problems.loc[~soft]
+    bad_rows = hard.loc[hard["column"].isin(used), "row"].unique()
+    other_rows = hard.loc[~hard["column"].isin(used), "row"].unique()
     drop = pd.Series(raw.index + 1).isin(bad_rows).to_numpy()   # problem rows are 1-based
     kept_with_problems = len(set(other_rows.tolist()) - set(bad_rows.tolist()))
     if len(problems):
         by_rule = problems.groupby(["column", "rule"]).size().to_dict()
         log.warning("%s: %d problems in %d rows (%s); %d rows left out (a field the model or the split reads "
                     "is bad), %d kept (only fields the run does not read are bad); `poolgate validate --tape %s` "
-                    "lists every problem", tape, len(problems), len(set(problems["row"])),
+                    "lists every problem", source or tape, len(problems), len(set(problems["row"])),
                     ", ".join(f"{c}:{r}={n}" for (c, r), n in by_rule.items()), int(drop.sum()),
-                    kept_with_problems, tape)
-    book = checked.records.loc[~drop].reset_index(drop=True)
+                    kept_with_problems, source or tape)
+    book = records.loc[~drop].reset_index(drop=True)
     if book.empty:
         raise TrainingError(f"{tape}: none of its {len(raw)} rows has valid model inputs; nothing to train on")
     perf = read_table(performance, columns=PERFORMANCE_COLUMNS) if performance is not None else None
     truth_frame = read_table(truth, columns=TRUTH_COLUMNS) if truth is not None else None
     return TrainingData(book=book, performance=perf, truth=truth_frame, rows_read=len(raw), rows_invalid=int(drop.sum()),
-                        rows_with_other_problems=kept_with_problems, problems=problems)
+                        rows_with_other_problems=kept_with_problems, problems=problems,
+                        out_of_range_as_missing=blanked)

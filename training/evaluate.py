@@ -44,7 +44,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from features.exceptions import ConfigError, NotFittedError
 from features.mapping import ExtraFeature, MappedTape, extra_input_name, mapped_spec
 from features.pipeline import FeatureBuilder
-from features.schema import LEASE_FIELDS
+from features.schema import LEASE_FIELDS, out_of_range_reads_as_missing
 from features.spec import FeatureSpec, load_spec
 from models import (
     LinearScorecard,
@@ -371,9 +371,9 @@ def out_of_range(records: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     counts: dict[str, int] = {}
     out = records
     for name in records.columns:
-        spec = _LEASE_FIELDS.get(name)
-        if spec is None or spec.kind not in ("int", "float") or spec.unit == "CNY":
+        if not out_of_range_reads_as_missing(name):
             continue
+        spec = _LEASE_FIELDS[name]
         values = pd.to_numeric(records[name], errors="coerce")
         bad = pd.Series(False, index=records.index)
         if spec.minimum is not None:

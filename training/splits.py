@@ -202,7 +202,9 @@ def split_by_vintage(book: pd.DataFrame, labels: pd.DataFrame, config: SplitConf
         raise TrainingError(
             f"too few fully labelled {config.period} vintages for train / validation / test: "
             f"{len(full)} fully labelled of {len(share)} ({', '.join(full) or 'none'}); "
-            f"a vintage needs >= {config.min_observed_share:.0%} of its contracts observed")
+            f"a vintage needs >= {config.min_observed_share:.0%} of its contracts observed; a book spanning a few "
+            f"months can be split by month (poolgate train --period month), and one without vintages measured by "
+            f"cross-validation (poolgate evaluate)")
     return VintageSplit(train=_take(book, labelled, vintage, train),
                         validation=_take(book, labelled, vintage, validation),
                         test=_take(book, labelled, vintage, test),

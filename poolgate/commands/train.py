@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the search and the model (default 0)")
     p.add_argument("--policy", help="policy TOML stored with the model (default: the shipped screening policy)")
     p.add_argument("--candidates", type=int, default=8, help="parameter sets tried in the search (default 8)")
+    p.add_argument("--period", choices=("month", "quarter", "half", "year"), default="quarter",
+                   help="vintage of the out-of-time split (default quarter); month for a book that spans a few "
+                        "months")
     p.add_argument("--keep", type=int, default=3, help="candidates re-fitted on all training rows (default 3)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout; logs stay on stderr")
 
@@ -48,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from training.data import read_training_data
     from training.run import RunConfig, labels_from_target, train_run
     from training.search import SearchConfig
+    from training.splits import SplitConfig
 
     if args.target and not args.mapping:
         raise ConfigError("--target needs --mapping (use --mapping native for a tape in the canonical format)")
@@ -72,20 +76,23 @@ def run(args: argparse.Namespace) -> int:
                     raise ConfigError(f"{args.tape}: no labels; give --performance HISTORY, or name the default "
                                       f"column with target = ... in mapping {args.mapping} or --target COL")
                 labels = labels_from_target(copy.contract_ids, copy.target)
-            data = read_training_data(copy.path, args.performance, args.truth, spec=spec)
+            data = read_training_data(copy.path, args.performance, args.truth, spec=spec,
+                                      source=f"{args.tape} --mapping {args.mapping}")
     else:
         if args.performance is None:
             raise ConfigError("--performance is needed for a canonical tape (or read the tape through --mapping "
                               "with a target column)")
         data = read_training_data(args.tape, args.performance, args.truth)
-    config = RunConfig(search=SearchConfig(n_candidates=args.candidates, keep=min(args.keep, args.candidates)))
+    config = RunConfig(search=SearchConfig(n_candidates=args.candidates, keep=min(args.keep, args.candidates)),
+                       split=SplitConfig(period=args.period))
     result = train_run(data.book, data.performance, truth=data.truth, experiment=args.experiment, seed=args.seed,
                        config=config, model_name=args.model_name, policy_path=args.policy,
                        source=str(Path(args.tape).resolve()), spec=spec, labels=labels)
     if args.json:
         out = result.to_dict()
         out["rows"] = {"read": data.rows_read, "left_out_invalid": data.rows_invalid,
-                       "kept_with_other_problems": data.rows_with_other_problems}
+                       "kept_with_other_problems": data.rows_with_other_problems,
+                       "out_of_range_as_missing": data.out_of_range_as_missing}
         print_json(out)
         return 0
     m = result.metrics

@@ -52,3 +52,26 @@ def test_a_book_without_valid_rows_is_an_error(small_book: Book, tmp_path: Path)
     small_book.performance.head(10).to_parquet(perf)
     with pytest.raises(TrainingError, match="none of its 3 rows has valid model inputs"):
         read_training_data(tape, perf)
+
+
+def test_a_sentinel_in_a_numeric_model_input_is_read_as_missing(small_book: Book, tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    contracts = _as_text(small_book.contracts.head(50))
+    contracts.loc[0, "bureau_score"] = 0          # "no bureau history" on some tapes: outside 300 to 900
+    contracts.loc[1, "term_months"] = 999         # a unit-free number: read as missing too
+    contracts.loc[2, "financed_amount"] = 50      # an amount (CNY) below its range: the row is left out
+    tape = tmp_path / "book.csv"
+    contracts.to_csv(tape, index=False)
+    data = read_training_data(tape, None, source="book.csv --mapping m.toml")
+    assert data.out_of_range_as_missing == {"bureau_score": 1, "term_months": 1}
+    assert data.rows_read == 50 and data.rows_invalid == 1 and len(data.book) == 49
+    kept = data.book.set_index("contract_id")
+    first, second = contracts["contract_id"].iloc[0], contracts["contract_id"].iloc[1]
+    assert pd.isna(kept.loc[first, "bureau_score"]) and pd.isna(kept.loc[second, "term_months"])
+    assert contracts["contract_id"].iloc[2] not in kept.index
+    others = kept.index.drop(first)  # every other score is as written
+    written = pd.to_numeric(contracts.set_index("contract_id").loc[others, "bureau_score"], errors="coerce")
+    pd.testing.assert_series_equal(kept.loc[others, "bureau_score"].astype(float), written.astype(float),
+                                   check_index_type=False)
+    assert "bureau_score x1, term_months x1" in caplog.text
+    assert "`poolgate validate --tape book.csv --mapping m.toml`" in caplog.text

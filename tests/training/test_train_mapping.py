@@ -73,17 +73,24 @@ def test_labels_from_the_tapes_target_train_the_model_of_the_history_labels(
 def test_a_mapping_of_some_fields_trains_on_the_inputs_it_can_compute(
         capsys: pytest.CaptureFixture[str], mlflow_dir: Path, small_book_files: dict[str, Path]) -> None:
     book = pd.read_parquet(small_book_files["contracts"])
-    _target_book(book, small_book_files["performance"]).to_csv(mlflow_dir / "with_target.csv", index=False)
+    tape = _target_book(book, small_book_files["performance"])
+    tape["bureau_score"] = tape["bureau_score"].astype(object)
+    tape.loc[:29, "bureau_score"] = 0  # this lessor writes 0 for "no bureau history"
+    tape.to_csv(mlflow_dir / "with_target.csv", index=False)
     kept = ["contract_id", "origination_date", "financed_amount", "vehicle_price", "term_months", "annual_rate",
             "bureau_score", "monthly_income"]
     mapping = mlflow_dir / "few.toml"
     mapping.write_text('name = "few fields"\ntarget = "went_bad"\npositive = ["Y"]\n[fields]\n' + "".join(
         f'{name} = "{name}"\n' for name in kept), encoding="utf-8")
-    rc = main(["train", "--tape", str(mlflow_dir / "with_target.csv"), "--mapping", str(mapping), "--json"])
+    rc = main(["train", "--tape", str(mlflow_dir / "with_target.csv"), "--mapping", str(mapping), "--json",
+               "--period", "month"])
     assert rc == 0
     captured = capsys.readouterr()
     assert "model inputs left out (their canonical fields are not mapped):" in captured.err
     out = json.loads(captured.out)
+    # the sentinel is read as missing, the 30 rows are kept; the split is by month of origination
+    assert out["rows"]["out_of_range_as_missing"] == {"bureau_score": 30} and out["rows"]["left_out_invalid"] == 0
+    assert out["params"]["split.period"] == "month" and "-" in out["params"]["vintages.test"]
     from scoring.registry import load_model
 
     model = load_model(out["model_uri"]).model
