@@ -16,7 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS, Field
+from features.schema import (
+    LEASE_FIELDS,
+    PERFORMANCE_FIELDS,
+    Field,
+    lease_field,
+    out_of_range_reads_as_missing,
+)
 
 __all__ = [
     "PROBLEM_COLUMNS",
@@ -27,6 +33,7 @@ __all__ = [
     "check_table",
     "coerce_column",
     "empty_problems",
+    "sentinel_cells",
 ]
 
 PROBLEM_COLUMNS = ["row", "column", "value", "rule", "message"]
@@ -324,3 +331,41 @@ def check_performance(frame: pd.DataFrame, *, row_offset: int = 0) -> CheckResul
     _rule(out, typed, frame, "amount_paid", ["amount_paid"], lambda p: _num(p) < 0, "range",
           "amount_paid must be >= 0")
     return _assemble(frame, typed, out)
+
+
+SENTINEL_MAX_CODES = 20
+"""Out-of-range values read as missing only when they take at most this many distinct values."""
+
+
+def sentinel_cells(name: str, values: pd.Series) -> tuple[pd.Series, str | None]:
+    """The cells of canonical field ``name`` that hold a sentinel code, to be read as missing by a model fit.
+
+    A cell is a sentinel when the field allows it (:func:`features.schema.out_of_range_reads_as_missing`),
+    its number is outside the field's range, and the out-of-range values of the column are a few
+    repeated codes (at most :data:`SENTINEL_MAX_CODES` distinct). Many distinct out-of-range values
+    are a unit or mapping error (a score on a 0-1 scale), which must stay visible: then no cell is a
+    sentinel and the second value says why.
+
+    Returns
+    -------
+    (Series of bool, str or None)
+        The mask (same index as ``values``) and, when out-of-range values were found but not read as
+        sentinels, a message naming the field, the count and a few values.
+    """
+    none = pd.Series(False, index=values.index)
+    if not out_of_range_reads_as_missing(name):
+        return none, None
+    spec = lease_field(name)
+    numbers = pd.to_numeric(values, errors="coerce")
+    outside = pd.Series(False, index=values.index)
+    if spec.minimum is not None:
+        outside |= numbers < spec.minimum
+    if spec.maximum is not None:
+        outside |= numbers > spec.maximum
+    outside = outside.fillna(False).astype(bool)
+    codes = numbers[outside].unique()
+    if len(codes) > SENTINEL_MAX_CODES:
+        sample = ", ".join(f"{v:g}" for v in sorted(codes)[:5])
+        return none, (f"{name}: {int(outside.sum())} values outside {spec.range_text} take {len(codes)} distinct "
+                      f"values ({sample}, ...): not sentinel codes but a unit or mapping problem; left as they are")
+    return outside, None

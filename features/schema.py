@@ -191,15 +191,17 @@ def lease_field(name: str) -> Field:
 
 
 def out_of_range_reads_as_missing(name: str) -> bool:
-    """Whether a model fit reads this field's out-of-range values as missing rather than dropping the row.
+    """Whether a model fit may read this field's out-of-range values as missing (sentinel codes).
 
-    True for the canonical numbers that are not amounts: tapes write sentinel codes there (a bureau
-    score of 0 for "no bureau history", 999 for "unknown"), which are no measurement. Amounts (CNY)
-    are excluded because a tape in another currency is not out of range, only in other units.
-    Screening never does this: the data contract makes such a contract ``invalid``.
+    True for the canonical numbers that may be empty and are not amounts (``bureau_score``,
+    ``mileage_km``): tapes write sentinel codes there (a bureau score of 0 for "no bureau history",
+    11 to 18 for "not scored"), which are no measurement. Fields that may not be empty keep their
+    range rule, and amounts (CNY) are excluded because a tape in another currency is not out of
+    range, only in other units. Screening never reads a sentinel as missing: the data contract makes
+    such a contract ``invalid``. :func:`features.contract.sentinel_cells` finds the cells.
     """
     spec = _BY_NAME.get(name)
-    return spec is not None and spec.kind in ("int", "float") and spec.unit != "CNY" \
+    return spec is not None and spec.nullable and spec.kind in ("int", "float") and spec.unit != "CNY" \
         and (spec.minimum is not None or spec.maximum is not None)
 
 

@@ -369,8 +369,9 @@ def fit_lease_model(
         boost the trees on top of its log-odds (:func:`models.linear.fit_boosted_trees`): the raw
         score is ``linear + trees``, stored as partner ``linear`` with both weights 1.
     refit : bool, default False
-        Once the validation part has chosen the logistic regression's penalty and the number of
-        trees, fit both again on the training and validation parts together
+        With the logistic regression's penalty (cross-validated on the training part) and the number
+        of trees (early stopping on the validation part) kept, fit both again, and the scorecard
+        challenger, on the training and validation parts together
         (:func:`models.linear.fit_boosted_trees` ``refit``); the feature builder's levels and the
         calibration stay those learned without the validation part.
 
@@ -402,7 +403,10 @@ def fit_lease_model(
     scorecard = None
     if with_scorecard:
         from models.scorecard import WoEScorecard
-        scorecard = WoEScorecard(directions=builder.spec_.directions, random_state=random_state).fit(X_train, y_train)
+        X_card, y_card = X_train, y_train
+        if refit:  # the challenger sees the rows the model was fitted on
+            X_card, y_card = pd.concat([X_train, X_valid], ignore_index=True), np.concatenate([y_train, y_valid])
+        scorecard = WoEScorecard(directions=builder.spec_.directions, random_state=random_state).fit(X_card, y_card)
     metadata = {
         "n_train": len(X_train),
         "n_valid": len(X_valid),

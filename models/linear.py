@@ -320,11 +320,14 @@ def fit_boosted_trees(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any
     interactions); the raw score is ``linear.decision_function(X) + trees.raw_score(X)``, both
     exactly explainable. Without it the trees start from a constant.
 
-    With ``refit`` the complexity chosen on ``X_valid`` (the logistic regression's penalty, the number
-    of trees) is kept and both parts are fitted again on all rows, ``X_fit`` and ``X_valid`` together:
-    the held-out rows have done their job of choosing, and a quarter more data is worth more than
-    anything they could still tell. The returned raw log-odds of ``X_valid`` stay those of the first
-    fit, which did not see them, so calibration is still fitted on held-out scores.
+    With ``refit`` the complexity already chosen (the logistic regression's penalty, by
+    cross-validation on ``X_fit``; the number of trees, by early stopping on ``X_valid``) is kept and
+    both parts are fitted again on all rows, ``X_fit`` and ``X_valid`` together: the held-out rows
+    have done their job of choosing, and a third more data is worth more than anything they could
+    still tell. The tree count is not scaled up for the extra rows (early stopping is flat near its
+    optimum; the small-sample path, which refits on 5/4 of its inner folds' rows, does scale it). The
+    returned raw log-odds of ``X_valid`` stay those of the first fit, which did not see them, so
+    calibration is still fitted on held-out scores.
 
     Parameters
     ----------

@@ -152,12 +152,14 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
     elif meta.get("blend_partner") == "linear":
         intro = ("A logistic regression fitted on the training vintages first; boosted trees, with settings searched "
                  "on the validation vintages, fitted on top of its log-odds and stopped early on them; the sum "
-                 "calibrated on their raw scores."
-                 + (f" With that penalty and number of trees both were then fitted again on the training and "
-                    f"validation vintages together ({int(meta['n_refit']):,} rows)." if meta.get("n_refit") else ""))
+                 "calibrated on their raw scores.")
     else:
         intro = ("Settings searched on the validation vintages; the model stopped early on them and was calibrated "
                  "on their raw scores.")
+    if meta.get("n_refit"):
+        intro += (f" With that penalty and that number of trees the model was then fitted again on the training and "
+                  f"validation vintages together ({int(meta['n_refit']):,} rows); the calibration and the validation "
+                  "figures are those of the fit that had not seen the validation vintages.")
     sec = doc.section("model", "How the model was chosen", intro)
     weight = float(meta.get("blend_weight", 1.0))
     partner = {"linear": "logistic regression"}.get(str(meta.get("blend_partner", "scorecard")), "scorecard")

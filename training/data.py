@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from features.contract import check_lease_tape
+from features.contract import check_lease_tape, sentinel_cells
 from features.io import read_table
-from features.schema import out_of_range_reads_as_missing
 from features.spec import FeatureSpec, load_spec
 from training.errors import TrainingError
 
@@ -50,10 +49,11 @@ class TrainingData:
     rows_with_other_problems : int
         Book rows kept although a field the run does not read breaks the contract.
     out_of_range_as_missing : dict of str to int
-        Cells of model inputs outside their field's allowed range, read as missing with the row kept
-        (:func:`features.schema.out_of_range_reads_as_missing`), counted per field.
+        Sentinel codes in model inputs (:func:`features.contract.sentinel_cells`, e.g. a bureau score
+        of 0) read as missing in rows that were kept, counted per field.
     problems : DataFrame
-        Every problem found in the book (``row, column, value, rule, message``).
+        Every problem found in the book (``row, column, value, rule, message``), the sentinel codes
+        read as missing excepted.
     """
 
     book: pd.DataFrame
@@ -84,24 +84,25 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
         If no row of the book is valid.
     """
     raw = read_table(tape)
-    checked = check_lease_tape(raw)
     used = {"contract_id", "origination_date", *(spec or load_spec()).required_fields}
+    # a sentinel code in a numeric model input (a bureau score of 0) is read as missing before the
+    # contract is checked, so no rule sees it and the row is kept
+    sentinels: dict[str, pd.Series] = {}
+    for name in sorted(used & set(raw.columns)):
+        mask, refused = sentinel_cells(name, raw[name])
+        if refused:
+            log.warning("%s: %s", source or tape, refused)
+        if mask.any():
+            sentinels[name] = mask
+    if sentinels:
+        raw = raw.copy()
+        for name, mask in sentinels.items():
+            raw[name] = raw[name].astype(object).mask(mask, None)
+    checked = check_lease_tape(raw)
     problems = checked.problems
     records = checked.records
-    # a sentinel in a numeric model input (a bureau score of 0) is read as missing; the row is kept
-    soft = (problems["rule"].eq("range") & problems["column"].isin(used)
-            & problems["column"].map(out_of_range_reads_as_missing).astype(bool))
-    blanked: dict[str, int] = {}
-    if soft.any():
-        records = records.copy()
-        for name, rows in problems.loc[soft].groupby("column")["row"]:
-            records.loc[rows.to_numpy() - 1, name] = pd.NA   # problem rows are 1-based
-            blanked[str(name)] = len(rows)
-        log.warning("%s: values outside their field's allowed range read as missing (rows kept): %s", source or tape,
-                    ", ".join(f"{k} x{v}" for k, v in blanked.items()))
-    hard = problems.loc[~soft]
-    bad_rows = hard.loc[hard["column"].isin(used), "row"].unique()
-    other_rows = hard.loc[~hard["column"].isin(used), "row"].unique()
+    bad_rows = problems.loc[problems["column"].isin(used), "row"].unique()
+    other_rows = problems.loc[~problems["column"].isin(used), "row"].unique()
     drop = pd.Series(raw.index + 1).isin(bad_rows).to_numpy()   # problem rows are 1-based
     kept_with_problems = len(set(other_rows.tolist()) - set(bad_rows.tolist()))
     if len(problems):
@@ -111,9 +112,14 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
                     "lists every problem", source or tape, len(problems), len(set(problems["row"])),
                     ", ".join(f"{c}:{r}={n}" for (c, r), n in by_rule.items()), int(drop.sum()),
                     kept_with_problems, source or tape)
+    blanked = {name: int((mask.to_numpy() & ~drop).sum()) for name, mask in sentinels.items()}
+    blanked = {name: n for name, n in blanked.items() if n}
+    if blanked:
+        log.warning("%s: sentinel codes outside the field's allowed range read as missing (rows kept): %s",
+                    source or tape, ", ".join(f"{k} x{v}" for k, v in blanked.items()))
     book = records.loc[~drop].reset_index(drop=True)
     if book.empty:
-        raise TrainingError(f"{tape}: none of its {len(raw)} rows has valid model inputs; nothing to train on")
+        raise TrainingError(f"{source or tape}: none of its {len(raw)} rows has valid model inputs; nothing to train on")
     perf = read_table(performance, columns=PERFORMANCE_COLUMNS) if performance is not None else None
     truth_frame = read_table(truth, columns=TRUTH_COLUMNS) if truth is not None else None
     return TrainingData(book=book, performance=perf, truth=truth_frame, rows_read=len(raw), rows_invalid=int(drop.sum()),

@@ -41,10 +41,10 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from features.contract import sentinel_cells
 from features.exceptions import ConfigError, NotFittedError
 from features.mapping import ExtraFeature, MappedTape, extra_input_name, mapped_spec
 from features.pipeline import FeatureBuilder
-from features.schema import LEASE_FIELDS, out_of_range_reads_as_missing
 from features.spec import FeatureSpec, load_spec
 from models import (
     LinearScorecard,
@@ -74,7 +74,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHALLENGERS = ("lightgbm_default", "logistic_tuned", "woe_scorecard")
-_LEASE_FIELDS = {f.name: f for f in LEASE_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -103,8 +102,9 @@ class EvaluateConfig:
         From ``cv_below_rows`` rows on, boost the trees on top of the logistic regression's log-odds
         (:func:`models.linear.fit_boosted_trees`), as ``poolgate train`` does.
     refit : bool, default True
-        From ``cv_below_rows`` rows on, once the validation part has chosen the penalty and the number
-        of trees, fit the logistic regression and the trees again on all training rows (calibration
+        From ``cv_below_rows`` rows on, keep the logistic regression's penalty (cross-validated on the
+        fitting part) and the number of trees (early stopping on the validation part) and fit both
+        again on all training rows (calibration
         stays fitted on the held-out scores), as ``poolgate train`` does.
     """
 
@@ -211,6 +211,7 @@ class Recipe:
     search: SearchResult | None = None
     selection: CVSelection | None = None
     linear: LinearScorecard | None = None
+    n_refit: int = 0
 
     def predict_pd(self, records: pd.DataFrame) -> np.ndarray:
         """Calibrated PD of each record, shape (n,)."""
@@ -231,6 +232,7 @@ class Recipe:
                     "blend_weight": self.selection.weight, "blend_partner": self.selection.partner}
         assert self.classifier is not None and self.search is not None
         return {**self.search.params, "trees": self.classifier.best_iteration_, "selection": "validation_split",
+                "refit_rows": self.n_refit,
                 "blend_weight": 1.0, "blend_partner": "linear base" if self.linear is not None else "none"}
 
 
@@ -282,7 +284,7 @@ def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFe
                                              refit=config.refit)
     calibration = fit_platt(raw_val, y_val)
     return Recipe(inputs, len(y_fit), len(y_val), classifier=clf, calibration=calibration, search=search,
-                  linear=linear)
+                  linear=linear, n_refit=len(y) if config.refit else 0)
 
 
 def _logistic(x: pd.DataFrame, categorical: Sequence[str], seed: int) -> Any:
@@ -353,14 +355,12 @@ def labelled(tape: MappedTape, what: str) -> tuple[pd.DataFrame, np.ndarray, int
 
 
 def out_of_range(records: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Read canonical numbers outside their field's allowed range as missing.
+    """Read sentinel codes in canonical numbers as missing (:func:`features.contract.sentinel_cells`).
 
-    Tapes write sentinel codes into numeric columns: a bureau score of 0 for "no bureau history",
-    11 to 18 for "not scored", 999 for unknown. They are not measurements, and a monotone model
-    would read a score of 0 as the worst credit there is. ``poolgate train`` rejects such rows through
-    the data contract; the recipe measured here keeps every row and reads the value as missing
-    instead (for a bureau score the thin-file flag then fires). Amounts (unit CNY) are left alone:
-    a tape in another currency is not out of range because its amounts are in dollars.
+    Tapes write codes into numeric columns: a bureau score of 0 for "no bureau history", 11 to 18
+    for "not scored". They are no measurement, and a monotone model would read a score of 0 as the
+    worst credit there is. The recipe reads them as missing, as ``poolgate train`` does (for a bureau
+    score the thin-file flag then fires); every row is kept.
 
     Returns
     -------
@@ -371,27 +371,21 @@ def out_of_range(records: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     counts: dict[str, int] = {}
     out = records
     for name in records.columns:
-        if not out_of_range_reads_as_missing(name):
-            continue
-        spec = _LEASE_FIELDS[name]
-        values = pd.to_numeric(records[name], errors="coerce")
-        bad = pd.Series(False, index=records.index)
-        if spec.minimum is not None:
-            bad |= values < spec.minimum
-        if spec.maximum is not None:
-            bad |= values > spec.maximum
-        if bad.any():
+        mask, refused = sentinel_cells(name, records[name])
+        if refused:
+            log.warning("%s", refused)
+        if mask.any():
             out = out.copy() if out is records else out
-            out[name] = records[name].mask(bad)
-            counts[name] = int(bad.sum())
+            out[name] = records[name].mask(mask)
+            counts[name] = int(mask.sum())
     return out, counts
 
 
 def _cleaned(records: pd.DataFrame, what: str) -> tuple[pd.DataFrame, dict[str, int]]:
     records, counts = out_of_range(records)
     if counts:
-        log.warning("%s: values outside the field's allowed range read as missing: %s", what,
-                    ", ".join(f"{k} x{v} ({_LEASE_FIELDS[k].range_text})" for k, v in counts.items()))
+        log.warning("%s: sentinel codes outside the field's allowed range read as missing: %s", what,
+                    ", ".join(f"{k} x{v}" for k, v in counts.items()))
     return records, counts
 
 

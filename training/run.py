@@ -77,9 +77,9 @@ class RunConfig:
         From ``cv_below_rows`` rows on, fit the logistic regression first and boost the trees on top
         of its log-odds (:func:`models.fit_lease_model` ``linear_base``). Default True.
     refit : bool
-        From ``cv_below_rows`` rows on, once the validation vintages have chosen the penalty and the
-        number of trees, fit the logistic regression and the trees again on the training and
-        validation vintages together (:func:`models.fit_lease_model` ``refit``): the newest vintages
+        From ``cv_below_rows`` rows on, keep the logistic regression's penalty (cross-validated on the
+        training vintages) and the number of trees (early stopping on the validation vintages) and fit
+        both, and the scorecard challenger, again on the training and validation vintages together (:func:`models.fit_lease_model` ``refit``): the newest vintages
         then shape the model instead of only choosing it. The validation figures stay those of the
         fit that had not seen them. Default True.
     shap_sample : int
@@ -379,6 +379,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
         **_flat("model.", search.params),
         "model.best_iteration": int(model.metadata.get("best_iteration", search.best_iteration)),
         "model.selection": "inner_cv" if small else "validation_split",
+        "model.refit": bool(model.metadata.get("n_refit")),
         "model.blend_weight": model.blend_weight,
         "model.blend_partner": model.partner,
         "model.partner_weight": model.partner_weight,

@@ -181,7 +181,17 @@ def test_refit_keeps_the_chosen_complexity_and_fits_on_all_rows(fitted: Fitted) 
     assert again.metadata["n_refit"] == len(fitted.train) + len(fitted.valid) and "n_refit" not in once.metadata
     # ... and the validation PDs reported stay those of the fit that had not seen those rows
     np.testing.assert_allclose(again.validation_pd_, once.predict_pd(fitted.valid), atol=1e-12)
-    assert not np.allclose(again.predict_pd(fitted.valid), once.predict_pd(fitted.valid))
+    # the refitted logistic regression is the one fitted on both parts with the penalty kept
+    both = pd.concat([fitted.train, fitted.valid], ignore_index=True)
+    X_both, y_both = again.transform(both), np.concatenate([fitted.y_train, fitted.y_valid])
+    by_hand = LinearScorecard(directions=again.spec.directions, C=once.linear.C_).fit(X_both, y_both)
+    np.testing.assert_allclose(again.linear.decision_function(X_both), by_hand.decision_function(X_both),
+                               atol=1e-10)
+    assert not np.allclose(again.linear.decision_function(X_both), once.linear.decision_function(X_both))
+    trees_only = fit_lease_model(fitted.train, fitted.y_train, fitted.valid, fitted.y_valid, params=params,
+                                 refit=True, with_scorecard=True)
+    assert trees_only.linear is None and trees_only.metadata["n_refit"] == len(both)
+    assert trees_only.scorecard is not None
     assert roc_auc_score(fitted.y_test, again.predict_pd(fitted.test)) > 0.70
     e = again.explain(fitted.test.iloc[:300])
     np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value,

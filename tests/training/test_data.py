@@ -58,20 +58,35 @@ def test_a_sentinel_in_a_numeric_model_input_is_read_as_missing(small_book: Book
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     contracts = _as_text(small_book.contracts.head(50))
     contracts.loc[0, "bureau_score"] = 0          # "no bureau history" on some tapes: outside 300 to 900
-    contracts.loc[1, "term_months"] = 999         # a unit-free number: read as missing too
-    contracts.loc[2, "financed_amount"] = 50      # an amount (CNY) below its range: the row is left out
+    contracts.loc[1, "bureau_score"] = 17         # "not scored"
+    contracts.loc[2, "term_months"] = 999         # a field that may not be empty keeps its range rule
+    contracts.loc[3, "financed_amount"] = 50      # so does an amount (CNY)
     tape = tmp_path / "book.csv"
     contracts.to_csv(tape, index=False)
     data = read_training_data(tape, None, source="book.csv --mapping m.toml")
-    assert data.out_of_range_as_missing == {"bureau_score": 1, "term_months": 1}
-    assert data.rows_read == 50 and data.rows_invalid == 1 and len(data.book) == 49
+    assert data.out_of_range_as_missing == {"bureau_score": 2}
+    assert data.rows_read == 50 and data.rows_invalid == 2 and len(data.book) == 48
     kept = data.book.set_index("contract_id")
-    first, second = contracts["contract_id"].iloc[0], contracts["contract_id"].iloc[1]
-    assert pd.isna(kept.loc[first, "bureau_score"]) and pd.isna(kept.loc[second, "term_months"])
-    assert contracts["contract_id"].iloc[2] not in kept.index
-    others = kept.index.drop(first)  # every other score is as written
+    ids = contracts["contract_id"]
+    assert kept.loc[[ids.iloc[0], ids.iloc[1]], "bureau_score"].isna().all()
+    assert ids.iloc[2] not in kept.index and ids.iloc[3] not in kept.index
+    others = kept.index.drop([ids.iloc[0], ids.iloc[1]])  # every other score is as written
     written = pd.to_numeric(contracts.set_index("contract_id").loc[others, "bureau_score"], errors="coerce")
     pd.testing.assert_series_equal(kept.loc[others, "bureau_score"].astype(float), written.astype(float),
                                    check_index_type=False)
-    assert "bureau_score x1, term_months x1" in caplog.text
+    assert "bureau_score" not in set(data.problems["column"])  # the sentinels are not problems
+    assert {"term_months", "financed_amount"} <= set(data.problems["column"])
+    assert "bureau_score x2" in caplog.text
     assert "`poolgate validate --tape book.csv --mapping m.toml`" in caplog.text
+
+
+def test_many_distinct_out_of_range_values_are_a_unit_problem_not_sentinels(
+        small_book: Book, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    contracts = _as_text(small_book.contracts.head(60))
+    contracts["bureau_score"] = (pd.to_numeric(contracts["bureau_score"]) / 1000).astype(object)  # a 0-1 scale
+    tape = tmp_path / "book.csv"
+    contracts.to_csv(tape, index=False)
+    data = read_training_data(tape, None)
+    scored = int(pd.to_numeric(contracts["bureau_score"]).notna().sum())
+    assert data.out_of_range_as_missing == {} and data.rows_invalid == scored
+    assert "not sentinel codes but a unit or mapping problem" in caplog.text

@@ -105,10 +105,11 @@ def test_unlabelled_rows_are_counted_and_a_missing_target_fails() -> None:
 def test_sentinel_values_outside_a_fields_range_are_read_as_missing() -> None:
     frame = _tape_frame(600, 5)
     frame.loc[:99, "score"] = "0"  # "no bureau history", as some tapes write it
-    frame.loc[100:104, "rate_pct"] = "99"  # 0.99 a year: outside 0 to 0.36
+    frame.loc[100:104, "rate_pct"] = "99"  # 0.99 a year: a field that may not be empty keeps its value
     tape = apply_mapping(frame, mapping_from_dict(MAPPING, origin="toy"))
     records, counts = out_of_range(tape.records)
-    assert counts == {"bureau_score": 100, "annual_rate": 5}
+    assert counts == {"bureau_score": 100}
+    assert (records["annual_rate"].iloc[100:105] == 0.99).all()
     assert records["bureau_score"].iloc[:100].isna().all() and records["bureau_score"].iloc[100:].notna().all()
     assert tape.records["bureau_score"].iloc[0] == 0  # the tape itself is left as read
     x = MappedInputs(extras=tape.mapping.features).fit(records).transform(records)
@@ -116,7 +117,10 @@ def test_sentinel_values_outside_a_fields_range_are_read_as_missing() -> None:
     same, none = out_of_range(records)
     assert same is records and none == {}
     out = evaluate_cv(tape, seed=0, config=replace(FAST, challengers=False))
-    assert out["out_of_range"] == {"bureau_score": 100, "annual_rate": 5} and out["n"] == 600
+    assert out["out_of_range"] == {"bureau_score": 100} and out["n"] == 600
+    # scores on a 0-1 scale are a unit problem, not sentinel codes: left as they are
+    scaled = tape.records.assign(bureau_score=tape.records["bureau_score"] / 1000)
+    assert out_of_range(scaled)[1] == {}
 
 
 def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
