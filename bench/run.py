@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
     parser.add_argument("--out", default="bench_out", help="working folder (default bench_out)")
     args = parser.parse_args(argv)
-    out = Path(args.out)
+    out = Path(args.out).resolve()  # benchmarks change folder (bench_train runs in its tracking folder)
     out.mkdir(parents=True, exist_ok=True)
     names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
     results: dict[str, dict[str, object]] = {}
