@@ -10,7 +10,7 @@ asset ``invalid`` with these reasons).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +28,7 @@ __all__ = [
     "PROBLEM_COLUMNS",
     "CheckResult",
     "FirstRows",
+    "blank_sentinels",
     "check_lease_tape",
     "check_performance",
     "check_table",
@@ -369,3 +370,30 @@ def sentinel_cells(name: str, values: pd.Series) -> tuple[pd.Series, str | None]
         return none, (f"{name}: {int(outside.sum())} values outside {spec.range_text} take {len(codes)} distinct "
                       f"values ({sample}, ...): not sentinel codes but a unit or mapping problem; left as they are")
     return outside, None
+
+
+def blank_sentinels(frame: pd.DataFrame, columns: Iterable[str] | None = None
+                    ) -> tuple[pd.DataFrame, dict[str, pd.Series], list[str]]:
+    """Empty the sentinel cells (:func:`sentinel_cells`) of ``columns`` (default: all) of ``frame``.
+
+    Returns
+    -------
+    (DataFrame, dict, list of str)
+        ``frame`` with those cells empty (the same object when there are none), the mask of each
+        column that had any, and the refusal message of each column whose out-of-range values were
+        too many distinct ones to be sentinels.
+    """
+    masks: dict[str, pd.Series] = {}
+    refusals: list[str] = []
+    for name in (frame.columns if columns is None else columns):
+        mask, refused = sentinel_cells(name, frame[name])
+        if refused:
+            refusals.append(refused)
+        if mask.any():
+            masks[name] = mask
+    if not masks:
+        return frame, masks, refusals
+    out = frame.copy()
+    for name, mask in masks.items():
+        out[name] = frame[name].mask(mask)
+    return out, masks, refusals

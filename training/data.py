@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from features.contract import check_lease_tape, sentinel_cells
+from features.contract import blank_sentinels, check_lease_tape
 from features.io import read_table
 from features.spec import FeatureSpec, load_spec
 from training.errors import TrainingError
@@ -87,20 +87,11 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
     used = {"contract_id", "origination_date", *(spec or load_spec()).required_fields}
     # a sentinel code in a numeric model input (a bureau score of 0) is read as missing before the
     # contract is checked, so no rule sees it and the row is kept
-    sentinels: dict[str, pd.Series] = {}
-    for name in sorted(used & set(raw.columns)):
-        mask, refused = sentinel_cells(name, raw[name])
-        if refused:
-            log.warning("%s: %s", source or tape, refused)
-        if mask.any():
-            sentinels[name] = mask
-    if sentinels:
-        raw = raw.copy()
-        for name, mask in sentinels.items():
-            raw[name] = raw[name].astype(object).mask(mask, None)
+    raw, sentinels, refusals = blank_sentinels(raw, sorted(used & set(raw.columns)))
+    for refused in refusals:
+        log.warning("%s: %s", source or tape, refused)
     checked = check_lease_tape(raw)
     problems = checked.problems
-    records = checked.records
     bad_rows = problems.loc[problems["column"].isin(used), "row"].unique()
     other_rows = problems.loc[~problems["column"].isin(used), "row"].unique()
     drop = pd.Series(raw.index + 1).isin(bad_rows).to_numpy()   # problem rows are 1-based
@@ -117,7 +108,7 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
     if blanked:
         log.warning("%s: sentinel codes outside the field's allowed range read as missing (rows kept): %s",
                     source or tape, ", ".join(f"{k} x{v}" for k, v in blanked.items()))
-    book = records.loc[~drop].reset_index(drop=True)
+    book = checked.records.loc[~drop].reset_index(drop=True)
     if book.empty:
         raise TrainingError(f"{source or tape}: none of its {len(raw)} rows has valid model inputs; nothing to train on")
     perf = read_table(performance, columns=PERFORMANCE_COLUMNS) if performance is not None else None

@@ -41,7 +41,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from features.contract import sentinel_cells
+from features.contract import blank_sentinels
 from features.exceptions import ConfigError, NotFittedError
 from features.mapping import ExtraFeature, MappedTape, extra_input_name, mapped_spec
 from features.pipeline import FeatureBuilder
@@ -104,8 +104,8 @@ class EvaluateConfig:
     refit : bool, default True
         From ``cv_below_rows`` rows on, keep the logistic regression's penalty (cross-validated on the
         fitting part) and the number of trees (early stopping on the validation part) and fit both
-        again on all training rows (calibration
-        stays fitted on the held-out scores), as ``poolgate train`` does.
+        again on all training rows (calibration stays fitted on the held-out scores), as
+        ``poolgate train`` does.
     """
 
     folds: int = 5
@@ -368,17 +368,10 @@ def out_of_range(records: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
         The records with those cells empty (the same object when there are none) and the number of
         cells emptied per field.
     """
-    counts: dict[str, int] = {}
-    out = records
-    for name in records.columns:
-        mask, refused = sentinel_cells(name, records[name])
-        if refused:
-            log.warning("%s", refused)
-        if mask.any():
-            out = out.copy() if out is records else out
-            out[name] = records[name].mask(mask)
-            counts[name] = int(mask.sum())
-    return out, counts
+    out, masks, refusals = blank_sentinels(records)
+    for refused in refusals:
+        log.warning("%s", refused)
+    return out, {name: int(mask.sum()) for name, mask in masks.items()}
 
 
 def _cleaned(records: pd.DataFrame, what: str) -> tuple[pd.DataFrame, dict[str, int]]:

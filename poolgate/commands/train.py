@@ -37,10 +37,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the search and the model (default 0)")
     p.add_argument("--policy", help="policy TOML stored with the model (default: the shipped screening policy)")
     p.add_argument("--candidates", type=int, default=8, help="parameter sets tried in the search (default 8)")
+    p.add_argument("--keep", type=int, default=3, help="candidates re-fitted on all training rows (default 3)")
     p.add_argument("--period", choices=("month", "quarter", "half", "year"), default="quarter",
                    help="vintage of the out-of-time split (default quarter); month for a book that spans a few "
                         "months")
-    p.add_argument("--keep", type=int, default=3, help="candidates re-fitted on all training rows (default 3)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout; logs stay on stderr")
 
 
