@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import NotFittedError
 
 from features.exceptions import ConfigError
 from features.io import atomic_write, write_json
@@ -338,6 +339,7 @@ def fit_lease_model(
     min_level_count: int = 1,
     linear_base: bool = False,
     refit: bool = False,
+    builder: FeatureBuilder | None = None,
 ) -> LeaseModel:
     """Fit the feature builder, the monotone classifier and its calibration.
 
@@ -374,6 +376,9 @@ def fit_lease_model(
         challenger, on the training and validation parts together
         (:func:`models.linear.fit_boosted_trees` ``refit``); the feature builder's levels and the
         calibration stay those learned without the validation part.
+    builder : FeatureBuilder, optional
+        A builder already fitted on ``records_train`` (``poolgate train`` fits one for the search);
+        ``spec`` and ``min_level_count`` are then ignored. Fitted here when omitted.
 
     Returns
     -------
@@ -392,7 +397,10 @@ def fit_lease_model(
     if reserved or unknown:
         raise ConfigError(f"fit_lease_model: params {reserved + unknown} not allowed; allowed: "
                           f"{', '.join(k for k in _CLASSIFIER_KEYS if k not in ('monotone_constraints', 'random_state'))}")
-    builder = FeatureBuilder(spec, min_level_count=min_level_count).fit(records_train)
+    if builder is None:
+        builder = FeatureBuilder(spec, min_level_count=min_level_count).fit(records_train)
+    elif not hasattr(builder, "spec_"):
+        raise NotFittedError("fit_lease_model: the builder given is not fitted")
     X_train, X_valid = builder.transform(records_train), builder.transform(records_valid)
     y_train, y_valid = np.asarray(y_train).astype("int64"), np.asarray(y_valid).astype("int64")
     from models.linear import fit_boosted_trees

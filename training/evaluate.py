@@ -158,6 +158,8 @@ class MappedInputs(TransformerMixin, BaseEstimator):
     directions_ : dict of str to int
         Monotone direction of every input (0 for none).
     categorical_ : list of str
+    dropped_ : list of str
+        Specification features left out because their canonical inputs are not all present.
     """
 
     def __init__(self, spec: FeatureSpec | None = None, extras: Sequence[ExtraFeature] = (), *,
@@ -176,8 +178,8 @@ class MappedInputs(TransformerMixin, BaseEstimator):
         spec = self.spec if self.spec is not None else load_spec()
         present = {c for c in X.columns if X[c].notna().any()}
         full, dropped = mapped_spec(spec, present, self.extras)
-        if dropped:
-            log.info("features not computable from the mapped fields (left out): %s", ", ".join(dropped))
+        if dropped:  # evaluate says it once a run (_announce_inputs); a fold would repeat it
+            log.debug("features not computable from the mapped fields (left out): %s", ", ".join(dropped))
         if full is None:
             raise ConfigError("no model input: the mapping maps no field a feature needs and declares no "
                               "[features]")
@@ -186,6 +188,7 @@ class MappedInputs(TransformerMixin, BaseEstimator):
         self.feature_names_out_ = list(full.names)
         self.directions_ = dict(full.directions)
         self.categorical_ = list(full.categorical)
+        self.dropped_ = list(dropped)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -382,6 +385,14 @@ def _cleaned(records: pd.DataFrame, what: str) -> tuple[pd.DataFrame, dict[str, 
     return records, counts
 
 
+def _announce_inputs(records: pd.DataFrame, extras: Sequence[ExtraFeature], spec: FeatureSpec | None) -> None:
+    """Log once a run which specification features the mapped fields cannot feed."""
+    present = {c for c in records.columns if records[c].notna().any()}
+    _, dropped = mapped_spec(spec if spec is not None else load_spec(), present, extras)
+    if dropped:
+        log.info("features not computable from the mapped fields (left out): %s", ", ".join(dropped))
+
+
 def _round(d: dict[str, float]) -> dict[str, float]:
     return {k: round(float(v), 6) for k, v in d.items()}
 
@@ -405,6 +416,7 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
     rec_train, range_train = _cleaned(rec_train, "training tape")
     rec_test, range_test = _cleaned(rec_test, "test tape")
     _check_y(y_test, "test rows")
+    _announce_inputs(rec_train, train.mapping.features, spec)
     t0 = time.perf_counter()
     recipe = fit_recipe(rec_train, y_train, extras=train.mapping.features, seed=seed, config=config, spec=spec)
     p = recipe.predict_pd(rec_test)
@@ -445,6 +457,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
     if int(min(y.sum(), len(y) - y.sum())) < config.folds:
         raise TrainingError(f"{config.folds} folds need at least {config.folds} defaults and non-defaults; "
                             f"got {int(y.sum())} defaults in {len(y)} rows")
+    _announce_inputs(records, tape.mapping.features, spec)
     folds: list[dict[str, Any]] = []
     splitter = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=seed)
     for k, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y)):

@@ -305,7 +305,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
         model = fit_lease_model(split.train.records, split.train.y, split.validation.records, split.validation.y,
                                 spec=spec, params=params, scaling=scaling, random_state=seed,
                                 with_scorecard=config.with_scorecard, min_level_count=config.min_level_count,
-                                linear_base=config.linear_base, refit=config.refit)
+                                linear_base=config.linear_base, refit=config.refit, builder=builder)
         assert model.validation_pd_ is not None
         p_val = model.validation_pd_
         fit_records = split.train.records

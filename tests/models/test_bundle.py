@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from features.exceptions import ConfigError
+from features.pipeline import FeatureBuilder
 from models import LeaseModel, fit_lease_model
 from tests.models.conftest import Fitted
 from tests.models.sweep import monotone_violations
@@ -138,6 +140,18 @@ def test_fit_is_deterministic_for_a_seed(fitted: Fitted) -> None:
     assert again.calibration == fitted.model.calibration
     assert again.scorecard is not None and fitted.model.scorecard is not None
     assert again.scorecard.to_dict() == fitted.model.scorecard.to_dict()
+
+
+def test_a_builder_fitted_beforehand_gives_the_same_model(fitted: Fitted) -> None:
+    builder = FeatureBuilder(fitted.model.spec).fit(fitted.train)
+    again = fit_lease_model(fitted.train, fitted.y_train, fitted.valid, fitted.y_valid, params={"n_jobs": 1},
+                            with_scorecard=True, builder=builder)
+    assert again.builder is builder
+    assert again.booster.model_to_string() == fitted.model.booster.model_to_string()
+    assert again.calibration == fitted.model.calibration
+    with pytest.raises(NotFittedError, match="the builder given is not fitted"):
+        fit_lease_model(fitted.train, fitted.y_train, fitted.valid, fitted.y_valid, params={"n_jobs": 1},
+                        builder=FeatureBuilder(fitted.model.spec))
 
 
 def test_metadata_records_the_fit(fitted: Fitted) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -86,6 +87,14 @@ def test_cross_validation_nests_the_search_in_each_fold() -> None:
     assert {"auc_mean", "auc_std", "ks_mean"} <= set(out)
     assert out["auc_mean"] == pytest.approx(np.mean([f["auc"] for f in out["folds"]]), abs=1e-6)
     assert set(out["challengers"]["woe_scorecard"]) >= {"auc_mean", "auc_std", "ks_mean"}
+
+
+def test_features_left_out_are_logged_once_a_run(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="training.evaluate"):
+        evaluate_cv(_tape(600, 3), seed=0, config=replace(FAST, challengers=True))
+    said = [r.getMessage() for r in caplog.records if "features not computable" in r.getMessage()]
+    assert len(said) == 1  # not once per fold and per challenger
+    assert "payment_to_income" in said[0] and "bureau_score" not in said[0].split(": ", 1)[1].split(", ")
 
 
 def test_unlabelled_rows_are_counted_and_a_missing_target_fails() -> None:
