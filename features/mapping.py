@@ -56,7 +56,7 @@ BUILTIN_MAPPINGS: tuple[str, ...] = ("native", "regab-autolease", "regab-autoloa
 Format = Literal["csv", "parquet", "regab-xml"]
 _FORMATS = ("csv", "parquet", "regab-xml")
 _TOP_KEYS = ("name", "description", "format", "id", "target", "positive", "missing", "fields", "features")
-_RULE_KEYS = ("column", "scale", "date_format", "codes")
+_RULE_KEYS = ("column", "scale", "date_format", "codes", "birth_date_format")
 _FEATURE_KEYS = ("kind", "monotone")
 _CANONICAL = {f.name for f in LEASE_FIELDS}
 
@@ -78,6 +78,11 @@ class FieldRule:
         default ISO ``YYYY-MM-DD``.
     codes : tuple of (str, str) pairs or None
         Source code -> canonical value; a non-empty cell whose code is not listed is a decode problem.
+    birth_date_format : str or None
+        ``lessee_age`` only: the source holds the lessee's birth date in this strptime format, and the
+        age is the whole years from it to ``origination_date`` (which the mapping must map). With a
+        two-digit year (``%y``), a birth date that would fall after the origination date is read a
+        century earlier (``01-01-60`` is 1960, not 2060).
     """
 
     field: str
@@ -85,6 +90,7 @@ class FieldRule:
     scale: float | None = None
     date_format: str | None = None
     codes: tuple[tuple[str, str], ...] | None = None
+    birth_date_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -291,7 +297,15 @@ def _parse_rule(origin: str, name: str, spec: Any) -> FieldRule:
                 raise _fail(origin, where, f"code {code!r} maps to {value!r}; {name} must be one of "
                             f"{', '.join(allowed)}")
         pairs = tuple((_norm_token(c), _norm_token(v) if isinstance(v, bool) else str(v)) for c, v in codes.items())
-    return FieldRule(name, column, scale, date_format, pairs)
+    born = spec.get("birth_date_format")
+    if born is not None:
+        if name != "lessee_age":
+            raise _fail(origin, where, f"'birth_date_format' applies to lessee_age only; not to {name}")
+        if not isinstance(born, str) or "%" not in born:
+            raise _fail(origin, where, f"'birth_date_format' must be a strptime format such as '%d-%m-%y'; got {born!r}")
+        if scale is not None or pairs is not None:
+            raise _fail(origin, where, "'birth_date_format' cannot be combined with 'scale' or 'codes'")
+    return FieldRule(name, column, scale, date_format, pairs, born)
 
 
 def _parse_feature(origin: str, column: str, spec: Any) -> ExtraFeature:
@@ -348,6 +362,9 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "<dict>") -> Mappin
         if not isinstance(value, dict):
             raise _fail(origin, f"[{key}]", f"must be a table; got {value!r}")
     rules = tuple(_parse_rule(origin, k, v) for k, v in fields_raw.items())
+    if any(r.birth_date_format for r in rules) and "origination_date" not in fields_raw:
+        raise _fail(origin, "[fields] lessee_age", "an age from a birth date needs origination_date mapped too "
+                    "(the age is counted at origination)")
     features = tuple(_parse_feature(origin, k, v) for k, v in features_raw.items())
     if not rules and not features:
         raise _fail(origin, "[fields]", "the mapping maps no canonical field and declares no [features]")
@@ -475,6 +492,25 @@ def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problem
     return typed
 
 
+def _age_from_birth_date(rule: FieldRule, raw: pd.Series, text: pd.Series, origination: pd.Series,
+                         out: _Problems) -> pd.Series:
+    """Whole years from the birth date in ``text`` to ``origination`` (:attr:`FieldRule.birth_date_format`)."""
+    fmt = rule.birth_date_format
+    assert fmt is not None
+    born = pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[ns]")
+    bad = text.notna().to_numpy() & born.isna().to_numpy()
+    out.add(bad, rule.column, raw, "date_format",
+            f"{rule.column} -> {rule.field}: not a birth date in the format {fmt}")
+    signed = pd.to_datetime(origination).astype("datetime64[ns]")
+    if "%y" in fmt:  # two-digit years: strptime puts 00-68 in the 2000s
+        born = born.where(~(born > signed), born - pd.DateOffset(years=100))
+    years = signed.dt.year - born.dt.year
+    before_birthday = (signed.dt.month < born.dt.month) | ((signed.dt.month == born.dt.month)
+                                                           & (signed.dt.day < born.dt.day))
+    age = (years - before_birthday.astype("int64")).astype("Int64")
+    return pd.Series(pd.array(age, dtype="Int64"), index=text.index)
+
+
 def _check_columns(columns: Iterable[str], mapping: Mapping, source: str) -> None:
     have = set(columns)
     absent = [c for c in mapping.source_columns() if c not in have]
@@ -529,9 +565,13 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping, *, source: str | os.Pat
         records["contract_id"] = ids.astype("string")
 
     for rule in mapping.fields:
-        if rule.field == "contract_id":
+        if rule.field == "contract_id" or rule.birth_date_format is not None:
             continue
         records[rule.field] = _decode_rule(rule, frame[rule.column], texts[rule.column], out)
+    for rule in mapping.fields:  # after origination_date
+        if rule.birth_date_format is not None:
+            records[rule.field] = _age_from_birth_date(rule, frame[rule.column], texts[rule.column],
+                                                       records["origination_date"], out)
 
     for feat in mapping.features:
         text = texts[feat.column]

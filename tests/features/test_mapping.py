@@ -132,6 +132,28 @@ def test_default_positive_and_target_override() -> None:
     assert apply_mapping(frame, mapping).target.tolist() == [1, 1, 0]  # type: ignore[union-attr]
 
 
+def test_age_is_counted_from_a_birth_date_to_origination() -> None:
+    mapping = mapping_from_dict({"fields": {
+        "lessee_age": {"column": "Date.of.Birth", "birth_date_format": "%d-%m-%y"},
+        "origination_date": {"column": "DisbursalDate", "date_format": "%d-%m-%y"}}}, origin="inline")
+    frame = pd.DataFrame({
+        # born 1966 (strptime alone reads 2066), the day before and on the 30th birthday, born 2000,
+        # an unreadable birth date, no origination date
+        "Date.of.Birth": ["08-04-66", "16-03-88", "15-03-88", "01-01-00", "31-02-90", "01-01-80"],
+        "DisbursalDate": ["10-08-18", "15-03-18", "15-03-18", "03-08-18", "03-08-18", ""],
+    })
+    tape = apply_mapping(frame, mapping)
+    assert tape.records["lessee_age"].tolist()[:5] == [52, 29, 30, 18, pd.NA]
+    assert pd.isna(tape.records["lessee_age"].iloc[5])
+    assert tape.problems[["row", "column", "value", "rule"]].values.tolist() == [
+        [5, "Date.of.Birth", "31-02-90", "date_format"]]
+    four_digit = mapping_from_dict({"fields": {"lessee_age": {"column": "b", "birth_date_format": "%Y-%m-%d"},
+                                               "origination_date": "o"}}, origin="inline")
+    ages = apply_mapping(pd.DataFrame({"b": ["1950-06-01", "2030-01-01"], "o": ["2020-06-01", "2020-06-01"]}),
+                         four_digit).records["lessee_age"]
+    assert ages.tolist() == [70, -10]  # a four-digit year is taken as written
+
+
 def test_repeated_ids_are_reported_after_the_first() -> None:
     mapping = mapping_from_dict({"id": "k", "fields": {"bureau_score": "s"}}, origin="inline")
     tape = apply_mapping(pd.DataFrame({"k": ["a", "b", "a", ""], "s": ["1", "2", "3", "4"]}), mapping)
@@ -150,6 +172,12 @@ def test_repeated_ids_are_reported_after_the_first() -> None:
     ({"fields": {"vehicle_condition": {"column": "c", "codes": {"1": "nearly new"}}}},
      r"code '1' maps to 'nearly new'; vehicle_condition must be one of new, used"),
     ({"fields": {"bureau_score": {"col": "s"}}}, r"unknown key 'col'; allowed keys: column"),
+    ({"fields": {"lessee_age": {"column": "dob", "birth_date_format": "%d-%m-%y"}}},
+     r"\[fields\] lessee_age: an age from a birth date needs origination_date mapped too"),
+    ({"fields": {"term_months": {"column": "t", "birth_date_format": "%Y"}}},
+     r"'birth_date_format' applies to lessee_age only; not to term_months"),
+    ({"fields": {"lessee_age": {"column": "a", "birth_date_format": "dd-mm-yy"}, "origination_date": "o"}},
+     r"'birth_date_format' must be a strptime format such as '%d-%m-%y'; got 'dd-mm-yy'"),
     ({"format": "xlsx", "fields": {"bureau_score": "s"}}, r"format: must be one of csv, parquet, regab-xml"),
     ({"id": "a", "fields": {"contract_id": "b"}}, r"give the id column once"),
     ({"name": "empty"}, r"maps no canonical field and declares no \[features\]"),
