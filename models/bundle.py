@@ -374,8 +374,9 @@ def fit_lease_model(
         With the logistic regression's penalty (cross-validated on the training part) and the number
         of trees (early stopping on the validation part) kept, fit both again, and the scorecard
         challenger, on the training and validation parts together
-        (:func:`models.linear.fit_boosted_trees` ``refit``); the feature builder's levels and the
-        calibration stay those learned without the validation part.
+        (:func:`models.linear.fit_boosted_trees` ``refit``), with the feature builder fitted again on
+        both parts too (categorical levels too rare in the training part alone are kept). The
+        calibration stays the one fitted on the validation part's scores from the first fit.
     builder : FeatureBuilder, optional
         A builder already fitted on ``records_train`` (``poolgate train`` fits one for the search);
         ``spec`` and ``min_level_count`` are then ignored. Fitted here when omitted.
@@ -404,17 +405,25 @@ def fit_lease_model(
     X_train, X_valid = builder.transform(records_train), builder.transform(records_valid)
     y_train, y_valid = np.asarray(y_train).astype("int64"), np.asarray(y_valid).astype("int64")
     from models.linear import fit_boosted_trees
+    X_all, builder_all = None, None
+    if refit:  # levels learned on every row the model is refitted on
+        builder_all = FeatureBuilder(builder.spec_, min_level_count=builder.min_level_count).fit(
+            pd.concat([records_train, records_valid], ignore_index=True))
+        X_all = pd.concat([builder_all.transform(records_train), builder_all.transform(records_valid)],
+                          ignore_index=True)
     linear, clf, raw_valid = fit_boosted_trees(params, X_train, y_train, X_valid, y_valid,
                                                directions=builder.spec_.directions, random_state=random_state,
-                                               linear_base=linear_base, refit=refit)
+                                               linear_base=linear_base, refit=refit, X_refit=X_all)
     calibration = fit_platt(raw_valid, y_valid)
     scorecard = None
     if with_scorecard:
         from models.scorecard import WoEScorecard
         X_card, y_card = X_train, y_train
-        if refit:  # the challenger sees the rows the model was fitted on
-            X_card, y_card = pd.concat([X_train, X_valid], ignore_index=True), np.concatenate([y_train, y_valid])
+        if X_all is not None:  # the challenger sees the rows the model was fitted on
+            X_card, y_card = X_all, np.concatenate([y_train, y_valid])
         scorecard = WoEScorecard(directions=builder.spec_.directions, random_state=random_state).fit(X_card, y_card)
+    if builder_all is not None:
+        builder = builder_all
     metadata = {
         "n_train": len(X_train),
         "n_valid": len(X_valid),

@@ -311,7 +311,7 @@ class LinearScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
 
 def fit_boosted_trees(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any, X_valid: pd.DataFrame,
                       y_valid: Any, *, directions: Mapping[str, int], random_state: int = 0,
-                      linear_base: bool = True, refit: bool = False
+                      linear_base: bool = True, refit: bool = False, X_refit: pd.DataFrame | None = None
                       ) -> tuple[LinearScorecard | None, PDClassifier, np.ndarray]:
     """Monotone boosted trees stopped early on ``X_valid``, by default on top of a logistic regression.
 
@@ -340,6 +340,10 @@ def fit_boosted_trees(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any
     random_state : int, default 0
     linear_base : bool, default True
     refit : bool, default False
+    X_refit : DataFrame, optional
+        With ``refit``: the model inputs of the ``X_fit`` rows then the ``X_valid`` rows, built by a
+        feature builder fitted on all of them, so categorical levels too rare in the fitting part
+        alone are kept. Default: ``X_fit`` and ``X_valid`` stacked.
 
     Returns
     -------
@@ -362,8 +366,10 @@ def fit_boosted_trees(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any
         raw_valid = trees.raw_score(X_valid)
     if not refit:
         return linear, trees, raw_valid
-    X_all = pd.concat([X_fit, X_valid], ignore_index=True)
+    X_all = pd.concat([X_fit, X_valid], ignore_index=True) if X_refit is None else X_refit
     y_all = np.concatenate([np.asarray(y_fit), np.asarray(y_valid)])
+    if len(X_all) != len(y_all):
+        raise ValueError(f"fit_boosted_trees: X_refit has {len(X_all)} rows; expected {len(y_all)}")
     init = None
     if linear is not None:
         linear = LinearScorecard(directions=directions, C=linear.C_, random_state=random_state).fit(X_all, y_all)

@@ -282,9 +282,15 @@ def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFe
                            categorical=inputs.categorical_, config=search_config)
     params = {**search.params, "n_estimators": search_config.max_rounds,
               "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
+    x_all = None
+    if config.refit:  # levels learned on every row the model is refitted on
+        inputs_all = MappedInputs(spec, extras, min_level_count=config.min_level_count).fit(records)
+        if inputs_all.feature_names_out_ == inputs.feature_names_out_:  # else an input empty in the fitting part
+            inputs = inputs_all
+            x_all = pd.concat([inputs.transform(fit_rec), inputs.transform(val_rec)], ignore_index=True)
     linear, clf, raw_val = fit_boosted_trees(params, x_fit, y_fit, x_val, y_val, directions=inputs.directions_,
                                              random_state=seed, linear_base=config.linear_base,
-                                             refit=config.refit)
+                                             refit=config.refit, X_refit=x_all)
     calibration = fit_platt(raw_val, y_val)
     return Recipe(inputs, len(y_fit), len(y_val), classifier=clf, calibration=calibration, search=search,
                   linear=linear, n_refit=len(y) if config.refit else 0)

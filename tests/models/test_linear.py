@@ -196,3 +196,23 @@ def test_refit_keeps_the_chosen_complexity_and_fits_on_all_rows(fitted: Fitted) 
     e = again.explain(fitted.test.iloc[:300])
     np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value,
                                again.raw_score(fitted.test.iloc[:300]), atol=1e-6, rtol=0)
+
+
+def test_refit_learns_categorical_levels_on_all_rows(fitted: Fitted) -> None:
+    from models import fit_lease_model
+
+    train, valid = fitted.train.copy(), fitted.valid.copy()
+    train.loc[train.index[:6], "vehicle_make"] = "Rare Make"  # 6 + 6 rows: rare in either part, not in both
+    valid.loc[valid.index[:6], "vehicle_make"] = "Rare Make"
+    params = {"n_estimators": 200, "early_stopping_rounds": 30, "n_jobs": 1}
+    once, again = (fit_lease_model(train, fitted.y_train, valid, fitted.y_valid, params=params, linear_base=True,
+                                   min_level_count=10, with_scorecard=True, refit=refit) for refit in (False, True))
+    assert "Rare Make" not in once.builder.categories_["vehicle_make"]
+    assert "Rare Make" in again.builder.categories_["vehicle_make"]
+    assert again.linear is not None and "Rare Make" in again.linear.terms_[
+        [t["name"] for t in again.linear.terms_].index("vehicle_make")]["levels"]
+    # the calibration and the validation PDs are still those of the first fit
+    assert again.calibration == once.calibration
+    np.testing.assert_allclose(again.validation_pd_, once.predict_pd(valid), atol=1e-12)
+    x = again.transform(fitted.test.iloc[:200])
+    assert list(x.columns) == again.feature_names
