@@ -24,7 +24,7 @@ DEFECT_KINDS = (
     "bad_province_code",      # "Henan Province" instead of the pinyin code
     "bad_lease_type_code",    # "finance_lease"
     "negative_amount",        # financed_amount below zero
-    "ltv_above_one",          # financed_amount above the vehicle price
+    "ltv_implausible",        # financed_amount 2.5 times the vehicle price
     "dates_out_of_order",     # origination_date after cutoff_date
     "duplicated_id",          # the same contract exported twice
     "unparseable_number",     # monthly_income "N/A" or "8500 CNY"
@@ -70,7 +70,7 @@ def apply_defects(pool: pa.Table, u_defect: np.ndarray, u_kind: np.ndarray,
     cols["lease_type"] = pc.if_else(mask("bad_lease_type_code"), pa.scalar("finance_lease"), cols["lease_type"])
     fin = cols["financed_amount"]
     fin = pc.if_else(mask("negative_amount"), pc.negate(fin), fin)
-    fin = pc.if_else(mask("ltv_above_one"), pc.round(pc.multiply(cols["vehicle_price"], 1.15), 0), fin)
+    fin = pc.if_else(mask("ltv_implausible"), pc.round(pc.multiply(cols["vehicle_price"], 2.5), 0), fin)
     cols["financed_amount"] = fin
     late = pa.scalar(cutoff + dt.timedelta(days=45), pa.date32())
     cols["origination_date"] = pc.if_else(mask("dates_out_of_order"), late, cols["origination_date"])

@@ -18,6 +18,7 @@ import pandas as pd
 
 from features.schema import (
     LEASE_FIELDS,
+    MAX_LOAN_TO_VALUE,
     PERFORMANCE_FIELDS,
     Field,
     lease_field,
@@ -290,8 +291,9 @@ def check_lease_tape(frame: pd.DataFrame, *, row_offset: int = 0,
         out.add(dup, "contract_id", raw["contract_id"], "unique",
                 "contract_id appears more than once in the tape")
     _rule(out, typed, raw, "financed_amount", ["financed_amount", "vehicle_price"],
-          lambda f, p: _num(f) > _num(p), "ltv_max",
-          "financed_amount must not exceed vehicle_price (loan-to-value above 1)")
+          lambda f, p: _num(f) > MAX_LOAN_TO_VALUE * _num(p), "ltv_max",
+          f"financed_amount must not exceed {MAX_LOAN_TO_VALUE:g} x vehicle_price (a loan-to-value above "
+          f"{MAX_LOAN_TO_VALUE:g} is a keying or unit error)")
     _rule(out, typed, raw, "down_payment", ["down_payment", "vehicle_price"],
           lambda d, p: _num(d) >= _num(p), "down_payment_max", "down_payment must be below vehicle_price")
     _rule(out, typed, raw, "residual_value", ["residual_value", "financed_amount"],

@@ -17,6 +17,7 @@ __all__ = [
     "EMPLOYMENT_TYPES",
     "LEASE_FIELDS",
     "LEASE_TYPES",
+    "MAX_LOAN_TO_VALUE",
     "PERFORMANCE_FIELDS",
     "PERFORMANCE_STATUSES",
     "PROVINCES",
@@ -96,6 +97,13 @@ class Field:
 
 
 _MAX_AMOUNT = 10_000_000.0  # CNY; no single auto lease comes near it
+
+#: Most a financed amount may be, as a multiple of the vehicle price, before the data contract calls
+#: the row wrong. An integrity bound, not a credit limit: financing the purchase tax, insurance and
+#: fees (or, on US auto loans, negative equity) takes real contracts above 1 (a quarter of the World
+#: Omni 2020-A loans are above 1.2, the largest 1.97); the deal's own limit is the eligibility policy's
+#: ``loan_to_value`` rule.
+MAX_LOAN_TO_VALUE = 2.0
 
 LEASE_FIELDS: tuple[Field, ...] = (
     Field("contract_id", "string", "", "Contract identifier, unique in a tape.", "id"),

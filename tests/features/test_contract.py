@@ -60,7 +60,7 @@ def test_missing_required_column_is_a_file_level_problem() -> None:
         ({"down_payment": "-5"}, (1, "down_payment", "-5", "range")),
         ({"annual_rate": "12"}, (1, "annual_rate", "12", "range")),
         ({"lessee_age": "12"}, (1, "lessee_age", "12", "range")),
-        ({"financed_amount": "130000"}, (1, "financed_amount", "130000", "ltv_max")),
+        ({"financed_amount": "250000"}, (1, "financed_amount", "250000", "ltv_max")),
         ({"residual_value": "96000"}, (1, "residual_value", "96000", "residual_max")),
         ({"monthly_rent": "100"}, (1, "monthly_rent", "100", "rent_covers_principal")),
         ({"origination_date": "2024-07-01", "months_on_book": "0", "instalments_paid": "0"},
@@ -77,6 +77,13 @@ def test_missing_required_column_is_a_file_level_problem() -> None:
 def test_each_rule_names_row_column_value(override: dict[str, str], expected: tuple[int, str, str, str]) -> None:
     found = problems(tape(override))
     assert expected in found
+
+
+def test_financing_above_the_price_is_a_credit_question_not_a_data_error() -> None:
+    # taxes, insurance and fees financed: loan-to-value 1.08 is a real contract (the policy may refuse it)
+    assert check_lease_tape(tape({"financed_amount": "130000", "monthly_rent": "4200"})).ok
+    assert check_lease_tape(tape({"financed_amount": "240000", "monthly_rent": "7800"})).ok  # exactly 2
+    assert {r for *_, r in problems(tape({"financed_amount": "240001", "monthly_rent": "7800"}))} == {"ltv_max"}
 
 
 def test_thin_file_lessee_may_have_no_bureau_score() -> None:
