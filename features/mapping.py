@@ -301,8 +301,9 @@ def _parse_rule(origin: str, name: str, spec: Any) -> FieldRule:
     if born is not None:
         if name != "lessee_age":
             raise _fail(origin, where, f"'birth_date_format' applies to lessee_age only; not to {name}")
-        if not isinstance(born, str) or "%" not in born:
-            raise _fail(origin, where, f"'birth_date_format' must be a strptime format such as '%d-%m-%y'; got {born!r}")
+        if not isinstance(born, str) or not re.search(r"(?<!%)%[yY]", born.replace("%%", "")):
+            raise _fail(origin, where, f"'birth_date_format' must be a strptime format with a year (%y or %Y) such "
+                        f"as '%d-%m-%y'; got {born!r}")
         if scale is not None or pairs is not None:
             raise _fail(origin, where, "'birth_date_format' cannot be combined with 'scale' or 'codes'")
     return FieldRule(name, column, scale, date_format, pairs, born)
@@ -473,11 +474,11 @@ def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problem
                 f"{rule.column} -> {rule.field}: code not in the mapping's table ({', '.join(table)})")
         present = present & ~unknown
     if rule.date_format is not None:
-        parsed = pd.to_datetime(values, format=rule.date_format, errors="coerce")
+        parsed = _dates(values, rule.date_format)
         bad = present & parsed.isna().to_numpy()
         out.add(bad, rule.column, raw, "date_format",
                 f"{rule.column} -> {rule.field}: not a date in the format {rule.date_format}")
-        return parsed.astype("datetime64[ns]")
+        return parsed
     if rule.scale is not None:
         num = pd.to_numeric(values, errors="coerce")
         bad = present & num.isna().to_numpy()
@@ -492,17 +493,25 @@ def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problem
     return typed
 
 
+def _dates(values: pd.Series, fmt: str) -> pd.Series:
+    """Cells parsed with the strptime format ``fmt``, as ``datetime64[ns]``; unparseable cells and
+    dates nanoseconds cannot hold (a year such as 0966 or 2300: no lease date) become NaT."""
+    parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    lo, hi = pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31")
+    return parsed.where((parsed >= lo) & (parsed <= hi)).astype("datetime64[ns]")
+
+
 def _age_from_birth_date(rule: FieldRule, raw: pd.Series, text: pd.Series, origination: pd.Series,
                          out: _Problems) -> pd.Series:
     """Whole years from the birth date in ``text`` to ``origination`` (:attr:`FieldRule.birth_date_format`)."""
     fmt = rule.birth_date_format
     assert fmt is not None
-    born = pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[ns]")
+    born = _dates(text, fmt)
     bad = text.notna().to_numpy() & born.isna().to_numpy()
     out.add(bad, rule.column, raw, "date_format",
             f"{rule.column} -> {rule.field}: not a birth date in the format {fmt}")
     signed = pd.to_datetime(origination).astype("datetime64[ns]")
-    if "%y" in fmt:  # two-digit years: strptime puts 00-68 in the 2000s
+    if "%y" in fmt.replace("%%", ""):  # two-digit years: strptime puts 00-68 in the 2000s
         born = born.where(~(born > signed), born - pd.DateOffset(years=100))
     years = signed.dt.year - born.dt.year
     before_birthday = (signed.dt.month < born.dt.month) | ((signed.dt.month == born.dt.month)
@@ -572,6 +581,7 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping, *, source: str | os.Pat
         if rule.birth_date_format is not None:
             records[rule.field] = _age_from_birth_date(rule, frame[rule.column], texts[rule.column],
                                                        records["origination_date"], out)
+    records = records[["contract_id", *(r.field for r in mapping.fields if r.field != "contract_id")]]
 
     for feat in mapping.features:
         text = texts[feat.column]

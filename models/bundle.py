@@ -343,8 +343,9 @@ def fit_lease_model(
 ) -> LeaseModel:
     """Fit the feature builder, the monotone classifier and its calibration.
 
-    The builder learns its levels on the training part; the classifier stops early on the
-    validation part; Platt calibration is fitted on the validation part's raw scores.
+    The builder learns its levels on the training part (with ``refit``, again on both parts); the
+    classifier stops early on the validation part; Platt calibration is fitted on the validation
+    part's raw scores.
 
     Parameters
     ----------
@@ -365,7 +366,8 @@ def fit_lease_model(
     with_scorecard : bool, default False
         Also fit the WoE logistic scorecard challenger on the training part.
     min_level_count : int, default 1
-        Categorical levels rarer than this on the training part become missing.
+        Categorical levels rarer than this on the training part (with ``refit``: on both parts)
+        become missing.
     linear_base : bool, default False
         Fit the logistic regression (:class:`models.LinearScorecard`) on the training part first and
         boost the trees on top of its log-odds (:func:`models.linear.fit_boosted_trees`): the raw
@@ -435,7 +437,7 @@ def fit_lease_model(
         "spec_digest": builder.spec_.digest,
     }
     if refit:
-        metadata["n_refit"] = len(X_train) + len(X_valid)
+        metadata.update(n_refit=len(X_train) + len(X_valid), refit_levels=True)
     log.info("fitted LeaseModel: %d trees%s, %d training rows%s", clf.best_iteration_,
              " on the logistic regression's log-odds" if linear is not None else "", len(X_train),
              f", refitted on {len(X_train) + len(X_valid)}" if refit else "")

@@ -353,6 +353,8 @@ def fit_boosted_trees(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any
     """
     from models.pd_model import PDClassifier
 
+    if X_refit is not None and not refit:
+        raise ValueError("fit_boosted_trees: X_refit is only used with refit=True")
     trees = PDClassifier(**params, monotone_constraints=dict(directions), random_state=random_state)
     linear = None
     if linear_base:
@@ -368,8 +370,9 @@ def fit_boosted_trees(params: Mapping[str, Any], X_fit: pd.DataFrame, y_fit: Any
         return linear, trees, raw_valid
     X_all = pd.concat([X_fit, X_valid], ignore_index=True) if X_refit is None else X_refit
     y_all = np.concatenate([np.asarray(y_fit), np.asarray(y_valid)])
-    if len(X_all) != len(y_all):
-        raise ValueError(f"fit_boosted_trees: X_refit has {len(X_all)} rows; expected {len(y_all)}")
+    if len(X_all) != len(y_all) or list(X_all.columns) != list(X_fit.columns):
+        raise ValueError(f"fit_boosted_trees: X_refit must hold the {len(y_all)} rows of X_fit and X_valid with "
+                         f"their columns; got {len(X_all)} rows, columns {list(X_all.columns)}")
     init = None
     if linear is not None:
         linear = LinearScorecard(directions=directions, C=linear.C_, random_state=random_state).fit(X_all, y_all)

@@ -157,7 +157,8 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
         intro = ("Settings searched on the validation vintages; the model stopped early on them and was calibrated "
                  "on their raw scores.")
     if meta.get("n_refit"):
-        intro += (f" With that penalty and that number of trees the model, its categorical levels included, was "
+        levels = ", its categorical levels included," if meta.get("refit_levels") else ""
+        intro += (f" With that penalty and that number of trees the model{levels} was "
                   f"then fitted again on the training and validation vintages together ({int(meta['n_refit']):,} rows); the calibration and the validation "
                   "figures are those of the fit that had not seen the validation vintages.")
     sec = doc.section("model", "How the model was chosen", intro)

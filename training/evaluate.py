@@ -103,9 +103,9 @@ class EvaluateConfig:
         (:func:`models.linear.fit_boosted_trees`), as ``poolgate train`` does.
     refit : bool, default True
         From ``cv_below_rows`` rows on, keep the logistic regression's penalty (cross-validated on the
-        fitting part) and the number of trees (early stopping on the validation part) and fit both
-        again on all training rows (calibration stays fitted on the held-out scores), as
-        ``poolgate train`` does.
+        fitting part) and the number of trees (early stopping on the validation part) and fit both,
+        and the categorical levels, again on all training rows (calibration stays fitted on the
+        held-out scores), as ``poolgate train`` does.
     """
 
     folds: int = 5
@@ -285,9 +285,12 @@ def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFe
     x_all = None
     if config.refit:  # levels learned on every row the model is refitted on
         inputs_all = MappedInputs(spec, extras, min_level_count=config.min_level_count).fit(records)
-        if inputs_all.feature_names_out_ == inputs.feature_names_out_:  # else an input empty in the fitting part
+        if inputs_all.feature_names_out_ == inputs.feature_names_out_:
             inputs = inputs_all
             x_all = pd.concat([inputs.transform(fit_rec), inputs.transform(val_rec)], ignore_index=True)
+        else:  # an input empty in every fitting row but filled in some validation row
+            log.info("refit with the fitting part's inputs and levels: %s are empty in all its rows",
+                     ", ".join(sorted(set(inputs_all.feature_names_out_) - set(inputs.feature_names_out_))))
     linear, clf, raw_val = fit_boosted_trees(params, x_fit, y_fit, x_val, y_val, directions=inputs.directions_,
                                              random_state=seed, linear_base=config.linear_base,
                                              refit=config.refit, X_refit=x_all)

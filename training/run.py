@@ -79,7 +79,8 @@ class RunConfig:
     refit : bool
         From ``cv_below_rows`` rows on, keep the logistic regression's penalty (cross-validated on the
         training vintages) and the number of trees (early stopping on the validation vintages) and fit
-        both, and the scorecard challenger, again on the training and validation vintages together
+        both, the categorical levels and the scorecard challenger again on the training and validation
+        vintages together
         (:func:`models.fit_lease_model` ``refit``): the newest vintages then shape the model instead
         of only choosing it. The validation figures stay those of the fit that had not seen them.
         Default True.

@@ -152,6 +152,21 @@ def test_age_is_counted_from_a_birth_date_to_origination() -> None:
     ages = apply_mapping(pd.DataFrame({"b": ["1950-06-01", "2030-01-01"], "o": ["2020-06-01", "2020-06-01"]}),
                          four_digit).records["lessee_age"]
     assert ages.tolist() == [70, -10]  # a four-digit year is taken as written
+    # a year no lease date has (nanoseconds hold 1678-2261) is a reported problem, not a crash
+    typo = apply_mapping(pd.DataFrame({"b": ["0966-01-01", "2300-01-01"], "o": ["2020-06-01", "0966-06-01"]}),
+                         four_digit)
+    assert typo.records["lessee_age"].isna().all()
+    assert typo.problems[["row", "column", "rule"]].values.tolist() == [
+        [1, "b", "date_format"], [2, "b", "date_format"], [2, "o", "type"]]
+    dated = mapping_from_dict({"fields": {"origination_date": {"column": "o", "date_format": "%d/%m/%Y"}}},
+                              origin="inline")
+    assert apply_mapping(pd.DataFrame({"o": ["01/01/0966"]}), dated).problems["rule"].tolist() == ["date_format"]
+    # the records keep the mapping's field order
+    ordered = mapping_from_dict({"fields": {"origination_date": "o", "lessee_age": {
+        "column": "b", "birth_date_format": "%Y-%m-%d"}, "term_months": "t"}}, origin="inline")
+    frame3 = pd.DataFrame({"o": ["2020-06-01"], "b": ["1990-01-01"], "t": ["36"]})
+    assert list(apply_mapping(frame3, ordered).records.columns) == [
+        "contract_id", "origination_date", "lessee_age", "term_months"]
 
 
 def test_repeated_ids_are_reported_after_the_first() -> None:
@@ -177,7 +192,9 @@ def test_repeated_ids_are_reported_after_the_first() -> None:
     ({"fields": {"term_months": {"column": "t", "birth_date_format": "%Y"}}},
      r"'birth_date_format' applies to lessee_age only; not to term_months"),
     ({"fields": {"lessee_age": {"column": "a", "birth_date_format": "dd-mm-yy"}, "origination_date": "o"}},
-     r"'birth_date_format' must be a strptime format such as '%d-%m-%y'; got 'dd-mm-yy'"),
+     r"'birth_date_format' must be a strptime format with a year \(%y or %Y\) such as '%d-%m-%y'; got 'dd-mm-yy'"),
+    ({"fields": {"lessee_age": {"column": "a", "birth_date_format": "%d-%m"}, "origination_date": "o"}},
+     r"must be a strptime format with a year"),
     ({"format": "xlsx", "fields": {"bureau_score": "s"}}, r"format: must be one of csv, parquet, regab-xml"),
     ({"id": "a", "fields": {"contract_id": "b"}}, r"give the id column once"),
     ({"name": "empty"}, r"maps no canonical field and declares no \[features\]"),

@@ -129,6 +129,17 @@ def test_pool_defects_are_caught_and_clean_rows_pass(book: Book) -> None:
     assert 0.005 < len(defects) / len(pool) < 0.03
     flagged = set(pool.loc[result.invalid, "contract_id"])
     assert flagged == set(defects.index)
+    # each kind is caught by its own rule (some rows also break a second one)
+    rule_of = {"bad_province_code": "category", "bad_lease_type_code": "category", "negative_amount": "range",
+               "ltv_implausible": "ltv_max", "dates_out_of_order": "date_order", "duplicated_id": "unique",
+               "unparseable_number": "type", "worst_below_current": "worst_dpd_min",
+               "missing_value": "not_null", "age_out_of_range": "range"}
+    assert set(rule_of) == set(DEFECT_KINDS)
+    ids = pool["contract_id"].to_numpy()
+    rules_by_id = result.problems.assign(cid=ids[result.problems["row"].to_numpy() - 1]).groupby("cid")["rule"]
+    caught = {cid: set(r) for cid, r in rules_by_id}
+    missed = {cid: kind for cid, kind in defects.items() if rule_of[kind] not in caught.get(cid, set())}
+    assert not missed, missed
     dup = defects[defects == "duplicated_id"].index
     assert (pool["contract_id"].isin(dup).groupby(pool["contract_id"]).sum().reindex(dup) == 2).all()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -198,7 +199,8 @@ def test_refit_keeps_the_chosen_complexity_and_fits_on_all_rows(fitted: Fitted) 
                                again.raw_score(fitted.test.iloc[:300]), atol=1e-6, rtol=0)
 
 
-def test_refit_learns_categorical_levels_on_all_rows(fitted: Fitted) -> None:
+def test_refit_learns_categorical_levels_on_all_rows(fitted: Fitted, tmp_path: Path) -> None:
+    from features.pipeline import FeatureBuilder
     from models import fit_lease_model
 
     train, valid = fitted.train.copy(), fitted.valid.copy()
@@ -211,8 +213,36 @@ def test_refit_learns_categorical_levels_on_all_rows(fitted: Fitted) -> None:
     assert "Rare Make" in again.builder.categories_["vehicle_make"]
     assert again.linear is not None and "Rare Make" in again.linear.terms_[
         [t["name"] for t in again.linear.terms_].index("vehicle_make")]["levels"]
+    assert again.metadata["refit_levels"] is True and "refit_levels" not in once.metadata
+    # the trees were fitted on the refitted builder's columns and levels
+    assert again.booster.feature_name() == again.feature_names
+    cats = [again.builder.categories_[n] for n in again.spec.categorical]
+    assert again.booster.pandas_categorical == cats
     # the calibration and the validation PDs are still those of the first fit
     assert again.calibration == once.calibration
     np.testing.assert_allclose(again.validation_pd_, once.predict_pd(valid), atol=1e-12)
-    x = again.transform(fitted.test.iloc[:200])
-    assert list(x.columns) == again.feature_names
+    # train's path: the builder fitted for the search is handed over, and the refit replaces it
+    handed = FeatureBuilder(once.spec, min_level_count=10).fit(train)
+    same = fit_lease_model(train, fitted.y_train, valid, fitted.y_valid, params=params, linear_base=True,
+                           with_scorecard=True, refit=True, builder=handed)
+    assert same.builder is not handed and same.builder.categories_ == again.builder.categories_
+    assert same.booster.model_to_string() == again.booster.model_to_string()
+    # and the bundle reloads with the refitted levels
+    again.save(tmp_path / "m")
+    loaded = LeaseModel.load(tmp_path / "m")
+    rare = pd.concat([valid.iloc[:6], fitted.test.iloc[:200]])
+    np.testing.assert_allclose(loaded.predict_pd(rare), again.predict_pd(rare), atol=1e-12)
+
+
+def test_refit_inputs_are_checked(fitted: Fitted) -> None:
+    from models.linear import fit_boosted_trees
+
+    x_fit, x_val = fitted.model.transform(fitted.train), fitted.model.transform(fitted.valid)
+    params = {"n_estimators": 20, "n_jobs": 1}
+    dirs = fitted.model.spec.directions
+    with pytest.raises(ValueError, match="X_refit is only used with refit=True"):
+        fit_boosted_trees(params, x_fit, fitted.y_train, x_val, fitted.y_valid, directions=dirs,
+                          X_refit=pd.concat([x_fit, x_val], ignore_index=True))
+    with pytest.raises(ValueError, match="X_refit must hold the 4500 rows of X_fit and X_valid with their columns"):
+        fit_boosted_trees(params, x_fit, fitted.y_train, x_val, fitted.y_valid, directions=dirs, refit=True,
+                          X_refit=pd.concat([x_fit, x_val], ignore_index=True).iloc[:, 1:])

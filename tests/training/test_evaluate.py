@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import train_test_split
 
 from features.exceptions import ConfigError
 from features.mapping import apply_mapping, mapping_from_dict
@@ -19,6 +20,7 @@ from training.evaluate import (
     MappedInputs,
     evaluate_cv,
     evaluate_holdout,
+    fit_recipe,
     out_of_range,
 )
 
@@ -79,6 +81,26 @@ def test_large_samples_keep_the_validation_split_search() -> None:
     assert out["auc_test"] > 0.65
     with pytest.raises(ConfigError, match="inner_folds must be a whole number >= 2; got 1"):
         EvaluateConfig(inner_folds=1)
+
+
+def test_the_refit_learns_levels_on_all_training_rows() -> None:
+    frame = _tape_frame(800, 5)
+    y = frame["bad"].astype(int).to_numpy()
+    config = replace(FAST, cv_below_rows=0, min_level_count=10)
+    fit_rows, val_rows = train_test_split(np.arange(800), test_size=config.validation_share, stratify=y,
+                                          random_state=0)  # the recipe's own split for seed 0
+    frame.loc[[*fit_rows[:9], *val_rows[:3]], "region code"] = "R99"  # 9 rows in the fitting part, 12 in all
+    tape = apply_mapping(frame, mapping_from_dict(MAPPING, origin="toy"))
+    rec = tape.records
+    recipe = fit_recipe(rec, y, extras=tape.mapping.features, seed=0, config=config)
+    once = fit_recipe(rec, y, extras=tape.mapping.features, seed=0, config=replace(config, refit=False))
+    assert recipe.n_refit == 800 and "R99" in recipe.inputs.builder_.categories_["x_region_code"]
+    assert "R99" not in once.inputs.builder_.categories_["x_region_code"]
+    assert recipe.linear is not None
+    names = [t["name"] for t in recipe.linear.terms_]
+    assert "R99" in recipe.linear.terms_[names.index("x_region_code")]["levels"]
+    assert recipe.classifier is not None and recipe.classifier.booster_.feature_name() == \
+        recipe.inputs.feature_names_out_
 
 
 def test_cross_validation_nests_the_search_in_each_fold() -> None:
