@@ -461,10 +461,30 @@ def _source_text(values: pd.Series, missing: tuple[str, ...]) -> pd.Series:
     return pd.Series([None if c in drop else c for c in cells], index=values.index, dtype=object)
 
 
+_FORMATTED_NUMBER = r"\s*[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?\s*%?\s*"
+
+
+def _plain_numbers(text: pd.Series) -> pd.Series:
+    """Number cells as spreadsheets export them, ``"13.56%"`` or ``"1,234.50"``, as plain numbers
+    (``"13.56"``, ``"1234.50"``): the percent sign and the thousands separators go, the unit stays
+    the source's (declare ``scale = 0.01`` for percent). Other cells are returned as they are."""
+    cells = text.astype("string")
+    marked = (cells.str.contains("%", regex=False) | cells.str.contains(",", regex=False)).fillna(False).to_numpy()
+    if not marked.any():
+        return text
+    candidates = cells[marked]
+    formatted = candidates[candidates.str.fullmatch(_FORMATTED_NUMBER).fillna(False).to_numpy()]
+    out = text.copy()
+    out[formatted.index] = formatted.str.replace(r"[,%\s]", "", regex=True).astype(object)
+    return out
+
+
 def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problems) -> pd.Series:
     spec = lease_field(rule.field)
     present = text.notna().to_numpy()
     values: pd.Series = text
+    if spec.kind in ("int", "float") and rule.codes is None:
+        values = _plain_numbers(text)
     if rule.codes is not None:
         table = dict(rule.codes)
         keys = text.map(lambda v: None if v is None else _norm_token(v))
@@ -586,7 +606,7 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping, *, source: str | os.Pat
     for feat in mapping.features:
         text = texts[feat.column]
         if feat.kind == "numeric":
-            num = pd.to_numeric(text, errors="coerce").astype("float64")
+            num = pd.to_numeric(_plain_numbers(text), errors="coerce").astype("float64")
             bad = text.notna().to_numpy() & num.isna().to_numpy()
             out.add(bad, feat.column, frame[feat.column], "numeric", f"{feat.column}: numeric feature, not a number")
             records[feat.column] = num

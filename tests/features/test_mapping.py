@@ -169,6 +169,22 @@ def test_age_is_counted_from_a_birth_date_to_origination() -> None:
         "contract_id", "origination_date", "lessee_age", "term_months"]
 
 
+def test_spreadsheet_number_formats_are_read_in_the_sources_unit() -> None:
+    mapping = mapping_from_dict({"fields": {"annual_rate": {"column": "r", "scale": 0.01}, "financed_amount": "a",
+                                            "term_months": "t"},
+                                 "features": {"u": {"kind": "numeric"}}}, origin="inline")
+    frame = pd.DataFrame({"r": [" 13.56%", "7%", "12,5", "x"], "a": ["1,234,567.5", "12,34", "100000", ""],
+                          "t": ["36", "36", "60", "1,2"], "u": ["45.3%", "1,000", "", "-2.5 %"]})
+    tape = apply_mapping(frame, mapping)
+    rec = tape.records
+    assert rec["annual_rate"].tolist()[:2] == pytest.approx([0.1356, 0.07])  # the % goes, scale 0.01 stays
+    assert rec["financed_amount"].iloc[0] == 1234567.5 and rec["u"].tolist()[:2] == [45.3, 1000.0]
+    assert rec["u"].iloc[3] == -2.5
+    # a decimal comma or a misplaced separator is no number: reported, never guessed
+    assert tape.problems[["row", "column", "value"]].values.tolist() == [
+        [2, "a", "12,34"], [3, "r", "12,5"], [4, "r", "x"], [4, "t", "1,2"]]
+
+
 def test_repeated_ids_are_reported_after_the_first() -> None:
     mapping = mapping_from_dict({"id": "k", "fields": {"bureau_score": "s"}}, origin="inline")
     tape = apply_mapping(pd.DataFrame({"k": ["a", "b", "a", ""], "s": ["1", "2", "3", "4"]}), mapping)
