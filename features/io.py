@@ -8,6 +8,7 @@ file or the new one, never half of one.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import tempfile
@@ -81,8 +82,17 @@ def _utf8_error(path: Path, exc: UnicodeDecodeError) -> TapeError:
     bad = data[offset:offset + 4].hex(" ")
     return TapeError(
         f"{path}: line {line} (byte {offset}) is not UTF-8 text (bytes {bad}); "
-        "save the file as UTF-8 (GBK/GB18030 exports must be converted first)"
+        "save the file as UTF-8, or read it through a mapping that declares its encoding "
+        "(encoding = \"gb18030\" for GBK exports)"
     )
+
+
+def decode_error(path: Path, exc: UnicodeDecodeError, encoding: str) -> TapeError:
+    """The error for a CSV that is not text in ``encoding``: where, for UTF-8; else which encoding."""
+    if codecs.lookup(encoding).name == "utf-8":
+        return _utf8_error(path, exc)
+    return TapeError(f"{path}: not {encoding} text ({exc.reason}, bytes {exc.object[exc.start:exc.start + 4]!r}); "
+                     "check the mapping's encoding")
 
 
 def _check_parquet(path: Path) -> pq.ParquetFile:
@@ -107,12 +117,14 @@ def read_table(path: str | os.PathLike[str], *, columns: list[str] | None = None
 
 
 def iter_table(
-    path: str | os.PathLike[str], *, chunksize: int | None = 200_000, columns: list[str] | None = None
+    path: str | os.PathLike[str], *, chunksize: int | None = 200_000, columns: list[str] | None = None,
+    encoding: str = "utf-8",
 ) -> Iterator[pd.DataFrame]:
     """Yield a CSV or Parquet file as frames of at most ``chunksize`` rows (all of it if ``None``).
 
     The row index of each chunk continues from the previous one, so ``index`` is the 0-based
-    data row number in the file (the CSV header is not counted).
+    data row number in the file (the CSV header is not counted). ``encoding`` is the CSV's text
+    encoding (a UTF-8 byte-order mark is skipped).
     """
     p = Path(path)
     fmt = tape_format(p)
@@ -129,7 +141,7 @@ def iter_table(
             start += len(frame)
             yield frame
         return
-    options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""], "encoding": "utf-8",
+    options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""], "encoding": encoding,
                                "usecols": columns}
     try:
         if chunksize is None:
@@ -146,7 +158,7 @@ def iter_table(
         if seen == 0:
             raise TapeError(f"{p}: the tape has a header but no rows")
     except UnicodeDecodeError as exc:
-        raise _utf8_error(p, exc) from None
+        raise decode_error(p, exc, encoding) from None
     except pd.errors.EmptyDataError:
         raise TapeError(f"{p}: the file has no header row and no data") from None
     except pd.errors.ParserError as exc:

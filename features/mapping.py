@@ -14,6 +14,7 @@ ABS-EE XML file through a mapping, reading only the columns the mapping uses.
 
 from __future__ import annotations
 
+import codecs
 import math
 import os
 import re
@@ -30,7 +31,7 @@ import pyarrow.parquet as pq
 
 from features.contract import PROBLEM_COLUMNS, FirstRows, coerce_column, empty_problems
 from features.exceptions import ConfigError, TapeError
-from features.io import iter_table, tape_format
+from features.io import decode_error, iter_table, tape_format
 from features.regab import iter_regab_xml
 from features.schema import LEASE_FIELDS, lease_field
 from features.spec import FeatureSpec, computable_subset, spec_from_dict
@@ -55,7 +56,8 @@ __all__ = [
 BUILTIN_MAPPINGS: tuple[str, ...] = ("native", "regab-autolease", "regab-autoloan")
 Format = Literal["csv", "parquet", "regab-xml"]
 _FORMATS = ("csv", "parquet", "regab-xml")
-_TOP_KEYS = ("name", "description", "format", "id", "target", "positive", "missing", "fields", "features")
+_TOP_KEYS = ("name", "description", "format", "encoding", "id", "target", "positive", "missing", "fields",
+             "features")
 _RULE_KEYS = ("column", "scale", "date_format", "codes", "birth_date_format")
 _FEATURE_KEYS = ("kind", "monotone")
 _CANONICAL = {f.name for f in LEASE_FIELDS}
@@ -121,6 +123,8 @@ class Mapping:
         Free text.
     format : {"csv", "parquet", "regab-xml"} or None
         None: inferred from the tape's suffix.
+    encoding : str
+        Text encoding of a CSV tape (``"gb18030"`` for GBK exports); default UTF-8.
     id : str or None
         Source column holding the contract id; None: the canonical ``contract_id`` rule if mapped,
         otherwise the 1-based row number.
@@ -138,6 +142,7 @@ class Mapping:
 
     name: str
     format: Format | None = None
+    encoding: str = "utf-8"
     id: str | None = None
     target: str | None = None
     positive: tuple[str, ...] = ("1", "true")
@@ -351,6 +356,15 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "<dict>") -> Mappin
     fmt = data.get("format")
     if fmt is not None and fmt not in _FORMATS:
         raise _fail(origin, "format", f"must be one of {', '.join(_FORMATS)}; got {fmt!r}")
+    encoding = data.get("encoding", "utf-8")
+    if not isinstance(encoding, str):
+        raise _fail(origin, "encoding", f"must be a text such as \"gb18030\"; got {encoding!r}")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise _fail(origin, "encoding", f"unknown text encoding {encoding!r}; e.g. utf-8, gb18030, latin-1") from None
+    if "encoding" in data and fmt in ("parquet", "regab-xml"):
+        raise _fail(origin, "encoding", f"applies to CSV tapes only; format is {fmt}")
     positive_raw = data.get("positive", [1, True])
     if not isinstance(positive_raw, list) or not positive_raw:
         raise _fail(origin, "positive", f"must be a non-empty list of target values; got {positive_raw!r}")
@@ -372,6 +386,7 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "<dict>") -> Mappin
     mapping = Mapping(
         name=str(data.get("name", origin)),
         format=fmt,
+        encoding=encoding,
         id=_optional_text(origin, data, "id"),
         target=_optional_text(origin, data, "target"),
         positive=tuple(dict.fromkeys(_norm_token(p) for p in positive_raw)),
@@ -659,12 +674,14 @@ def tape_columns(path: str | os.PathLike[str]) -> list[str]:
     return _header(Path(path), tape_format(path))  # type: ignore[arg-type]
 
 
-def _header(path: Path, fmt: Format) -> list[str]:
+def _header(path: Path, fmt: Format, encoding: str = "utf-8") -> list[str]:
     if fmt == "parquet":
         return list(pq.ParquetFile(path).schema_arrow.names)
     try:
-        return list(pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8").columns)
-    except (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        return list(pd.read_csv(path, nrows=0, dtype=str, encoding=encoding).columns)
+    except UnicodeDecodeError as exc:
+        raise decode_error(path, exc, encoding) from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
         raise TapeError(f"{path}: cannot read the CSV header: {exc}") from None
 
 
@@ -694,8 +711,8 @@ def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,
         chunks: Iterator[pd.DataFrame] = iter_regab_xml(p, columns=columns, chunksize=chunksize or 200_000,
                                                         seen=seen_elements)
     else:
-        _check_columns(_header(p, fmt), mapping, str(p))
-        chunks = iter_table(p, chunksize=chunksize, columns=columns)
+        _check_columns(_header(p, fmt, mapping.encoding), mapping, str(p))
+        chunks = iter_table(p, chunksize=chunksize, columns=columns, encoding=mapping.encoding)
     offset = 0
     pending: MappedTape | None = None
     for frame in chunks:

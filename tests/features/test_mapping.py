@@ -185,6 +185,25 @@ def test_spreadsheet_number_formats_are_read_in_the_sources_unit() -> None:
         [2, "a", "12,34"], [3, "r", "12,5"], [4, "r", "x"], [4, "t", "1,2"]]
 
 
+def test_a_gbk_export_is_read_through_a_mapping_that_declares_its_encoding(tmp_path: Path) -> None:
+    tape = tmp_path / "export.csv"
+    tape.write_bytes("合同编号,省份,评分\nC1,河南,650\nC2,四川,\n".encode("gb18030"))
+    declared = {"id": "合同编号", "fields": {"province": {"column": "省份", "codes": {"河南": "Henan", "四川": "Sichuan"}},
+                                         "bureau_score": "评分"}}
+    read = read_mapped(tape, mapping_from_dict({**declared, "encoding": "gb18030"}, origin="inline"))
+    assert read.records["province"].tolist() == ["Henan", "Sichuan"] and read.problems.empty
+    assert read.records["contract_id"].tolist() == ["C1", "C2"]
+    with pytest.raises(TapeError, match=r"export.csv: line 1 \(byte 0\) is not UTF-8 text .*encoding = \"gb18030\""):
+        read_mapped(tape, mapping_from_dict(declared, origin="inline"))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("id,score\nC1,650\nC\xe9,700\n".encode("latin-1"))
+    with pytest.raises(TapeError, match="is not UTF-8 text .*declares its encoding"):
+        read_mapped(latin, mapping_from_dict({"id": "id", "fields": {"bureau_score": "score"}}, origin="inline"))
+    wrong = mapping_from_dict({"id": "id", "fields": {"bureau_score": "score"}, "encoding": "ascii"}, origin="inline")
+    with pytest.raises(TapeError, match="not ascii text .*check the mapping's encoding"):
+        read_mapped(latin, wrong)
+
+
 def test_repeated_ids_are_reported_after_the_first() -> None:
     mapping = mapping_from_dict({"id": "k", "fields": {"bureau_score": "s"}}, origin="inline")
     tape = apply_mapping(pd.DataFrame({"k": ["a", "b", "a", ""], "s": ["1", "2", "3", "4"]}), mapping)
@@ -212,6 +231,9 @@ def test_repeated_ids_are_reported_after_the_first() -> None:
     ({"fields": {"lessee_age": {"column": "a", "birth_date_format": "%d-%m"}, "origination_date": "o"}},
      r"must be a strptime format with a year"),
     ({"format": "xlsx", "fields": {"bureau_score": "s"}}, r"format: must be one of csv, parquet, regab-xml"),
+    ({"encoding": "klingon", "fields": {"bureau_score": "s"}}, r"encoding: unknown text encoding 'klingon'"),
+    ({"encoding": "gbk", "format": "parquet", "fields": {"bureau_score": "s"}},
+     r"encoding: applies to CSV tapes only; format is parquet"),
     ({"id": "a", "fields": {"contract_id": "b"}}, r"give the id column once"),
     ({"name": "empty"}, r"maps no canonical field and declares no \[features\]"),
     ({"features": {"bureau_score": {"kind": "numeric"}}}, r"may not carry a canonical field name"),
