@@ -35,6 +35,7 @@ __all__ = [
     "check_table",
     "coerce_column",
     "empty_problems",
+    "parse_dates",
     "sentinel_cells",
 ]
 
@@ -176,15 +177,23 @@ def coerce_column(values: pd.Series, field: Field) -> tuple[pd.Series, np.ndarra
         return out, present & out.isna().to_numpy()
     if field.kind == "date":
         if pd.api.types.is_datetime64_any_dtype(values):
-            parsed = values
+            parsed = _in_ns_range(values)
         else:
-            text = values.astype(str).str.strip().where(values.notna())
-            parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-        # a date pandas cannot hold in nanoseconds (before 1677 or after 2262) is not a date a lease has
-        parsed = parsed.where(~(parsed.notna() & ((parsed < _NS_RANGE[0]) | (parsed > _NS_RANGE[1]))))
-        return parsed.astype("datetime64[ns]"), present & parsed.isna().to_numpy()
+            parsed = parse_dates(values.astype(str).str.strip().where(values.notna()), "%Y-%m-%d")
+        return parsed, present & parsed.isna().to_numpy()
     # string and category: keep the text, trimmed (vectorised; numbers in a text column become their text)
     return values.astype("string").str.strip(), np.zeros(len(values), dtype=bool)
+
+
+def parse_dates(text: pd.Series, fmt: str) -> pd.Series:
+    """Text cells parsed with the strptime format ``fmt``, as ``datetime64[ns]``; unparseable cells,
+    and dates nanoseconds cannot hold, become NaT."""
+    return _in_ns_range(pd.to_datetime(text, format=fmt, errors="coerce"))
+
+
+def _in_ns_range(parsed: pd.Series) -> pd.Series:
+    # a date pandas cannot hold in nanoseconds (before 1677 or after 2262) is not a date a lease has
+    return parsed.where((parsed >= _NS_RANGE[0]) & (parsed <= _NS_RANGE[1])).astype("datetime64[ns]")
 
 
 def _date_objects(values: pd.Series) -> pd.Series | None:

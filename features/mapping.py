@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.contract import PROBLEM_COLUMNS, FirstRows, coerce_column, empty_problems
+from features.contract import PROBLEM_COLUMNS, FirstRows, coerce_column, empty_problems, parse_dates
 from features.exceptions import ConfigError, TapeError
 from features.io import decode_error, iter_table, tape_format
 from features.regab import iter_regab_xml
@@ -509,7 +509,7 @@ def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problem
                 f"{rule.column} -> {rule.field}: code not in the mapping's table ({', '.join(table)})")
         present = present & ~unknown
     if rule.date_format is not None:
-        parsed = _dates(values, rule.date_format)
+        parsed = parse_dates(values, rule.date_format)
         bad = present & parsed.isna().to_numpy()
         out.add(bad, rule.column, raw, "date_format",
                 f"{rule.column} -> {rule.field}: not a date in the format {rule.date_format}")
@@ -528,31 +528,21 @@ def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problem
     return typed
 
 
-def _dates(values: pd.Series, fmt: str) -> pd.Series:
-    """Cells parsed with the strptime format ``fmt``, as ``datetime64[ns]``; unparseable cells and
-    dates nanoseconds cannot hold (a year such as 0966 or 2300: no lease date) become NaT."""
-    parsed = pd.to_datetime(values, format=fmt, errors="coerce")
-    lo, hi = pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31")
-    return parsed.where((parsed >= lo) & (parsed <= hi)).astype("datetime64[ns]")
-
-
 def _age_from_birth_date(rule: FieldRule, raw: pd.Series, text: pd.Series, origination: pd.Series,
                          out: _Problems) -> pd.Series:
     """Whole years from the birth date in ``text`` to ``origination`` (:attr:`FieldRule.birth_date_format`)."""
     fmt = rule.birth_date_format
     assert fmt is not None
-    born = _dates(text, fmt)
+    born = parse_dates(text, fmt)
     bad = text.notna().to_numpy() & born.isna().to_numpy()
     out.add(bad, rule.column, raw, "date_format",
             f"{rule.column} -> {rule.field}: not a birth date in the format {fmt}")
-    signed = pd.to_datetime(origination).astype("datetime64[ns]")
     if "%y" in fmt.replace("%%", ""):  # two-digit years: strptime puts 00-68 in the 2000s
-        born = born.where(~(born > signed), born - pd.DateOffset(years=100))
-    years = signed.dt.year - born.dt.year
-    before_birthday = (signed.dt.month < born.dt.month) | ((signed.dt.month == born.dt.month)
-                                                           & (signed.dt.day < born.dt.day))
-    age = (years - before_birthday.astype("int64")).astype("Int64")
-    return pd.Series(pd.array(age, dtype="Int64"), index=text.index)
+        born = born.where(~(born > origination), born - pd.DateOffset(years=100))
+    years = origination.dt.year - born.dt.year
+    before_birthday = (origination.dt.month < born.dt.month) | (
+        (origination.dt.month == born.dt.month) & (origination.dt.day < born.dt.day))
+    return (years - before_birthday.astype("int64")).astype("Int64")
 
 
 def _check_columns(columns: Iterable[str], mapping: Mapping, source: str) -> None:

@@ -409,10 +409,9 @@ def fit_lease_model(
     from models.linear import fit_boosted_trees
     X_all, builder_all = None, None
     if refit:  # levels learned on every row the model is refitted on
-        builder_all = FeatureBuilder(builder.spec_, min_level_count=builder.min_level_count).fit(
-            pd.concat([records_train, records_valid], ignore_index=True))
-        X_all = pd.concat([builder_all.transform(records_train), builder_all.transform(records_valid)],
-                          ignore_index=True)
+        records_all = pd.concat([records_train, records_valid], ignore_index=True)
+        builder_all = FeatureBuilder(builder.spec_, min_level_count=builder.min_level_count).fit(records_all)
+        X_all = builder_all.transform(records_all)
     linear, clf, raw_valid = fit_boosted_trees(params, X_train, y_train, X_valid, y_valid,
                                                directions=builder.spec_.directions, random_state=random_state,
                                                linear_base=linear_base, refit=refit, X_refit=X_all)

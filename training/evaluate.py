@@ -132,6 +132,13 @@ class EvaluateConfig:
             raise ConfigError(f"cv_below_rows must be a whole number >= 0; got {self.cv_below_rows!r}")
 
 
+def _mapped_inputs(records: pd.DataFrame, extras: Sequence[ExtraFeature], spec: FeatureSpec | None
+                   ) -> tuple[FeatureSpec | None, list[str]]:
+    """:func:`features.mapping.mapped_spec` over the columns of ``records`` that are not all empty."""
+    present = {c for c in records.columns if records[c].notna().any()}
+    return mapped_spec(spec if spec is not None else load_spec(), present, extras)
+
+
 class MappedInputs(TransformerMixin, BaseEstimator):
     """Model inputs from a mapped tape's records: specification features whose inputs are mapped, plus extras.
 
@@ -175,9 +182,7 @@ class MappedInputs(TransformerMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> MappedInputs:
         """Choose the computable features and learn categorical levels from ``X``."""
-        spec = self.spec if self.spec is not None else load_spec()
-        present = {c for c in X.columns if X[c].notna().any()}
-        full, dropped = mapped_spec(spec, present, self.extras)
+        full, dropped = _mapped_inputs(X, self.extras, self.spec)
         if dropped:  # evaluate says it once a run (_announce_inputs); a fold would repeat it
             log.debug("features not computable from the mapped fields (left out): %s", ", ".join(dropped))
         if full is None:
@@ -396,8 +401,7 @@ def _cleaned(records: pd.DataFrame, what: str) -> tuple[pd.DataFrame, dict[str, 
 
 def _announce_inputs(records: pd.DataFrame, extras: Sequence[ExtraFeature], spec: FeatureSpec | None) -> None:
     """Log once a run which specification features the mapped fields cannot feed."""
-    present = {c for c in records.columns if records[c].notna().any()}
-    _, dropped = mapped_spec(spec if spec is not None else load_spec(), present, extras)
+    _, dropped = _mapped_inputs(records, extras, spec)
     if dropped:
         log.info("features not computable from the mapped fields (left out): %s", ", ".join(dropped))
 
