@@ -20,6 +20,7 @@ from features.schema import (
     LEASE_FIELDS,
     MAX_LOAN_TO_VALUE,
     PERFORMANCE_FIELDS,
+    PERFORMANCE_LOSS_FIELDS,
     Field,
     lease_field,
     out_of_range_reads_as_missing,
@@ -334,8 +335,12 @@ def check_lease_tape(frame: pd.DataFrame, *, row_offset: int = 0,
 
 
 def check_performance(frame: pd.DataFrame, *, row_offset: int = 0) -> CheckResult:
-    """Check a frame of monthly performance history (same output as :func:`check_lease_tape`)."""
-    typed, out = check_table(frame, PERFORMANCE_FIELDS, row_offset=row_offset)
+    """Check a frame of monthly performance history (same output as :func:`check_lease_tape`).
+
+    The optional loss fields (``PERFORMANCE_LOSS_FIELDS``) are checked when the frame has them.
+    """
+    typed, out = check_table(frame, PERFORMANCE_FIELDS + PERFORMANCE_LOSS_FIELDS, row_offset=row_offset,
+                             required=[f.name for f in PERFORMANCE_FIELDS])
     if "contract_id" in typed and "month" in typed:
         key = pd.DataFrame({"c": typed["contract_id"], "m": typed["month"]})
         dup = key.duplicated(keep=False).to_numpy() & key.notna().all(axis=1).to_numpy()

@@ -19,6 +19,7 @@ __all__ = [
     "LEASE_TYPES",
     "MAX_LOAN_TO_VALUE",
     "PERFORMANCE_FIELDS",
+    "PERFORMANCE_LOSS_FIELDS",
     "PERFORMANCE_STATUSES",
     "PROVINCES",
     "VEHICLE_CONDITIONS",
@@ -181,6 +182,20 @@ PERFORMANCE_FIELDS: tuple[Field, ...] = (
           categories=PERFORMANCE_STATUSES),
 )
 
+#: Optional columns of the performance history that losses need (a servicer's tape after the cut-off,
+#: Reg AB II ``chargedoffPrincipalAmount``, ``recoveredAmount``, ``repossessedIndicator``). A tape may
+#: omit them; when present they are checked like the other fields. ``poolgate sample`` writes them in
+#: ``pool_performance`` only, so the book's ``performance`` file keeps exactly ``PERFORMANCE_FIELDS``.
+PERFORMANCE_LOSS_FIELDS: tuple[Field, ...] = (
+    Field("charged_off_amount", "float", "CNY", "Principal charged off in the month (written off when the "
+          "contract defaults); 0 otherwise.", "performance", nullable=True, minimum=0, maximum=_MAX_AMOUNT),
+    Field("recovered_amount", "float", "CNY", "Recoveries received in the month on a charged-off contract "
+          "(vehicle sale proceeds net of repossession and sale costs).", "performance", nullable=True,
+          minimum=0, maximum=_MAX_AMOUNT),
+    Field("repossessed", "bool", "", "The vehicle has been repossessed by this month-end.", "performance",
+          nullable=True),
+)
+
 _BY_NAME = {f.name: f for f in LEASE_FIELDS}
 
 
@@ -216,7 +231,8 @@ def out_of_range_reads_as_missing(name: str) -> bool:
 def field_catalogue_markdown() -> str:
     """Render both tables as Markdown (the source of ``docs/fields.md``)."""
     lines: list[str] = []
-    for title, fields in (("Canonical lease record", LEASE_FIELDS), ("Performance history", PERFORMANCE_FIELDS)):
+    for title, fields in (("Canonical lease record", LEASE_FIELDS), ("Performance history", PERFORMANCE_FIELDS),
+                          ("Performance history: optional loss fields", PERFORMANCE_LOSS_FIELDS)):
         lines += [f"## {title}", "", "| field | kind | unit | allowed | may be empty | role | meaning |",
                   "|---|---|---|---|---|---|---|"]
         for f in fields:

@@ -15,6 +15,8 @@ Files written by :func:`write_book` (``.parquet`` or ``.csv``):
 * ``pool``: the candidate pool tape at the cut-off, with about 1.5 % defective rows.
 * ``truth``: per contract the exact PDs, the log-odds pieces and the simulated outcome (including
   months after the cut-off); for measuring models only, never an input.
+* ``pool_performance``: the pool's life after the cut-off: one row per pool contract and month-end
+  to the end of its life, with charge-offs and recoveries (``features._synth_pool_life``).
 """
 
 from __future__ import annotations
@@ -36,15 +38,23 @@ import pyarrow.parquet as pq
 from features._synth_draw import annuity_rent, draw_block, make_dealers, origination_weights
 from features._synth_history import STATUS_CODES, build_history
 from features._synth_pool import apply_defects, pool_selection
+from features._synth_pool_life import pool_life_rng, pool_life_table
 from features._synth_profiles import EMPLOYMENT, FIRST_YEAR, LAST_VINTAGE_YEAR, PROFILES, TERMS, Profile
 from features._synth_risk import default_probability, monthly_hazards, risk_components, sample_events
 from features.exceptions import ConfigError
-from features.schema import LEASE_FIELDS, LEASE_TYPES, PERFORMANCE_FIELDS, PROVINCES, VEHICLE_CONDITIONS
+from features.schema import (
+    LEASE_FIELDS,
+    LEASE_TYPES,
+    PERFORMANCE_FIELDS,
+    PERFORMANCE_LOSS_FIELDS,
+    PROVINCES,
+    VEHICLE_CONDITIONS,
+)
 
 __all__ = ["BLOCK", "FILES", "Book", "BookFiles", "book_schemas", "generate_book", "iter_book", "write_book"]
 
 BLOCK = 25_000
-FILES = ("contracts", "performance", "pool", "truth")
+FILES = ("contracts", "performance", "pool", "truth", "pool_performance")
 MAX_CONTRACTS = 50_000_000
 _BOOK, _FRESH = 0, 1
 _BASE_MONTH = np.datetime64(f"{FIRST_YEAR}-01", "M")
@@ -57,12 +67,13 @@ _COMPONENTS = ("c_payment_to_income", "c_loan_to_value", "c_age", "c_credit_qual
 
 @dataclass(frozen=True)
 class Book:
-    """The four tables of a synthetic book as frames (see the module docstring)."""
+    """The tables of a synthetic book as frames (see the module docstring)."""
 
     contracts: pd.DataFrame
     performance: pd.DataFrame
     pool: pd.DataFrame
     truth: pd.DataFrame
+    pool_performance: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,7 @@ class BookFiles:
 
 
 def book_schemas() -> dict[str, pa.Schema]:
-    """Arrow schemas of the four files (``pool`` keeps ``monthly_income`` as text: it holds defects)."""
+    """Arrow schemas of the files (``pool`` keeps ``monthly_income`` as text: it holds defects)."""
     lease = pa.schema([(f.name, _ARROW[f.kind]) for f in LEASE_FIELDS])
     pool = pa.schema([(f.name, pa.string() if f.name == "monthly_income" else _ARROW[f.kind])
                       for f in LEASE_FIELDS])
@@ -85,7 +96,8 @@ def book_schemas() -> dict[str, pa.Schema]:
          ("risk_logit", pa.float64())] + [(c, pa.float64()) for c in _COMPONENTS]
         + [("outcome", pa.string()), ("default_month", pa.int64()), ("prepay_month", pa.int64()),
            ("outcome_observed", pa.bool_()), ("pool_defect", pa.string())])
-    return {"contracts": lease, "performance": perf, "pool": pool, "truth": truth}
+    pool_perf = pa.schema([(f.name, _ARROW[f.kind]) for f in PERFORMANCE_FIELDS + PERFORMANCE_LOSS_FIELDS])
+    return {"contracts": lease, "performance": perf, "pool": pool, "truth": truth, "pool_performance": pool_perf}
 
 
 @dataclass(frozen=True)
@@ -225,6 +237,10 @@ def _simulate(s: _Setup, stream: int, block: int, size: int, first_number: int) 
     }
     truth = pa.table(truth_cols, schema=schemas["truth"])
     out = {"pool": pool, "truth": truth}
+    out["pool_performance"] = pool_life_table(   # the pool's life after the cut-off (_synth_pool_life)
+        a, rent, risk, event, kind, u_transient, observed, chosen, profile_name=s.profile.name,
+        transient_rate=s.profile.transient_rate, rng=pool_life_rng(s.seed, stream, block), block_size=BLOCK,
+        contract_id=contract_id, month_end=_month_end, schema=schemas["pool_performance"])
     if stream == _BOOK:
         ci = hist.row_contract
         perf = {
@@ -332,7 +348,7 @@ def write_book(out_dir: str | os.PathLike[str], n_contracts: int, seed: int, cut
     Parameters
     ----------
     out_dir : path-like
-        Folder (created if missing). Files appear only when all four are complete; a failed run
+        Folder (created if missing). Files appear only when all are complete; a failed run
         leaves the folder as it was.
     n_contracts, seed, cutoff, profile
         As in :func:`generate_book`; the files hold exactly the same rows.
@@ -349,7 +365,8 @@ def write_book(out_dir: str | os.PathLike[str], n_contracts: int, seed: int, cut
     BookFiles
         Path and row count of each file (``contracts``, ``performance``, ``pool``, ``truth``).
     """
-    formats = {"contracts": fmt, "pool": fmt, "truth": truth_fmt or fmt, "performance": performance_fmt or fmt}
+    formats = {"contracts": fmt, "pool": fmt, "truth": truth_fmt or fmt, "performance": performance_fmt or fmt,
+               "pool_performance": performance_fmt or fmt}
     for f in set(formats.values()):
         if f not in ("parquet", "csv"):
             raise ConfigError(f"format must be parquet or csv, got {f!r}")

@@ -95,7 +95,7 @@ def validate_tape(
     TapeError
         When the file as a whole cannot be read (missing, empty, not CSV/Parquet, not UTF-8).
     """
-    from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS
+    from features.schema import LEASE_FIELDS, PERFORMANCE_FIELDS, PERFORMANCE_LOSS_FIELDS
 
     report = TapeReport(path=Path(path), kind=kind or "")
     parts: list[pd.DataFrame] = []
@@ -106,7 +106,8 @@ def validate_tape(
         if not report.kind:
             report.kind = detect_kind(list(chunk.columns))
         if report.n_rows == 0:
-            known = {f.name for f in (LEASE_FIELDS if report.kind == "lease" else PERFORMANCE_FIELDS)}
+            known = {f.name for f in (LEASE_FIELDS if report.kind == "lease"
+                                      else PERFORMANCE_FIELDS + PERFORMANCE_LOSS_FIELDS)}
             report.extra_columns = [c for c in chunk.columns if c not in known]
         check = check_lease_tape if report.kind == "lease" else check_performance
         result: CheckResult = check(chunk.reset_index(drop=True), row_offset=offset)

@@ -260,7 +260,7 @@ def test_bad_arguments_are_config_errors(kwargs: dict[str, object], message: str
 def test_cli_writes_the_four_files_and_reports_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sample", "--contracts", "800", "--seed", "2", "--out", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert sorted(out["files"]) == ["contracts", "performance", "pool", "truth"]
+    assert sorted(out["files"]) == ["contracts", "performance", "pool", "pool_performance", "truth"]
     assert out["rows"]["contracts"] == 800
     assert all(Path(p).exists() and p.endswith(".parquet") for p in out["files"].values())
     assert not list(tmp_path.glob(".*.tmp"))
