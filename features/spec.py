@@ -50,7 +50,7 @@ _UNITS = ("CNY", "months", "years", "fraction", "count", "points", "km", "flag",
 _REQUIRED = ("name", "display_en", "display_zh", "description", "unit", "inputs", "transform",
              "direction", "kind", "known_at_cutoff", "model_input")
 _OPTIONAL = ("clip", "source")
-_SOURCES = ("spec", "mapping")
+_SOURCES = ("spec", "mapping", "snapshot")
 _FORBIDDEN_ROLES = ("status", "performance")
 _OUTCOME_NAME = re.compile(
     r"(^|_)(default|defaults|defaulted|dpd|label|target|outcome|truth|status|chargeoff|charged|"
@@ -87,9 +87,12 @@ class FeatureDef:
         The feature is fed to the model.
     clip : tuple of (float, float) or None
         Range the computed value is limited to (infinities from a zero denominator included).
-    source : {"spec", "mapping"}
+    source : {"spec", "mapping", "snapshot"}
         ``mapping``: an extra input declared in a mapping's ``[features]``, read from the column
         ``x_...`` of a canonical copy (its one input, equal to its name) instead of canonical fields.
+        ``snapshot``: behaviour at a month-end ``s`` (:data:`features.snapshots.BEHAVIOUR_COLUMNS`,
+        its one input equal to its name), an input of the forward (hazard) model only; the
+        origination model's :attr:`FeatureSpec.model_inputs` leave it out.
     """
 
     name: str
@@ -137,8 +140,13 @@ class FeatureSpec:
 
     @property
     def model_inputs(self) -> tuple[FeatureDef, ...]:
-        """The features fed to the model, in file order."""
-        return tuple(f for f in self.features if f.model_input)
+        """The features fed to the origination model, in file order (snapshot behaviour excluded)."""
+        return tuple(f for f in self.features if f.model_input and f.source != "snapshot")
+
+    @property
+    def snapshot_inputs(self) -> tuple[FeatureDef, ...]:
+        """Behaviour at a snapshot month-end fed to the forward (hazard) model, in file order."""
+        return tuple(f for f in self.features if f.model_input and f.source == "snapshot")
 
     @property
     def names(self) -> list[str]:
@@ -249,6 +257,8 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Featur
         raise ConfigError(f"{source}: no feature has model_input = true; the model needs at least one input")
     for f in spec.model_inputs:
         _guard(f, source)
+    for f in spec.snapshot_inputs:
+        _guard_snapshot(f, source)
     return spec
 
 
@@ -307,6 +317,9 @@ def _feature(entry: Any, where: str) -> FeatureDef:
     if source == "mapping" and (list(inputs) != [name] or transform != "identity" or not name.startswith("x_")):
         raise ConfigError(f"{label}: a feature from a mapping is named x_... and is its own one input with "
                           f"transform 'identity'; got inputs {inputs} and transform {transform!r}")
+    if source == "snapshot" and (list(inputs) != [name] or transform != "identity" or kind != "numeric"):
+        raise ConfigError(f"{label}: a snapshot feature is its own one input (a snapshot column) with transform "
+                          f"'identity' and kind 'numeric'; got inputs {inputs}, transform {transform!r}, kind {kind!r}")
     return FeatureDef(
         name=name, display_en=entry["display_en"], display_zh=entry["display_zh"],
         description=entry["description"], unit=entry["unit"], inputs=tuple(inputs), transform=transform,
@@ -347,6 +360,20 @@ def _guard(feature: FeatureDef, source: str) -> None:
     if unknown:
         raise ConfigError(f"{source}: feature {feature.name!r} uses unknown fields {unknown}; inputs must be "
                           f"canonical lease fields: {', '.join(sorted(_LEASE_NAMES))}")
+
+
+def _guard_snapshot(feature: FeatureDef, source: str) -> None:
+    """Refuse a snapshot input that reads an outcome after ``s``; only behaviour at ``s`` may be read."""
+    from features.snapshots import BEHAVIOUR_COLUMNS, OUTCOME_COLUMNS
+
+    name = feature.inputs[0]
+    if name in OUTCOME_COLUMNS or (name not in BEHAVIOUR_COLUMNS and _OUTCOME_NAME.search(name)):
+        raise LeakageError(
+            f"{source}: feature {feature.name!r} uses snapshot column {name!r}, which is the outcome after the "
+            "snapshot month-end; only behaviour at or before s may be a model input.")
+    if name not in BEHAVIOUR_COLUMNS:
+        raise ConfigError(f"{source}: feature {feature.name!r} uses unknown snapshot column {name!r}; snapshot "
+                          f"inputs must be one of {', '.join(BEHAVIOUR_COLUMNS)}")
 
 
 def computable_subset(spec: FeatureSpec, present: Iterable[str]) -> tuple[FeatureSpec | None, list[str]]:
