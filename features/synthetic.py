@@ -36,6 +36,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features._synth_draw import annuity_rent, draw_block, make_dealers, origination_weights
+from features._synth_forward import FORWARD_COLUMNS, forward_truth
 from features._synth_history import STATUS_CODES, build_history
 from features._synth_pool import apply_defects, pool_selection
 from features._synth_pool_life import pool_life_rng, pool_life_table
@@ -95,7 +96,8 @@ def book_schemas() -> dict[str, pa.Schema]:
          ("pd_12m", pa.float64()), ("pd_24m", pa.float64()), ("pd_lifetime", pa.float64()),
          ("risk_logit", pa.float64())] + [(c, pa.float64()) for c in _COMPONENTS]
         + [("outcome", pa.string()), ("default_month", pa.int64()), ("prepay_month", pa.int64()),
-           ("outcome_observed", pa.bool_()), ("pool_defect", pa.string())])
+           ("outcome_observed", pa.bool_()), ("pool_defect", pa.string())]
+        + [(c, pa.float64()) for c in FORWARD_COLUMNS])
     pool_perf = pa.schema([(f.name, _ARROW[f.kind]) for f in PERFORMANCE_FIELDS + PERFORMANCE_LOSS_FIELDS])
     return {"contracts": lease, "performance": perf, "pool": pool, "truth": truth, "pool_performance": pool_perf}
 
@@ -234,6 +236,9 @@ def _simulate(s: _Setup, stream: int, block: int, size: int, first_number: int) 
         "prepay_month": pa.array(prepay_m, mask=prepay_m < 0),
         "outcome_observed": hist.end_month <= observed,
         "pool_defect": pa.array(defect, type=pa.string(), mask=defect == ""),
+        **{c: pa.array(np.round(v, 7), from_pandas=True) for c, v in forward_truth(   # _synth_forward
+            h_def, h_pre, a["term_months"], observed, hist.current_dpd, hist.active, risk, a["o"],
+            s.profile.transient_rate).items()},
     }
     truth = pa.table(truth_cols, schema=schemas["truth"])
     out = {"pool": pool, "truth": truth}
