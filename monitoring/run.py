@@ -1,0 +1,300 @@
+"""``monitor``: the pool's life from a screening run, a performance tape and the deal file, written out.
+
+:func:`compute_monitoring` is the pure part (frames in, frames and dicts out); :func:`monitor` reads
+the inputs, refuses bad ones before anything is written, computes, writes ``monthly.parquet``,
+``monthly.csv``, ``vintages.parquet``, ``backtest.json`` and ``summary.json`` into a staging folder
+inside ``out`` and moves them into place together, then appends a monitoring record to the
+hash-chained decision log, then (optionally) logs the back-test to MLflow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.exceptions import PoolgateError
+from monitoring.backtest import backtest
+from monitoring.deal import Deal, DealError, load_deal
+from monitoring.inputs import (
+    MonitorInputError,
+    Performance,
+    ScreenedPool,
+    load_pool,
+    periods_between,
+    read_performance,
+)
+from monitoring.pool import BUCKETS, STATES, month_index, pool_figures
+from monitoring.vintages import vintage_curves
+from monitoring.waterfall import run_waterfall
+from scoring import audit
+from scoring.lookup import find_run_dir
+
+__all__ = ["OUTPUT_FILES", "SUMMARY_SCHEMA", "Monitoring", "compute_monitoring", "monitor", "pool_drift"]
+
+log = logging.getLogger(__name__)
+OUTPUT_FILES = ("monthly.parquet", "monthly.csv", "vintages.parquet", "backtest.json", "summary.json")
+SUMMARY_SCHEMA = "poolgate.monitoring.summary/1"
+#: Figures of the latest period copied into ``summary.json`` ``latest`` (stable key names, documented).
+LATEST_KEYS = ("period", "month", "pool_balance", "pool_factor", "assets", "collection_rate",
+               "delinquency_30_plus_share", "delinquency_60_plus_share", "delinquency_60_plus_3m", "smm",
+               "cpr", "abs_speed", "cumulative_defaults", "cumulative_gross_default_share",
+               "cumulative_recoveries", "recovery_rate_cumulative", "cumulative_net_loss",
+               "cumulative_net_loss_share", "notes_balance", "overcollateralisation",
+               "overcollateralisation_share", "liquidity_outstanding", "liquidity_draws")
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """What :func:`compute_monitoring` returns: the tables and the two JSON documents."""
+
+    monthly: pd.DataFrame
+    vintages: pd.DataFrame
+    backtest: dict[str, Any]
+    triggers: list[dict[str, Any]]
+    roll_rates: dict[str, Any]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return None if not np.isfinite(f) else round(f, 10)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (pd.Timestamp, dt.date)):
+        return value.isoformat()[:10]
+    return value
+
+
+def compute_monitoring(assets: pd.DataFrame, perf: pd.DataFrame, deal: Deal, *, periods: int,
+                       psi: pd.DataFrame | None = None, psi_note: str = "") -> Monitoring:
+    """Every figure of the monitoring, from frames (no I/O).
+
+    Parameters
+    ----------
+    assets : DataFrame
+        The admitted pool (:data:`monitoring.pool.ASSET_COLUMNS`).
+    perf : DataFrame
+        Typed performance rows (canonical layout).
+    deal : Deal
+        The deal file.
+    periods : int
+        Periods after the cut-off to report (>= 1).
+    psi, psi_note
+        Input drift for the back-test (see :func:`monitoring.backtest.backtest`).
+    """
+    cutoff_month = int(month_index(np.array([np.datetime64(deal.cutoff_date, "D")]))[0])
+    figs = pool_figures(assets, perf, cutoff_month=cutoff_month, periods=periods, default_dpd=deal.default_dpd)
+    wf, triggers = run_waterfall(figs.monthly, deal)
+    monthly = pd.concat([figs.monthly, wf], axis=1)
+    vint = vintage_curves(assets, figs.events, periods)
+    bal = assets["balance"].to_numpy(dtype="float64")
+    seasoning = float(np.sum(bal * assets["months_on_book"].to_numpy(dtype="float64")) / max(bal.sum(), 1e-9))
+    bt = backtest(assets["pd"].to_numpy(dtype="float64"), figs.events.default_period > 0,
+                  figs.events.exposure_months, deal.backtest, periods=periods, seasoning_months=seasoning,
+                  psi=psi, psi_note=psi_note)
+    latest = figs.roll_counts[-1]
+    roll = {"from": list(BUCKETS), "to": list(STATES), "latest_period": periods,
+            "latest_counts": latest.tolist(), "all_periods_counts": figs.roll_counts[1:].sum(axis=0).tolist()}
+    return Monitoring(monthly=monthly, vintages=vint, backtest=bt, triggers=triggers, roll_rates=roll)
+
+
+def pool_drift(pool: ScreenedPool) -> tuple[pd.DataFrame | None, str, Any]:
+    """PSI of the admitted pool's model inputs against the training profile of the run's model.
+
+    Returns ``(psi table or None, note, loaded model or None)``; the model is the one the run names.
+    """
+    from monitoring.drift import pool_psi
+    from scoring.registry import load_model
+
+    uri = str(pool.run.get("model_uri") or "")
+    version = str(pool.run.get("model_version") or "")
+    if uri.startswith("models:/") and version:   # the version that screened, not where the alias points now
+        uri = f"models:/{uri[len('models:/'):].split('@')[0].split('/')[0]}/{version}"
+    try:
+        loaded = load_model(uri)
+    except PoolgateError as exc:
+        return None, f"the run's model {uri!r} could not be loaded ({exc})", None
+    except Exception as exc:  # noqa: BLE001 - MLflow raises its own errors for unknown models
+        return None, f"the run's model {uri!r} could not be loaded ({type(exc).__name__}: {exc})", None
+    if pool.run.get("model_digest") and loaded.ref.digest != pool.run.get("model_digest"):
+        return None, f"the model at {uri} is not the one that screened (digest differs)", None
+    profile = loaded.model.metadata.get("population")
+    if not isinstance(profile, dict) or "features" not in profile:
+        return None, f"the model {uri} carries no training population profile in its metadata", loaded
+    inputs = loaded.model.transform(pool.records)
+    note = ("PSI of the admitted pool's model inputs at the cut-off against the training population, within "
+            "the range the pool covers (training bins the eligible pool cannot reach are left out)")
+    return pool_psi(profile["features"], inputs), note, loaded
+
+
+def _stage(out: Path, files: dict[str, Callable[[Path], object]]) -> dict[str, str]:
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".monitor-staging-", dir=out))
+    try:
+        digests: dict[str, str] = {}
+        for name, write in files.items():
+            write(staging / name)
+            with open(staging / name, "rb") as fh:
+                os.fsync(fh.fileno())
+            digests[name] = audit.file_digest(staging / name)
+        for name in files:
+            os.replace(staging / name, out / name)
+        return digests
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _summary(comp: Monitoring, deal: Deal, pool: ScreenedPool, perf: Performance, asof: dt.date,
+             monitor_id: str, periods: int) -> dict[str, Any]:
+    m = comp.monthly
+    last = m.iloc[-1]
+    latest = {k: last[k] for k in LATEST_KEYS}
+    latest["notes"] = {c.name: {"rank": c.rank, "balance": last[f"class_{c.name}_balance"],
+                                "factor": last[f"class_{c.name}_factor"],
+                                "credit_enhancement": last[f"class_{c.name}_credit_enhancement"]}
+                       for c in deal.classes}
+    latest["delinquency"] = {b: {"count": last[f"dq_{b}_count"], "balance": last[f"dq_{b}_balance"]}
+                             for b in BUCKETS}
+    bt = comp.backtest
+    return _jsonable({
+        "schema": SUMMARY_SCHEMA, "monitor_id": monitor_id, "asof": asof, "periods": periods,
+        "cutoff": deal.cutoff_date, "cutoff_balance": float(pool.assets["balance"].sum()),
+        "cutoff_assets": len(pool.assets),
+        "deal": {"name": deal.name, "version": deal.version, "sha256": deal.sha256, "file": deal.source,
+                 "cutoff_balance": deal.cutoff_balance,
+                 "classes": [{"name": c.name, "rank": c.rank, "balance": c.balance, "coupon": c.coupon}
+                             for c in deal.classes],
+                 "principal": deal.principal, "liquidity": {"provider": deal.liquidity.provider,
+                                                            "covers": list(deal.liquidity.covers),
+                                                            "limit": deal.liquidity.limit}},
+        "run": {k: pool.run.get(k) for k in ("run_id", "model_uri", "model_version", "model_digest", "policy_hash",
+                                              "tape", "input_digest")} | {"run_dir": str(pool.run_dir)},
+        "performance": {"file": str(perf.path), "digest": perf.digest, "rows": perf.n_rows,
+                        "rows_used": len(perf.rows), "left_out_by_rule": perf.left_out},
+        "latest": latest, "triggers": comp.triggers,
+        "backtest": {"verdict": bt["verdict"], "reasons": bt["reasons"], "horizon": bt["horizon"],
+                     "defaults": bt["pool"]["defaults"], "expected_defaults": bt["pool"]["expected_defaults"],
+                     "auc": bt["rank_ordering"]["auc"], "ks": bt["rank_ordering"]["ks"]},
+        "roll_rates": comp.roll_rates,
+    })
+
+
+def monitor(run: str, performance: str | os.PathLike[str], deal_path: str | os.PathLike[str], out: str | os.PathLike[str],
+            *, asof: dt.date | None = None, log_path: str | os.PathLike[str] = audit.DEFAULT_LOG,
+            perf_frame: pd.DataFrame | None = None, drift: bool = True, track: bool = True,
+            now: Callable[[], dt.datetime] | None = None) -> dict[str, Any]:
+    """Monitor the pool a screening run admitted, for every period after the cut-off up to ``asof``.
+
+    Parameters
+    ----------
+    run : str
+        Screening output folder or run id (found through the decision log).
+    performance : path-like
+        Performance tape (canonical layout, CSV or Parquet); with ``perf_frame`` only its name and digest.
+    deal_path : path-like
+        The deal file (TOML).
+    out : path-like
+        Output folder.
+    asof : date, optional
+        Last date to report; default the last month of the tape.
+    log_path : path-like
+        Decision log that receives the monitoring record.
+    perf_frame : DataFrame, optional
+        The performance rows already in the canonical layout (a mapped Reg AB tape).
+    drift : bool
+        Load the run's model for the input drift (PSI) of the back-test.
+    track : bool
+        Log the back-test to MLflow as a run linked to the screening model's version.
+
+    Returns
+    -------
+    dict
+        The summary (as written to ``summary.json``) plus ``out``, ``log_hash`` and ``mlflow_run_id``.
+
+    Raises
+    ------
+    DealError, MonitorInputError
+        On bad input; nothing is written then.
+    """
+    deal = load_deal(deal_path)
+    run_dir = find_run_dir(run, log_path)
+    pool = load_pool(run_dir)
+    cut = str(pool.run.get("cutoff"))
+    if cut != deal.cutoff_date.isoformat():
+        raise DealError(deal.source, "cutoff_date", deal.cutoff_date.isoformat(),
+                        f"the screening run's cut-off {cut} (rule same_cutoff)")
+    pool_balance = float(pool.assets["balance"].sum())
+    if abs(pool_balance - deal.cutoff_balance) > deal.balance_tolerance * deal.cutoff_balance + 1.0:
+        raise DealError(deal.source, "cutoff_balance", deal.cutoff_balance,
+                        f"within {deal.balance_tolerance:.1%} of the admitted pool's balance {pool_balance:,.2f} CNY "
+                        f"of run {pool.run.get('run_id')} (rule balance_matches_pool)")
+    perf = read_performance(performance, pool.tape_ids, frame=perf_frame)
+    if asof is not None and asof <= deal.cutoff_date:
+        raise MonitorInputError(f"--asof = {asof.isoformat()}: rule after_cutoff (must be after the cut-off "
+                                f"{deal.cutoff_date.isoformat()})")
+    months = pd.to_datetime(perf.rows["month"])
+    admitted = perf.rows["contract_id"].astype(str).isin(set(pool.assets["asset_id"]))
+    after = months > pd.Timestamp(deal.cutoff_date)
+    if not (admitted & after).any():
+        raise MonitorInputError(f"{perf.path}: row 0, contract_id: rule has_pool_rows (no row of an admitted asset "
+                                f"after the cut-off {deal.cutoff_date.isoformat()})")
+    last_month = months[admitted & after].max().date()
+    end = min(asof, last_month) if asof is not None else last_month
+    periods = periods_between(deal.cutoff_date, end)
+    if periods < 1:
+        raise MonitorInputError(f"--asof = {end.isoformat()}: rule full_period (no month-end after the cut-off "
+                                "up to it)")
+    psi, note, loaded = (pool_drift(pool) if drift else (None, "not requested (--no-drift)", None))
+    comp = compute_monitoring(pool.assets, perf.rows, deal, periods=periods, psi=psi, psi_note=note)
+    asof_date = asof or end
+    monitor_id = hashlib.sha256("|".join([str(pool.run.get("run_id")), perf.digest, deal.sha256,
+                                          asof_date.isoformat()]).encode()).hexdigest()[:16]
+    summary = _summary(comp, deal, pool, perf, asof_date, monitor_id, periods)
+    bt_doc = _jsonable({"monitor_id": monitor_id, "run_id": pool.run.get("run_id"),
+                        "model_uri": pool.run.get("model_uri"), "model_version": pool.run.get("model_version"),
+                        **comp.backtest})
+
+    def write_json(doc: dict[str, Any]) -> Callable[[Path], object]:
+        return lambda p: p.write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+
+    monthly = comp.monthly.copy()
+    monthly["month"] = monthly["month"].dt.date
+    digests = _stage(Path(out), {
+        "monthly.parquet": lambda p: monthly.to_parquet(p, index=False),
+        "monthly.csv": lambda p: monthly.to_csv(p, index=False),
+        "vintages.parquet": lambda p: comp.vintages.to_parquet(p, index=False),
+        "backtest.json": write_json(bt_doc),
+        "summary.json": write_json(summary),
+    })
+    record = audit.append(log_path, {
+        "record": "monitoring", "monitor_id": monitor_id, "screen_run_id": pool.run.get("run_id"),
+        "deal_hash": deal.sha256, "deal_version": deal.version, "deal_file": deal.source,
+        "performance": str(perf.path), "performance_digest": perf.digest, "asof": asof_date.isoformat(),
+        "periods": periods, "out_dir": str(Path(out).resolve()), "digests": digests,
+        "verdict": comp.backtest["verdict"], "model_uri": pool.run.get("model_uri"),
+        "model_version": pool.run.get("model_version")}, now=now)
+    mlflow_run = None
+    if track:
+        from monitoring._tracking import log_backtest
+
+        mlflow_run = log_backtest(comp.backtest, summary, loaded)
+    return {**summary, "out": str(out), "log_hash": record["hash"], "digests": digests, "mlflow_run_id": mlflow_run}
