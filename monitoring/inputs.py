@@ -100,6 +100,12 @@ def load_pool(run_dir: Path) -> ScreenedPool:
     return ScreenedPool(run_dir=run_dir, run=run, assets=assets, records=rec, tape_ids=ids)
 
 
+def _show(value: object) -> object:
+    """A cell as a plain Python value for messages (``-5.0``, not ``np.float64(-5.0)``)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
 def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -135,7 +141,7 @@ def read_performance(path: str | os.PathLike[str], tape_ids: frozenset[str], *,
             neg = num < 0
             if neg.any():
                 i = _first(neg)
-                raise MonitorInputError(f"{p}: row {i + 1}, {col} = {raw[col].iloc[i]!r}: rule non_negative "
+                raise MonitorInputError(f"{p}: row {i + 1}, {col} = {_show(raw[col].iloc[i])!r}: rule non_negative "
                                         "(amounts are CNY >= 0; a negative amount means another sign convention)")
     ids = raw["contract_id"].astype(str).to_numpy()
     unknown = ~pd.Series(ids).isin(tape_ids).to_numpy()

@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if args.mapping != "native":
         from features.regab_performance import read_regab_performance
 
-        klass = "autolease" if args.mapping == "regab-autolease" else "autoloan"
-        frame = read_regab_performance([args.performance], asset_class=klass)
+        frame = read_regab_performance([args.performance],
+                                       asset_class="autolease" if args.mapping == "regab-autolease" else "autoloan")
     elif not args.performance:
         raise ConfigError("--performance is required")
     with progress(total=None, desc="monitor", unit="steps") as bar:

@@ -1,0 +1,221 @@
+"""poolgate monitor against the simulation's truth, the waterfall's bookkeeping, bad input, outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitoring import compute_monitoring, load_pool, monitor, parse_deal, read_performance
+from monitoring.pool import month_index
+from poolgate.cli import main
+from scoring.audit import read_records, verify
+from tests.monitoring.conftest import CUTOFF, Sample, deal_dict, make_run, pool_balance, write_deal
+
+PERIODS = 36
+
+
+@pytest.fixture(scope="module")
+def run_dir(sample: Sample, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_run(sample, tmp_path_factory.mktemp("run") / "screen")
+
+
+@pytest.fixture(scope="module")
+def computed(sample: Sample, run_dir: Path):  # type: ignore[no-untyped-def]
+    pool = load_pool(run_dir)
+    perf = read_performance(sample.performance, pool.tape_ids)
+    deal = parse_deal(deal_dict(pool_balance(run_dir)))
+    return pool, perf, deal, compute_monitoring(pool.assets, perf.rows, deal, periods=PERIODS)
+
+
+def _calendar(truth: pd.DataFrame, ids: pd.Series, column: str) -> pd.Series:
+    """Period after the cut-off of each admitted asset's simulated event (NaN when none)."""
+    t = truth.set_index("contract_id").loc[ids.to_numpy()]
+    origin = month_index(pd.to_datetime(t["vintage"] + "-01"))
+    return pd.Series(origin + t[column].to_numpy() - month_index(np.array([np.datetime64(CUTOFF)]))[0])
+
+
+def test_defaults_and_prepayments_per_period_equal_the_simulated_ones(sample: Sample, computed) -> None:  # type: ignore[no-untyped-def]
+    pool, _, _, comp = computed
+    m = comp.monthly
+    for column, figure in (("default_month", "defaults"), ("prepay_month", "prepayments")):
+        when = _calendar(sample.truth, pool.assets["asset_id"], column)
+        expected = np.bincount(when.dropna().astype(int)[lambda s: s <= PERIODS], minlength=PERIODS + 1)[1:]
+        np.testing.assert_array_equal(m[figure].to_numpy(), expected)
+        assert expected.sum() > 20
+
+
+def test_balances_losses_and_delinquency_match_a_direct_count(sample: Sample, computed) -> None:  # type: ignore[no-untyped-def]
+    pool, perf, _, comp = computed
+    m = comp.monthly.set_index("month")
+    rows = perf.rows[perf.rows["contract_id"].isin(set(pool.assets["asset_id"]))].copy()
+    rows["month"] = pd.to_datetime(rows["month"])
+    rows = rows[rows["month"] <= m.index[-1]]
+    running = rows[rows["status"] == "current"]
+    np.testing.assert_allclose(m["pool_balance"], running.groupby("month")["outstanding_principal"].sum()
+                               .reindex(m.index, fill_value=0.0), rtol=1e-12)
+    late = running[running["dpd"] > 60].groupby("month")["outstanding_principal"].sum().reindex(m.index, fill_value=0)
+    np.testing.assert_allclose(m["delinquency_60_plus_share"], late / m["pool_balance"], rtol=1e-12)
+    loss = (rows["charged_off_amount"].sum() - rows["recovered_amount"].sum()) / pool.assets["balance"].sum()
+    assert m["cumulative_net_loss_share"].iloc[-1] == pytest.approx(loss, rel=1e-12)
+    assert m["beginning_balance"].iloc[0] == pytest.approx(pool.assets["balance"].sum())
+    assert (m["cpr"] >= 0).all() and (m["cpr"] < 1).all() and m["cpr"].mean() > 0.02
+
+
+def test_backtest_holds_for_the_true_pds_and_not_when_they_are_doubled(sample: Sample, computed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, perf, deal, comp = computed
+    assert comp.backtest["verdict"] == "holds", comp.backtest["reasons"]
+    doubled = load_pool(make_run(sample, tmp_path / "x2", pd_scale=2.0))
+    bt = compute_monitoring(doubled.assets, perf.rows, deal, periods=PERIODS).backtest
+    assert bt["verdict"] != "holds"
+    assert bt["pool"]["jeffreys_watch"]["outcome"] == "pd_too_high"
+    assert bt["pool"]["expected_defaults"] == pytest.approx(2 * comp.backtest["pool"]["expected_defaults"], rel=0.05)
+    assert comp.backtest["rank_ordering"]["auc"] == pytest.approx(bt["rank_ordering"]["auc"])
+
+
+def test_waterfall_pays_out_exactly_what_came_in(computed) -> None:  # type: ignore[no-untyped-def]
+    _, _, deal, comp = computed
+    m = comp.monthly
+    paid = m["fees_paid"] + m["liquidity_repaid"] + m["excess_released"]
+    for c in deal.classes:
+        paid = paid + m[f"class_{c.name}_interest"] + m[f"class_{c.name}_principal"]
+        assert (m[f"class_{c.name}_balance"] >= -1e-6).all()
+        assert (np.diff(m[f"class_{c.name}_factor"]) <= 1e-12).all()
+    np.testing.assert_allclose(paid, m["available_funds"] + m["liquidity_draw"], rtol=1e-9, atol=1e-4)
+    a_left = m["class_A_balance"] > 1e-6
+    assert (m.loc[a_left, "class_B_principal"] == 0).all()   # sequential: B is paid once A is paid off
+    assert m.loc[~a_left, "class_B_principal"].sum() > 0
+
+
+def test_a_breached_trigger_turns_excess_spread_into_principal(sample: Sample, computed) -> None:  # type: ignore[no-untyped-def]
+    pool, perf, deal, _ = computed
+    data = deal_dict(pool_balance(Path(pool.run_dir)))
+    data["triggers"][0]["schedule"] = [[60, 0.0001]]   # CNL above 0.01 %: breached at the first loss
+    strict = parse_deal(data)
+    comp = compute_monitoring(pool.assets, perf.rows, strict, periods=PERIODS)
+    cnl = next(t for t in comp.triggers if t["code"] == "cnl")
+    first = cnl["first_breach_period"]
+    assert cnl["breached"] and first is not None
+    m = comp.monthly
+    assert m.loc[m["period"] == first, "cumulative_net_loss_share"].iloc[0] > 0.0001
+    assert m.loc[m["period"] < first, "cumulative_net_loss_share"].max() <= 0.0001
+    after = m[(m["period"] > first) & (m["notes_balance"] > 0)]   # once the notes are repaid, the rest is released
+    assert len(after) and (after["excess_released"] == 0).all() and after["turbo_principal"].sum() > 0
+    base = computed[3].monthly
+    assert m["class_A_balance"].iloc[-1] <= base["class_A_balance"].iloc[-1]
+    assert (m.loc[m["period"] > first, "class_A_balance"].to_numpy()
+            <= base.loc[base["period"] > first, "class_A_balance"].to_numpy() + 1e-6).all()
+
+
+def test_vintage_curves_add_up_to_the_pool(computed) -> None:  # type: ignore[no-untyped-def]
+    pool, _, _, comp = computed
+    v = comp.vintages
+    last = v.groupby("vintage").tail(1)
+    assert last["assets"].sum() == len(pool.assets)
+    assert last["cumulative_defaults"].sum() == comp.monthly["defaults"].sum()
+    assert (v.groupby("vintage")["cumulative_default_share"].diff().dropna() >= 0).all()
+
+
+# --- the command: outputs, log, determinism, bad input ---------------------------------------------
+
+def _cli(args: list[str]) -> int:
+    return main(["monitor", *args, "--no-drift", "--no-mlflow"])
+
+
+def test_monitor_writes_every_output_once_and_logs_a_record(sample: Sample, run_dir: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    deal = write_deal(tmp_path / "deal.toml", deal_dict(pool_balance(run_dir)))
+    log = tmp_path / "log.jsonl"
+    args = ["--run", str(run_dir), "--performance", str(sample.performance), "--deal", str(deal),
+            "--asof", "2027-06-30", "--log", str(log), "--json"]
+    assert _cli([*args, "--out", str(tmp_path / "a")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["periods"] == 24 and result["latest"]["month"] == "2027-06-30"
+    for key in ("delinquency_60_plus_share", "cpr", "cumulative_net_loss_share", "pool_factor"):
+        assert isinstance(result["latest"][key], float)
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(
+        ["monthly.parquet", "monthly.csv", "vintages.parquet", "backtest.json", "summary.json"])
+    assert len(pd.read_parquet(tmp_path / "a" / "monthly.parquet")) == 24
+    assert _cli([*args, "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    for name in ("monthly.parquet", "monthly.csv", "vintages.parquet", "backtest.json", "summary.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    records = [r for _, r, _ in read_records(log)]
+    assert [r["record"] for r in records if r] == ["monitoring", "monitoring"]
+    assert records[0] is not None and records[0]["deal_hash"] == result["deal"]["sha256"]
+    assert "run_id" not in records[0]   # poolgate explain finds screening runs by run_id
+    assert verify(log).ok
+
+
+@pytest.mark.parametrize("change, message", [
+    ("unknown_deal_key", "deal.toml: coupon_cap = 0.1 is invalid; allowed: known keys"),
+    ("classes_short", "deal.toml: classes = '"),
+    ("foreign_contract", "row 1, contract_id = 'ZZ9': rule in_run_pool"),
+    ("repeated_month", "rule unique_month"),
+    ("out_of_order", "rule months_in_order"),
+    ("negative_amount", "amount_paid = -5.0: rule non_negative"),
+    ("asof_before_cutoff", "--asof = 2025-05-31: rule after_cutoff"),
+])
+def test_bad_input_is_one_line_exit_2_and_nothing_written(sample: Sample, run_dir: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str], change: str,
+                                                          message: str) -> None:
+    data = deal_dict(pool_balance(run_dir))
+    perf = pd.read_parquet(sample.performance).head(200).reset_index(drop=True)
+    asof = "2027-06-30"
+    if change == "unknown_deal_key":
+        data["coupon_cap"] = 0.1
+    elif change == "classes_short":
+        data["classes"][0]["balance"] -= 1000.0
+    elif change == "foreign_contract":
+        perf.loc[0, "contract_id"] = "ZZ9"
+    elif change == "repeated_month":
+        perf = pd.concat([perf, perf.iloc[[3]]], ignore_index=True)
+    elif change == "out_of_order":
+        i = int(np.flatnonzero(perf["contract_id"].duplicated().to_numpy())[0])
+        perf.iloc[[i - 1, i]] = perf.iloc[[i, i - 1]].to_numpy()
+    elif change == "negative_amount":
+        perf.loc[2, "amount_paid"] = -5.0
+    elif change == "asof_before_cutoff":
+        asof = "2025-05-31"
+    deal = write_deal(tmp_path / "deal.toml", data)
+    tape = tmp_path / "perf.parquet"
+    perf.to_parquet(tape, index=False)
+    out, log = tmp_path / "out", tmp_path / "log.jsonl"
+    code = _cli(["--run", str(run_dir), "--performance", str(tape), "--deal", str(deal), "--asof", asof,
+                 "--out", str(out), "--log", str(log)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists() and not log.exists()
+
+
+def test_rows_breaking_the_contract_are_left_out_and_counted(sample: Sample, run_dir: Path) -> None:
+    pool = load_pool(run_dir)
+    perf = pd.read_parquet(sample.performance)
+    perf["status"] = perf["status"].astype(object)
+    perf.loc[[5, 9], "status"] = "written_off"
+    perf.loc[7, "dpd"] = None
+    tape = Path(sample.folder) / "perf_bad.parquet"
+    perf.to_parquet(tape, index=False)
+    got = read_performance(tape, pool.tape_ids)
+    assert got.left_out == {"category": 2, "not_null": 1}
+    assert len(got.rows) == len(perf) - 3
+
+
+def test_monitor_logs_the_backtest_to_mlflow(sample: Sample, run_dir: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    deal = write_deal(tmp_path / "deal.toml", deal_dict(pool_balance(run_dir)))
+    result = monitor(str(run_dir), sample.performance, deal, tmp_path / "out", asof=dt.date(2026, 12, 31),
+                     log_path=tmp_path / "log.jsonl", drift=False, track=True)
+    run = mlflow.MlflowClient(tracking_uri=uri).get_run(result["mlflow_run_id"])
+    assert run.data.tags["poolgate.verdict"] == result["backtest"]["verdict"]
+    assert run.data.params["screen_run_id"] == "fake1"
+    assert run.data.metrics["backtest_defaults"] == result["backtest"]["defaults"]
