@@ -92,7 +92,7 @@ def test_waterfall_pays_out_exactly_what_came_in(computed) -> None:  # type: ign
 
 
 def test_a_breached_trigger_turns_excess_spread_into_principal(sample: Sample, computed) -> None:  # type: ignore[no-untyped-def]
-    pool, perf, deal, _ = computed
+    pool, perf, _, _ = computed
     data = deal_dict(pool_balance(Path(pool.run_dir)))
     data["triggers"][0]["schedule"] = [[60, 0.0001]]   # CNL above 0.01 %: breached at the first loss
     strict = parse_deal(data)
