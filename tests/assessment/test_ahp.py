@@ -45,7 +45,7 @@ HOUSE_CRITERIA = reciprocal([
 HOUSE_CRITERIA_PRIORITIES = [0.173, 0.054, 0.188, 0.018, 0.031, 0.036, 0.167, 0.333]
 # Same paper, Table 2: houses A, B, C compared under each criterion -> (upper triangle, published
 # eigenvector, lambda_max, C.R.).
-HOUSE_ALTERNATIVES = {
+HOUSE_ALTERNATIVES: dict[str, tuple[list[list[float]], list[float], float, float]] = {
     "size": ([[6, 8], [4]], [0.754, 0.181, 0.065], 3.136, 0.117),
     "bus": ([[7, 1 / 5], [1 / 8]], [0.233, 0.055, 0.713], 3.247, 0.213),
     "neighbourhood": ([[8, 6], [1 / 4]], [0.754, 0.065, 0.181], 3.136, 0.117),

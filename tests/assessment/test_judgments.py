@@ -58,7 +58,7 @@ def test_small_file_parses() -> None:
     assert j.compared() == ["g", "a"]
     assert [e.weight for e in j.experts] == pytest.approx([2 / 3, 1 / 3])
     a = j.experts[0].matrices["a"]
-    np.testing.assert_allclose(a, [[1, 2, 4], [1 / 2, 1, 2], [1 / 4, 1 / 2, 1]])
+    np.testing.assert_allclose(a, np.array([[1, 2, 4], [1 / 2, 1, 2], [1 / 4, 1 / 2, 1]]))
     assert j.experts[1].matrices["g"][0, 1] == 0.5
     assert j.nodes["a"].zh == "甲" and j.nodes["a2"].en == "a2"
     assert j.criterion_of("a3") == "a" and j.nodes["a3"].depth == 2
