@@ -48,8 +48,15 @@ pg report --run "$OUT/screen" --log "$OUT/decision_log.jsonl" --out "$OUT/report
 pg model-card --version champion --out "$OUT/model_card.html"
 
 echo
+echo "== 6. product risk assessment: AHP over the bundled (invented) expert judgments, beside the pool's own figures"
+MON=()
+if [ -f "$OUT/monitor/summary.json" ]; then MON=(--monitor "$OUT/monitor"); fi
+pg risk-assess --judgments "$S/risk_assessment.toml" --run "$OUT/screen" ${MON[@]+"${MON[@]}"} --out "$OUT/assessment"
+
+echo
 echo "demo outputs:"
 echo "  $OUT/screen/decisions.parquet, decisions.csv, summary.json   one decision per pool row, pool summary"
 echo "  $OUT/decision_log.jsonl                                      hash-chained decision log"
 echo "  $OUT/report.html, $OUT/model_card.html                       auditor documents (open in a browser)"
+echo "  $OUT/assessment/assessment.html (.zh.html), assessment.json, weights.csv   product risk assessment (AHP)"
 echo "  mlflow.db, mlruns/                                           MLflow runs and registry (mlflow ui)"
