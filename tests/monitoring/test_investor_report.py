@@ -1,0 +1,67 @@
+"""The investor report: self-contained, both languages, Chinese chart text without tofu, browser-checked."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from monitoring import monitor
+from poolgate.cli import main
+from reports.browser import check_page, find_chromium
+from reports.investor_report import load_monitor_output, render_investor_report
+from reports.monitor_charts import MissingGlyphError, cjk_charts, cjk_font, line_chart
+from tests.monitoring.conftest import Sample, deal_dict, make_run, pool_balance, write_deal
+
+
+@pytest.fixture(scope="module")
+def monitored(sample: Sample, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("ir")
+    run = make_run(sample, base / "screen")
+    deal = write_deal(base / "deal.toml", deal_dict(pool_balance(run)))
+    monitor(str(run), sample.performance, deal, base / "mon", log_path=base / "log.jsonl", drift=False, track=False)
+    return base / "mon"
+
+
+@pytest.mark.parametrize("language, words", [("en", ["Pool and notes", "Triggers", "Back-test"]),
+                                             ("zh", ["资产池与证券概况", "触发事件", "回溯检验"])])
+def test_report_is_self_contained_and_shows_the_monitor_figures(monitored: Path, language: str,
+                                                                words: list[str]) -> None:
+    mon = load_monitor_output(monitored)
+    html = render_investor_report(mon, language=language)
+    assert not re.search(r"""(src|href)=["']https?:""", html)
+    for w in words:
+        assert w in html
+    balance = f"{mon.summary['latest']['pool_balance']:,.0f}"
+    assert balance in html
+    assert mon.summary["deal"]["sha256"] in html
+    assert html.count("data:image/png;base64,") == 6
+
+
+@pytest.mark.skipif(cjk_font() is None, reason="no CJK font installed (fonts-noto-cjk)")
+def test_chinese_chart_text_has_every_glyph_and_a_missing_one_is_an_error() -> None:
+    with cjk_charts("zh") as ok:
+        assert ok
+        line_chart([1, 2, 3], {"累计净损失率": [0.0, 0.001, 0.002]}, title="逾期 60 天以上余额占比")
+    with pytest.raises(MissingGlyphError), cjk_charts("zh"):
+        line_chart([1, 2], {"\ue000": [0.0, 1.0]}, title="\ue001")
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="chromium not installed")
+def test_report_opens_cleanly_in_chromium(monitored: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report_zh.html"
+    assert main(["investor-report", "--monitor", str(monitored), "--out", str(out), "--lang", "zh"]) == 0
+    capsys.readouterr()
+    page = check_page(out)
+    assert page.ok, page.problems()
+    assert page.images == 6 and not page.broken_images
+
+
+def test_a_folder_that_is_not_a_monitor_output_is_one_line_exit_2(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["investor-report", "--monitor", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "summary.json: missing" in err[0]
+    assert not (tmp_path / "r.html").exists()
