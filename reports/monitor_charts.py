@@ -88,10 +88,11 @@ def line_chart(x: Sequence[object], series: Mapping[str, Sequence[float]], *, ti
     """Lines over ``x`` (dates or numbers); ``dashed`` series (thresholds) in red dashes. PNG base64."""
     fig = _figure(width, height)
     ax = fig.add_subplot()
+    xs = np.asarray(list(x))
     for i, (label, ys) in enumerate(series.items()):
-        ax.plot(list(x), np.asarray(ys, dtype=float), label=label, color=_COLORS[i % len(_COLORS)], linewidth=1.6)
+        ax.plot(xs, np.asarray(ys, dtype=float), label=label, color=_COLORS[i % len(_COLORS)], linewidth=1.6)
     for label, ys in (dashed or {}).items():
-        ax.plot(list(x), np.asarray(ys, dtype=float), label=label, color=UP, linestyle="--", linewidth=1.2)
+        ax.plot(xs, np.asarray(ys, dtype=float), label=label, color=UP, linestyle="--", linewidth=1.2)
     _finish(ax, title, ylabel, percent)
     ax.set_xlabel(xlabel, fontsize=8.5)
     if len(series) + len(dashed or {}) > 1:
@@ -106,7 +107,7 @@ def stack_chart(x: Sequence[object], layers: Mapping[str, Sequence[float]], *, t
     fig = _figure(width, height)
     ax = fig.add_subplot()
     ys = [np.nan_to_num(np.asarray(v, dtype=float)) for v in layers.values()]
-    ax.stackplot(list(x), *ys, labels=list(layers), colors=[POOL, "#e5b22b", UP, "#7b1f1f"][:len(ys)], alpha=0.9)
+    ax.stackplot(np.asarray(list(x)), *ys, labels=list(layers), colors=[POOL, "#e5b22b", UP, "#7b1f1f"][:len(ys)], alpha=0.9)
     _finish(ax, title, ylabel, percent)
     ax.legend(fontsize=7.5, frameon=False, loc="upper left", ncol=len(ys))
     fig.autofmt_xdate()
