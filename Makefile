@@ -25,8 +25,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 lint: $(STAMP)
-	$(BIN)/ruff check features models training scoring reports assessment poolgate bench tests
-	$(BIN)/mypy features models training scoring reports assessment poolgate bench
+	$(BIN)/ruff check features models training scoring reports assessment monitoring poolgate bench tests
+	$(BIN)/mypy features models training scoring reports assessment monitoring poolgate bench
 
 clean:
 	rm -rf $(VENV) $(DEMO) bench_out .pytest_cache
