@@ -46,6 +46,11 @@ def test_monitor_indicators_read_the_fixture() -> None:
                    "cpr": 0.094, "cumulative_net_loss": 0.0071}
 
 
+def test_a_declared_indicator_reads_a_trigger_of_the_monitor() -> None:
+    figures = load_figures("monitor", MONITOR_FIXTURE)
+    assert figures.value(Indicator("cnl_trigger", "monitor", "triggers[code=cnl].value", "x", "x")) == 0.0071
+
+
 def test_monitor_indicators_name_figures_the_monitor_writes() -> None:
     from monitoring.run import LATEST_KEYS, SUMMARY_SCHEMA
 
