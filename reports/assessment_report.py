@@ -56,6 +56,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "matrix_n": "n", "lambda": "\u03bbmax", "ci": "CI", "ri": "RI", "cr": "CR", "status": "status",
         "revision": "suggested revision", "compat": "compatibility", "group": "group (AIJ)", "ok": "consistent",
         "bad": "inconsistent", "gm_diff": "eigenvector vs GM (max difference)",
+        "matrix_of": "{node}: the group's (AIJ) matrix and every expert's local priorities",
         "meas_intro": "Leaves that name an indicator read it from the run's summary.json and map it onto the "
                       "rating scale through the leaf's thresholds. A difference of at least {d:g} level(s) "
                       "between the experts' rating and the measured one is a disagreement.",
@@ -101,6 +102,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "matrix_n": "阶数", "lambda": "\u03bbmax", "ci": "CI", "ri": "RI", "cr": "CR", "status": "状态",
         "revision": "建议修正", "compat": "相容性", "group": "群组（AIJ）", "ok": "一致", "bad": "不一致",
         "gm_diff": "特征向量法与几何平均法之差（最大）",
+        "matrix_of": "{node}：群组（AIJ）判断矩阵及各专家的局部优先级",
         "meas_intro": "指定了指标的末级风险从运行结果的 summary.json 读取该指标，并按其阈值映射到评级标度。"
                       "专家评级与实测评级相差至少 {d:g} 级即视为不一致。",
         "indicator": "指标", "figure": "实测值", "thresholds": "阈值", "measured_rating": "实测评级",
@@ -311,6 +313,25 @@ def _consistency(doc: Document, v: _View) -> None:
                          t["revision"], t["compat"]],
                   kinds=["text", "text", "int", "f3", "f3", "f2", "text", "text", "text", "text"],
                   numeric=[False, False, True, True, True, True, True, False, False, True]))
+    for m in r["matrices"]:
+        if m["expert"] == "group":
+            sec.add(_group_matrix(v, m))
+
+
+def _group_matrix(v: _View, m: Mapping[str, Any]) -> Markup:
+    """One node's group (AIJ) matrix with the group's and each expert's priorities, folded."""
+    r, t, node = v.r, v.t, m["node"]
+    w = r["weights"]
+    experts = [e["id"] for e in r["experts"]]
+    rows = []
+    for i, item in enumerate(m["items"]):
+        rows.append([v.name(item), *m["matrix"][i], w["aij"]["local"][item], w["aij_gm"]["local"][item],
+                     w["aip"]["local"][item], *(w[f"expert:{e}"]["local"][item] for e in experts)])
+    cols = [t["node"], *(v.name(x) for x in m["items"]), "AIJ", "GM", "AIP", *experts]
+    n = len(m["items"])
+    tbl = table(rows, cols, kinds=["text"] + ["f2"] * n + ["f3"] * (3 + len(experts)))
+    return Markup(f'<details class="asset"><summary>{esc(t["matrix_of"].format(node=v.name(node)))}</summary>'
+                  f"{tbl.text}</details>")
 
 
 def _measured(doc: Document, v: _View) -> None:
