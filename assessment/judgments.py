@@ -36,8 +36,6 @@ fraction text (``"1/3"``) between 1/9 and 9. :attr:`Judgments.sha256` hashes the
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 import tomllib
@@ -52,6 +50,7 @@ import numpy as np
 from assessment.ahp import RANDOM_INDEX
 from assessment.errors import JudgmentsError
 from assessment.indicators import INDICATORS, SOURCES, Indicator
+from scoring.policy import canonical_hash
 
 __all__ = ["Expert", "Judgments", "Node", "load_judgments", "parse_judgments"]
 
@@ -157,11 +156,6 @@ def load_judgments(path: str | Path) -> Judgments:
     return parse_judgments(data, source=str(p))
 
 
-def _canonical_hash(data: Mapping[str, Any]) -> str:
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 class _Table:
     """A TOML table read key by key; unknown keys are an error naming them."""
 
@@ -235,7 +229,7 @@ def parse_judgments(data: Mapping[str, Any], *, source: str = "<judgments>") -> 
                                  node=name)
     return Judgments(title=title, version=version.strip(), scale=int(scale), goal=goal, nodes=nodes,
                      experts=experts, indicators=indicators, disagreement=float(disagreement),
-                     sha256=_canonical_hash(data), source=source)
+                     sha256=canonical_hash(data), source=source)
 
 
 def _indicators(file: str, raw: Any) -> dict[str, Indicator]:

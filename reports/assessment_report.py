@@ -5,17 +5,15 @@
 consistency table of every matrix, expert against measured ratings and the sensitivity of the top
 risk. Every number a reader may check against ``assessment.json`` carries a ``data-metric`` key.
 
-Chinese chart labels need a CJK font: :func:`cjk_font` looks for one (Noto Sans CJK, WenQuanYi,
-Source Han, ...) in matplotlib's font list; without one, the charts keep English labels and the page
-says so, so that no label is drawn as empty boxes.
+Chinese chart labels need a CJK font: :func:`reports.monitor_charts.cjk_charts` (shared with the
+investor report) draws them in one (Noto Sans CJK, Source Han, WenQuanYi, ...) and raises on a missing
+glyph; without a CJK font the charts keep English labels and the page says so, so that no label is
+drawn as empty boxes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from functools import lru_cache
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,13 +21,9 @@ import numpy as np
 from assessment.ahp import RANDOM_INDEX, scale_text
 from reports import charts
 from reports.html import Document, Markup, badge, code, esc, figure, fmt, key_values, metric, note, table
+from reports.monitor_charts import cjk_charts
 
-__all__ = ["TEXTS", "cjk_font", "render_assessment"]
-
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-                 "Noto Sans CJK JP", "Noto Sans CJK TC", "Droid Sans Fallback", "AR PL UMing CN", "SimHei",
-                 "Microsoft YaHei")
-_CJK_FILES = ("NotoSansCJK", "NotoSansSC", "SourceHanSans", "wqy-zenhei", "wqy-microhei", "DroidSansFallback")
+__all__ = ["TEXTS", "render_assessment"]
 
 TEXTS: Mapping[str, Mapping[str, str]] = {
     "en": {
@@ -75,7 +69,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
                        "Group: weighted geometric mean of the judgments (AIJ) and of the priorities (AIP), "
                        "expert weights honoured. Composite score = sum of global weight x the experts' weighted "
                        "mean rating; its level is the nearest whole level.",
-        "invented": "", "no_cjk": "",
+        "no_cjk": "No CJK font found: chart labels are in English.",
         "none_measured": "No measured figures: give --run (screening) and/or --monitor (monitoring).",
         "chart_weights": "Global weights of the leaf risks (AIJ)", "chart_sens": "Global weight of each risk "
                          "as one criterion's weight moves",
@@ -117,48 +111,12 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
                        "CR = CI / RI，RI 为 Saaty 随机一致性指标：{ri}。群组：判断的加权几何平均（AIJ）与优先级的"
                        "加权几何平均（AIP），按专家权重加权。综合得分 = 各末级风险全局权重 × 专家加权平均评级之和；"
                        "等级取最接近的整数级。",
-        "invented": "", "no_cjk": "本机未找到中文字体，图表标签使用英文。",
+        "no_cjk": "本机未找到中文字体，图表标签使用英文。",
         "none_measured": "没有实测指标：请提供 --run（筛选运行）和/或 --monitor（存续期监测）。",
         "chart_weights": "末级风险的全局权重（AIJ）", "chart_sens": "单一准则权重变动时各风险的全局权重",
         "chart_x": "准则权重", "chart_y": "全局权重", "footer": "poolgate 风险评估。带虚线下划线的数字均取自 assessment.json。",
     },
 }
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """Family name of a font with Chinese glyphs known to matplotlib, or None.
-
-    matplotlib lists the fonts it found when it first built its cache; a CJK font installed later
-    (``fonts-noto-cjk``) is looked for among the system's font files and added.
-    """
-    from matplotlib import font_manager
-
-    def known() -> str | None:
-        names = {f.name for f in font_manager.fontManager.ttflist}
-        return next((f for f in _CJK_FAMILIES if f in names), None)
-
-    found = known()
-    if found is None:
-        for path in font_manager.findSystemFonts():
-            if any(tag in Path(path).name for tag in _CJK_FILES):
-                font_manager.fontManager.addfont(path)
-        found = known()
-    return found
-
-
-@contextmanager
-def _chart_font(language: str) -> Iterator[bool]:
-    """Within the block, charts draw with a CJK font first when ``language`` is zh and one exists;
-    yields whether Chinese labels can be drawn."""
-    import matplotlib
-
-    family = cjk_font() if language == "zh" else None
-    if family is None:
-        yield language != "zh"
-        return
-    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": [family, "DejaVu Sans"]}):
-        yield True
 
 
 class _View:
@@ -275,7 +233,7 @@ def _hierarchy(doc: Document, v: _View) -> None:
                   kinds=["text", "text", "text", "f4", "f4", "text", "text", "text"],
                   numeric=[False, True, True, True, True, True, False, True]))
     order = sorted(r["leaves"], key=lambda x: x["rank"])
-    with _chart_font(v.lang) as native:
+    with cjk_charts(v.lang) as native:
         label: Callable[[str], str] = v.name if native else (lambda n: v.name(n, "en"))
         img = charts.bar_chart([label(x["name"]) for x in order], [x["global_weight"] for x in order],
                                title=t["chart_weights"] if native else TEXTS["en"]["chart_weights"],
@@ -283,7 +241,7 @@ def _hierarchy(doc: Document, v: _View) -> None:
                                width=6.8)
     sec.add(figure(img, t["chart_weights"], t["chart_weights"]))
     if not native:
-        sec.add(note(t["no_cjk"] or "No CJK font found: chart labels are in English.", "warn"))
+        sec.add(note(t["no_cjk"], "warn"))
 
 
 def _revision_text(v: _View, m: Mapping[str, Any]) -> str:
@@ -378,7 +336,7 @@ def _sensitivity(doc: Document, v: _View) -> None:
     numeric = [False, True, True, True, True, False, False]
     sec.add(table(rows(s["leaves"], "leaf"), cols, kinds=kinds, numeric=numeric))
     if s["leaves"]:
-        with _chart_font(v.lang) as native:
+        with cjk_charts(v.lang) as native:
             img = _sensitivity_chart(r, v if native else _View(r, "en"))
         sec.add(figure(img, t["chart_sens"], t["chart_sens"]))
     sec.add(Markup(f"<p>{esc(t['sens_crit'].format(top=v.name(s['top_criterion'])))}</p>"))

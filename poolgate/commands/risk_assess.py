@@ -73,10 +73,9 @@ def run(args: argparse.Namespace) -> int:
     screen = load_figures("screen", _run_dir(args.run, args.log)) if args.run else None
     monitor = load_figures("monitor", args.monitor) if args.monitor else None
     result = assess(judgments, screen=screen, monitor=monitor, strict=args.strict)
+    html = {lang: render_assessment(result, language=lang) for lang in HTML_FILES}  # before any file is written
     files = write_assessment(result, args.out)
-    pages: dict[str, Path] = {}
-    for lang, name in HTML_FILES.items():
-        pages[lang] = _write_text(Path(args.out) / name, render_assessment(result, language=lang))
+    pages = {lang: _write_text(Path(args.out) / name, html[lang]) for lang, name in HTML_FILES.items()}
     checks = _check(pages) if args.check else {}
     status = 0 if all(c["ok"] for c in checks.values()) else 1
     bad = [m for m in result["matrices"] if not m["consistent"]]

@@ -28,7 +28,7 @@ def screen_summary() -> dict[str, Any]:
         "vehicle_condition": ["used"] * 4 + ["new"] * 6, "is_nev": False, "term_months": 36.0,
         "months_on_book": 6.0, "annual_rate": 0.12, "ltv": 0.8, "outstanding_principal": 100.0,
         "pd": [0.02] * 8 + [0.05, 0.05], "score": 620.0, "status": "admit",
-    })[list(POOL_COLUMNS)]
+    }).reindex(columns=list(POOL_COLUMNS))  # pool columns not set here (forward figures) stay empty
     summary = pool_summary(pool, load_policy(), {"admit": n})
     summary["run"] = {"run_id": "run-fixture-0001"}
     return summary

@@ -13,8 +13,9 @@ import pytest
 
 from assessment import assess, load_figures, load_judgments
 from poolgate.cli import main
-from reports.assessment_report import cjk_font, render_assessment
+from reports.assessment_report import render_assessment
 from reports.browser import find_chromium
+from reports.monitor_charts import cjk_font
 from tests.assessment.figures import MONITOR_FIXTURE, write_screen_run
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data_samples" / "risk_assessment.toml"
