@@ -89,56 +89,51 @@ def _group_cumsum(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -
     return c - base
 
 
-def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int, periods: int,
-                 default_dpd: int = 90) -> PoolFigures:
-    """Pool figures for periods ``1..periods`` after the cut-off.
+def _numbers(values: pd.Series | np.ndarray) -> np.ndarray:
+    """A column as float64 numpy (NaN for empty); a view when it already is one."""
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        return values
+    if isinstance(values, pd.Series) and values.dtype == np.float64:
+        return values.to_numpy()
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
-    Parameters
-    ----------
-    assets : DataFrame
-        The admitted pool, one row per asset, :data:`ASSET_COLUMNS` (``balance`` in CNY at the cut-off,
-        ``pd`` a fraction, ``months_on_book`` at the cut-off).
-    perf : DataFrame
-        Performance rows of these assets: ``contract_id``, ``month`` (month-end), ``months_on_book``,
-        ``dpd``, ``amount_due``, ``amount_paid``, ``outstanding_principal``, ``status``; optional
-        ``charged_off_amount``, ``recovered_amount``. Rows of other contracts, or of periods outside
-        ``1..periods``, are ignored. At most one row per asset and month.
-    cutoff_month : int
-        :func:`month_index` of the cut-off date.
-    periods : int
-        Number of periods to report (>= 1).
-    default_dpd : int
-        Days past due at which an asset is in default.
 
-    Returns
-    -------
-    PoolFigures
-    """
-    n_assets = len(assets)
-    P = int(periods)
-    ids = pd.Index(assets["asset_id"].astype(str))
-    a_idx = ids.get_indexer(perf["contract_id"].astype(str))
-    per = month_index(perf["month"]) - cutoff_month
-    keep = (a_idx >= 0) & (per >= 1) & (per <= P)
-    a_idx, per = a_idx[keep], per[keep]
-    order = np.lexsort((per, a_idx))
-    a_idx, per = a_idx[order], per[order]
-    rows = np.flatnonzero(keep)[order]
+def _codes(values: pd.Series, lookup: pd.Index) -> np.ndarray:
+    """Position of each value in ``lookup`` (-1 when absent); categorical columns map their categories once."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        table = lookup.get_indexer(values.cat.categories.astype(str))
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, table[codes], -1)
+    return lookup.get_indexer(values.astype(str))
 
-    def col(name: str, fill: float = 0.0) -> np.ndarray:
-        if name not in perf.columns:
-            return np.full(len(rows), fill)
-        return pd.to_numeric(perf[name], errors="coerce").to_numpy(dtype="float64", na_value=fill)[rows]
 
-    dpd = col("dpd")
-    due, paid, out = col("amount_due"), col("amount_paid"), col("outstanding_principal")
-    charged_col = col("charged_off_amount")
-    recovered = col("recovered_amount")
-    mob = col("months_on_book")
-    status = perf["status"].astype(str).map(_STATUS).to_numpy(dtype="float64", na_value=0)[rows].astype(np.int64)
-    balance0 = assets["balance"].to_numpy(dtype="float64")
-    n = len(rows)
+class _Sums:
+    """Per-period sums (index 1..P), roll counts and per-asset events, accumulated chunk by chunk."""
 
+    def __init__(self, periods: int, n_assets: int) -> None:
+        self.P = periods
+        self.s: dict[str, np.ndarray] = {}
+        self.roll = np.zeros((periods + 1) * 40, dtype=np.int64)
+        z = np.zeros(n_assets, dtype=np.int64)
+        self.events = {k: z.copy() for k in ("default", "prepay", "matured", "last")}
+        self.amounts = {k: np.zeros(n_assets) for k in ("default_balance", "charged", "recovered")}
+
+    def add(self, name: str, per: np.ndarray, weights: np.ndarray | None = None, mask: np.ndarray | None = None) -> None:
+        p = per if mask is None else per[mask]
+        w = None if weights is None else (weights if mask is None else weights[mask])
+        got = np.bincount(p, weights=w, minlength=self.P + 1).astype("float64")
+        self.s[name] = self.s[name] + got if name in self.s else got
+
+    def get(self, name: str) -> np.ndarray:
+        return self.s.get(name, np.zeros(self.P + 1))[1:]
+
+
+def _chunk(acc: _Sums, a_idx: np.ndarray, per: np.ndarray, c: dict[str, np.ndarray], balance0: np.ndarray,
+           mob0: np.ndarray, cut_bucket: np.ndarray, default_dpd: int, has_charged: bool) -> None:
+    """Accumulate one chunk of rows sorted by asset then period (whole assets only)."""
+    n = len(per)
+    dpd, due, paid, out = c["dpd"], c["amount_due"], c["amount_paid"], c["outstanding_principal"]
+    charged_col, recovered, status = c["charged_off_amount"], c["recovered_amount"], c["status"]
     new_asset = np.ones(n, dtype=bool)
     new_asset[1:] = a_idx[1:] != a_idx[:-1]
     starts = np.flatnonzero(new_asset)
@@ -153,51 +148,149 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
     seen = _group_cumsum(in_default.astype(np.int64), starts, lengths)
     default_row = in_default & (seen == 1)
     after_default = (seen - in_default) > 0          # rows after the default row
-    live = ~in_default & ~after_default              # the asset is still in the pool at this row
+    closing = ~in_default & ~after_default & ((status == 1) | (status == 3))
+    closed = _group_cumsum(closing.astype(np.int64), starts, lengths) - closing > 0   # rows after a payoff
+    live = ~in_default & ~after_default & ~closed    # the asset is still in the pool at this row
     performing = live & (status == 0)
     prepaid = live & (status == 1)
     matured = live & (status == 3)
-    default_bal = np.where(default_row, np.where(charged_col > 0, charged_col,
-                                                 np.where(out > 0, out, prev_out)), 0.0)
-    charged = charged_col if "charged_off_amount" in perf.columns else default_bal
+    default_bal = np.where(default_row, np.where(charged_col > 0, charged_col, np.where(out > 0, out, prev_out)), 0.0)
+    charged = charged_col if has_charged else default_bal
     principal = np.where(prepaid | matured, prev_out, np.where(performing, np.maximum(prev_out - out, 0.0), 0.0))
-    interest = np.where(after_default, 0.0, np.maximum(paid - principal, 0.0))
-    scheduled_principal = np.where(performing | matured, principal, 0.0)
+    counted = ~after_default & ~closed
+    interest = np.where(counted, np.maximum(paid - principal, 0.0), 0.0)
 
-    def by_period(weights: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
-        p = per if mask is None else per[mask]
-        w = None if weights is None else (weights if mask is None else weights[mask])
-        return np.bincount(p, weights=w, minlength=P + 1)[1:].astype("float64")
+    acc.add("pool_balance", per, out, performing)
+    acc.add("assets", per, None, performing)
+    acc.add("wmob", per, out * (mob0[a_idx] + per), performing)
+    acc.add("prepaid_principal", per, prev_out, prepaid)
+    acc.add("scheduled_principal", per, np.where(performing | matured, principal, 0.0))
+    acc.add("prepayments", per, None, prepaid)
+    acc.add("matured", per, None, matured)
+    acc.add("defaults", per, None, default_row)
+    acc.add("default_balance", per, default_bal)
+    acc.add("charged_off", per, charged)
+    acc.add("recoveries", per, recovered)
+    acc.add("scheduled_amount", per, np.where(counted, due, 0.0))
+    acc.add("collected_amount", per, np.where(counted, paid, 0.0))
+    acc.add("interest_collections", per, interest)
+    acc.add("principal_collections", per, principal)
+    bucket = _bucket(dpd)
+    for b, name in enumerate(BUCKETS):
+        mask = performing & (bucket == b)
+        acc.add(f"dq_{name}_count", per, None, mask)
+        acc.add(f"dq_{name}_balance", per, out, mask)
 
-    pool_bal = by_period(out, performing)
-    begin = np.concatenate([[balance0.sum()], pool_bal[:-1]])
-    prepaid_principal = by_period(prev_out, prepaid)
-    sched = by_period(scheduled_principal)
-    smm = np.divide(prepaid_principal, begin - sched, out=np.zeros(P), where=(begin - sched) > 0)
-    wmob_end = by_period(out * mob, performing)
-    age_begin = np.concatenate([[np.sum(balance0 * (assets["months_on_book"].to_numpy(dtype="float64")))
-                                 / max(balance0.sum(), 1e-9)], np.divide(wmob_end, pool_bal, out=np.zeros(P),
-                                                                         where=pool_bal > 0)[:-1]]) + 1.0
-    default_count = by_period(None, default_row)
-    default_balance = by_period(default_bal)
-    charged_p = by_period(charged)
-    recovered_p = by_period(recovered)
+    # roll rates: from the bucket of the row before (the cut-off dpd for period 1) to this row's state
+    prev_bucket = np.full(n, -1)
+    prev_perf = np.zeros(n, dtype=bool)
+    prev_perf[1:] = performing[:-1]
+    prev_bucket[1:] = bucket[:-1]
+    from_b = np.where(new_asset & (per == 1), cut_bucket[a_idx], np.where(prev_contiguous & prev_perf, prev_bucket, -1))
+    to_s = np.select([default_row, prepaid, matured, performing], [5, 6, 7, bucket], -1)
+    ok = (from_b >= 0) & (to_s >= 0)
+    acc.roll += np.bincount((per[ok] * 5 + from_b[ok]) * 8 + to_s[ok], minlength=len(acc.roll))
+
+    for key, mask in (("default", default_row), ("prepay", prepaid), ("matured", matured)):
+        hit = np.flatnonzero(mask)   # at most one per asset (the first; later rows are closed)
+        acc.events[key][a_idx[hit]] = per[hit]
+    ends = starts + lengths - 1
+    acc.events["last"][a_idx[ends]] = per[ends]
+    for key, values in (("default_balance", default_bal), ("charged", charged), ("recovered", recovered)):
+        acc.amounts[key] += np.bincount(a_idx, weights=values, minlength=len(acc.amounts[key]))
+
+
+def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int, periods: int,
+                 default_dpd: int = 90, chunk_rows: int = 2_000_000) -> PoolFigures:
+    """Pool figures for periods ``1..periods`` after the cut-off.
+
+    Parameters
+    ----------
+    assets : DataFrame
+        The admitted pool, one row per asset, :data:`ASSET_COLUMNS` (``balance`` in CNY at the cut-off,
+        ``pd`` a fraction, ``months_on_book`` at the cut-off).
+    perf : DataFrame
+        Performance rows of these assets: ``contract_id`` (text or categorical), ``month`` (month-end),
+        ``dpd``, ``amount_due``, ``amount_paid``, ``outstanding_principal``, ``status``; optional
+        ``charged_off_amount``, ``recovered_amount``. Rows of other contracts, or of periods outside
+        ``1..periods``, are ignored; so are an asset's rows after its default's recovery rows end or
+        after it was paid off. At most one row per asset and month.
+    cutoff_month : int
+        :func:`month_index` of the cut-off date.
+    periods : int
+        Number of periods to report (>= 1).
+    default_dpd : int
+        Days past due at which an asset is in default.
+    chunk_rows : int
+        Rows handled at a time (whole assets), to bound memory.
+
+    Returns
+    -------
+    PoolFigures
+    """
+    n_assets = len(assets)
+    P = int(periods)
+    ids = pd.Index(assets["asset_id"].astype(str))
+    a_all = _codes(perf["contract_id"], ids)
+    per_all = month_index(perf["month"]) - cutoff_month
+    rows = np.flatnonzero((a_all >= 0) & (per_all >= 1) & (per_all <= P))
+    key = a_all[rows].astype(np.int64) * (P + 2) + per_all[rows]
+    if len(key) > 1 and not bool(np.all(key[1:] > key[:-1])):
+        rows = rows[np.argsort(key, kind="stable")]
+    del key
+    a_sorted = a_all[rows]
+    status_col = perf["status"]
+    if isinstance(status_col.dtype, pd.CategoricalDtype):
+        lut = np.array([_STATUS.get(str(x), -1) for x in status_col.cat.categories] + [-1])
+        status_all = lut[status_col.cat.codes.to_numpy()]
+    else:
+        status_all = status_col.astype(str).map(_STATUS).to_numpy(dtype="float64", na_value=-1).astype(np.int64)
+    columns = {name: (_numbers(perf[name]) if name in perf.columns else None)
+               for name in ("dpd", "amount_due", "amount_paid", "outstanding_principal", "charged_off_amount",
+                            "recovered_amount")}
+    balance0 = assets["balance"].to_numpy(dtype="float64")
+    mob0 = assets["months_on_book"].to_numpy(dtype="float64")
+    cut_bucket = _bucket(assets["current_dpd"].to_numpy(dtype="float64"))
+    acc = _Sums(P, n_assets)
+    start = 0
+    while start < len(rows):
+        stop = min(start + chunk_rows, len(rows))
+        while stop < len(rows) and a_sorted[stop] == a_sorted[stop - 1]:
+            stop += 1   # whole assets in a chunk
+        sub = rows[start:stop]
+        c = {name: (np.nan_to_num(col[sub]) if col is not None else np.zeros(len(sub)))
+             for name, col in columns.items()}
+        c["status"] = status_all[sub]
+        _chunk(acc, a_sorted[start:stop], per_all[sub], c, balance0, mob0, cut_bucket, default_dpd,
+               columns["charged_off_amount"] is not None)
+        start = stop
+
     cut_bal = float(balance0.sum())
-
+    pool_bal = acc.get("pool_balance")
+    begin = np.concatenate([[cut_bal], pool_bal[:-1]])
+    sched = acc.get("scheduled_principal")
+    prepaid_principal = acc.get("prepaid_principal")
+    smm = np.divide(prepaid_principal, begin - sched, out=np.zeros(P), where=(begin - sched) > 0)
+    age_begin = np.concatenate([[np.sum(balance0 * mob0) / max(cut_bal, 1e-9)],
+                                np.divide(acc.get("wmob"), pool_bal, out=np.zeros(P), where=pool_bal > 0)[:-1]]) + 1.0
+    default_count = acc.get("defaults")
+    default_balance = acc.get("default_balance")
+    charged_p = acc.get("charged_off")
+    recovered_p = acc.get("recoveries")
     m: dict[str, np.ndarray] = {
         "period": np.arange(1, P + 1),
         "month": pd.to_datetime([f"{(cutoff_month + t) // 12:04d}-{(cutoff_month + t) % 12 + 1:02d}-01"
                                  for t in range(1, P + 1)]) + pd.offsets.MonthEnd(0),
         "beginning_balance": begin, "pool_balance": pool_bal, "pool_factor": pool_bal / cut_bal,
-        "assets": by_period(None, performing),
-        "scheduled_amount": by_period(np.where(after_default, 0.0, due)), "collected_amount": by_period(paid),
+        "assets": acc.get("assets"), "scheduled_amount": acc.get("scheduled_amount"),
+        "collected_amount": acc.get("collected_amount"),
     }
     m["collection_rate"] = np.divide(m["collected_amount"], m["scheduled_amount"], out=np.full(P, np.nan),
                                      where=m["scheduled_amount"] > 0)
     m.update({
-        "interest_collections": by_period(interest), "principal_collections": by_period(principal),
+        "interest_collections": acc.get("interest_collections"), "principal_collections": acc.get("principal_collections"),
         "scheduled_principal": sched, "prepaid_principal": prepaid_principal,
-        "prepayments": by_period(None, prepaid), "matured": by_period(None, matured),
+        "prepayments": acc.get("prepayments"), "matured": acc.get("matured"),
         "smm": smm, "cpr": 1.0 - (1.0 - smm) ** 12, "abs_speed": smm / (1.0 + smm * (age_begin - 1.0)),
         "defaults": default_count, "default_balance": default_balance,
         "cumulative_defaults": np.cumsum(default_count),
@@ -208,12 +301,9 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
     m["cumulative_net_loss_share"] = m["cumulative_net_loss"] / cut_bal
     m["recovery_rate_cumulative"] = np.divide(m["cumulative_recoveries"], np.cumsum(charged_p),
                                               out=np.full(P, np.nan), where=np.cumsum(charged_p) > 0)
-
-    bucket = _bucket(dpd)
-    for b, name in enumerate(BUCKETS):
-        mask = performing & (bucket == b)
-        m[f"dq_{name}_count"] = by_period(None, mask)
-        m[f"dq_{name}_balance"] = by_period(out, mask)
+    for name in BUCKETS:
+        m[f"dq_{name}_count"] = acc.get(f"dq_{name}_count")
+        m[f"dq_{name}_balance"] = acc.get(f"dq_{name}_balance")
     with np.errstate(invalid="ignore", divide="ignore"):
         m["delinquency_30_plus_share"] = np.where(
             pool_bal > 0, (m["dq_31_60_balance"] + m["dq_61_90_balance"] + m["dq_91_plus_balance"]) / pool_bal, np.nan)
@@ -221,40 +311,16 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
             pool_bal > 0, (m["dq_61_90_balance"] + m["dq_91_plus_balance"]) / pool_bal, np.nan)
     m["delinquency_60_plus_3m"] = (pd.Series(m["delinquency_60_plus_share"]).rolling(3, min_periods=1).mean()
                                    .to_numpy())
-
-    # roll rates: from the bucket of the row before (the cut-off dpd for period 1) to this row's state
-    cut_bucket = _bucket(assets["current_dpd"].to_numpy(dtype="float64"))
-    prev_bucket = np.full(n, -1)
-    prev_perf = np.zeros(n, dtype=bool)
-    prev_perf[1:] = performing[:-1]
-    prev_bucket[1:] = bucket[:-1]
-    from_b = np.where(new_asset & (per == 1), cut_bucket[a_idx], np.where(prev_contiguous & prev_perf, prev_bucket, -1))
-    to_s = np.select([default_row, prepaid, matured, performing], [5, 6, 7, bucket], -1)
-    ok = (from_b >= 0) & (to_s >= 0)
-    flat = (per[ok] * 5 + from_b[ok]) * 8 + to_s[ok]
-    roll = np.bincount(flat, minlength=(P + 1) * 40).reshape(P + 1, 5, 8).astype(np.int64)
+    roll = acc.roll.reshape(P + 1, 5, 8)
     for b in range(4):
         total = roll[1:, b, :].sum(axis=1)
         onward = roll[1:, b, b + 1:6].sum(axis=1)   # to any worse bucket or default
         m[f"roll_{BUCKETS[b]}_to_worse"] = np.divide(onward, total, out=np.full(P, np.nan), where=total > 0)
 
-    # per-asset events
-    def first_period(mask: np.ndarray) -> np.ndarray:
-        outp = np.zeros(n_assets, dtype=np.int64)
-        hit = np.flatnonzero(mask)
-        first = hit[np.concatenate([[True], a_idx[hit][1:] != a_idx[hit][:-1]])] if len(hit) else hit
-        outp[a_idx[first]] = per[first]
-        return outp
-
-    d_per, p_per, mat_per = first_period(default_row), first_period(prepaid), first_period(matured)
-    last = np.zeros(n_assets, dtype=np.int64)
-    if n:
-        last[a_idx[starts + lengths - 1]] = per[starts + lengths - 1]
+    d_per, p_per, mat_per, last = (acc.events[k] for k in ("default", "prepay", "matured", "last"))
     ends = np.stack([np.where(x > 0, x, P + 1) for x in (d_per, p_per, mat_per)]).min(axis=0)
     exposure = np.where(ends <= P, ends, np.minimum(last, P))
-    events = AssetEvents(
-        default_period=d_per, prepay_period=p_per, matured_period=mat_per, exposure_months=exposure,
-        default_balance=np.bincount(a_idx, weights=default_bal, minlength=n_assets),
-        charged_off=np.bincount(a_idx, weights=charged, minlength=n_assets),
-        recovered=np.bincount(a_idx, weights=recovered, minlength=n_assets), last_period=last)
+    events = AssetEvents(default_period=d_per, prepay_period=p_per, matured_period=mat_per, exposure_months=exposure,
+                         default_balance=acc.amounts["default_balance"], charged_off=acc.amounts["charged"],
+                         recovered=acc.amounts["recovered"], last_period=last)
     return PoolFigures(monthly=pd.DataFrame(m), roll_counts=roll, events=events)
