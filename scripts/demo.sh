@@ -48,7 +48,15 @@ pg report --run "$OUT/screen" --log "$OUT/decision_log.jsonl" --out "$OUT/report
 pg model-card --version champion --out "$OUT/model_card.html"
 
 echo
-echo "== 6. product risk assessment: AHP over the bundled (invented) expert judgments, beside the pool's own figures"
+echo "== 6. the pool's life: monitor 24 months after the cut-off (waterfall, triggers, back-test), investor reports"
+pg monitor --run "$OUT/screen" --performance "$S/pool_performance.parquet" --deal "$S/deal.toml" --asof 2027-06-30 \
+    --log "$OUT/decision_log.jsonl" --out "$OUT/monitor"
+pg investor-report --monitor "$OUT/monitor" --out "$OUT/investor_report.html" --lang en
+pg investor-report --monitor "$OUT/monitor" --out "$OUT/investor_report.zh.html" --lang zh
+pg audit verify --log "$OUT/decision_log.jsonl"
+
+echo
+echo "== 7. product risk assessment: AHP over the bundled (invented) expert judgments, beside the pool's own figures"
 MON=()
 if [ -f "$OUT/monitor/summary.json" ]; then MON=(--monitor "$OUT/monitor"); fi
 pg risk-assess --judgments "$S/risk_assessment.toml" --run "$OUT/screen" ${MON[@]+"${MON[@]}"} --out "$OUT/assessment"
@@ -58,5 +66,7 @@ echo "demo outputs:"
 echo "  $OUT/screen/decisions.parquet, decisions.csv, summary.json   one decision per pool row, pool summary"
 echo "  $OUT/decision_log.jsonl                                      hash-chained decision log"
 echo "  $OUT/report.html, $OUT/model_card.html                       auditor documents (open in a browser)"
+echo "  $OUT/monitor/monthly.parquet (.csv), vintages.parquet, backtest.json, summary.json   the pool's life after the cut-off"
+echo "  $OUT/investor_report.html, $OUT/investor_report.zh.html     monthly investor report (English, Chinese)"
 echo "  $OUT/assessment/assessment.html (.zh.html), assessment.json, weights.csv   product risk assessment (AHP)"
 echo "  mlflow.db, mlruns/                                           MLflow runs and registry (mlflow ui)"
