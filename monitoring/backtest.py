@@ -43,6 +43,39 @@ __all__ = ["VERDICTS", "backtest", "expected_default_probability", "jeffreys"]
 VERDICTS = ("holds", "watch", "retrain")
 
 
+#: Reason templates (English, Chinese).
+_REASONS = {
+    "pd_too_low": (("{where} outside the {conf:.0%} interval: {d} defaults observed against {e:.1f} expected ({n} "
+                   "assets): PDs too low (more defaults than predicted), Jeffreys p = {pv:.3g}"),
+                   ("{where_zh}超出 {conf:.0%} 置信区间：实际违约 {d} 笔，预期 {e:.1f} 笔（{n} 笔资产）："
+                   "违约概率偏低（违约多于预测），Jeffreys p = {pv:.3g}")),
+    "pd_too_high": (("{where} outside the {conf:.0%} interval: {d} defaults observed against {e:.1f} expected ({n} "
+                    "assets): PDs too high (fewer defaults than predicted), Jeffreys p = {pv:.3g}"),
+                    ("{where_zh}超出 {conf:.0%} 置信区间：实际违约 {d} 笔，预期 {e:.1f} 笔（{n} 笔资产）："
+                    "违约概率偏高（违约少于预测），Jeffreys p = {pv:.3g}")),
+    "auc": ("AUC {auc:.3f} on realised outcomes is below {floor:.2f}",
+            "按实际结果计算的 AUC 为 {auc:.3f}，低于 {floor:.2f}"),
+    "rank_early": ("rank ordering not judged yet: {d} defaults, {need} needed",
+                   "排序能力暂不评价：违约 {d} 笔，需要 {need} 笔"),
+    "psi": ("input {f} has shifted: PSI {psi:.3f} above {limit:.2f}",
+            "模型变量 {f} 发生漂移：PSI {psi:.3f} 高于 {limit:.2f}"),
+    "psi_none": ("input drift not measured: {why}", "未测量变量漂移：{why}"),
+    "holds": (("whole pool: {d} defaults observed against {e:.1f} expected, inside the {w:.0%} interval; no band "
+              "outside the {r:.0%} interval"),
+              "整个资产池：实际违约 {d} 笔，预期 {e:.1f} 笔，在 {w:.0%} 置信区间内；没有违约概率区间超出 {r:.0%} 置信区间"),
+}
+_HORIZON = (
+    ("The model's PD is the probability of default within {h} months of origination. The pool was {s:.1f} months "
+    "seasoned (balance-weighted) at the cut-off and has been observed for {p} months since, so the PD is not a "
+    "forecast of this window: each PD is spread evenly over its {h} months as a constant monthly hazard h and each "
+    "asset is expected to default with 1 - (1 - h)^m over its m months at risk after the cut-off (to its default, "
+    "prepayment, maturity or the last period). A seasoning curve that peaks early makes this an approximation."),
+    ("模型的违约概率是自起租起 {h} 个月内违约的概率。资产池在初始起算日的加权账龄为 {s:.1f} 个月，此后观察了 {p} 个月，"
+    "因此该违约概率并非对观察期的预测：每个违约概率在 {h} 个月内平均分摊为固定的月度违约强度 h，每笔资产在起算日后"
+    "m 个风险月（至违约、早偿、到期或最后一期）的预期违约概率为 1 - (1 - h)^m。账龄曲线前高后低，故此为近似。"),
+)
+
+
 def expected_default_probability(pd_: np.ndarray, months_at_risk: np.ndarray, horizon_months: int) -> np.ndarray:
     """Chance of default within ``months_at_risk`` under a constant hazard matching ``pd_`` over the horizon.
 
@@ -119,12 +152,14 @@ def backtest(pd_: np.ndarray, defaulted: np.ndarray, months_at_risk: np.ndarray,
     y = np.asarray(defaulted, dtype=bool)
     expected = expected_default_probability(p, months_at_risk, s.horizon_months)
     reasons: list[str] = []
+    reasons_zh: list[str] = []
     level = 0
 
-    def raise_to(v: int, why: str) -> None:
+    def say(v: int, key: str, **kw: Any) -> None:
         nonlocal level
         level = max(level, v)
-        reasons.append(why)
+        reasons.append(_REASONS[key][0].format(**kw))
+        reasons_zh.append(_REASONS[key][1].format(**kw))
 
     def group(mask: np.ndarray, label: str) -> dict[str, Any]:
         n, d, e = int(mask.sum()), int(y[mask].sum()), float(expected[mask].sum())
@@ -144,21 +179,18 @@ def backtest(pd_: np.ndarray, defaulted: np.ndarray, months_at_risk: np.ndarray,
         label = f"({edges[b]:.3g}, {edges[b + 1]:.3g}]" if b else f"[0, {edges[1]:.3g}]"
         bands.append(group(band_of == b, label))
 
-    def said(g: dict[str, Any], key: str) -> str:
+    def test(v: int, g: dict[str, Any], key: str, where: str, conf: float) -> None:
         j = g[key]
-        side = "too low (more defaults than predicted)" if j["outcome"] == "pd_too_low" else \
-            "too high (fewer defaults than predicted)"
-        return (f"{g['defaults']} defaults observed against {g['expected_defaults']:.1f} expected "
-                f"({g['assets']} assets): PDs {side}, Jeffreys p = {j['p_value']:.3g}")
+        say(v, j["outcome"], where=where, where_zh="整个资产池" if where == "whole pool" else f"违约概率区间 {g['band']}",
+            conf=conf, d=g["defaults"], e=g["expected_defaults"], n=g["assets"], pv=j["p_value"])
 
     if pool["jeffreys_retrain"]["outcome"] not in ("consistent", "no assets"):
-        raise_to(2, f"whole pool outside the {s.retrain_confidence:.0%} interval: " + said(pool, "jeffreys_retrain"))
+        test(2, pool, "jeffreys_retrain", "whole pool", s.retrain_confidence)
     elif pool["jeffreys_watch"]["outcome"] not in ("consistent", "no assets"):
-        raise_to(1, f"whole pool outside the {s.watch_confidence:.0%} interval: " + said(pool, "jeffreys_watch"))
+        test(1, pool, "jeffreys_watch", "whole pool", s.watch_confidence)
     for g in bands:
         if g["jeffreys_retrain"]["outcome"] not in ("consistent", "no assets"):
-            raise_to(1, f"PD band {g['band']} outside the {s.retrain_confidence:.0%} interval: "
-                     + said(g, "jeffreys_retrain"))
+            test(1, g, "jeffreys_retrain", f"PD band {g['band']}", s.retrain_confidence)
 
     n_def = int(y.sum())
     rank: dict[str, Any] = {"defaults": n_def, "auc": None, "ks": None}
@@ -167,11 +199,11 @@ def backtest(pd_: np.ndarray, defaulted: np.ndarray, months_at_risk: np.ndarray,
         rank["ks"] = _ks(y, p)
     if n_def >= s.min_defaults and rank["auc"] is not None:
         if rank["auc"] < s.auc_retrain:
-            raise_to(2, f"AUC {rank['auc']:.3f} on realised outcomes is below {s.auc_retrain:.2f}")
+            say(2, "auc", auc=rank["auc"], floor=s.auc_retrain)
         elif rank["auc"] < s.auc_watch:
-            raise_to(1, f"AUC {rank['auc']:.3f} on realised outcomes is below {s.auc_watch:.2f}")
+            say(1, "auc", auc=rank["auc"], floor=s.auc_watch)
     else:
-        reasons.append(f"rank ordering not judged yet: {n_def} defaults, {s.min_defaults} needed")
+        say(0, "rank_early", d=n_def, need=s.min_defaults)
 
     drift: dict[str, Any] = {"measured": psi is not None, "note": psi_note, "features": []}
     if psi is not None and len(psi):
@@ -179,21 +211,18 @@ def backtest(pd_: np.ndarray, defaulted: np.ndarray, months_at_risk: np.ndarray,
                              for r in psi.to_dict(orient="records")]
         worst = psi.iloc[0]
         if worst["psi"] > s.psi_retrain:
-            raise_to(2, f"input {worst['feature']} has drifted: PSI {worst['psi']:.3f} above {s.psi_retrain:.2f}")
+            say(2, "psi", f=worst["feature"], psi=worst["psi"], limit=s.psi_retrain)
         elif worst["psi"] > s.psi_watch:
-            raise_to(1, f"input {worst['feature']} has shifted: PSI {worst['psi']:.3f} above {s.psi_watch:.2f}")
+            say(1, "psi", f=worst["feature"], psi=worst["psi"], limit=s.psi_watch)
     elif psi is None:
-        reasons.append(f"input drift not measured: {psi_note}")
+        say(0, "psi_none", why=psi_note)
     if level == 0:
-        reasons.insert(0, f"whole pool: {pool['defaults']} defaults observed against {pool['expected_defaults']:.1f} "
-                          f"expected, inside the {s.watch_confidence:.0%} interval; no band outside the "
-                          f"{s.retrain_confidence:.0%} interval")
-    horizon = (f"The model's PD is the probability of default within {s.horizon_months} months of origination. "
-               f"The pool was {seasoning_months:.1f} months seasoned (balance-weighted) at the cut-off and has "
-               f"been observed for {periods} months since, so the PD is not a forecast of this window: each PD is "
-               f"spread evenly over its {s.horizon_months} months as a constant monthly hazard and each asset is "
-               f"expected to default with 1 - (1 - h)^m over its m months at risk after the cut-off (to its "
-               f"default, prepayment, maturity or the last period). A seasoning curve that peaks early makes "
-               f"this an approximation.")
-    return {"verdict": VERDICTS[level], "reasons": reasons, "horizon": horizon, "horizon_months": s.horizon_months,
+        reasons.insert(0, _REASONS["holds"][0].format(d=pool["defaults"], e=pool["expected_defaults"],
+                                                      w=s.watch_confidence, r=s.retrain_confidence))
+        reasons_zh.insert(0, _REASONS["holds"][1].format(d=pool["defaults"], e=pool["expected_defaults"],
+                                                         w=s.watch_confidence, r=s.retrain_confidence))
+    kw = {"h": s.horizon_months, "s": seasoning_months, "p": periods}
+    horizon, horizon_zh = (t.format(**kw) for t in _HORIZON)
+    return {"verdict": VERDICTS[level], "reasons": reasons, "reasons_zh": reasons_zh, "horizon": horizon,
+            "horizon_zh": horizon_zh, "horizon_months": s.horizon_months,
             "periods": periods, "pool": pool, "bands": bands, "rank_ordering": rank, "drift": drift}

@@ -244,8 +244,9 @@ def render_investor_report(mon: MonitorOutput, *, language: str = "en") -> str:
         sec = doc.section("backtest", t["s_bt"])
         level = {"holds": "ok", "watch": "warn", "retrain": "bad"}[bt["verdict"]]
         sec.add(Markup(f"<p>{t['verdict']}: {badge(t[bt['verdict']], level).text}</p>"))
-        sec.add(Markup("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in bt["reasons"]) + "</ul>"))
-        sec.add(note(bt["horizon"]))
+        reasons = bt.get("reasons_zh", bt["reasons"]) if zh else bt["reasons"]
+        sec.add(Markup("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in reasons) + "</ul>"))
+        sec.add(note(bt.get("horizon_zh", bt["horizon"]) if zh else bt["horizon"]))
         bands = bt["bands"]
         sec.add(table([[g["band"], g["assets"], g["defaults"], g["expected_defaults"], g["jeffreys_watch"]["p_value"],
                         _OUTCOME_ZH.get(g["jeffreys_watch"]["outcome"], "") if zh else g["jeffreys_watch"]["outcome"]]
