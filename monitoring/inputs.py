@@ -65,8 +65,11 @@ class Performance:
     left_out: dict[str, int] = field(default_factory=dict)
 
 
-def load_pool(run_dir: Path) -> ScreenedPool:
+def load_pool(run_dir: Path, *, with_records: bool = True) -> ScreenedPool:
     """The admitted assets of the screening run in ``run_dir`` with their cut-off balances.
+
+    With ``with_records`` the admitted assets' whole typed lease records are kept (for the model inputs
+    of the drift check); without, only the columns monitoring needs are read.
 
     Raises
     ------
@@ -86,8 +89,9 @@ def load_pool(run_dir: Path) -> ScreenedPool:
                                 "tape_unchanged (the tape was changed after screening)")
     decisions = pd.read_parquet(run_dir / "decisions.parquet", columns=["row", "asset_id", "status", "pd"])
     admitted = decisions[decisions["status"] == "admit"].reset_index(drop=True)
-    raw = read_table(tape)
-    records = check_lease_tape(raw).records
+    needed = ["contract_id", "outstanding_principal", "origination_date", "months_on_book", "current_dpd"]
+    raw = read_table(tape) if with_records else read_table(tape, columns=needed)
+    records = check_lease_tape(raw, required=needed).records
     take = admitted["row"].to_numpy(dtype=np.int64) - 1
     rec = records.iloc[take].reset_index(drop=True)
     assets = pd.DataFrame({
@@ -201,9 +205,14 @@ def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None
     if any(f.name not in schema.names for f in PERFORMANCE_FIELDS) or \
             not all(_typed(schema.field(f.name).type, f.kind) for f in fields):
         return None
-    table = pq.read_table(p, columns=[f.name for f in fields], read_dictionary=["contract_id", "status"])
-    n = table.num_rows
-    ids_col = table.column("contract_id").unify_dictionaries() if table.num_rows else table.column("contract_id")
+    source = pq.ParquetFile(p)
+    n = source.metadata.num_rows
+
+    def column(name: str) -> pa.ChunkedArray:   # one column at a time keeps memory near the final arrays
+        return pq.read_table(p, columns=[name], read_dictionary=[name] if name in ("contract_id", "status")
+                             else None).column(name)
+
+    ids_col = column("contract_id").unify_dictionaries()
     chunks = ids_col.chunks
     categories = pd.Index(chunks[0].dictionary.to_pylist() if chunks else [], dtype=object)
     codes = (np.concatenate([c.indices.to_numpy(zero_copy_only=False).astype(np.int32) for c in chunks])
@@ -215,10 +224,10 @@ def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None
     for f in fields:
         if f.name in ("contract_id", "status"):
             continue
-        col = table.column(f.name)
+        col = column(f.name)
         null = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
         if f.kind == "date":
-            values = col.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False) if n else np.zeros(0, "M8[ns]")
+            values = col.cast(pa.timestamp("s")).to_numpy(zero_copy_only=False) if n else np.zeros(0, "M8[s]")
         elif f.kind == "bool":
             values = np.asarray(col.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
         else:
@@ -239,9 +248,10 @@ def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None
                     bad |= ~null & (np.floor(values) != values)
         if not f.nullable:
             bad |= null
-        arrays[f.name] = values
-        table = table.drop_columns([f.name])
-    status = table.column("status").unify_dictionaries()
+        if f.name != "months_on_book":   # checked, not needed after (periods come from the month)
+            arrays[f.name] = values
+        del col, values, null
+    status = column("status").unify_dictionaries()
     s_chunks = status.chunks
     s_levels = s_chunks[0].dictionary.to_pylist() if s_chunks else []
     s_codes = (np.concatenate([c.indices.to_numpy(zero_copy_only=False).astype(np.int16) for c in s_chunks])
@@ -250,7 +260,6 @@ def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None
     known = np.array([lvl in PERFORMANCE_STATUSES for lvl in s_levels] + [False])
     bad |= s_null | ~known[np.where(s_null, len(s_levels), s_codes)]
     bad |= id_null
-    del table
 
     unknown_cat = ~pd.Index(categories).isin(tape_ids)
     if unknown_cat.any():

@@ -45,8 +45,10 @@ _STATUS = {"current": 0, "prepaid": 1, "defaulted": 2, "terminated": 3}
 
 def month_index(dates: pd.Series | np.ndarray) -> np.ndarray:
     """Months since year 0 of each date (``year * 12 + month - 1``), for period arithmetic."""
-    d = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates)))
-    return (d.year.to_numpy(dtype=np.int64) * 12 + d.month.to_numpy(dtype=np.int64) - 1)
+    arr = np.asarray(dates)
+    if arr.dtype.kind != "M":
+        arr = pd.to_datetime(arr).to_numpy()
+    return arr.astype("datetime64[M]").astype(np.int64) + 1970 * 12
 
 
 def _bucket(dpd: np.ndarray) -> np.ndarray:
@@ -231,14 +233,21 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
     n_assets = len(assets)
     P = int(periods)
     ids = pd.Index(assets["asset_id"].astype(str))
-    a_all = _codes(perf["contract_id"], ids)
-    per_all = month_index(perf["month"]) - cutoff_month
-    rows = np.flatnonzero((a_all >= 0) & (per_all >= 1) & (per_all <= P))
-    key = a_all[rows].astype(np.int64) * (P + 2) + per_all[rows]
-    if len(key) > 1 and not bool(np.all(key[1:] > key[:-1])):
-        rows = rows[np.argsort(key, kind="stable")]
-    del key
-    a_sorted = a_all[rows]
+    a_all = _codes(perf["contract_id"], ids).astype(np.int32)
+    per_all = (month_index(perf["month"]) - cutoff_month).astype(np.int32)
+    inside = (a_all >= 0) & (per_all >= 1) & (per_all <= P)
+    rows: np.ndarray | None = None   # None: every row, in order (no gather needed)
+    if not inside.all():
+        rows = np.flatnonzero(inside)
+    del inside
+    a_k = a_all if rows is None else a_all[rows]
+    p_k = per_all if rows is None else per_all[rows]
+    ordered = len(a_k) < 2 or bool(np.all((a_k[1:] > a_k[:-1]) | ((a_k[1:] == a_k[:-1]) & (p_k[1:] > p_k[:-1]))))
+    if not ordered:
+        order = np.lexsort((p_k, a_k))
+        rows = order if rows is None else rows[order]
+    a_sorted = a_all if rows is None else a_all[rows]
+    n_rows = len(a_sorted)
     status_col = perf["status"]
     if isinstance(status_col.dtype, pd.CategoricalDtype):
         lut = np.array([_STATUS.get(str(x), -1) for x in status_col.cat.categories] + [-1])
@@ -253,15 +262,16 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
     cut_bucket = _bucket(assets["current_dpd"].to_numpy(dtype="float64"))
     acc = _Sums(P, n_assets)
     start = 0
-    while start < len(rows):
-        stop = min(start + chunk_rows, len(rows))
-        while stop < len(rows) and a_sorted[stop] == a_sorted[stop - 1]:
+    while start < n_rows:
+        stop = min(start + chunk_rows, n_rows)
+        while stop < n_rows and a_sorted[stop] == a_sorted[stop - 1]:
             stop += 1   # whole assets in a chunk
-        sub = rows[start:stop]
-        c = {name: (np.nan_to_num(col[sub]) if col is not None else np.zeros(len(sub)))
+        sub: slice | np.ndarray = slice(start, stop) if rows is None else rows[start:stop]
+        c = {name: (np.nan_to_num(col[sub]) if col is not None else np.zeros(stop - start))
              for name, col in columns.items()}
         c["status"] = status_all[sub]
-        _chunk(acc, a_sorted[start:stop], per_all[sub], c, balance0, mob0, cut_bucket, default_dpd,
+        _chunk(acc, a_sorted[start:stop].astype(np.int64), per_all[sub].astype(np.int64), c, balance0, mob0,
+               cut_bucket, default_dpd,
                columns["charged_off_amount"] is not None)
         start = stop
 

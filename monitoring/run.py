@@ -237,7 +237,7 @@ def monitor(run: str, performance: str | os.PathLike[str], deal_path: str | os.P
     """
     deal = load_deal(deal_path)
     run_dir = find_run_dir(run, log_path)
-    pool = load_pool(run_dir)
+    pool = load_pool(run_dir, with_records=drift)
     cut = str(pool.run.get("cutoff"))
     if cut != deal.cutoff_date.isoformat():
         raise DealError(deal.source, "cutoff_date", deal.cutoff_date.isoformat(),
