@@ -7,6 +7,7 @@ challenger and exact explanations, bundled as :class:`LeaseModel` (text + JSON, 
 from models.bundle import BUNDLE_FORMAT, LeaseModel, fit_lease_model
 from models.calibration import CalibrationError, PlattCalibration, fit_platt
 from models.explain import Explanation, contributions
+from models.hazard import ForwardFigures, ForwardModel, fit_forward_model
 from models.linear import LINEAR_MARGIN, LinearScorecard, fit_boosted_trees
 from models.pd_model import PDClassifier
 from models.scaling import ScoreScaling
@@ -18,6 +19,8 @@ __all__ = [
     "Binning",
     "CalibrationError",
     "Explanation",
+    "ForwardFigures",
+    "ForwardModel",
     "LeaseModel",
     "LinearScorecard",
     "PDClassifier",
@@ -26,6 +29,7 @@ __all__ = [
     "WoEScorecard",
     "contributions",
     "fit_boosted_trees",
+    "fit_forward_model",
     "fit_lease_model",
     "fit_platt",
 ]

@@ -13,7 +13,9 @@ exact. On disk it is a folder of text files only:
 - ``bundle.json``: builder parameters (the feature specification included), feature names,
   calibration, scaling, metadata and the SHA-256 of the other files;
 - ``scorecard.json``: the challenger, when there is one;
-- ``linear.json``: the logistic regression, when there is one.
+- ``linear.json``: the logistic regression, when there is one;
+- ``forward/``: the forward model (:mod:`models.hazard`: ``forward.json`` and LightGBM text and
+  logistic JSON per hazard), when the model was trained with snapshots.
 
 Loading parses text and JSON; it never unpickles anything.
 """
@@ -24,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +46,7 @@ from models.pd_model import PDClassifier
 from models.scaling import ScoreScaling
 
 if TYPE_CHECKING:
+    from models.hazard import ForwardModel
     from models.linear import LinearScorecard
     from models.scorecard import WoEScorecard
 
@@ -54,7 +58,11 @@ BUNDLE_FORMAT = "poolgate.LeaseModel/2"
 #: Formats :meth:`LeaseModel.load` reads. A bundle whose score uses the logistic regression or an
 #: explicit partner weight is written as ``/2``, so an older poolgate refuses it instead of scoring the
 #: trees alone; others are still written as ``/1``.
-READABLE_FORMATS = ("poolgate.LeaseModel/1", "poolgate.LeaseModel/2")
+READABLE_FORMATS = ("poolgate.LeaseModel/1", "poolgate.LeaseModel/2", "poolgate.LeaseModel/3")
+#: A bundle with a forward model (``forward/``, :mod:`models.hazard`) is written as ``/3``, so an older
+#: poolgate refuses it instead of screening on the origination PD alone.
+FORWARD_BUNDLE_FORMAT = "poolgate.LeaseModel/3"
+_FORWARD_DIR = "forward"
 _BOOSTER, _BUNDLE, _SCORECARD, _LINEAR = "booster.txt", "bundle.json", "scorecard.json", "linear.json"
 PARTNERS = ("scorecard", "linear")
 
@@ -103,7 +111,7 @@ class LeaseModel:
                  scaling: ScoreScaling | None = None, scorecard: WoEScorecard | None = None,
                  metadata: Mapping[str, Any] | None = None, *, blend_weight: float = 1.0,
                  linear: LinearScorecard | None = None, partner: str = "scorecard",
-                 partner_weight: float | None = None) -> None:
+                 partner_weight: float | None = None, forward: ForwardModel | None = None) -> None:
         names = list(builder.get_feature_names_out())
         if list(booster.feature_name()) != names:
             raise ConfigError(f"LeaseModel: booster features {booster.feature_name()} differ from the "
@@ -136,6 +144,7 @@ class LeaseModel:
         self.scorecard = scorecard
         self.validation_pd_: np.ndarray | None = None  # set by fit_lease_model, never saved
         self.metadata: dict[str, Any] = dict(metadata or {})
+        self.forward = forward   # the forward PDs at the cut-off (models.hazard), when trained with snapshots
 
     # -- what the model is --------------------------------------------------------------------
     @property
@@ -256,9 +265,15 @@ class LeaseModel:
             else:
                 files[name] = _write_text(folder / name, json.dumps(part.to_dict(), indent=2, sort_keys=True,
                                                                     ensure_ascii=False) + "\n")
+        if self.forward is not None:
+            for name, text in self.forward.save(folder / _FORWARD_DIR).items():
+                files[f"{_FORWARD_DIR}/{name}"] = _sha256(text)
+        elif (folder / _FORWARD_DIR).is_dir():
+            shutil.rmtree(folder / _FORWARD_DIR)
         plain = self.partner == "scorecard" and self.partner_weight == 1.0 - self.blend_weight
+        fmt = FORWARD_BUNDLE_FORMAT if self.forward is not None else READABLE_FORMATS[0] if plain else BUNDLE_FORMAT
         write_json({
-            "format": READABLE_FORMATS[0] if plain else BUNDLE_FORMAT,
+            "format": fmt,
             "feature_names": self.feature_names,
             "builder": self.builder.to_dict(),
             "calibration": self.calibration.to_dict(),
@@ -312,10 +327,16 @@ class LeaseModel:
         if _LINEAR in texts:
             from models.linear import LinearScorecard
             linear = LinearScorecard.from_dict(json.loads(texts[_LINEAR]))
+        forward = None
+        prefix = f"{_FORWARD_DIR}/"
+        if any(name.startswith(prefix) for name in texts):
+            from models.hazard import ForwardModel
+            forward = ForwardModel.from_texts({k[len(prefix):]: v for k, v in texts.items() if k.startswith(prefix)})
         model = cls(builder, booster, PlattCalibration.from_dict(data["calibration"]),
                     ScoreScaling.from_dict(data["scaling"]), scorecard, data.get("metadata", {}),
                     blend_weight=float(data.get("blend_weight", 1.0)), linear=linear,
-                    partner=str(data.get("partner", "scorecard")), partner_weight=data.get("partner_weight"))
+                    partner=str(data.get("partner", "scorecard")), partner_weight=data.get("partner_weight"),
+                    forward=forward)
         if model.feature_names != data["feature_names"]:
             raise ConfigError(f"{bundle_path}: feature_names {data['feature_names']} differ from the "
                               f"builder's {model.feature_names}")

@@ -120,6 +120,7 @@ def render_model_card(data: ModelCardData, *, texts: dict[str, Any] | None = Non
     _how_chosen(doc, data)
     _features(doc, data)
     _metrics(doc, data)
+    _forward(doc, data)
     _monotonicity(doc, data)
     sec = doc.section("limitations", "Known limitations")
     sec.add(Markup("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in texts.get("limitations", [])) + "</ul>"))
@@ -318,3 +319,30 @@ def log_model_card(path: str | os.PathLike[str], run_id: str, *, client: Any = N
     from mlflow import MlflowClient
 
     (client or MlflowClient()).log_artifact(run_id, str(path), "model_card")
+
+
+_FORWARD_ROWS = (("AUC, PD over the remaining term", "forward_auc_pd_remaining_cutoff", "forward_auc_oracle_pd_remaining_cutoff", "f3"),
+                 ("AUC, PD over 12 months", "forward_auc_pd_12m_cutoff", "forward_auc_oracle_pd_12m_cutoff", "f3"),
+                 ("calibration error, remaining term", "forward_calibration_error_pd_remaining_cutoff", "", "f4"),
+                 ("mean PD, remaining term", "forward_mean_pd_remaining_cutoff", "forward_mean_oracle_pd_remaining_cutoff", "pct"),
+                 ("mean PD, 12 months", "forward_mean_pd_12m_cutoff", "forward_mean_oracle_pd_12m_cutoff", "pct"),
+                 *((f"mean PD, remaining term, {b.replace('_', '-').replace('plus', '+')} months on book",
+                    f"forward_mean_pd_remaining_mob_{b}_cutoff", f"forward_mean_oracle_pd_remaining_mob_{b}_cutoff", "pct")
+                   for b in ("0_5", "6_11", "12_23", "24plus")),
+                 ("expected defaulted balance / oracle's", "forward_expected_default_ratio_cutoff", "", "f3"))
+
+
+def _forward(doc: Document, data: ModelCardData) -> None:
+    """The forward model's figures at the cut-off (training.forward), beside the oracle's when measured."""
+    m = data.metrics
+    if not m.get("forward_fitted"):
+        return
+    sec = doc.section("forward", "PD at the cut-off: remaining term and 12 months, prepayment competing",
+                      f"Monthly default and prepayment hazards fitted on snapshots of the book, rolled forward from "
+                      f"the cut-off for the {int(m.get('forward_assets_cutoff', 0)):,} contracts running then. "
+                      "Screening bands apply to the remaining-term PD by default; the oracle column is the "
+                      "generator's exact forward PD (synthetic books only).")
+    rows = [[label, metric(f"forward.{key}", m[key], kind),
+             metric(f"forward.{oracle}", m[oracle], kind) if oracle in m else "\u2013"]
+            for label, key, oracle, kind in _FORWARD_ROWS if key in m]
+    sec.add(table(rows, ["measure", "model", "oracle"], kinds=["text", "text", "text"], numeric=[False, True, True]))

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Scored", "display_names", "score_and_explain"]
+from models.hazard import cutoff_state
+
+__all__ = ["Scored", "display_names", "pd_basis", "score_and_explain"]
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,52 @@ class Scored:
     pd: np.ndarray
     calibration_slope: float
     contrib_seconds: float = 0.0
+    pd_12m: np.ndarray | None = None
+    pd_remaining: np.ndarray | None = None
+    prepay: np.ndarray | None = None
+    remaining_life: np.ndarray | None = None
+    basis: str = "origination"
 
 
-def score_and_explain(model: Any, records: pd.DataFrame) -> Scored:
-    """Inputs, contributions, raw score and PD of typed canonical ``records`` under ``model``."""
+def pd_basis(model: Any, wanted: str) -> str:
+    """The PD the bands apply to: the policy's ``wanted`` basis, or ``origination`` when ``model`` has no
+    forward part (a bundle trained before forward models; the run records which one was used)."""
+    if wanted == "origination" or getattr(model, "forward", None) is None:
+        return "origination"
+    return wanted
+
+
+def score_and_explain(model: Any, records: pd.DataFrame, basis: str = "origination") -> Scored:
+    """Inputs, contributions, raw score and PD of typed canonical ``records`` under ``model``.
+
+    With ``basis`` ``remaining`` or ``12m`` and a model with a forward part (:mod:`models.hazard`),
+    the PD is that forward PD at the cut-off, and the inputs, contributions and raw score are those
+    of the forward model's band model (the default hazard at the cut-off state, or the past-due
+    model); the hazard log-odds count one for one as PD log-odds in score points
+    (``calibration_slope`` 1). The forward figures are returned whenever the model has them.
+    """
+    forward = getattr(model, "forward", None)
+    if forward is not None:
+        t0 = time.perf_counter()
+        fig = forward.at_cutoff(records)
+        if pd_basis(model, basis) != "origination":
+            explanation = forward.explain(records)
+            seconds = time.perf_counter() - t0
+            contrib = np.asarray(explanation.contributions, dtype="float64")
+            base = np.asarray(explanation.base_value, dtype="float64").reshape(-1)
+            inputs = forward.inputs(records, cutoff_state(records))
+            chosen = fig.pd_remaining if basis == "remaining" else fig.pd_12m
+            return Scored(list(forward.feature_names), inputs, contrib, base, contrib.sum(axis=1) + base,
+                          np.clip(chosen, 0.0, 1.0), 1.0, seconds, fig.pd_12m, fig.pd_remaining, fig.prepay,
+                          fig.remaining_life, basis)
+        origination = _origination(model, records)
+        return Scored(origination.feature_names, origination.inputs, origination.contributions,
+                      origination.base_value, origination.raw, origination.pd, origination.calibration_slope,
+                      origination.contrib_seconds, fig.pd_12m, fig.pd_remaining, fig.prepay, fig.remaining_life)
+    return _origination(model, records)
+
+
+def _origination(model: Any, records: pd.DataFrame) -> Scored:
     names = list(model.feature_names)
     inputs = model.transform(records)
     t0 = time.perf_counter()

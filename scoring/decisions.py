@@ -29,6 +29,7 @@ from scoring.reasons import reason_codes
 
 __all__ = [
     "POOL_COLUMNS",
+    "POOL_FORWARD_COLUMNS",
     "ChunkDecisions",
     "DecisionRecordError",
     "RunMeta",
@@ -47,7 +48,13 @@ _HEAD: tuple[tuple[str, str, str], ...] = (
     ("status", "string", "admit, refer, reject or invalid"),
     ("decided_by", "string", ("contract (invalid row), eligibility, pd_admit, pd_refer, pd_reject, or the "
                               "conc_* code of the concentration limit that dropped the asset")),
-    ("pd", "float64", "calibrated probability of default (fraction); empty for invalid rows"),
+    ("pd", "float64", ("probability of default the bands applied to (fraction; the policy's [decision] pd: over "
+                       "the remaining term by default); empty for invalid rows")),
+    ("pd_12m", "float64", "forward PD: default within 12 months of the cut-off (fraction); empty without a forward model"),
+    ("pd_remaining", "float64", ("forward PD: default over the remaining term, prepayment competing (fraction); "
+                                 "empty without a forward model")),
+    ("prepay_probability", "float64", "probability of prepaying over the remaining term (fraction)"),
+    ("expected_life_months", "float64", "expected months from the cut-off to prepayment, default or maturity"),
     ("score", "float64", "score points from the policy's scaling; empty for invalid rows"),
     ("raw_score", "float64", "model log-odds before calibration"),
     ("base_value", "float64", "model's expected raw score over the training data (reference point)"),
@@ -68,6 +75,10 @@ _TAIL: tuple[tuple[str, str, str], ...] = (
 POOL_COLUMNS = ("row", "asset_id", "lessee_id", "dealer_id", "province", "city_tier", "vehicle_make",
                 "vehicle_condition", "is_nev", "term_months", "months_on_book", "annual_rate", "ltv",
                 "outstanding_principal", "pd", "score", "status")
+#: Forward figures kept beside them for the pool summary (empty without a forward model).
+POOL_FORWARD_COLUMNS = ("pd_remaining", "prepay_probability", "expected_life_months")
+_FORWARD = {"pd_12m": "pd_12m", "pd_remaining": "pd_remaining", "prepay_probability": "prepay",
+            "expected_life_months": "remaining_life"}
 
 
 class DecisionRecordError(PoolgateError, RuntimeError):
@@ -224,7 +235,7 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
     status = np.full(n, "invalid", dtype=object)
     by = np.full(n, "contract", dtype=object)
     note = np.full(n, "", dtype=object)
-    nums = {c: np.full(n, np.nan) for c in ("pd", "score", "raw_score", "base_value")}
+    nums = {c: np.full(n, np.nan) for c in ("pd", *_FORWARD, "score", "raw_score", "base_value")}
     failed_json = np.full(n, "[]", dtype=object)
     reason_cols: dict[str, np.ndarray] = {}
     for i in range(1, top_n + 1):
@@ -235,7 +246,7 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
 
     if valid.size:
         recs = records.iloc[valid]
-        scored = score_and_explain(model, recs)
+        scored = score_and_explain(model, recs, policy.decision.pd)
         contrib_seconds = scored.contrib_seconds
         score = policy.score.score(scored.pd)
         elig = eligibility(recs, policy)
@@ -244,6 +255,10 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
         by[valid] = decided_by(st, elig.eligible)
         note[valid] = band_messages(scored.pd, st, elig.eligible, policy)
         nums["pd"][valid], nums["score"][valid] = scored.pd, score
+        for column, attr in _FORWARD.items():
+            values = getattr(scored, attr)
+            if values is not None:
+                nums[column][valid] = values
         nums["raw_score"][valid], nums["base_value"][valid] = scored.raw, scored.base_value
         if not elig.failures.empty:  # failures are sorted by position
             f = elig.failures
@@ -265,11 +280,12 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
         contributions.insert(0, "base_value", scored.base_value)
         contributions.insert(0, "asset_id", asset_id[valid])
         contributions.insert(0, "row", rows[valid])
-        pool = _pool_columns(recs, rows[valid], asset_id[valid], scored.pd, score, st)
+        pool = _pool_columns(recs, rows[valid], asset_id[valid], scored.pd, score, st,
+                             {c: nums[c][valid] for c in _FORWARD})
     else:
         contributions = pd.DataFrame({"row": pd.Series(dtype="int64"), "asset_id": pd.Series(dtype=object),
                                       "base_value": pd.Series(dtype="float64")})
-        pool = pd.DataFrame({c: [] for c in POOL_COLUMNS})
+        pool = pd.DataFrame({c: [] for c in POOL_COLUMNS + POOL_FORWARD_COLUMNS})
 
     invalid_json = np.full(n, "[]", dtype=object)
     for i, items in problems.items():
@@ -293,7 +309,7 @@ def _arrow_table(data: dict[str, Any], top_n: int, n: int) -> pa.Table:
 
 
 def _pool_columns(recs: pd.DataFrame, rows: np.ndarray, ids: np.ndarray, pd_: np.ndarray, score: np.ndarray,
-                  status: np.ndarray) -> pd.DataFrame:
+                  status: np.ndarray, forward: dict[str, np.ndarray]) -> pd.DataFrame:
     out = pd.DataFrame({"row": rows, "asset_id": ids})
     for c in ("lessee_id", "dealer_id", "province", "vehicle_make", "vehicle_condition"):
         out[c] = recs[c].reset_index(drop=True).fillna("").astype(str)
@@ -303,8 +319,10 @@ def _pool_columns(recs: pd.DataFrame, rows: np.ndarray, ids: np.ndarray, pd_: np
         out[c] = recs[c].astype("float64").to_numpy()
     out["ltv"] = compute_quantity(recs, "loan_to_value").to_numpy()
     out["pd"], out["score"] = pd_, score
+    for c in POOL_FORWARD_COLUMNS:
+        out[c] = forward[c]
     out["status"] = pd.Categorical(status, categories=list(STATUSES))
-    return out[list(POOL_COLUMNS)]
+    return out[list(POOL_COLUMNS + POOL_FORWARD_COLUMNS)]
 
 
 def decide_frame(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta | None = None,

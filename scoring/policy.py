@@ -29,6 +29,7 @@ from scoring.quantities import QUANTITIES
 __all__ = [
     "CONCENTRATION_GROUPS",
     "LANGUAGES",
+    "PD_BASES",
     "ConcentrationLimit",
     "DecisionBands",
     "EligibilityRule",
@@ -42,6 +43,10 @@ __all__ = [
 
 LANGUAGES = ("en", "zh")
 CONCENTRATION_GROUPS = ("lessee", "top_lessees", "province", "dealer", "make", "used", "nev")
+
+
+#: The PDs a policy's bands may apply to (``[decision] pd``).
+PD_BASES = ("remaining", "12m", "origination")
 
 
 class PolicyError(ConfigError):
@@ -71,12 +76,20 @@ class EligibilityRule:
 
 @dataclass(frozen=True)
 class DecisionBands:
-    """PD bands of an eligible asset: ``pd <= admit_pd_max`` admit, ``<= refer_pd_max`` refer, else reject."""
+    """PD bands of an eligible asset: ``pd <= admit_pd_max`` admit, ``<= refer_pd_max`` refer, else reject.
+
+    ``pd`` names the PD the bands apply to (:data:`PD_BASES`): ``remaining`` (default; default over the
+    asset's remaining term from the cut-off, prepayment competing), ``12m`` (within 12 months of the
+    cut-off) or ``origination`` (the origination model's default within its horizon of origination).
+    The forward PDs need a model with a forward part; with an older model the origination PD is used
+    and the run says so.
+    """
 
     admit_pd_max: float
     refer_pd_max: float
     refer_texts: Mapping[str, str]
     reject_texts: Mapping[str, str]
+    pd: str = "remaining"
 
 
 @dataclass(frozen=True)
@@ -343,8 +356,11 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
     if refer < admit:
         raise d.fail("refer_pd_max", refer, f">= admit_pd_max ({admit:g})")
     band_sample = {"pd": 0.1, "admit": admit, "refer": refer}
+    basis = d.get("pd", "remaining")
+    if basis not in PD_BASES:
+        raise d.fail("pd", basis, ", ".join(PD_BASES))
     decision = DecisionBands(admit, refer, _texts(d, {"pd", "admit", "refer"}, band_sample, "refer_"),
-                             _texts(d, {"pd", "admit", "refer"}, band_sample, "reject_"))
+                             _texts(d, {"pd", "admit", "refer"}, band_sample, "reject_"), pd=basis)
     d.done()
 
     s = _Reader(source, "score", top.get("score"))

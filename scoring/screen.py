@@ -47,6 +47,7 @@ from features.exceptions import TapeError
 from features.io import iter_table, write_json
 from models import LeaseModel
 from scoring import audit
+from scoring._model import pd_basis
 from scoring.concentration import Drop, apply_limits
 from scoring.decide import STATUSES
 from scoring.decisions import (
@@ -302,7 +303,9 @@ def screen_tape(
                           "model_digest": model_ref.digest, "policy_name": policy.name,
                           "policy_version": policy.version, "policy_hash": policy.sha256,
                           "policy_file": policy.source, "admitted_before_limits": admitted, "concentration_drops": len(drops),
-                          "points_per_logodds": -policy.score.factor * float(model.calibration.b),
+                          "pd_basis": pd_basis(model, policy.decision.pd),
+                          "points_per_logodds": -policy.score.factor * (
+                              1.0 if pd_basis(model, policy.decision.pd) != "origination" else float(model.calibration.b)),
                           "digests": digests}
         write_json(summary, tmp["summary.json"])
         for name in OUTPUT_FILES:

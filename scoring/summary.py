@@ -1,8 +1,11 @@
 """The pool summary: a prospectus-style pool table of the admitted assets.
 
 Weighted averages are weighted by outstanding principal (CNY). Expected loss is
-``sum(pd * lgd * outstanding_principal)`` with the policy's LGD. Shares are fractions of the pool's
-outstanding principal.
+``sum(pd_remaining * lgd * outstanding_principal)`` with the policy's LGD, the PD over each asset's
+remaining term from the cut-off (prepayment competing); with a model that has no forward part it is
+the origination PD (``expected_loss_pd`` says which). Beside it: expected defaults and prepayments
+(count and balance) and the expected weighted average life (balance-weighted expected months to
+prepayment, default or maturity). Shares are fractions of the pool's outstanding principal.
 """
 
 from __future__ import annotations
@@ -79,7 +82,10 @@ def pool_summary(pool: pd.DataFrame, policy: Policy, counts: Mapping[str, int]) 
     bal = admitted["outstanding_principal"].to_numpy(dtype="float64")
     total = float(bal.sum())
     pd_ = admitted["pd"].to_numpy(dtype="float64")
-    expected_loss = float((pd_ * policy.lgd * bal).sum())
+    pd_rem = admitted["pd_remaining"].to_numpy(dtype="float64") if "pd_remaining" in admitted else np.full(len(bal), np.nan)
+    forward = len(bal) > 0 and not np.isnan(pd_rem).any()
+    loss_pd = pd_rem if forward else pd_
+    expected_loss = float((loss_pd * policy.lgd * bal).sum())
     remaining = admitted["term_months"].to_numpy(dtype="float64") - admitted["months_on_book"].to_numpy("float64")
     table = {
         "assets": len(admitted),
@@ -96,7 +102,18 @@ def pool_summary(pool: pd.DataFrame, policy: Policy, counts: Mapping[str, int]) 
         "lgd": policy.lgd,
         "expected_loss": round(expected_loss, 2),
         "expected_loss_share": round(expected_loss / total, 6) if total > 0 else None,
+        "expected_loss_pd": "pd_remaining" if forward else "pd",
     }
+    if forward:
+        prepay = admitted["prepay_probability"].to_numpy(dtype="float64")
+        table.update({
+            "wa_pd_remaining": _wavg(pd_rem, bal),
+            "expected_defaults": round(float(pd_rem.sum()), 4),
+            "expected_default_balance": round(float((pd_rem * bal).sum()), 2),
+            "expected_prepayments": round(float(prepay.sum()), 4),
+            "expected_prepayment_balance": round(float((prepay * bal).sum()), 2),
+            "expected_wal_months": _wavg(admitted["expected_life_months"], bal),
+        })
     dist = {
         "province": _distribution(admitted["province"].to_numpy(), bal),
         "city_tier": _distribution(admitted["city_tier"].map(lambda v: f"{v:.0f}").to_numpy(), bal),

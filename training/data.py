@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from features.contract import blank_sentinels, check_lease_tape
+from features.exceptions import TapeError
 from features.io import read_table
 from features.spec import FeatureSpec, load_spec
 from training.errors import TrainingError
@@ -26,7 +27,19 @@ __all__ = ["PERFORMANCE_COLUMNS", "TRUTH_COLUMNS", "TrainingData", "read_trainin
 log = logging.getLogger(__name__)
 
 PERFORMANCE_COLUMNS = ["contract_id", "months_on_book", "dpd", "status"]
+#: Also read when the history has them: the snapshots of the forward model (training.forward) need them.
+SNAPSHOT_PERFORMANCE_COLUMNS = ["month", "amount_due", "amount_paid"]
 TRUTH_COLUMNS = ["contract_id", "pd_24m"]
+#: Also read when the truth has them: the forward oracle and the outcomes after the cut-off.
+FORWARD_TRUTH_COLUMNS = ["pd_12m_fwd", "pd_remaining_fwd", "outcome", "default_month"]
+
+
+def _read_with_optional(path: str | os.PathLike[str], needed: list[str], optional: list[str]) -> pd.DataFrame:
+    """``needed`` columns, plus ``optional`` when the file has every one of them."""
+    try:
+        return read_table(path, columns=needed + optional)
+    except TapeError:
+        return read_table(path, columns=needed)
 
 
 @dataclass(frozen=True)
@@ -111,8 +124,9 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
     book = checked.records.loc[~drop].reset_index(drop=True)
     if book.empty:
         raise TrainingError(f"{source or tape}: none of its {len(raw)} rows has valid model inputs; nothing to train on")
-    perf = read_table(performance, columns=PERFORMANCE_COLUMNS) if performance is not None else None
-    truth_frame = read_table(truth, columns=TRUTH_COLUMNS) if truth is not None else None
+    perf = (_read_with_optional(performance, PERFORMANCE_COLUMNS, SNAPSHOT_PERFORMANCE_COLUMNS)
+            if performance is not None else None)
+    truth_frame = _read_with_optional(truth, TRUTH_COLUMNS, FORWARD_TRUTH_COLUMNS) if truth is not None else None
     return TrainingData(book=book, performance=perf, truth=truth_frame, rows_read=len(raw), rows_invalid=int(drop.sum()),
                         rows_with_other_problems=kept_with_problems, problems=problems,
                         out_of_range_as_missing=blanked)

@@ -40,12 +40,12 @@ from models.hazard import (
 )
 from training.metrics import calibration_error
 
-__all__ = ["SEASONING_BUCKETS", "ForwardConfig", "ForwardResult", "fit_forward", "forward_figures"]
+__all__ = ["SEASONING_BUCKETS", "ForwardConfig", "ForwardResult", "attach_forward", "fit_forward", "forward_figures"]
 
 log = logging.getLogger(__name__)
 
-SEASONING_BUCKETS: tuple[tuple[str, int, int], ...] = (("0-5", 0, 5), ("6-11", 6, 11), ("12-23", 12, 23),
-                                                        ("24+", 24, 10_000))
+SEASONING_BUCKETS: tuple[tuple[str, int, int], ...] = (("0_5", 0, 5), ("6_11", 6, 11), ("12_23", 12, 23),
+                                                        ("24plus", 24, 10_000))
 _PARAMS: dict[str, Any] = {"n_estimators": 2000, "learning_rate": 0.05, "num_leaves": 4, "min_child_samples": 200,
                            "early_stopping_rounds": 50, "subsample": 0.8, "colsample_bytree": 0.8}
 
@@ -149,6 +149,46 @@ def fit_forward(contracts: pd.DataFrame, performance: pd.DataFrame, *, spec: Fea
     metrics.update(figures)
     seconds["cutoff"] = round(time.perf_counter() - t2, 2)
     return ForwardResult(model=model, metrics=metrics, at_cutoff=table, seconds=seconds)
+
+
+def attach_forward(outcome: Any, book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFrame | None = None,
+                   seed: int = 0, config: ForwardConfig | None = None) -> None:
+    """Fit the forward model for a training run and attach it: ``outcome.model.forward``, its metrics
+    (``forward_*``) into ``outcome.metrics``, its settings into ``outcome.params`` and its wall time
+    into ``outcome.seconds["forward"]``.
+
+    The behaviour inputs are the model specification's ``snapshot`` features (the shipped
+    specification's when a mapped subset has none). A history without the amounts the snapshots need
+    (``month``, ``amount_due``, ``amount_paid``), or with too few events to fit a hazard, leaves the model
+    without a forward part: logged, and ``forward_fitted`` = 0.
+    """
+    from features.exceptions import PoolgateError
+    from features.spec import load_spec, spec_from_dict
+
+    t0 = time.perf_counter()
+    spec = outcome.model.spec
+    if not spec.snapshot_inputs:
+        shipped = load_spec()
+        spec = spec_from_dict({"version": spec.version, "feature": [f.to_dict() for f in spec.features]
+                               + [f.to_dict() for f in shipped.features if f.source == "snapshot"]},
+                              source="specification with the shipped snapshot inputs")
+    config = config or ForwardConfig()
+    try:
+        result = fit_forward(book, performance, spec=spec, truth=truth, config=config, seed=seed)
+    except PoolgateError as exc:
+        log.warning("no forward model: %s", exc)
+        outcome.metrics["forward_fitted"] = 0.0
+        outcome.seconds["forward"] = time.perf_counter() - t0
+        return
+    outcome.model.forward = result.model
+    outcome.metrics.update(result.metrics)
+    outcome.metrics["forward_fitted"] = 1.0
+    outcome.params.update({"forward.fraction": config.fraction, "forward.lag_months": LAG_MONTHS,
+                           "forward.linear_base": config.linear_base,
+                           **{f"forward.{k}": v for k, v in config.params.items()}})
+    outcome.seconds["forward"] = time.perf_counter() - t0
+    log.info("forward model: %s", ", ".join(f"{k} {v:.4g}" for k, v in sorted(result.metrics.items())
+                                            if "auc" in k or "calibration" in k))
 
 
 def forward_figures(model: ForwardModel, records: pd.DataFrame,

@@ -474,6 +474,9 @@ def train_run(book: pd.DataFrame, performance: pd.DataFrame | None, *, truth: pd
     policy = Path(policy_path) if policy_path is not None else tracking.default_policy_path()
     outcome = fit_and_evaluate(book, performance, truth=truth, seed=seed, config=config, spec=spec,
                                scaling=scaling_from_policy(policy), labels=labels)
+    if performance is not None:   # the PD at the cut-off, from snapshots of the book (training.forward)
+        from training.forward import attach_forward
+        attach_forward(outcome, book, performance, truth=truth, seed=seed)
     t0 = time.perf_counter()
     logged = tracking.log_training_run(outcome, experiment=experiment, model_name=model_name,
                                        policy_path=policy, source=source)

@@ -92,6 +92,7 @@ def make_run(n: int = 400, *, seed: int = 0, run_id: str = "run-test-0001") -> F
         "invalid_reasons": np.where(invalid, '[{"column":"term_months","value":"x","rule":"type","message":"bad"}]',
                                     "[]"),
         "note": "",
+        **{c: np.full(n, np.nan) for c in ("pd_12m", "pd_remaining", "prepay_probability", "expected_life_months")},
     }
     for j in range(policy.reasons.top_n):
         feat = np.array(names, dtype=object)[order[:, j]]
