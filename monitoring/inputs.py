@@ -51,7 +51,7 @@ class ScreenedPool:
     run: dict[str, Any]
     assets: pd.DataFrame
     records: pd.DataFrame
-    tape_ids: frozenset[str]
+    tape_ids: pd.Index
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,8 @@ def load_pool(run_dir: Path, *, with_records: bool = True) -> ScreenedPool:
         "months_on_book": pd.to_numeric(rec["months_on_book"]).to_numpy(dtype="float64"),
         "current_dpd": pd.to_numeric(rec["current_dpd"]).to_numpy(dtype="float64"),
     })
-    ids = frozenset(raw["contract_id"].dropna().astype(str)) if "contract_id" in raw.columns else frozenset()
+    ids = pd.Index(raw["contract_id"].dropna().astype(str).unique()) if "contract_id" in raw.columns \
+        else pd.Index([], dtype=object)
     return ScreenedPool(run_dir=run_dir, run=run, assets=assets, records=rec, tape_ids=ids)
 
 
@@ -116,7 +117,7 @@ def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def read_performance(path: str | os.PathLike[str], tape_ids: frozenset[str], *,
+def read_performance(path: str | os.PathLike[str], tape_ids: pd.Index, *,
                      frame: pd.DataFrame | None = None) -> Performance:
     """Read and check a canonical performance tape (CSV or Parquet).
 
@@ -124,7 +125,7 @@ def read_performance(path: str | os.PathLike[str], tape_ids: frozenset[str], *,
     ----------
     path : path-like
         The tape (named in messages).
-    tape_ids : frozenset of str
+    tape_ids : Index of str
         Contract ids of the screened tape: any other id is refused.
     frame : DataFrame, optional
         The tape already read (e.g. the canonical copy of a Reg AB tape); default: read ``path``.
@@ -191,7 +192,7 @@ def _typed(field_type: pa.DataType, kind: str) -> bool:
     return any(test(t) for test in _ARROW_KINDS[kind])
 
 
-def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None:
+def _read_typed_parquet(p: Path, tape_ids: pd.Index) -> Performance | None:
     """:func:`read_performance` for a Parquet tape whose columns already have the contract's types.
 
     The same refusals and the same contract, without text conversion of 36 million rows: ids and status
@@ -217,7 +218,8 @@ def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None
     categories = pd.Index(chunks[0].dictionary.to_pylist() if chunks else [], dtype=object)
     codes = (np.concatenate([c.indices.to_numpy(zero_copy_only=False).astype(np.int32) for c in chunks])
              if chunks else np.zeros(0, np.int32))
-    id_null = np.asarray(ids_col.is_null().to_numpy(zero_copy_only=False), dtype=bool) if n else np.zeros(0, bool)
+    id_null = (np.asarray(ids_col.is_null().to_numpy(zero_copy_only=False), dtype=bool) if ids_col.null_count
+               else np.zeros(n, bool))
     codes = np.where(id_null, -1, codes)
     arrays: dict[str, np.ndarray] = {}
     bad = np.zeros(n, dtype=bool)
@@ -225,13 +227,16 @@ def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None
         if f.name in ("contract_id", "status"):
             continue
         col = column(f.name)
-        null = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        has_null = col.null_count > 0
+        null = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool) if has_null else None
         if f.kind == "date":
             values = col.cast(pa.timestamp("s")).to_numpy(zero_copy_only=False) if n else np.zeros(0, "M8[s]")
         elif f.kind == "bool":
-            values = np.asarray(col.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-        else:
+            values = np.asarray((col.fill_null(False) if has_null else col).to_numpy(zero_copy_only=False), dtype=bool)
+        elif has_null:
             values = col.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+        else:
+            values = col.to_numpy().astype(np.float64, copy=False)
             if f.name in AMOUNT_COLUMNS:
                 neg = values < 0
                 if neg.any():
@@ -243,10 +248,10 @@ def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None
                     bad |= values < f.minimum
                 if f.maximum is not None:
                     bad |= values > f.maximum
-            if f.kind == "int":
+            if f.kind == "int" and not pa.types.is_integer(col.type):
                 with np.errstate(invalid="ignore"):
-                    bad |= ~null & (np.floor(values) != values)
-        if not f.nullable:
+                    bad |= np.isfinite(values) & (np.floor(values) != values)
+        if not f.nullable and null is not None:
             bad |= null
         if f.name != "months_on_book":   # checked, not needed after (periods come from the month)
             arrays[f.name] = values
@@ -256,12 +261,13 @@ def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None
     s_levels = s_chunks[0].dictionary.to_pylist() if s_chunks else []
     s_codes = (np.concatenate([c.indices.to_numpy(zero_copy_only=False).astype(np.int16) for c in s_chunks])
                if s_chunks else np.zeros(0, np.int16))
-    s_null = np.asarray(status.is_null().to_numpy(zero_copy_only=False), dtype=bool) if n else np.zeros(0, bool)
+    s_null = (np.asarray(status.is_null().to_numpy(zero_copy_only=False), dtype=bool) if status.null_count
+              else np.zeros(n, bool))
     known = np.array([lvl in PERFORMANCE_STATUSES for lvl in s_levels] + [False])
     bad |= s_null | ~known[np.where(s_null, len(s_levels), s_codes)]
     bad |= id_null
 
-    unknown_cat = ~pd.Index(categories).isin(tape_ids)
+    unknown_cat = ~categories.isin(tape_ids)
     if unknown_cat.any():
         hit = unknown_cat[np.maximum(codes, 0)] & (codes >= 0)
         if hit.any():
@@ -269,8 +275,11 @@ def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None
             raise MonitorInputError(f"{p}: row {i + 1}, contract_id = {categories[codes[i]]!r}: rule in_run_pool "
                                     "(not a contract of the screening run's tape)")
     month = arrays["month"]
-    mi = np.where(np.isnat(month), -1, month_index(np.where(np.isnat(month), np.datetime64("2000-01-31"), month)))
-    _check_months(p, codes.astype(np.int64), mi, lambda i: str(pd.Timestamp(month[i]).date()),
+    nat = np.isnat(month)
+    mi = (month_index(np.where(nat, np.datetime64("2000-01-31"), month)) if nat.any() else month_index(month))
+    mi = np.where(nat, -1, mi).astype(np.int32) if nat.any() else mi.astype(np.int32)
+    del nat
+    _check_months(p, codes, mi, lambda i: str(pd.Timestamp(month[i]).date()),
                   lambda i: str(categories[codes[i]]))
     left: dict[str, int] = {}
     if bad.any():
@@ -287,33 +296,41 @@ def _read_typed_parquet(p: Path, tape_ids: frozenset[str]) -> Performance | None
         "contract_id": pd.Categorical.from_codes(codes[keep], categories=categories),
         "status": pd.Categorical.from_codes(s_codes[keep].astype(np.int16), categories=pd.Index(s_levels, dtype=object)),
     }
-    for name, values in arrays.items():
-        data[name] = values if keep.all() else values[keep]
+    loss = {f.name for f in PERFORMANCE_LOSS_FIELDS if f.kind == "float"}
+    for name in list(arrays):
+        values = arrays.pop(name)
+        values = values if keep.all() else values[keep]
+        if name in loss and values.flags.writeable:
+            values = np.nan_to_num(values, copy=False)
+        elif name in loss and np.isnan(values).any():   # a read-only view of Arrow memory
+            values = np.nan_to_num(values)
+        data[name] = values
     rows = pd.DataFrame(data, copy=False)
-    for f in PERFORMANCE_LOSS_FIELDS:
-        if f.name in rows.columns and f.kind == "float":
-            rows[f.name] = np.nan_to_num(rows[f.name].to_numpy())
     return Performance(path=p, digest=file_digest(p), rows=rows, n_rows=n, left_out=left)
 
 
 def _check_months(p: Path, ids: np.ndarray, mi: np.ndarray, month_text: Any, id_text: Any) -> None:
     """Refuse a contract and month repeated, or months out of order within a contract (file order)."""
-    valid = np.flatnonzero((mi >= 0) & (ids >= 0))
-    k_id, k_m = ids[valid], mi[valid]
-    if len(valid) > 1 and not bool(np.all(k_id[1:] >= k_id[:-1])):
+    ok = (mi >= 0) & (ids >= 0)
+    valid: np.ndarray | None = None if ok.all() else np.flatnonzero(ok)   # None: every row (no index array)
+    del ok
+    k_id, k_m = (ids, mi) if valid is None else (ids[valid], mi[valid])
+    if len(k_id) > 1 and not bool(np.all(k_id[1:] >= k_id[:-1])):
         order = np.argsort(k_id, kind="stable")   # rows of each contract, in file order
-        valid, k_id, k_m = valid[order], k_id[order], k_m[order]
+        valid = order if valid is None else valid[order]
+        k_id, k_m = k_id[order], k_m[order]
     same = k_id[1:] == k_id[:-1]
-    step = k_m[1:] - k_m[:-1]
-    dup = same & (step == 0)
-    back = same & (step < 0)
-    if dup.any() or back.any():   # a sorted, strictly increasing tape never gets here
+    bad = same & (k_m[1:] <= k_m[:-1])
+    del same
+    if bad.any():   # a sorted, strictly increasing tape never gets here
+        back = bad & (k_m[1:] < k_m[:-1])
         repeat = pd.DataFrame({"c": ids, "m": mi}).duplicated(keep="first").to_numpy() & (mi >= 0) & (ids >= 0)
         if repeat.any():
             i = _first(repeat)
             raise MonitorInputError(f"{p}: row {i + 1}, month = {month_text(i)!r}: rule unique_month "
                                     f"(contract {id_text(i)} already has a row for that month)")
-        i = int(valid[_first(back) + 1])
+        j = _first(back) + 1
+        i = int(j if valid is None else valid[j])
         raise MonitorInputError(f"{p}: row {i + 1}, month = {month_text(i)!r}: rule months_in_order "
                                 f"(contract {id_text(i)} has a later month in an earlier row)")
 

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["ASSET_COLUMNS", "BUCKETS", "STATES", "AssetEvents", "PoolFigures", "month_index", "pool_figures"]
+__all__ = ["ASSET_COLUMNS", "BUCKETS", "STATES", "AssetEvents", "PoolFigures", "asset_positions", "month_index",
+           "pool_figures"]
 
 ASSET_COLUMNS = ("asset_id", "pd", "balance", "origination_date", "months_on_book", "current_dpd")
 BUCKETS = ("current", "1_30", "31_60", "61_90", "91_plus")
@@ -100,7 +101,7 @@ def _numbers(values: pd.Series | np.ndarray) -> np.ndarray:
     return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _codes(values: pd.Series, lookup: pd.Index) -> np.ndarray:
+def asset_positions(values: pd.Series, lookup: pd.Index) -> np.ndarray:
     """Position of each value in ``lookup`` (-1 when absent); categorical columns map their categories once."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         table = lookup.get_indexer(values.cat.categories.astype(str))
@@ -203,7 +204,7 @@ def _chunk(acc: _Sums, a_idx: np.ndarray, per: np.ndarray, c: dict[str, np.ndarr
 
 
 def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int, periods: int,
-                 default_dpd: int = 90, chunk_rows: int = 2_000_000) -> PoolFigures:
+                 default_dpd: int = 90, chunk_rows: int = 1_000_000) -> PoolFigures:
     """Pool figures for periods ``1..periods`` after the cut-off.
 
     Parameters
@@ -233,7 +234,7 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
     n_assets = len(assets)
     P = int(periods)
     ids = pd.Index(assets["asset_id"].astype(str))
-    a_all = _codes(perf["contract_id"], ids).astype(np.int32)
+    a_all = asset_positions(perf["contract_id"], ids).astype(np.int32)
     per_all = (month_index(perf["month"]) - cutoff_month).astype(np.int32)
     inside = (a_all >= 0) & (per_all >= 1) & (per_all <= P)
     rows: np.ndarray | None = None   # None: every row, in order (no gather needed)
@@ -250,7 +251,7 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
     n_rows = len(a_sorted)
     status_col = perf["status"]
     if isinstance(status_col.dtype, pd.CategoricalDtype):
-        lut = np.array([_STATUS.get(str(x), -1) for x in status_col.cat.categories] + [-1])
+        lut = np.array([_STATUS.get(str(x), -1) for x in status_col.cat.categories] + [-1], dtype=np.int8)
         status_all = lut[status_col.cat.codes.to_numpy()]
     else:
         status_all = status_col.astype(str).map(_STATUS).to_numpy(dtype="float64", na_value=-1).astype(np.int64)
@@ -269,7 +270,7 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
         sub: slice | np.ndarray = slice(start, stop) if rows is None else rows[start:stop]
         c = {name: (np.nan_to_num(col[sub]) if col is not None else np.zeros(stop - start))
              for name, col in columns.items()}
-        c["status"] = status_all[sub]
+        c["status"] = status_all[sub].astype(np.int64)
         _chunk(acc, a_sorted[start:stop].astype(np.int64), per_all[sub].astype(np.int64), c, balance0, mob0,
                cut_bucket, default_dpd,
                columns["charged_off_amount"] is not None)

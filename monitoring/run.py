@@ -35,7 +35,7 @@ from monitoring.inputs import (
     periods_between,
     read_performance,
 )
-from monitoring.pool import BUCKETS, STATES, month_index, pool_figures
+from monitoring.pool import BUCKETS, STATES, asset_positions, month_index, pool_figures
 from monitoring.vintages import vintage_curves
 from monitoring.waterfall import run_waterfall
 from scoring import audit
@@ -251,13 +251,15 @@ def monitor(run: str, performance: str | os.PathLike[str], deal_path: str | os.P
     if asof is not None and asof <= deal.cutoff_date:
         raise MonitorInputError(f"--asof = {asof.isoformat()}: rule after_cutoff (must be after the cut-off "
                                 f"{deal.cutoff_date.isoformat()})")
-    months = pd.to_datetime(perf.rows["month"])
-    admitted = perf.rows["contract_id"].astype(str).isin(set(pool.assets["asset_id"]))
-    after = months > pd.Timestamp(deal.cutoff_date)
-    if not (admitted & after).any():
+    month_no = month_index(perf.rows["month"])
+    admitted = asset_positions(perf.rows["contract_id"], pd.Index(pool.assets["asset_id"])) >= 0
+    cutoff_no = int(month_index(np.array([np.datetime64(deal.cutoff_date, "D")]))[0])
+    if not (admitted & (month_no > cutoff_no)).any():
         raise MonitorInputError(f"{perf.path}: row 0, contract_id: rule has_pool_rows (no row of an admitted asset "
                                 f"after the cut-off {deal.cutoff_date.isoformat()})")
-    last_month = months[admitted & after].max().date()
+    last_no = int(month_no[admitted].max())
+    del month_no, admitted
+    last_month = (pd.Timestamp(year=last_no // 12, month=last_no % 12 + 1, day=1) + pd.offsets.MonthEnd(0)).date()
     end = min(asof, last_month) if asof is not None else last_month
     periods = periods_between(deal.cutoff_date, end)
     if periods < 1:
