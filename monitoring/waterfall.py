@@ -1,14 +1,15 @@
 """The deal's waterfall on actual collections, with the liquidity facility and the triggers.
 
-Each period ``t`` the **available funds** are the period's interest and principal collections plus
-recoveries (CNY). They are paid, in order:
+Each period ``t`` the **revenue** (interest collections plus recoveries) and the **principal
+collections** (CNY) are paid, in order:
 
 1. fees: servicing and trustee, each its annual rate / 12 of the beginning pool balance;
 2. interest of the senior, then the mezzanine classes (balance x coupon / 12, plus any unpaid interest
-   carried from before); where the funds fall short of what the liquidity facility ``covers``, it
-   lends the shortfall, up to its limit less the draws not yet repaid;
-3. repayment of the liquidity draws outstanding;
-4. principal: the **principal distribution amount** is the fall of the pool balance over the period
+   carried from before). Both are paid from revenue; where revenue falls short of an item the liquidity
+   facility ``covers``, it lends the shortfall, up to its limit less the draws not yet repaid; a
+   shortfall still left is paid from the principal collections;
+3. repayment of the liquidity draws outstanding, from revenue;
+4. principal, from what is left of both: the **principal distribution amount** is the fall of the pool balance over the period
    (collected principal plus the principal of assets that defaulted), so the notes keep pace with the
    pool and losses are covered by the excess spread; paid to the classes in order of seniority
    (``sequential``), or to the senior and mezzanine classes in proportion to their balances
@@ -75,24 +76,33 @@ def run_waterfall(monthly: pd.DataFrame, deal: Deal) -> tuple[pd.DataFrame, list
     for t in range(P):
         row = monthly.iloc[t]
         begin, end = float(row["beginning_balance"]), float(row["pool_balance"])
-        funds = float(row["interest_collections"] + row["principal_collections"] + row["recoveries"])
-        put("available_funds", funds)
+        revenue = float(row["interest_collections"] + row["recoveries"])
+        principal_funds = float(row["principal_collections"])
+        put("available_funds", revenue + principal_funds)
+        put("revenue_funds", revenue)
         room = max(deal.liquidity.limit - liq_out, 0.0)
         draw_t = 0.0
+        principal_used = 0.0
 
-        def covered(amount: float, item: str, funds: float) -> tuple[float, float]:
-            nonlocal room, draw_t
-            paid, funds = _pay(amount, funds)
+        def senior_item(amount: float, item: str) -> float:
+            """Pay from revenue; a covered shortfall is lent by the facility; the rest from principal."""
+            nonlocal revenue, principal_funds, room, draw_t, principal_used
+            paid, revenue = _pay(amount, revenue)
             short = amount - paid
             if short > 1e-9 and item in deal.liquidity.covers and room > 0:
                 d = min(short, room)
                 room -= d
                 draw_t += d
                 paid += d
-            return paid, funds
+                short -= d
+            if short > 1e-9:
+                extra, principal_funds = _pay(short, principal_funds)
+                principal_used += extra
+                paid += extra
+            return paid
 
         fees = (deal.servicing_fee + deal.trustee_fee) / 12.0 * begin
-        fees_paid, funds = covered(fees, "fees", funds)
+        fees_paid = senior_item(fees, "fees")
         put("fees_due", fees)
         put("fees_paid", fees_paid)
         interest_paid = np.zeros(len(cls))
@@ -100,14 +110,16 @@ def run_waterfall(monthly: pd.DataFrame, deal: Deal) -> tuple[pd.DataFrame, list
             if c.rank == "subordinated":
                 continue
             due = bal[k] * c.coupon / 12.0 + unpaid_interest[k]
-            interest_paid[k], funds = covered(due, f"{c.rank}_interest", funds)
+            interest_paid[k] = senior_item(due, f"{c.rank}_interest")
             unpaid_interest[k] = due - interest_paid[k]
         liq_out += draw_t
         draws_count += int(draw_t > 0)
-        repaid, funds = _pay(liq_out - draw_t, funds)   # draws of earlier periods first
+        repaid, revenue = _pay(liq_out - draw_t, revenue)   # earlier draws, from revenue only
         liq_out -= repaid
         put("liquidity_draw", draw_t)
         put("liquidity_repaid", repaid)
+        put("principal_used_for_interest", principal_used)
+        funds = revenue + principal_funds
 
         pda = max(begin - end, 0.0)
         principal_paid = np.zeros(len(cls))

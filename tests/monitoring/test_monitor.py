@@ -241,3 +241,40 @@ def test_monitor_logs_the_backtest_to_mlflow(sample: Sample, run_dir: Path, tmp_
     assert run.data.tags["poolgate.verdict"] == result["backtest"]["verdict"]
     assert run.data.params["screen_run_id"] == "fake1"
     assert run.data.metrics["backtest_defaults"] == result["backtest"]["defaults"]
+
+
+def test_liquidity_covers_shortfalls_up_to_its_limit_and_its_trigger_counts_draws(computed) -> None:  # type: ignore[no-untyped-def]
+    pool, perf, _, _ = computed
+    data = deal_dict(pool_balance(Path(pool.run_dir)))
+    data["fees"]["servicing"] = 0.2          # 1.7 % of the pool a month: more than the interest collected
+    data["liquidity"]["limit"] = data["liquidity"]["limit"] / 10
+    comp = compute_monitoring(pool.assets, perf.rows, parse_deal(data), periods=PERIODS)
+    m = comp.monthly
+    limit = data["liquidity"]["limit"]
+    assert m["liquidity_draw"].sum() > 0
+    assert (m["liquidity_outstanding"] <= limit + 1e-6).all()
+    np.testing.assert_allclose(m["liquidity_outstanding"], (m["liquidity_draw"] - m["liquidity_repaid"]).cumsum(),
+                               atol=1e-6)
+    draws = (m["liquidity_draw"] > 0).cumsum()
+    trig = next(t for t in comp.triggers if t["code"] == "liquidity_draws")
+    assert trig["breached"] == bool(draws.iloc[-1] > 2)
+    if trig["breached"]:
+        assert trig["first_breach_period"] == int(m.loc[draws > 2, "period"].iloc[0])
+    assert m["principal_used_for_interest"].sum() > 0    # beyond the limit, principal pays the senior items
+
+
+def test_drift_within_the_pool_range_ignores_what_eligibility_cut() -> None:
+    from monitoring.drift import pool_psi
+
+    profile = {"gps": {"kind": "categorical", "shares": {"True": 0.93, "False": 0.07}},
+               "age": {"kind": "numeric", "edges": [30.0, 40.0], "shares": {"0": 0.3, "1": 0.4, "2": 0.3}}}
+    rng = np.random.default_rng(0)
+    pool = pd.DataFrame({"gps": np.ones(4000, dtype=bool),
+                         "age": rng.choice([25.0, 35.0, 50.0], size=4000, p=[0.3, 0.4, 0.3])})
+    got = pool_psi(profile, pool).set_index("feature")
+    assert got.loc["gps", "psi"] == pytest.approx(0.0, abs=1e-9)
+    assert got.loc["gps", "psi_unconditional"] > 0.25
+    assert got.loc["gps", "dropped_training_share"] == pytest.approx(0.07)
+    assert got.loc["age", "psi"] < 0.01
+    shifted = pool.assign(age=rng.choice([25.0, 35.0, 50.0], size=4000, p=[0.1, 0.3, 0.6]))
+    assert pool_psi(profile, shifted).set_index("feature").loc["age", "psi"] > 0.25
