@@ -49,7 +49,9 @@ def month_index(dates: pd.Series | np.ndarray) -> np.ndarray:
     arr = np.asarray(dates)
     if arr.dtype.kind != "M":
         arr = pd.to_datetime(arr).to_numpy()
-    return arr.astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    out = arr.astype("datetime64[M]").view(np.int64)   # one new array, changed in place
+    out += 1970 * 12
+    return out
 
 
 def _bucket(dpd: np.ndarray) -> np.ndarray:
@@ -235,7 +237,9 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
     P = int(periods)
     ids = pd.Index(assets["asset_id"].astype(str))
     a_all = asset_positions(perf["contract_id"], ids).astype(np.int32)
-    per_all = (month_index(perf["month"]) - cutoff_month).astype(np.int32)
+    per_all = month_index(perf["month"])
+    per_all -= cutoff_month
+    per_all = per_all.astype(np.int32)
     inside = (a_all >= 0) & (per_all >= 1) & (per_all <= P)
     rows: np.ndarray | None = None   # None: every row, in order (no gather needed)
     if not inside.all():
