@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -266,7 +267,7 @@ def test_liquidity_covers_shortfalls_up_to_its_limit_and_its_trigger_counts_draw
 def test_drift_within_the_pool_range_ignores_what_eligibility_cut() -> None:
     from monitoring.drift import pool_psi
 
-    profile = {"gps": {"kind": "categorical", "shares": {"True": 0.93, "False": 0.07}},
+    profile: dict[str, dict[str, Any]] = {"gps": {"kind": "categorical", "shares": {"True": 0.93, "False": 0.07}},
                "age": {"kind": "numeric", "edges": [30.0, 40.0], "shares": {"0": 0.3, "1": 0.4, "2": 0.3}}}
     rng = np.random.default_rng(0)
     pool = pd.DataFrame({"gps": np.ones(4000, dtype=bool),
