@@ -65,7 +65,8 @@ class AssetEvents:
     ``default_period`` / ``prepay_period`` / ``matured_period``: period of the event, 0 when none;
     ``exposure_months``: periods at risk of default (to the first of default, prepayment, maturity or
     the last period); ``charged_off`` and ``recovered``: CNY over the window; ``last_period``: the last
-    period with a row (0 when none).
+    period with a row (0 when none); ``balance``: outstanding principal (CNY) at the last period when the
+    asset is still in the pool then, else 0.
     """
 
     default_period: np.ndarray
@@ -76,6 +77,7 @@ class AssetEvents:
     charged_off: np.ndarray
     recovered: np.ndarray
     last_period: np.ndarray
+    balance: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ class _Sums:
         self.roll = np.zeros((periods + 1) * 40, dtype=np.int64)
         z = np.zeros(n_assets, dtype=np.int64)
         self.events = {k: z.copy() for k in ("default", "prepay", "matured", "last")}
-        self.amounts = {k: np.zeros(n_assets) for k in ("default_balance", "charged", "recovered")}
+        self.amounts = {k: np.zeros(n_assets) for k in ("default_balance", "charged", "recovered", "balance")}
 
     def add(self, name: str, per: np.ndarray, weights: np.ndarray | None = None, mask: np.ndarray | None = None) -> None:
         p = per if mask is None else per[mask]
@@ -201,6 +203,8 @@ def _chunk(acc: _Sums, a_idx: np.ndarray, per: np.ndarray, c: dict[str, np.ndarr
         acc.events[key][a_idx[hit]] = per[hit]
     ends = starts + lengths - 1
     acc.events["last"][a_idx[ends]] = per[ends]
+    at_end = ends[performing[ends] & (per[ends] == acc.P)]
+    acc.amounts["balance"][a_idx[at_end]] = out[at_end]
     for key, values in (("default_balance", default_bal), ("charged", charged), ("recovered", recovered)):
         acc.amounts[key] += np.bincount(a_idx, weights=values, minlength=len(acc.amounts[key]))
 
@@ -337,5 +341,5 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
     exposure = np.where(ends <= P, ends, np.minimum(last, P))
     events = AssetEvents(default_period=d_per, prepay_period=p_per, matured_period=mat_per, exposure_months=exposure,
                          default_balance=acc.amounts["default_balance"], charged_off=acc.amounts["charged"],
-                         recovered=acc.amounts["recovered"], last_period=last)
+                         recovered=acc.amounts["recovered"], last_period=last, balance=acc.amounts["balance"])
     return PoolFigures(monthly=pd.DataFrame(m), roll_counts=roll, events=events)

@@ -44,7 +44,7 @@ from scoring.lookup import find_run_dir
 __all__ = ["OUTPUT_FILES", "SUMMARY_SCHEMA", "Monitoring", "compute_monitoring", "monitor", "pool_drift"]
 
 log = logging.getLogger(__name__)
-OUTPUT_FILES = ("monthly.parquet", "monthly.csv", "vintages.parquet", "backtest.json", "summary.json")
+OUTPUT_FILES = ("monthly.parquet", "monthly.csv", "vintages.parquet", "assets.parquet", "backtest.json", "summary.json")
 SUMMARY_SCHEMA = "poolgate.monitoring.summary/1"
 #: Figures of the latest period copied into ``summary.json`` ``latest`` (stable key names, documented).
 LATEST_KEYS = ("period", "month", "pool_balance", "pool_factor", "assets", "collection_rate",
@@ -61,6 +61,7 @@ class Monitoring:
 
     monthly: pd.DataFrame
     vintages: pd.DataFrame
+    assets: pd.DataFrame
     backtest: dict[str, Any]
     triggers: list[dict[str, Any]]
     roll_rates: dict[str, Any]
@@ -113,7 +114,17 @@ def compute_monitoring(assets: pd.DataFrame, perf: pd.DataFrame, deal: Deal, *, 
     latest = figs.roll_counts[-1]
     roll = {"from": list(BUCKETS), "to": list(STATES), "latest_period": periods,
             "latest_counts": latest.tolist(), "all_periods_counts": figs.roll_counts[1:].sum(axis=0).tolist()}
-    return Monitoring(monthly=monthly, vintages=vint, backtest=bt, triggers=triggers, roll_rates=roll)
+    ev = figs.events
+    state = np.select([ev.default_period > 0, ev.prepay_period > 0, ev.matured_period > 0, ev.balance > 0],
+                      ["defaulted", "prepaid", "matured", "in_pool"], "not_reported")
+    asset_table = pd.DataFrame({
+        "asset_id": assets["asset_id"].astype(str).to_numpy(), "state": state, "balance": ev.balance,
+        "cutoff_balance": bal, "pd": assets["pd"].to_numpy(dtype="float64"),
+        "default_period": ev.default_period, "prepay_period": ev.prepay_period,
+        "matured_period": ev.matured_period, "months_at_risk": ev.exposure_months,
+        "charged_off": ev.charged_off, "recovered": ev.recovered, "last_period": ev.last_period})
+    return Monitoring(monthly=monthly, vintages=vint, assets=asset_table, backtest=bt, triggers=triggers,
+                      roll_rates=roll)
 
 
 def pool_drift(pool: ScreenedPool) -> tuple[pd.DataFrame | None, str, Any]:
@@ -285,6 +296,7 @@ def monitor(run: str, performance: str | os.PathLike[str], deal_path: str | os.P
         "monthly.parquet": lambda p: monthly.to_parquet(p, index=False),
         "monthly.csv": lambda p: monthly.to_csv(p, index=False),
         "vintages.parquet": lambda p: comp.vintages.to_parquet(p, index=False),
+        "assets.parquet": lambda p: comp.assets.to_parquet(p, index=False),
         "backtest.json": write_json(bt_doc),
         "summary.json": write_json(summary),
     })

@@ -139,11 +139,18 @@ def test_monitor_writes_every_output_once_and_logs_a_record(sample: Sample, run_
     for key in ("delinquency_60_plus_share", "cpr", "cumulative_net_loss_share", "pool_factor"):
         assert isinstance(result["latest"][key], float)
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(
-        ["monthly.parquet", "monthly.csv", "vintages.parquet", "backtest.json", "summary.json"])
-    assert len(pd.read_parquet(tmp_path / "a" / "monthly.parquet")) == 24
+        ["monthly.parquet", "monthly.csv", "vintages.parquet", "assets.parquet", "backtest.json", "summary.json"])
+    monthly = pd.read_parquet(tmp_path / "a" / "monthly.parquet")
+    assert len(monthly) == 24
+    assets = pd.read_parquet(tmp_path / "a" / "assets.parquet")
+    in_pool = assets[assets["state"] == "in_pool"]
+    assert len(in_pool) == monthly["assets"].iloc[-1]
+    assert in_pool["balance"].sum() == pytest.approx(monthly["pool_balance"].iloc[-1])
+    assert (assets["state"] == "defaulted").sum() == monthly["defaults"].sum()
     assert _cli([*args, "--out", str(tmp_path / "b")]) == 0
     capsys.readouterr()
-    for name in ("monthly.parquet", "monthly.csv", "vintages.parquet", "backtest.json", "summary.json"):
+    for name in ("monthly.parquet", "monthly.csv", "vintages.parquet", "assets.parquet", "backtest.json",
+                 "summary.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     records = [r for _, r, _ in read_records(log)]
     assert [r["record"] for r in records if r] == ["monitoring", "monitoring"]
