@@ -11,6 +11,8 @@ screening run and/or a monitoring run, and returns a dict (the content of ``asse
 - each leaf's ratings (by expert, the group's weighted mean), its contribution to the composite score
   (global weight x rating), the measured figure and its rating where the leaf names an indicator,
   and whether expert and measured ratings disagree;
+- the principal risk (the criterion with the largest weight and its three largest leaves) with the
+  measures the file names against them;
 - the composite score and level (experts' ratings; and with measured ratings where there are any),
   the ranking of criteria and leaves, the principal risk and the sensitivity of the top risk to each
   criterion's weight.
@@ -192,7 +194,8 @@ def assess(judgments: Judgments, *, screen: Figures | None = None, monitor: Figu
         "nodes": [{"name": n.name, "en": n.en, "zh": n.zh, "parent": n.parent, "depth": n.depth,
                    "children": list(n.children), "leaf": n.is_leaf,
                    "criterion": None if n.parent is None else j.criterion_of(n.name),
-                   "indicator": n.indicator} for n in j.nodes.values()],
+                   "indicator": n.indicator, "measures_en": n.measures_en, "measures_zh": n.measures_zh}
+                  for n in j.nodes.values()],
         "indicators": {k: {"source": i.source, "path": i.path, "en": i.en, "zh": i.zh, "unit": i.unit}
                        for k, i in used.items()},
         "matrices": matrices,
@@ -213,7 +216,9 @@ def assess(judgments: Judgments, *, screen: Figures | None = None, monitor: Figu
                       "disagreements": [x["name"] for x in leaves if x["disagree"]]},
         "principal_risk": {"criterion": top_criterion, "weight": _r(criteria_w[top_criterion]),
                            "leaves": [x["name"] for x in under[:3]], "top_leaf": by_weight[0]["name"],
-                           "top_contribution": by_contribution[0]["name"]},
+                           "top_contribution": by_contribution[0]["name"],
+                           "measures": [n for n in [top_criterion, *(x["name"] for x in under[:3])]
+                                        if j.nodes[n].measures_en]},
         "sensitivity": {
             "top_leaf": by_weight[0]["name"], "top_criterion": top_criterion,
             "leaves": _stability_records(stability(criteria_w, leaf_items, j.criteria)) if several else [],

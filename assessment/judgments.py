@@ -15,6 +15,7 @@ Layout (see ``docs/risk_assessment.md`` and ``data_samples/risk_assessment.toml`
     children = ["lessee_breach", "overdue"]   # none: a leaf risk
     indicator = "..."        # leaves only, optional: a measured figure (assessment.indicators)
     thresholds = [...]       # with indicator: scale - 1 cut points mapping the figure onto the levels
+    measures_en = "..."      # optional: the measures against this risk (measures_zh in Chinese)
 
     [indicators.my_figure]   # optional: figures beyond the built-in registry
     source = "monitor"
@@ -64,7 +65,7 @@ _RECIPROCAL_TOL = 0.01  # a full matrix's a_ji may be written rounded (0.333 for
 @dataclass(frozen=True)
 class Node:
     """One node of the hierarchy: ``children`` empty for a leaf risk; ``indicator`` and ``thresholds``
-    only on leaves."""
+    only on leaves; ``measures_en`` / ``measures_zh`` the measures against the risk (empty when none)."""
 
     name: str
     en: str
@@ -74,6 +75,8 @@ class Node:
     depth: int
     indicator: str | None = None
     thresholds: tuple[float, ...] | None = None
+    measures_en: str = ""
+    measures_zh: str = ""
 
     @property
     def is_leaf(self) -> bool:
@@ -311,9 +314,12 @@ def _hierarchy(file: str, goal: str, raw: Any, scale: int, indicators: Mapping[s
         en = t.text("en", name)
         zh = t.text("zh", en)
         indicator, thresholds = _indicator(t, bool(children[name]), scale, indicators)
+        measures_en = t.text("measures_en") if "measures_en" in t.table else ""
+        measures_zh = t.text("measures_zh") if "measures_zh" in t.table else measures_en
         t.done()
         nodes[name] = Node(name=name, en=en, zh=zh, children=children[name], parent=parent.get(name),
-                           depth=depth[name], indicator=indicator, thresholds=thresholds)
+                           depth=depth[name], indicator=indicator, thresholds=thresholds, measures_en=measures_en,
+                           measures_zh=measures_zh)
     return nodes
 
 

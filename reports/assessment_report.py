@@ -34,6 +34,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
                          "judgments aggregated by AIJ) and their ratings of each leaf risk, beside the pool's "
                          "measured figures.",
         "composite": "composite risk score", "with_measured": "with measured ratings", "principal": "principal risk",
+        "measures": "Measures against the principal risk",
         "top_leaf": "largest single risk", "file": "judgments file", "version": "version", "sha": "sha256",
         "experts": "experts", "expert": "expert", "weight": "weight", "screen": "screening run",
         "monitor": "monitoring run", "not_given": "not given", "node": "risk", "other_lang": "中文",
@@ -83,6 +84,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "summary_intro": "基于专家两两比较（层次分析法，群组判断按 AIJ 集结）及其对各末级风险的评级得出的产品综合风险，"
                          "并与资产池的实测指标对照。",
         "composite": "综合风险得分", "with_measured": "计入实测评级", "principal": "主要风险",
+        "measures": "针对主要风险的措施",
         "top_leaf": "最大的单项风险", "file": "判断文件", "version": "版本", "sha": "sha256",
         "experts": "专家", "expert": "专家", "weight": "权重", "screen": "筛选运行", "monitor": "存续期监测",
         "not_given": "未提供", "node": "风险", "other_lang": "English", "local": "局部权重", "global": "全局权重",
@@ -188,6 +190,10 @@ def _summary(doc: Document, v: _View) -> None:
         cards.append(_card(metric("composite.score_with_measured", comp["score_with_measured"], "f3"),
                            f"{t['with_measured']} ({comp['measured_leaves']}): {v.level(comp['level_with_measured'])}"))
     sec.add(Markup(f'<div class="cards">{"".join(cards)}</div>'))
+    if p["measures"]:
+        key = "measures_zh" if v.lang == "zh" else "measures_en"
+        items = "".join(f"<li><b>{esc(v.name(n))}</b>: {esc(v.nodes[n][key])}</li>" for n in p["measures"])
+        sec.add(Markup(f"<h3>{esc(t['measures'])}</h3><ul>{items}</ul>"))
     sources = r["sources"]
 
     def src(key: str) -> Any:

@@ -108,6 +108,9 @@ def _print_summary(result: dict[str, Any], bad: list[dict[str, Any]]) -> None:
     p = result["principal_risk"]
     print(f"principal risk: {names[p['criterion']]} (weight {p['weight']:.3f}), led by "
           + ", ".join(names[x] for x in p["leaves"]))
+    nodes = {n["name"]: n for n in result["nodes"]}
+    for n in p["measures"]:
+        print(f"  measures against {names[n]}: {nodes[n]['measures_en']}")
     print()
     print_table(pd.DataFrame([{"criterion": names[c["name"]], "weight": f"{c['weight']:.3f}",
                                "score": f"{c['score']:.2f}", "level": levels[c["level"] - 1]}

@@ -115,6 +115,7 @@ def test_sample_principal_risk_is_credit(sample_result: dict[str, Any]) -> None:
     p = sample_result["principal_risk"]
     assert p["criterion"] == "credit" and p["top_leaf"] == "lessee_breach"
     assert sample_result["ranking"]["criteria"][0] == "credit"
+    assert p["measures"] == ["credit", "lessee_breach", "overdue", "prepayment"]
 
 
 def test_sample_flags_the_inconsistent_matrix_with_its_revision(sample_result: dict[str, Any]) -> None:

@@ -185,6 +185,15 @@ def test_thresholds_must_fit_the_scale_and_be_monotone() -> None:
     parse_judgments(d, source="j.toml")  # descending is fine
 
 
+def test_measures_against_a_risk() -> None:
+    d = small()
+    d["node"][1]["measures_en"] = "limits"
+    j = parse_judgments(d, source="j.toml")
+    assert (j.nodes["a"].measures_en, j.nodes["a"].measures_zh, j.nodes["b"].measures_en) == ("limits", "limits", "")
+    d["node"][1]["measures_zh"] = ""
+    fails(d, "node a", "measures_zh = ''", "non-empty")
+
+
 def test_indicator_on_a_node_with_children() -> None:
     d = small()
     d["node"][1]["indicator"] = "wa_pd"
