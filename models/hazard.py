@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,10 +77,34 @@ class HazardPart:
         line fitted on, e.g., paid-to-due ratios that are all 1 for current contracts)."""
         if not self.ranges:
             return X
-        X = X.copy()
+        X = X.copy(deep=False)
         for name, (lo, hi) in self.ranges.items():
             X[name] = X[name].clip(lo, hi)
         return X
+
+    def raw_rolled(self, base: pd.DataFrame, who: np.ndarray, stacked: pd.DataFrame,
+                   rolled: Sequence[str]) -> np.ndarray:
+        """:meth:`raw` of ``stacked`` rows that repeat the ``base`` rows ``who`` and differ from them only in
+        the numeric ``rolled`` columns, shape (len(stacked),).
+
+        The trees score every stacked row; the logistic base is additive, so its terms of the other inputs
+        are computed once per base row, and each rolled input's term, affine in a non-missing value, from
+        two probe rows (the same numbers as :meth:`raw`, without coding every categorical input again).
+        """
+        stacked = self._clip(stacked)
+        out = np.asarray(self.trees.predict(stacked, raw_score=True), dtype="float64") + self.offset
+        if self.linear is None or not len(base):
+            return out
+        b = self._clip(base)
+        terms = self.linear.contributions(b)
+        fixed = terms.drop(columns=list(rolled)).to_numpy().sum(axis=1) + float(self.linear.intercept_)
+        out += fixed[who]
+        for name in rolled:
+            probe = b.iloc[[0, 0]].copy()
+            probe[name] = [0.0, 1.0]
+            at = self.linear.contributions(probe)[name].to_numpy()
+            out += at[0] + (at[1] - at[0]) * stacked[name].to_numpy(dtype="float64")
+        return out
 
     def raw(self, X: pd.DataFrame) -> np.ndarray:
         """Raw log-odds of the hazard, shape (n,)."""
@@ -216,10 +240,15 @@ class ForwardModel:
             who = np.repeat(assets, reps)                                 # asset of each stacked row
             j = np.arange(len(who)) - np.repeat(np.cumsum(reps) - reps, reps) + 1   # months after the cut-off
             rows = roll.iloc[who].reset_index(drop=True)
-            rows["months_on_book_at_s"] = mob[who] + j - 1                # the state month before month s + j
-            rows["remaining_term_at_s"] = remaining[who] - (j - 1)
-            h_d = self.predict_hazard("default", rows) if len(rows) else np.zeros(0)
-            h_p = self.predict_hazard("prepay", rows) if len(rows) else np.zeros(0)
+            ahead = {"months_on_book_at_s": mob[who] + j - 1,            # the state month before month s + j
+                     "remaining_term_at_s": remaining[who] - (j - 1)}
+            rolled = tuple(name for name in ahead if name in rows.columns)
+            for name in rolled:
+                rows[name] = ahead[name]
+            base = roll.iloc[assets].reset_index(drop=True)
+            local = who - first
+            h_d = _sigmoid(self.parts["default"].raw_rolled(base, local, rows, rolled)) if len(rows) else np.zeros(0)
+            h_p = _sigmoid(self.parts["prepay"].raw_rolled(base, local, rows, rolled)) if len(rows) else np.zeros(0)
             step = np.log(np.maximum((1.0 - h_d) * (1.0 - h_p), 1e-300))
             cum = np.cumsum(step)
             start = np.repeat(np.cumsum(reps) - reps, reps)

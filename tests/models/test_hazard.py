@@ -103,3 +103,18 @@ def test_storage_is_text_and_round_trips(fitted, tmp_path: Path, monkeypatch: py
     a, b = model.at_cutoff(running.head(300)), again.at_cutoff(running.head(300))
     np.testing.assert_array_equal(a.pd_remaining, b.pd_remaining)
     np.testing.assert_array_equal(a.raw_score, b.raw_score)
+
+
+def test_rolled_scores_equal_plain_scores(fitted) -> None:  # type: ignore[no-untyped-def]
+    model, X, _, rows, _ = fitted
+    base = X.loc[rows["default"]].head(40).reset_index(drop=True)
+    who = np.repeat(np.arange(len(base)), 3)
+    stacked = base.iloc[who].reset_index(drop=True)
+    stacked["months_on_book_at_s"] = stacked["months_on_book_at_s"] + np.tile([0, 5, 40], len(base))
+    stacked["remaining_term_at_s"] = stacked["remaining_term_at_s"] - np.tile([0, 5, 40], len(base))
+    for name in ("default", "prepay"):
+        part = model.parts[name]
+        assert part.linear is not None
+        np.testing.assert_allclose(part.raw_rolled(base, who, stacked, ("months_on_book_at_s", "remaining_term_at_s")),
+                                   part.raw(stacked), atol=1e-9)
+
