@@ -236,7 +236,7 @@ def _read_typed_parquet(p: Path, tape_ids: pd.Index) -> Performance | None:
         elif has_null:
             values = col.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
         else:
-            values = col.to_numpy().astype(np.float64, copy=False)
+            values = col.to_numpy()   # integers stay integers (dpd: 4 bytes a row instead of 8, below)
             if f.name in AMOUNT_COLUMNS:
                 neg = values < 0
                 if neg.any():
@@ -253,7 +253,11 @@ def _read_typed_parquet(p: Path, tape_ids: pd.Index) -> Performance | None:
                     bad |= np.isfinite(values) & (np.floor(values) != values)
         if not f.nullable and null is not None:
             bad |= null
+        pa.default_memory_pool().release_unused()   # Arrow's allocator keeps freed column buffers otherwise
         if f.name != "months_on_book":   # checked, not needed after (periods come from the month)
+            if values.dtype.kind in "iu" and f.kind == "int" and len(values) and \
+                    int(np.abs(values).max()) < 2**31:
+                values = values.astype(np.int32)   # days past due: 4 bytes a row instead of 8
             arrays[f.name] = values
         del col, values, null
     status = column("status").unify_dictionaries()
@@ -306,6 +310,7 @@ def _read_typed_parquet(p: Path, tape_ids: pd.Index) -> Performance | None:
             values = np.nan_to_num(values)
         data[name] = values
     rows = pd.DataFrame(data, copy=False)
+    pa.default_memory_pool().release_unused()
     return Performance(path=p, digest=file_digest(p), rows=rows, n_rows=n, left_out=left)
 
 

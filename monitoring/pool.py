@@ -97,10 +97,11 @@ def _group_cumsum(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -
 
 
 def _numbers(values: pd.Series | np.ndarray) -> np.ndarray:
-    """A column as float64 numpy (NaN for empty); a view when it already is one."""
-    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+    """A column as numpy numbers (NaN for empty); a view when it already is a plain numpy number column
+    (integers stay integers: chunks are converted to float64 one at a time)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
         return values
-    if isinstance(values, pd.Series) and values.dtype == np.float64:
+    if isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiu":
         return values.to_numpy()
     return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
@@ -108,9 +109,8 @@ def _numbers(values: pd.Series | np.ndarray) -> np.ndarray:
 def asset_positions(values: pd.Series, lookup: pd.Index) -> np.ndarray:
     """Position of each value in ``lookup`` (-1 when absent); categorical columns map their categories once."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        table = lookup.get_indexer(values.cat.categories.astype(str))
-        codes = values.cat.codes.to_numpy()
-        return np.where(codes >= 0, table[codes], -1)
+        table = np.append(lookup.get_indexer(values.cat.categories.astype(str)), -1).astype(np.int32)
+        return table[values.cat.codes.to_numpy()]   # code -1 (empty) takes the appended -1
     return lookup.get_indexer(values.astype(str))
 
 
@@ -276,7 +276,7 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
         while stop < n_rows and a_sorted[stop] == a_sorted[stop - 1]:
             stop += 1   # whole assets in a chunk
         sub: slice | np.ndarray = slice(start, stop) if rows is None else rows[start:stop]
-        c = {name: (np.nan_to_num(col[sub]) if col is not None else np.zeros(stop - start))
+        c = {name: (np.nan_to_num(col[sub].astype(np.float64)) if col is not None else np.zeros(stop - start))
              for name, col in columns.items()}
         c["status"] = status_all[sub].astype(np.int64)
         _chunk(acc, a_sorted[start:stop].astype(np.int64), per_all[sub].astype(np.int64), c, balance0, mob0,
