@@ -48,11 +48,22 @@ class AssembledRun:
 
 
 def model_inputs(tape: str | os.PathLike[str], model: Any) -> pd.DataFrame:
-    """Model inputs of every valid row of ``tape`` with its 1-based ``row`` number (as in the decisions)."""
+    """Model inputs of every valid row of ``tape`` with its 1-based ``row`` number (as in the decisions).
+
+    With a forward model (:mod:`models.hazard`) these are its inputs: the origination inputs and the
+    behaviour at the cut-off, a superset of what either band model's contributions name.
+    """
     raw = read_table(tape)
     check = check_lease_tape(raw)
     valid = ~pd.Series(check.invalid, index=check.records.index).to_numpy(dtype=bool)
-    inputs = model.transform(check.records.loc[valid]).reset_index(drop=True)
+    records = check.records.loc[valid]
+    forward = getattr(model, "forward", None)
+    if forward is not None:
+        from models.hazard import cutoff_state
+
+        inputs = forward.inputs(records, cutoff_state(records)).reset_index(drop=True)
+    else:
+        inputs = model.transform(records).reset_index(drop=True)
     inputs.insert(0, "row", (pd.RangeIndex(len(raw))[valid] + 1).to_numpy())
     return inputs
 
