@@ -73,19 +73,10 @@ def _need(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
         raise TapeError(f"{where} lacks column(s) {', '.join(missing)}; snapshots need {', '.join(columns)}")
 
 
-def _group_start(codes: np.ndarray) -> np.ndarray:
-    """Index of the first row of each row's group (rows sorted by group)."""
-    n = len(codes)
-    first = np.ones(n, dtype=bool)
-    first[1:] = codes[1:] != codes[:-1]
-    return np.maximum.accumulate(np.where(first, np.arange(n), 0))
-
-
-def _cum_within(values: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Cumulative sum restarted at every group (rows sorted by group; ``start`` from :func:`_group_start`)."""
-    total = np.cumsum(values, dtype="float64")
-    before = np.concatenate([[0.0], total])[start]
-    return total - before
+def _cum_within(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Cumulative sum restarted at every group (rows sorted by group code). Summed group by group, not as
+    a difference of one running total over the whole table, which loses the cents of a 24-million-row book."""
+    return pd.Series(values, copy=False).groupby(codes, sort=False).cumsum().to_numpy(dtype="float64")
 
 
 def build_snapshots(contracts: pd.DataFrame, performance: pd.DataFrame, *, dpd_threshold: int = 90,
@@ -129,7 +120,7 @@ def build_snapshots(contracts: pd.DataFrame, performance: pd.DataFrame, *, dpd_t
     _need(contracts, _CONTRACT_NEEDED, "book")
     ids = contracts["contract_id"].astype(str).to_numpy()
     index = pd.Index(ids)
-    perf_codes = index.get_indexer(performance["contract_id"].astype(str).to_numpy())
+    perf_codes = index.get_indexer(pd.Index(performance["contract_id"].astype(str)))
     if (perf_codes < 0).any():
         row = int(np.flatnonzero(perf_codes < 0)[0])
         raise TapeError(f"performance history, row {row + 1}, column 'contract_id': value "
@@ -142,28 +133,34 @@ def build_snapshots(contracts: pd.DataFrame, performance: pd.DataFrame, *, dpd_t
     dpd = _numbers(performance, "dpd", "performance history")[order]
     due = _numbers(performance, "amount_due", "performance history")[order]
     paid = _numbers(performance, "amount_paid", "performance history")[order]
-    status = performance["status"].astype(str).str.strip().to_numpy()[order]
+    # status as category codes: a Python string per history row would cost gigabytes on a large book
+    status_cat = pd.Categorical(performance["status"].astype("string").str.strip())
+    names = list(status_cat.categories)
+    status_code = status_cat.codes[order]
+
+    def is_status(name: str) -> np.ndarray:
+        return status_code == (names.index(name) if name in names else -2)
+
     month = pd.to_datetime(performance["month"]).to_numpy()[order]
     term = _numbers(contracts, "term_months", "book").astype(np.int64)
     rent = _numbers(contracts, "monthly_rent", "book")
 
-    start = _group_start(code)
-    cum_paid = _cum_within(paid, start)
-    cum_due = _cum_within(due, start)
+    cum_paid = _cum_within(paid, code)
+    cum_due = _cum_within(due, code)
     late = dpd > 0
-    months_late = _cum_within(late.astype("float64"), start).astype(np.int64)
+    months_late = _cum_within(late.astype("float64"), code).astype(np.int64)
     worst = pd.Series(dpd).groupby(code, sort=False).cummax().to_numpy()
 
     # per-contract outcome: first default month-end, prepayment, maturity, last row
     n_c = len(ids)
     big = np.iinfo(np.int64).max
-    is_def = (dpd >= dpd_threshold) | (status == "defaulted")
+    is_def = (dpd >= dpd_threshold) | is_status("defaulted")
     first_def = np.full(n_c, big)
     np.minimum.at(first_def, code[is_def], mob[is_def])
     prepay = np.full(n_c, big)
-    np.minimum.at(prepay, code[status == "prepaid"], mob[status == "prepaid"])
+    np.minimum.at(prepay, code[is_status("prepaid")], mob[is_status("prepaid")])
     matured = np.full(n_c, big)
-    np.minimum.at(matured, code[status == "terminated"], mob[status == "terminated"])
+    np.minimum.at(matured, code[is_status("terminated")], mob[is_status("terminated")])
     last = np.full(n_c, -1)
     np.maximum.at(last, code, mob)
     # entry into the delinquency run that ended in default: 1 + the last month-end before it with dpd 0
@@ -174,7 +171,7 @@ def build_snapshots(contracts: pd.DataFrame, performance: pd.DataFrame, *, dpd_t
     entry = np.where(has_def, clean + 1, -1)
 
     c_def, c_pre, c_mat = first_def[code], prepay[code], matured[code]
-    running = (status == "current") & ~is_def & (mob < c_def)
+    running = is_status("current") & ~is_def & (mob < c_def)
     event = np.minimum(np.minimum(c_def, c_pre), c_mat)
     kind = np.where(event == big, 3, np.where(event == c_def, 0, np.where(event == c_pre, 1, 2)))
     next_event = ((kind == 0) & (entry[code] == mob + 1)) | ((kind == 1) & (event == mob + 1))
