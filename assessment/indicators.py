@@ -65,6 +65,8 @@ INDICATORS: Mapping[str, Indicator] = dict([
     _builtin("expected_loss_share", "screen", "pool.expected_loss_share",
              "expected loss / pool balance", "预期损失占资产池余额比例"),
     _builtin("wa_pd", "screen", "pool.wa_pd", "balance-weighted PD", "加权平均违约概率"),
+    _builtin("wa_pd_remaining", "screen", "pool.wa_pd_remaining",
+             "balance-weighted PD over the remaining term (forward model)", "加权平均剩余期限违约概率"),
     _builtin("wa_ltv", "screen", "pool.wa_ltv", "balance-weighted loan-to-value", "加权平均抵押率"),
     _builtin("largest_lessee_share", "screen", "concentration[group=lessee].value",
              "largest lessee's share of the pool", "单一最大承租人占比"),

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from features.io import write_json
-from scoring.decisions import POOL_COLUMNS
+from scoring.decisions import POOL_COLUMNS, POOL_FORWARD_COLUMNS
 from scoring.policy import load_policy
 from scoring.summary import pool_summary
 
@@ -18,7 +18,8 @@ MONITOR_FIXTURE = Path(__file__).parent / "data" / "monitor_summary.json"
 
 
 def screen_summary() -> dict[str, Any]:
-    """Ten admitted assets: lessee L0 holds 3 of them (balance 300 of 1,000), Henan 60 %, dealer D1 50 %."""
+    """Ten admitted assets: lessee L0 holds 3 of them (balance 300 of 1,000), Henan 60 %, dealer D1 50 %;
+    PD 2.6 % from origination and 3.6 % over the remaining term (balance-weighted), LGD 0.7."""
     n = 10
     pool = pd.DataFrame({
         "row": np.arange(1, n + 1), "asset_id": [f"A{i:02d}" for i in range(n)],
@@ -28,7 +29,8 @@ def screen_summary() -> dict[str, Any]:
         "vehicle_condition": ["used"] * 4 + ["new"] * 6, "is_nev": False, "term_months": 36.0,
         "months_on_book": 6.0, "annual_rate": 0.12, "ltv": 0.8, "outstanding_principal": 100.0,
         "pd": [0.02] * 8 + [0.05, 0.05], "score": 620.0, "status": "admit",
-    }).reindex(columns=list(POOL_COLUMNS))  # pool columns not set here (forward figures) stay empty
+        "pd_remaining": [0.03] * 8 + [0.06, 0.06], "prepay_probability": 0.1, "expected_life_months": 20.0,
+    }).reindex(columns=[*POOL_COLUMNS, *POOL_FORWARD_COLUMNS])  # columns not set here stay empty
     summary = pool_summary(pool, load_policy(), {"admit": n})
     summary["run"] = {"run_id": "run-fixture-0001"}
     return summary

@@ -128,9 +128,9 @@ def test_sample_flags_the_inconsistent_matrix_with_its_revision(sample_result: d
 
 def test_sample_measured_ratings_and_disagreements(sample_result: dict[str, Any]) -> None:
     by = {x["name"]: x for x in sample_result["leaves"]}
-    # expected loss share 1.82 % -> level 3 (1 % < x <= 2 %); the experts say 3.6
-    assert by["lessee_breach"]["measured"] == pytest.approx(0.0182)
-    assert by["lessee_breach"]["measured_rating"] == 3
+    # expected loss share 2.52 % (remaining-term PD x LGD) -> level 4 (2 % < x <= 4 %); the experts say 3.6
+    assert by["lessee_breach"]["measured"] == pytest.approx(0.0252)
+    assert by["lessee_breach"]["measured_rating"] == 4
     assert by["lessee_breach"]["disagree"] is False
     # 60+ delinquency 0.42 % -> level 3; largest lessee 30 % -> level 5 where the experts said 1
     assert by["overdue"]["measured_rating"] == 3

@@ -32,7 +32,8 @@ def test_screen_indicators_read_a_real_pool_summary(tmp_path: Path) -> None:
     figures = load_figures("screen", write_screen_run(tmp_path / "run"))
     got = {k: figures.value(i) for k, i in INDICATORS.items() if i.source == "screen"}
     assert got == pytest.approx({
-        "expected_loss_share": 0.0182, "wa_pd": 0.026, "wa_ltv": 0.8, "largest_lessee_share": 0.3,
+        "expected_loss_share": 0.0252, "wa_pd": 0.026, "wa_pd_remaining": 0.036, "wa_ltv": 0.8,
+        "largest_lessee_share": 0.3,
         "top_lessees_share": 1.0, "largest_province_share": 0.6, "largest_dealer_share": 0.5,
         "largest_make_share": 0.7, "used_share": 0.4,
     })
