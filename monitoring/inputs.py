@@ -26,7 +26,7 @@ from features.contract import check_lease_tape, check_performance
 from features.exceptions import TapeError
 from features.io import read_table
 from features.schema import PERFORMANCE_FIELDS, PERFORMANCE_LOSS_FIELDS, PERFORMANCE_STATUSES
-from monitoring.pool import month_index
+from monitoring.pool import month_index, month_numbers
 from scoring.audit import file_digest
 
 __all__ = ["AMOUNT_COLUMNS", "MonitorInputError", "Performance", "ScreenedPool", "load_pool", "periods_between",
@@ -220,7 +220,10 @@ def _read_typed_parquet(p: Path, tape_ids: pd.Index) -> Performance | None:
              if chunks else np.zeros(0, np.int32))
     id_null = (np.asarray(ids_col.is_null().to_numpy(zero_copy_only=False), dtype=bool) if ids_col.null_count
                else np.zeros(n, bool))
-    codes = np.where(id_null, -1, codes)
+    if ids_col.null_count:
+        codes[id_null] = -1
+    del ids_col, chunks   # the Arrow column (indices and dictionaries) is not needed any more
+    pa.default_memory_pool().release_unused()
     arrays: dict[str, np.ndarray] = {}
     bad = np.zeros(n, dtype=bool)
     for f in fields:
@@ -270,6 +273,8 @@ def _read_typed_parquet(p: Path, tape_ids: pd.Index) -> Performance | None:
     known = np.array([lvl in PERFORMANCE_STATUSES for lvl in s_levels] + [False])
     bad |= s_null | ~known[np.where(s_null, len(s_levels), s_codes)]
     bad |= id_null
+    del status, s_chunks, s_null, id_null
+    pa.default_memory_pool().release_unused()
 
     unknown_cat = ~categories.isin(tape_ids)
     if unknown_cat.any():
@@ -280,11 +285,17 @@ def _read_typed_parquet(p: Path, tape_ids: pd.Index) -> Performance | None:
                                     "(not a contract of the screening run's tape)")
     month = arrays["month"]
     nat = np.isnat(month)
-    mi = (month_index(np.where(nat, np.datetime64("2000-01-31"), month)) if nat.any() else month_index(month))
-    mi = np.where(nat, -1, mi).astype(np.int32) if nat.any() else mi.astype(np.int32)
+    if nat.any():
+        mi = month_numbers(np.where(nat, np.datetime64("2000-01-31"), month))
+        mi[nat] = -1
+    else:
+        mi = month_numbers(month)
     del nat
+    ids_now = codes
     _check_months(p, codes, mi, lambda i: str(pd.Timestamp(month[i]).date()),
-                  lambda i: str(categories[codes[i]]))
+                  lambda i: str(categories[ids_now[i]]))
+    del ids_now
+    del mi
     left: dict[str, int] = {}
     if bad.any():
         rows_bad = np.flatnonzero(bad)
@@ -296,14 +307,17 @@ def _read_typed_parquet(p: Path, tape_ids: pd.Index) -> Performance | None:
         still[rows_bad[np.asarray(check.invalid, dtype=bool)]] = True
         bad = still
     keep = ~bad
+    everything = bool(keep.all())
     data: dict[str, Any] = {
-        "contract_id": pd.Categorical.from_codes(codes[keep], categories=categories),
-        "status": pd.Categorical.from_codes(s_codes[keep].astype(np.int16), categories=pd.Index(s_levels, dtype=object)),
+        "contract_id": pd.Categorical.from_codes(codes if everything else codes[keep], categories=categories),
+        "status": pd.Categorical.from_codes(s_codes if everything else s_codes[keep],
+                                            categories=pd.Index(s_levels, dtype=object)),
     }
+    del codes, s_codes
     loss = {f.name for f in PERFORMANCE_LOSS_FIELDS if f.kind == "float"}
     for name in list(arrays):
         values = arrays.pop(name)
-        values = values if keep.all() else values[keep]
+        values = values if everything else values[keep]
         if name in loss and values.flags.writeable:
             values = np.nan_to_num(values, copy=False)
         elif name in loss and np.isnan(values).any():   # a read-only view of Arrow memory

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ASSET_COLUMNS", "BUCKETS", "STATES", "AssetEvents", "PoolFigures", "asset_positions", "month_index",
-           "pool_figures"]
+           "month_numbers", "pool_figures"]
 
 ASSET_COLUMNS = ("asset_id", "pd", "balance", "origination_date", "months_on_book", "current_dpd")
 BUCKETS = ("current", "1_30", "31_60", "61_90", "91_plus")
@@ -51,6 +51,15 @@ def month_index(dates: pd.Series | np.ndarray) -> np.ndarray:
         arr = pd.to_datetime(arr).to_numpy()
     out = arr.astype("datetime64[M]").view(np.int64)   # one new array, changed in place
     out += 1970 * 12
+    return out
+
+
+def month_numbers(dates: pd.Series | np.ndarray, offset: int = 0, step: int = 4_000_000) -> np.ndarray:
+    """:func:`month_index` minus ``offset`` as int32, computed a slice at a time (no full-size int64 temporaries)."""
+    arr = dates.to_numpy() if isinstance(dates, pd.Series) else np.asarray(dates)
+    out = np.empty(len(arr), dtype=np.int32)
+    for i in range(0, len(arr), step):
+        out[i:i + step] = month_index(arr[i:i + step]) - offset
     return out
 
 
@@ -241,9 +250,7 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
     P = int(periods)
     ids = pd.Index(assets["asset_id"].astype(str))
     a_all = asset_positions(perf["contract_id"], ids).astype(np.int32)
-    per_all = month_index(perf["month"])
-    per_all -= cutoff_month
-    per_all = per_all.astype(np.int32)
+    per_all = month_numbers(perf["month"], cutoff_month)
     inside = (a_all >= 0) & (per_all >= 1) & (per_all <= P)
     rows: np.ndarray | None = None   # None: every row, in order (no gather needed)
     if not inside.all():

@@ -35,7 +35,7 @@ from monitoring.inputs import (
     periods_between,
     read_performance,
 )
-from monitoring.pool import BUCKETS, STATES, asset_positions, month_index, pool_figures
+from monitoring.pool import BUCKETS, STATES, asset_positions, month_index, month_numbers, pool_figures
 from monitoring.vintages import vintage_curves
 from monitoring.waterfall import run_waterfall
 from scoring import audit
@@ -262,7 +262,7 @@ def monitor(run: str, performance: str | os.PathLike[str], deal_path: str | os.P
     if asof is not None and asof <= deal.cutoff_date:
         raise MonitorInputError(f"--asof = {asof.isoformat()}: rule after_cutoff (must be after the cut-off "
                                 f"{deal.cutoff_date.isoformat()})")
-    month_no = month_index(perf.rows["month"])
+    month_no = month_numbers(perf.rows["month"])
     admitted = asset_positions(perf.rows["contract_id"], pd.Index(pool.assets["asset_id"])) >= 0
     cutoff_no = int(month_index(np.array([np.datetime64(deal.cutoff_date, "D")]))[0])
     if not (admitted & (month_no > cutoff_no)).any():
