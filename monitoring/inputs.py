@@ -291,10 +291,8 @@ def _read_typed_parquet(p: Path, tape_ids: pd.Index) -> Performance | None:
     else:
         mi = month_numbers(month)
     del nat
-    ids_now = codes
     _check_months(p, codes, mi, lambda i: str(pd.Timestamp(month[i]).date()),
-                  lambda i: str(categories[ids_now[i]]))
-    del ids_now
+                  lambda i, ids=codes: str(categories[ids[i]]))
     del mi
     left: dict[str, int] = {}
     if bad.any():
