@@ -368,7 +368,7 @@ def hazard_rows(snapshots: pd.DataFrame, *, fraction: float, seed: int = 0) -> d
 
 def fit_forward_model(X: pd.DataFrame, rows: Mapping[str, np.ndarray], fit: np.ndarray, valid: np.ndarray, *,
                       builder: FeatureBuilder, spec: FeatureSpec, params: Mapping[str, Mapping[str, Any]],
-                      fraction: float, linear_base: bool = True, random_state: int = 0,
+                      fraction: float, linear_base: bool = True, refit: bool = False, random_state: int = 0,
                       metadata: Mapping[str, Any] | None = None) -> ForwardModel:
     """Fit the three hazards on snapshot model inputs.
 
@@ -387,6 +387,9 @@ def fit_forward_model(X: pd.DataFrame, rows: Mapping[str, np.ndarray], fit: np.n
         :class:`models.PDClassifier` settings per hazard (``default``, ``prepay``, ``open``).
     fraction : float
         The snapshots' sampling share (the offset of ``default`` and ``prepay`` is ``ln(fraction)``).
+    refit : bool, default False
+        Fit each hazard again on the fitting and validation rows together, with the tree count and the
+        logistic penalty chosen on the first fit (:func:`models.linear.fit_boosted_trees`).
     """
     directions = {**builder.spec_.directions, **{f.name: f.direction for f in spec.snapshot_inputs}}
     directions = {k: v for k, v in directions.items() if k in X.columns}
@@ -403,9 +406,9 @@ def fit_forward_model(X: pd.DataFrame, rows: Mapping[str, np.ndarray], fit: np.n
         dirs = prepay_directions if name == "prepay" else directions
         linear, trees, _ = fit_boosted_trees(dict(params[name]), X.loc[a].reset_index(drop=True), y[a],
                                              X.loc[b].reset_index(drop=True), y[b], directions=dirs,
-                                             random_state=random_state, linear_base=linear_base)
+                                             random_state=random_state, linear_base=linear_base, refit=refit)
         offset = math.log(fraction) if name in ("default", "prepay") else 0.0
-        seen = X.loc[a]
+        seen = X.loc[a | b] if refit else X.loc[a]
         ranges = {f.name: (float(seen[f.name].min()), float(seen[f.name].max())) for f in spec.snapshot_inputs}
         parts[name] = HazardPart(trees=trees.booster_, linear=linear, offset=offset, ranges=ranges)
     return ForwardModel(builder, spec, parts, metadata)

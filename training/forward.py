@@ -65,6 +65,9 @@ class ForwardConfig:
         :class:`models.PDClassifier` settings of every hazard (``n_jobs`` set from ``threads``).
     linear_base : bool
         Boost the trees on an additive logistic regression (as the origination model). Default True.
+    refit : bool
+        Fit the hazards again on the fitting and validation months together (complexity chosen on the
+        first fit). Default False.
     threads : int
         LightGBM threads. Default 1.
     verify_contracts : int
@@ -76,6 +79,7 @@ class ForwardConfig:
     valid_months: int = 6
     params: Mapping[str, Any] = field(default_factory=lambda: dict(_PARAMS))
     linear_base: bool = True
+    refit: bool = False
     threads: int = 1
     verify_contracts: int = 100
 
@@ -130,7 +134,7 @@ def fit_forward(contracts: pd.DataFrame, performance: pd.DataFrame, *, spec: Fea
     params = {**config.params, "n_jobs": config.threads}
     model = fit_forward_model(X, rows, part == "train", part == "validation", builder=builder, spec=spec,
                               params={h: params for h in HAZARDS}, fraction=config.fraction,
-                              linear_base=config.linear_base, random_state=seed,
+                              linear_base=config.linear_base, refit=config.refit, random_state=seed,
                               metadata={"fraction": config.fraction, "snapshots": len(snaps)})
     seconds["fit"] = round(time.perf_counter() - t1, 2)
     metrics: dict[str, float] = {"forward_snapshots": float(len(snaps))}
