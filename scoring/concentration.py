@@ -59,8 +59,12 @@ def _message(limit: ConcentrationLimit, language: str, group: str, share: float)
 
 
 def _apply_group_limit(limit: ConcentrationLimit, codes: np.ndarray, labels: np.ndarray, balance: np.ndarray,
-                       alive: np.ndarray, language: str, drops: list[Drop], rows: np.ndarray) -> bool:
-    """Drop riskiest members of every group above the limit; True if anything was dropped."""
+                       alive: np.ndarray, language: str, drops: list[Drop], rows: np.ndarray,
+                       fixed: np.ndarray) -> bool:
+    """Drop riskiest members of every group above the limit; True if anything was dropped.
+
+    ``fixed`` assets (already in the pool) count in the shares but are never dropped.
+    """
     s = limit.max_share
     live = alive & (codes >= 0)
     sums = np.bincount(codes[live], weights=balance[live], minlength=len(labels))
@@ -68,9 +72,9 @@ def _apply_group_limit(limit: ConcentrationLimit, codes: np.ndarray, labels: np.
     total = float(balance[alive].sum())
     for g in np.flatnonzero(sums > s * total * (1 + _EPS)):  # the pool only shrinks: others wait a pass
         total = float(balance[alive].sum())
-        members = np.flatnonzero(alive & (codes == g))  # already in risk order
-        held = float(balance[members].sum())
-        if held <= s * total * (1 + _EPS):
+        held = float(balance[alive & (codes == g)].sum())
+        members = np.flatnonzero(alive & (codes == g) & ~fixed)  # candidates only, already in risk order
+        if held <= s * total * (1 + _EPS) or not members.size:
             continue
         need = (held - s * total) / (1.0 - s) if s < 1 else 0.0
         cum = np.cumsum(balance[members])
@@ -84,7 +88,8 @@ def _apply_group_limit(limit: ConcentrationLimit, codes: np.ndarray, labels: np.
 
 
 def _apply_top_lessees(limit: ConcentrationLimit, codes: np.ndarray, labels: np.ndarray, balance: np.ndarray,
-                       alive: np.ndarray, language: str, drops: list[Drop], rows: np.ndarray) -> bool:
+                       alive: np.ndarray, language: str, drops: list[Drop], rows: np.ndarray,
+                       fixed: np.ndarray) -> bool:
     """Drop the riskiest assets of the ``n`` largest lessees until together they are within the limit.
 
     The assets are dropped as one group (as for a single group limit); when the drops change which
@@ -99,7 +104,9 @@ def _apply_top_lessees(limit: ConcentrationLimit, codes: np.ndarray, labels: np.
         held = float(sums[top].sum())
         if held <= s * total * (1 + _EPS):
             break
-        members = np.flatnonzero(alive & np.isin(codes, top))  # in risk order
+        members = np.flatnonzero(alive & np.isin(codes, top) & ~fixed)  # candidates, in risk order
+        if not members.size:
+            break
         need = (held - s * total) / (1.0 - s) if s < 1 else 0.0
         k = min(int(np.searchsorted(np.cumsum(balance[members]), need * (1 - _EPS), side="left")) + 1,
                 members.size)
@@ -110,7 +117,7 @@ def _apply_top_lessees(limit: ConcentrationLimit, codes: np.ndarray, labels: np.
     return changed
 
 
-def apply_limits(pool: pd.DataFrame, policy: Policy) -> list[Drop]:
+def apply_limits(pool: pd.DataFrame, policy: Policy, existing: pd.DataFrame | None = None) -> list[Drop]:
     """Find the admitted assets that concentration limits drop.
 
     Parameters
@@ -119,6 +126,10 @@ def apply_limits(pool: pd.DataFrame, policy: Policy) -> list[Drop]:
         :data:`scoring.decisions.POOL_COLUMNS` of the assets that passed the data contract; only
         those with status ``admit`` are considered. Balances are ``outstanding_principal`` (CNY).
     policy : Policy
+    existing : DataFrame, optional
+        The pool as it stands (a revolving deal's replenishment): the group columns and
+        ``outstanding_principal`` (CNY, current balance) of the assets already in it. They count in every
+        share but are never dropped; only candidates are.
 
     Returns
     -------
@@ -128,6 +139,12 @@ def apply_limits(pool: pd.DataFrame, policy: Policy) -> list[Drop]:
     assets = _risk_order(pool)
     if assets.empty or not policy.concentration:
         return []
+    n_candidates = len(assets)
+    if existing is not None and len(existing):
+        cols = ["lessee_id", "province", "dealer_id", "vehicle_make", "vehicle_condition", "is_nev",
+                "outstanding_principal"]
+        assets = pd.concat([assets, existing[cols].assign(row=-1)], ignore_index=True)
+    fixed = np.arange(len(assets)) >= n_candidates
     balance = assets["outstanding_principal"].to_numpy(dtype="float64")
     rows = assets["row"].to_numpy()
     alive = np.ones(len(assets), dtype=bool)
@@ -139,7 +156,7 @@ def apply_limits(pool: pd.DataFrame, policy: Policy) -> list[Drop]:
         for lim in policy.concentration:
             codes, labels = groups[lim.code]
             step = _apply_top_lessees if lim.group == "top_lessees" else _apply_group_limit
-            changed |= step(lim, codes, labels, balance, alive, policy.language, drops, rows)
+            changed |= step(lim, codes, labels, balance, alive, policy.language, drops, rows, fixed)
     return drops
 
 

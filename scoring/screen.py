@@ -169,6 +169,7 @@ def screen_tape(
     cutoff: dt.date | None = None,
     chunksize: int = 100_000,
     on_chunk: Callable[[int], None] | None = None,
+    existing: pd.DataFrame | None = None,
 ) -> ScreenResult:
     """Screen every row of ``tape`` and write the outputs (see the module docstring).
 
@@ -190,6 +191,9 @@ def screen_tape(
         Rows per chunk.
     on_chunk : callable, optional
         Called with the number of rows of each chunk done (progress bars).
+    existing : DataFrame, optional
+        The pool as it stands, for a replenishment: its assets count in the concentration limits (see
+        :func:`scoring.concentration.apply_limits`) but are not screened again.
 
     Raises
     ------
@@ -202,6 +206,10 @@ def screen_tape(
     out.mkdir(parents=True, exist_ok=True)
     input_digest = audit.file_digest(tape)
     run_id = run_id_for(input_digest, model_ref.digest, policy.sha256, cutoff)
+    existing_digest = None
+    if existing is not None:   # a replenishment: the pool as it stands is an input too
+        existing_digest = hashlib.sha256(pd.util.hash_pandas_object(existing, index=False).to_numpy().tobytes()).hexdigest()
+        run_id = hashlib.sha256(f"{run_id}|{existing_digest}".encode()).hexdigest()[:16]
     meta = RunMeta(model_uri=model_ref.uri, model_version=model_ref.version, policy_hash=policy.sha256,
                    run_id=run_id)
     top_n = policy.reasons.top_n
@@ -249,7 +257,7 @@ def screen_tape(
         del seen
         nonempty = [p for p in pools if len(p)]
         pool = pd.concat(nonempty, ignore_index=True) if nonempty else pools[0]
-        drops = {d.row: d for d in apply_limits(pool, policy)}
+        drops = {d.row: d for d in apply_limits(pool, policy, existing)}
         if drops:
             pool.loc[pool["row"].isin(list(drops)), "status"] = "reject"
         admitted = int((pool["status"].astype(str) == "admit").sum()) + len(drops)
@@ -307,6 +315,9 @@ def screen_tape(
                           "points_per_logodds": -policy.score.factor * (
                               1.0 if pd_basis(model, policy.decision.pd) != "origination" else float(model.calibration.b)),
                           "digests": digests}
+        if existing is not None:
+            summary["run"]["existing_pool"] = {"assets": len(existing), "digest": existing_digest,
+                                               "balance": round(float(existing["outstanding_principal"].sum()), 2)}
         write_json(summary, tmp["summary.json"])
         for name in OUTPUT_FILES:
             with open(tmp[name], "rb") as fh:

@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log", default=DEFAULT_LOG, help=f"decision log to append to (default ./{DEFAULT_LOG})")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--chunksize", type=int, default=100_000, help="rows per chunk (default 100000)")
+    p.add_argument("--existing-pool", metavar="DIR",
+                   help="replenishment of a revolving deal: a poolgate monitor output whose as-of date is --cutoff; "
+                        "the assets still in that pool count in the concentration limits (never dropped)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
@@ -64,6 +67,11 @@ def _pool_table(pool: dict[str, Any]) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
+    existing = None
+    if args.existing_pool:
+        from monitoring.replenish import existing_pool
+
+        existing = existing_pool(args.existing_pool, cutoff=args.cutoff)
     policy = load_policy(args.policy)
     loaded = load_model(args.model)
     tape = args.tape
@@ -73,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     with progress(total=total, desc="screen") as bar:
         result = screen_tape(tape, model=loaded.model, model_ref=loaded.ref, policy=policy,
                              out_dir=args.out, log_path=args.log, cutoff=args.cutoff, chunksize=args.chunksize,
-                             on_chunk=bar.update)
+                             on_chunk=bar.update, existing=existing)
     if args.json:
         print_json({"run_id": result.run_id, "counts": result.counts, "out": str(result.out_dir),
                     "log": str(args.log), "log_hash": result.record["hash"],

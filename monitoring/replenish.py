@@ -1,0 +1,73 @@
+"""The pool as it stands, for screening a revolving deal's replenishment (``poolgate screen --existing-pool``).
+
+A monitoring output (``poolgate monitor --out``) knows each admitted asset's state and balance at its last
+period (``assets.parquet``) and which tape the original screening read (``summary.json``). The assets still
+in the pool, with their current balances and the group fields of the concentration limits (lessee,
+province, dealer, make, new/used, new-energy) from that tape, are what the limits must count besides the
+new candidates (:func:`scoring.concentration.apply_limits`, ``existing``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from features.contract import check_lease_tape
+from features.io import read_table
+from monitoring.inputs import MonitorInputError
+
+__all__ = ["GROUP_COLUMNS", "existing_pool"]
+
+GROUP_COLUMNS = ["lessee_id", "province", "dealer_id", "vehicle_make", "vehicle_condition", "is_nev"]
+
+
+def existing_pool(monitor_dir: str | os.PathLike[str], *, cutoff: dt.date | None = None) -> pd.DataFrame:
+    """The assets still in the pool at the monitor's last period: group fields and current balance.
+
+    Parameters
+    ----------
+    monitor_dir : path-like
+        A ``poolgate monitor`` output folder.
+    cutoff : date, optional
+        The replenishment's cut-off; it must be the monitor's as-of date (the balances are of that date).
+
+    Returns
+    -------
+    DataFrame
+        ``contract_id``, :data:`GROUP_COLUMNS` and ``outstanding_principal`` (CNY at the as-of date).
+
+    Raises
+    ------
+    MonitorInputError
+        If a file is missing, the dates differ, or an asset is not in the original tape.
+    """
+    d = Path(monitor_dir)
+    for name in ("summary.json", "assets.parquet"):
+        if not (d / name).is_file():
+            raise MonitorInputError(f"{d / name}: missing; --existing-pool must be a poolgate monitor output folder")
+    summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+    asof = str(summary.get("asof"))
+    if cutoff is not None and cutoff.isoformat() != asof:
+        raise MonitorInputError(f"{d / 'summary.json'}: asof = {asof!r}: rule same_date (the pool's balances are "
+                                f"of that date; the replenishment's cut-off is {cutoff.isoformat()})")
+    assets = pd.read_parquet(d / "assets.parquet", columns=["asset_id", "state", "balance"])
+    live = assets[assets["state"] == "in_pool"]
+    tape = Path(str(summary.get("run", {}).get("tape", "")))
+    if not tape.is_file():
+        raise MonitorInputError(f"{d / 'summary.json'}: run.tape = {str(tape)!r}: rule tape_present (the group "
+                                "fields of the pool's assets come from the tape the pool was screened from)")
+    records = check_lease_tape(read_table(tape, columns=["contract_id", *GROUP_COLUMNS]),
+                               required=["contract_id", *GROUP_COLUMNS]).records
+    records = records.drop_duplicates("contract_id")
+    records = records.set_index(records["contract_id"].astype(str).to_numpy())
+    missing = ~live["asset_id"].isin(records.index)
+    if missing.any():
+        raise MonitorInputError(f"{tape}: contract_id = {live['asset_id'][missing].iloc[0]!r}: rule in_run_pool "
+                                "(an asset of the monitored pool is not in its screening tape)")
+    out = records.loc[live["asset_id"].to_numpy(), ["contract_id", *GROUP_COLUMNS]].reset_index(drop=True)
+    out["outstanding_principal"] = live["balance"].to_numpy(dtype="float64")
+    return out
