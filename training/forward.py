@@ -59,6 +59,10 @@ class ForwardConfig:
     fraction : float
         Share of snapshot rows kept (every row followed by an event is kept). Default 0.1: a
         200,000-contract book gives about 4 million snapshots, of which about 0.45 million are fitted.
+    max_rows : int
+        The share is lowered to ``max_rows`` / history rows when that is smaller, so that a large book
+        keeps about ``max_rows`` non-event snapshots (plus its events). Default 1,000,000: a
+        1,000,000-contract book (24 million history rows) keeps about 4 % of them.
     test_months, valid_months : int
         Snapshot months of the test and validation parts (newest first). Default 6 and 6.
     params : mapping
@@ -75,6 +79,7 @@ class ForwardConfig:
     """
 
     fraction: float = 0.1
+    max_rows: int = 1_000_000
     test_months: int = 6
     valid_months: int = 6
     params: Mapping[str, Any] = field(default_factory=lambda: dict(_PARAMS))
@@ -120,7 +125,8 @@ def fit_forward(contracts: pd.DataFrame, performance: pd.DataFrame, *, spec: Fea
     config = config or ForwardConfig()
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
-    snaps = build_snapshots(contracts, performance, fraction=config.fraction, seed=seed)
+    fraction = min(config.fraction, config.max_rows / max(len(performance), 1))
+    snaps = build_snapshots(contracts, performance, fraction=fraction, seed=seed)
     verify_snapshots(snaps, contracts, performance, n_contracts=config.verify_contracts, seed=seed)
     part = snapshot_split(snaps, test_months=config.test_months, valid_months=config.valid_months,
                           horizon_months=LAG_MONTHS).to_numpy()
@@ -130,14 +136,14 @@ def fit_forward(contracts: pd.DataFrame, performance: pd.DataFrame, *, spec: Fea
     seconds["snapshots"] = round(time.perf_counter() - t0, 2)
     t1 = time.perf_counter()
     X = forward_inputs(builder, spec, records, snaps)
-    rows = hazard_rows(snaps, fraction=config.fraction, seed=seed)
+    rows = hazard_rows(snaps, fraction=fraction, seed=seed)
     params = {**config.params, "n_jobs": config.threads}
     model = fit_forward_model(X, rows, part == "train", part == "validation", builder=builder, spec=spec,
-                              params={h: params for h in HAZARDS}, fraction=config.fraction,
+                              params={h: params for h in HAZARDS}, fraction=fraction,
                               linear_base=config.linear_base, refit=config.refit, random_state=seed,
-                              metadata={"fraction": config.fraction, "snapshots": len(snaps)})
+                              metadata={"fraction": fraction, "snapshots": len(snaps)})
     seconds["fit"] = round(time.perf_counter() - t1, 2)
-    metrics: dict[str, float] = {"forward_snapshots": float(len(snaps))}
+    metrics: dict[str, float] = {"forward_snapshots": float(len(snaps)), "forward_fraction": fraction}
     test = part == "test"
     for h in HAZARDS:
         m = rows[h] & test
@@ -187,7 +193,8 @@ def attach_forward(outcome: Any, book: pd.DataFrame, performance: pd.DataFrame, 
     outcome.model.forward = result.model
     outcome.metrics.update(result.metrics)
     outcome.metrics["forward_fitted"] = 1.0
-    outcome.params.update({"forward.fraction": config.fraction, "forward.lag_months": LAG_MONTHS,
+    outcome.params.update({"forward.fraction": config.fraction, "forward.max_rows": config.max_rows,
+                           "forward.lag_months": LAG_MONTHS,
                            "forward.linear_base": config.linear_base,
                            **{f"forward.{k}": v for k, v in config.params.items()}})
     outcome.seconds["forward"] = time.perf_counter() - t0
