@@ -1,0 +1,148 @@
+"""Model selection validated the way the model is used (training.select), on seeded toy data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.errors import TrainingError
+from training.metrics import auc
+from training.select import TREE_FAMILIES, select_model, validation_scheme
+
+MONO = {"ltv": 1, "income": -1}
+FAST = {"max_rounds": 300, "early_stopping_rounds": 30, "num_threads": 1}
+
+
+def _data(n: int, seed: int, *, interaction: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame({
+        "ltv": rng.uniform(0.3, 1.0, n),
+        "income": rng.lognormal(9, 0.5, n),
+        "tier": pd.Categorical(rng.choice(["1", "2", "3"], n), categories=["1", "2", "3"]),
+        "u": rng.uniform(size=n),
+        "v": rng.uniform(size=n),
+    })
+    logit = -2.5 + 3 * x["ltv"] - 0.8 * np.log(x["income"] / 8000) + (x["tier"] == "3") * 0.7
+    if interaction:  # risk in two corners of (u, v): no additive model can draw it
+        logit = logit + 3.0 * (((x["u"] > 0.5) == (x["v"] > 0.5)).astype(float) - 0.5)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int).to_numpy()
+    return x, y
+
+
+def _dates(n: int, seed: int) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    return pd.Series(pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 1_000, n), unit="D"))
+
+
+def test_with_dates_every_validation_row_is_later_than_every_row_its_model_saw() -> None:
+    _, y = _data(3_000, 1)
+    dates = _dates(3_000, 2)
+    dates.iloc[:50] = pd.NaT  # no date: always fitted on, never validated
+    scheme = validation_scheme(y, dates=dates, seed=0)
+    assert scheme.kind == "rolling_origin" and scheme.time_ordered and len(scheme.folds) == 4
+    for fit, val in scheme.folds:
+        assert dates.iloc[val].min() > dates.iloc[fit].max(skipna=True)
+        assert not set(range(50)) & set(val.tolist()) and set(range(50)) <= set(fit.tolist())
+    validated = np.concatenate([v for _, v in scheme.folds])
+    assert len(validated) == len(set(validated.tolist()))  # each row validated at most once
+    assert 0.55 < len(validated) / 3_000 < 0.65  # the latest 60 %
+
+
+def test_without_dates_stratified_folds_and_from_the_threshold_one_part() -> None:
+    _, y = _data(3_000, 1)
+    small = validation_scheme(y, seed=0, folds=4)
+    assert small.kind == "stratified_kfold" and len(small.folds) == 4 and not small.time_ordered
+    assert sorted(np.concatenate([v for _, v in small.folds]).tolist()) == list(range(3_000))
+    big = validation_scheme(y, seed=0, kfold_below_rows=1_000)
+    assert big.kind == "random_holdout" and len(big.folds) == 1
+    dated = validation_scheme(y, dates=_dates(3_000, 2), kfold_below_rows=1_000)
+    fit, val = dated.folds[0]
+    assert dated.kind == "time_holdout" and 0.2 < len(val) / 3_000 < 0.3 and len(fit) + len(val) == 3_000
+    mask = np.zeros(3_000, dtype=bool)
+    mask[-600:] = True  # poolgate train's validation vintages
+    given = validation_scheme(y, dates=_dates(3_000, 2), validation_mask=mask, kfold_below_rows=1_000)
+    assert given.kind == "time_holdout" and given.folds[0][1].tolist() == list(range(2_400, 3_000))
+    with pytest.raises(TrainingError, match="5-fold validation needs at least 5 defaults"):
+        validation_scheme(np.r_[np.ones(3), np.zeros(100)].astype(int))
+
+
+def test_selection_is_repeatable_and_keeps_every_declared_direction() -> None:
+    x, y = _data(2_000, 3)
+    scheme = validation_scheme(y, dates=_dates(2_000, 4), seed=0)
+    a = select_model(x, y, scheme=scheme, directions=MONO, categorical=["tier"], seed=0, **FAST)
+    b = select_model(x, y, scheme=scheme, directions=MONO, categorical=["tier"], seed=0, **FAST)
+    assert (a.winner, a.trees, a.weight, a.partner_weight) == (b.winner, b.trees, b.weight, b.partner_weight)
+    assert np.array_equal(a.raw_score(x), b.raw_score(x))
+    names = [c.name for c in a.candidates]
+    assert {"linear", "woe", "stumps", "lightgbm_default"} <= set(names)  # the challengers' directed forms
+    # the winner is the simplest candidate within one standard error of the best
+    table = {c.name: c for c in a.candidates}
+    assert table[a.winner].gap is not None and table[a.winner].gap_se is not None
+    assert table[a.winner].gap <= table[a.winner].gap_se
+    simpler = names[:names.index(a.winner)]
+    assert all(table[nm].gap > table[nm].gap_se for nm in simpler)
+    assert max(c.gap for c in a.candidates if c.gap is not None) > 0 and min(c.gap for c in a.candidates) == 0
+    # the winner, whatever it is, never lowers the PD when ltv rises or income falls
+    row = x.iloc[[0] * 40].reset_index(drop=True)
+    up = row.assign(ltv=np.linspace(0.3, 1.0, 40))
+    down = row.assign(income=np.linspace(30_000, 2_000, 40))
+    for sweep in (up, down):
+        assert np.all(np.diff(a.predict_pd(sweep)) >= -1e-12)
+    assert a.direction_cost is not None and abs(a.direction_cost) < 0.02  # the directions are right here
+
+
+def test_additive_risk_picks_an_additive_shape_and_an_interaction_picks_trees() -> None:
+    x, y = _data(2_000, 5)
+    scheme = validation_scheme(y, seed=0)
+    additive = select_model(x[["ltv", "income", "tier"]], y, scheme=scheme, directions=MONO, categorical=["tier"],
+                            **FAST)
+    assert additive.winner in ("linear", "woe") or "linear" in additive.winner or additive.winner == "stumps"
+    xi, yi = _data(4_000, 6, interaction=True)
+    inter = select_model(xi, yi, scheme=validation_scheme(yi, seed=0), directions=MONO, categorical=["tier"],
+                         **FAST)
+    assert inter.winner not in ("linear", "woe", "stumps") and inter.weight > 0
+    scores = {c.name: c.auc for c in inter.candidates}
+    assert scores[inter.winner] > scores["linear"] + 0.03
+    assert auc(yi, inter.predict_pd(xi)) > 0.75
+
+
+def test_the_price_of_a_wrong_direction_is_measured_not_hidden() -> None:
+    x, y = _data(3_000, 7)
+    wrong = {"ltv": -1, "income": -1}  # ltv raises risk; declared the other way
+    sel = select_model(x, y, scheme=validation_scheme(y, seed=0), directions=wrong, categorical=["tier"], **FAST)
+    assert sel.direction_cost is not None and sel.direction_cost > 0.02
+    assert sel.table()["direction_cost"] == pytest.approx(sel.direction_cost, abs=1e-6)
+    row = x.iloc[[0] * 20].reset_index(drop=True).assign(ltv=np.linspace(0.3, 1.0, 20))
+    assert np.all(np.diff(sel.predict_pd(row)) <= 1e-12)  # still enforced
+
+
+def test_calibration_is_fitted_on_validation_scores_only() -> None:
+    x, y = _data(2_000, 8)
+    scheme = validation_scheme(y, dates=_dates(2_000, 9), seed=0)
+    sel = select_model(x, y, scheme=scheme, directions=MONO, categorical=["tier"], **FAST)
+    validated = np.concatenate([v for _, v in scheme.folds])
+    assert np.isnan(np.delete(sel.oof_raw, validated)).all() and not np.isnan(sel.oof_raw[validated]).any()
+    p = sel.calibration.predict(sel.oof_raw[validated])
+    assert abs(p.mean() - y[validated].mean()) < 0.01
+    deep = [f for f in TREE_FAMILIES if f.min_rows > 0]
+    assert all(c.name not in {f.name for f in deep} for c in sel.candidates)  # 2,000 rows: no deep trees
+
+
+def test_the_standard_error_of_an_auc_gap_matches_a_bootstrap() -> None:
+    from training.select import ValidationScheme, _gap
+
+    rng = np.random.default_rng(11)
+    n = 3_000
+    y = (rng.uniform(size=n) < 0.2).astype(int)
+    a = y * 1.0 + rng.normal(size=n)
+    b = a + rng.normal(scale=0.8, size=n)  # a noisier copy: correlated, worse
+    scheme = ValidationScheme("random_holdout", ((np.arange(0), np.arange(n)),), "all rows")
+    gap, se = _gap(y, scheme, [a], [b])
+    assert gap == pytest.approx(auc(y, a) - auc(y, b), abs=1e-12)
+    boot = []
+    for _ in range(300):
+        i = rng.integers(0, n, n)
+        boot.append(auc(y[i], a[i]) - auc(y[i], b[i]))
+    assert se == pytest.approx(float(np.std(boot)), rel=0.2)
+    assert _gap(y, scheme, [a], [a]) == (0.0, 0.0)

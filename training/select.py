@@ -1,0 +1,602 @@
+"""Model selection that validates the way the model is used: one procedure for every tape.
+
+A PD model is fitted on the past and used on the future. So when the rows carry origination dates,
+everything the recipe chooses (the model family, its number of trees, blend weights, the calibration)
+is chosen on **later rows than those it was fitted on** (:func:`validation_scheme`):
+
+* ``rolling_origin`` (fewer than :data:`KFOLD_BELOW_ROWS` rows): the rows are ordered by date and
+  cut at 40 %, 55 %, 70 % and 85 %; fold k fits on everything before cut k and is validated on the
+  block after it, so 60 % of the rows are validated, each by a model that never saw its own or later dates;
+* ``time_holdout`` (from that many rows, or the validation vintages that ``poolgate train`` already
+  holds out): one fit on the earlier rows, validated on the latest quarter.
+
+Without dates: stratified shuffled K folds (``stratified_kfold``), or one stratified held-out quarter
+(``random_holdout``) from :data:`KFOLD_BELOW_ROWS` rows on.
+
+Every candidate keeps the declared risk directions (monotone constraints of the trees, sign rules of
+the logistic regression, monotone bins of the scorecard) and is scored on the same folds
+(:func:`select_model`), simplest first:
+
+==================  ===================================================================================
+``linear``          the additive logistic regression (:class:`models.LinearScorecard`), penalty chosen
+                    on the scheme's folds; the directed form of the ``logistic_tuned`` challenger
+``woe``             the WoE scorecard (:class:`models.WoEScorecard`), missing values a bin of their own
+``stumps`` ...      monotone boosted trees of 2, 4 and 8 leaves, LightGBM close to its defaults (31
+                    leaves, ``min_child_samples`` 20, its own categorical smoothing; the directed form
+                    of the ``lightgbm_default`` challenger), deeper trees on large data
+                    (:data:`TREE_FAMILIES`); every fold stops early on the mean validation log loss, in
+                    lockstep, so a family has one tree count
+``<best>+linear``   the best tree family boosted on the logistic regression's log-odds
+``blend_*``         ``w x trees + (1 - w) x`` the scorecard's or the logistic regression's log-odds
+==================  ===================================================================================
+
+The winner is the simplest candidate (in the order above) whose mean validation AUC is within one
+standard error of the best one's (the one-standard-error rule; the error of the difference is DeLong's
+paired variance, fold by fold): on a few hundred validation defaults, differences smaller than that are
+noise, and the simpler model is the one that holds up on later vintages. The best tree family is chosen
+the same way among the trees. It is refitted on every row (the tree count from the folds, scaled up by at most
+a quarter for the extra rows when there were several folds) and Platt-calibrated on its validation
+scores. LightGBM's missing branches are kept throughout: nothing is imputed before the trees.
+
+**The price of the directions** (:attr:`Selection.direction_cost`): the winning family is scored
+again on the same folds with every direction freed; the cost is that validation AUC minus the
+winner's. It is measured and reported, never used to choose: the directions stay enforced.
+
+The parts are all additive in log-odds, so every shape is a :class:`models.LeaseModel` and explained
+exactly. The cores take and return plain objects; nothing here touches MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from scipy.stats import rankdata
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from models import LinearScorecard, PlattCalibration, WoEScorecard, fit_platt
+from training.errors import TrainingError
+from training.search import lgb_params
+
+__all__ = [
+    "BLEND_WEIGHTS",
+    "KFOLD_BELOW_ROWS",
+    "TREE_FAMILIES",
+    "CandidateScore",
+    "Selection",
+    "TreeFamily",
+    "ValidationScheme",
+    "select_model",
+    "validation_scheme",
+]
+
+log = logging.getLogger(__name__)
+
+#: Below this many rows one held-out part holds too few defaults to choose on: K folds instead.
+KFOLD_BELOW_ROWS = 20_000
+#: Rolling-origin cuts (shares of the rows in date order): each block after a cut is validated once.
+ROLLING_CUTS: tuple[float, ...] = (0.40, 0.55, 0.70, 0.85)
+#: Weights of the trees' log-odds in the blends tried with the scorecard and the logistic regression.
+BLEND_WEIGHTS: tuple[float, ...] = (0.25, 0.5, 0.75)
+#: Tree candidates are scored on at most this many fitting rows (the winner is then fitted on all).
+CHOOSE_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class TreeFamily:
+    """A tree candidate: :class:`models.PDClassifier` settings, tried from ``min_rows`` rows on."""
+
+    name: str
+    params: Mapping[str, Any]
+    min_rows: int = 0
+
+
+#: Tree candidates, simplest first. ``stumps`` fit a log-odds-additive risk as a scorecard does;
+#: ``lightgbm_default`` is LightGBM's own defaults (31 leaves, 20 rows a leaf, learning rate 0.1, its
+#: categorical smoothing), which win where interactions and missing values carry the risk.
+TREE_FAMILIES: tuple[TreeFamily, ...] = (
+    TreeFamily("stumps", {"num_leaves": 2, "min_child_samples": 20, "learning_rate": 0.03, "reg_lambda": 5.0,
+                          "colsample_bytree": 1.0, "subsample": 0.8}),
+    TreeFamily("trees_4", {"num_leaves": 4, "min_child_samples": 50, "learning_rate": 0.03, "reg_lambda": 5.0,
+                           "colsample_bytree": 0.8, "subsample": 0.8}),
+    TreeFamily("trees_8", {"num_leaves": 8, "min_child_samples": 30, "learning_rate": 0.05, "reg_lambda": 1.0,
+                           "colsample_bytree": 0.8, "subsample": 0.8}),
+    TreeFamily("lightgbm_default", {"num_leaves": 31, "min_child_samples": 20, "learning_rate": 0.1,
+                                    "reg_lambda": 0.0, "colsample_bytree": 1.0, "subsample": 1.0,
+                                    "cat_smooth": 10.0, "cat_l2": 10.0, "max_cat_threshold": 32}),
+    TreeFamily("trees_63", {"num_leaves": 63, "min_child_samples": 100, "learning_rate": 0.05, "reg_lambda": 1.0,
+                            "colsample_bytree": 0.8, "subsample": 0.8}, min_rows=50_000),
+    TreeFamily("trees_255", {"num_leaves": 255, "min_child_samples": 200, "learning_rate": 0.05,
+                             "reg_lambda": 1.0, "colsample_bytree": 0.8, "subsample": 0.8}, min_rows=200_000),
+)
+
+
+# -- the validation scheme --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ValidationScheme:
+    """Pairs of (fitting rows, validation rows), positions into the rows given to :func:`select_model`.
+
+    ``kind`` is ``rolling_origin``, ``time_holdout``, ``stratified_kfold`` or ``random_holdout``.
+    """
+
+    kind: str
+    folds: tuple[tuple[np.ndarray, np.ndarray], ...]
+    detail: str
+
+    @property
+    def time_ordered(self) -> bool:
+        """True when every validation row is later than every row its model was fitted on."""
+        return self.kind in ("rolling_origin", "time_holdout")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary: kind, number of folds, rows validated, the detail text."""
+        return {"kind": self.kind, "folds": len(self.folds),
+                "validation_rows": int(sum(len(v) for _, v in self.folds)), "detail": self.detail}
+
+
+def _both(y: np.ndarray, idx: np.ndarray) -> bool:
+    return idx.size > 0 and 0 < int(y[idx].sum()) < idx.size
+
+
+def validation_scheme(y: np.ndarray, *, dates: pd.Series | np.ndarray | None = None,
+                      validation_mask: np.ndarray | None = None, folds: int = 5, seed: int = 0,
+                      holdout_share: float = 0.25, kfold_below_rows: int = KFOLD_BELOW_ROWS) -> ValidationScheme:
+    """How candidates are validated: time-ordered when there are dates, else stratified.
+
+    Parameters
+    ----------
+    y : ndarray of 0/1, shape (n,)
+    dates : array-like of datetime, shape (n,), optional
+        Origination dates; rows without one are always fitted on, never validated. Used when at
+        least half of the rows have one and they span more than one date.
+    validation_mask : ndarray of bool, shape (n,), optional
+        Rows already held out as the latest vintages (``poolgate train``'s validation vintages):
+        with at least ``kfold_below_rows`` rows they are the one validation part.
+    folds : int, default 5
+        Folds of the stratified scheme.
+    seed : int, default 0
+    holdout_share : float, default 0.25
+        Share of the rows held out when there is one validation part (fraction).
+    kfold_below_rows : int, default 20,000
+        Below this many rows: several folds (rolling-origin or stratified).
+
+    Raises
+    ------
+    TrainingError
+        If a class has fewer rows than the folds need.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    n = len(y)
+    large = n >= kfold_below_rows
+    if validation_mask is not None and large:
+        mask = np.asarray(validation_mask, dtype=bool)
+        fit, val = np.flatnonzero(~mask), np.flatnonzero(mask)
+        if _both(y, fit) and _both(y, val):
+            return ValidationScheme("time_holdout", ((fit, val),), "the validation vintages (the latest before the "
+                                    "out-of-time test vintages)")
+    if dates is not None:
+        when = pd.to_datetime(pd.Series(np.asarray(dates)), errors="coerce")
+        known = when.notna().to_numpy()
+        if known.mean() >= 0.5 and when[known].nunique() > 1:
+            # nanoseconds; rows without a date sort first and are never validated
+            stamp = np.where(known, when.to_numpy(dtype="datetime64[ns]").astype("int64"), np.iinfo(np.int64).min)
+            ranked = np.sort(stamp, kind="stable")
+            cuts = [1.0 - holdout_share] if large else list(ROLLING_CUTS)
+            starts = [ranked[min(n - 1, int(c * n))] for c in cuts]
+            pairs = []
+            for k, start in enumerate(starts):
+                end = starts[k + 1] if k + 1 < len(starts) else np.iinfo(np.int64).max
+                val_mask = known & (stamp >= start) & (stamp < end)
+                fit, val = np.flatnonzero(~known | (stamp < start)), np.flatnonzero(val_mask)
+                if _both(y, fit) and _both(y, val) and len(val) >= 20:
+                    pairs.append((fit, val))
+            if pairs:
+                first = pd.Timestamp(int(stamp[pairs[0][1]].min()))
+                kind = "time_holdout" if large else "rolling_origin"
+                detail = (f"rows ordered by origination date; {len(pairs)} validation block(s) from "
+                          f"{first.date()}, each validated by a model fitted on earlier dates only")
+                return ValidationScheme(kind, tuple(pairs), detail)
+            log.info("origination dates give no usable time-ordered validation block; stratified folds instead")
+    if large:
+        fit, val = train_test_split(np.arange(n), test_size=holdout_share, stratify=y, random_state=seed)
+        return ValidationScheme("random_holdout", ((np.sort(fit), np.sort(val)),),
+                                f"no origination dates: a stratified {holdout_share:.0%} of the rows held out")
+    if min(int(y.sum()), int(n - y.sum())) < folds:
+        raise TrainingError(f"{folds}-fold validation needs at least {folds} defaults and non-defaults; got "
+                            f"{int(y.sum())} defaults in {n} rows")
+    splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(n), y)
+    return ValidationScheme("stratified_kfold", tuple((a, b) for a, b in splits),
+                            f"no origination dates: stratified {folds}-fold cross-validation")
+
+
+# -- scoring candidates -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CandidateScore:
+    """One candidate on the validation scheme: mean AUC and log loss over its folds."""
+
+    name: str
+    kind: str
+    auc: float
+    log_loss: float
+    trees: int
+    seconds: float
+    gap: float | None = None
+    gap_se: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: name, shape, validation AUC and log loss, trees, seconds, and the AUC gap to the
+        best candidate with its standard error."""
+        return {"name": self.name, "kind": self.kind, "auc": round(self.auc, 6), "log_loss": round(self.log_loss, 6),
+                "trees": self.trees, "seconds": round(self.seconds, 2),
+                "gap_to_best": None if self.gap is None else round(self.gap, 6),
+                "gap_se": None if self.gap_se is None else round(self.gap_se, 6)}
+
+
+@dataclass
+class _Scored:
+    score: CandidateScore
+    raw: list[np.ndarray]  # validation log-odds per fold
+
+
+def _fold_metrics(y: np.ndarray, scheme: ValidationScheme, raw: list[np.ndarray]) -> tuple[float, float]:
+    aucs, losses = [], []
+    for (_, val), r in zip(scheme.folds, raw, strict=True):
+        aucs.append(float(roc_auc_score(y[val], r)))
+        p = np.clip(expit(r), 1e-15, 1 - 1e-15)
+        losses.append(float(-np.mean(y[val] * np.log(p) + (1 - y[val]) * np.log(1 - p))))
+    return float(np.mean(aucs)), float(np.mean(losses))
+
+
+def _lockstep_trees(params: dict[str, Any], data: lgb.Dataset, x: pd.DataFrame, scheme: ValidationScheme,
+                    *, init: list[tuple[np.ndarray, np.ndarray]] | None, max_rounds: int,
+                    patience: int) -> tuple[int, list[np.ndarray]]:
+    """Boost one tree family on every fold in lockstep; stop on the mean validation log loss.
+
+    Returns the best round (shared by the folds) and each fold's validation log-odds at that round.
+    """
+    boosters = []
+    for k, (fit, val) in enumerate(scheme.folds):
+        d_fit = data.subset(np.sort(fit).tolist()).construct()
+        d_val = data.subset(np.sort(val).tolist()).construct()
+        if init is not None:
+            d_fit.set_init_score(init[k][0][np.argsort(fit)])  # the subset holds the rows in sorted order
+            d_val.set_init_score(init[k][1][np.argsort(val)])
+        b = lgb.Booster(params, train_set=d_fit)
+        b.add_valid(d_val, "val")
+        boosters.append(b)
+    best, best_loss, history = 0, np.inf, []
+    for r in range(1, max_rounds + 1):
+        losses = []
+        for b in boosters:
+            b.update()
+            losses.append(float(next(r[2] for r in b.eval_valid() if r[1] == "binary_logloss")))
+        history.append(float(np.mean(losses)))
+        if history[-1] < best_loss - 1e-12:
+            best, best_loss = r, history[-1]
+        elif r - best >= patience:
+            break
+    raw = []
+    for k, ((_, val), b) in enumerate(zip(scheme.folds, boosters, strict=True)):
+        r_val = np.asarray(b.predict(x.iloc[val], raw_score=True, num_iteration=best), dtype="float64")
+        raw.append(r_val + (init[k][1] if init is not None else 0.0))
+    return max(best, 1), raw
+
+
+def _params(family: Mapping[str, Any], x: pd.DataFrame, directions: Mapping[str, int], categorical: Sequence[str],
+            seed: int, threads: int) -> dict[str, Any]:
+    mono = {k: v for k, v in directions.items() if k in x.columns and k not in categorical and v}
+    params = lgb_params(dict(family), columns=list(x.columns), monotone_constraints=mono, seed=seed,
+                        num_threads=threads)
+    params["metric"] = "binary_logloss"
+    return params
+
+
+# -- the selection ----------------------------------------------------------------------------------
+@dataclass
+class Selection:
+    """The chosen model refitted on every row, its calibration and the table it was chosen from.
+
+    The raw score is ``weight x booster + partner_weight x partner`` log-odds, the shapes of
+    :class:`models.LeaseModel`: trees alone (``partner_weight`` 0), the partner alone (``weight`` 0),
+    trees boosted on the logistic regression (both 1) or a blend (``w`` and ``1 - w``).
+
+    Attributes
+    ----------
+    winner : str
+        Name of the chosen candidate.
+    booster : lightgbm.Booster
+        Trees of the winner, or of the best tree family when the winner has none (weight 0).
+    trees : int
+    params : dict
+        That tree family's settings (:class:`models.PDClassifier` terms).
+    linear : LinearScorecard
+    scorecard : WoEScorecard
+    weight, partner_weight : float
+    partner : {"linear", "scorecard"}
+    calibration : PlattCalibration
+        Fitted on the winner's validation log-odds.
+    scheme : ValidationScheme
+    candidates : list of CandidateScore
+    direction_cost : float or None
+        Validation AUC of the winning family with every direction freed minus with them (None when
+        nothing has a direction).
+    oof_raw : ndarray, shape (n,)
+        The winner's validation log-odds of every validated row, NaN for rows never validated.
+    """
+
+    winner: str
+    booster: lgb.Booster
+    trees: int
+    params: dict[str, Any]
+    linear: LinearScorecard
+    scorecard: WoEScorecard
+    weight: float
+    partner: str
+    partner_weight: float
+    calibration: PlattCalibration
+    scheme: ValidationScheme
+    candidates: list[CandidateScore]
+    direction_cost: float | None
+    oof_raw: np.ndarray
+    free_auc: float | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def partner_model(self) -> LinearScorecard | WoEScorecard:
+        """The model whose log-odds are added to the trees' (or stand alone)."""
+        return self.linear if self.partner == "linear" else self.scorecard
+
+    def raw_score(self, x: pd.DataFrame) -> np.ndarray:
+        """Log-odds before calibration, shape (n,)."""
+        out = np.zeros(len(x))
+        if self.weight > 0:
+            out = out + self.weight * np.asarray(self.booster.predict(x, raw_score=True), dtype="float64")
+        if self.partner_weight > 0:
+            out = out + self.partner_weight * self.partner_model.decision_function(x)
+        return out
+
+    def predict_pd(self, x: pd.DataFrame) -> np.ndarray:
+        """Calibrated PD (fraction), shape (n,)."""
+        return self.calibration.predict(self.raw_score(x))
+
+    @property
+    def kind(self) -> str:
+        """The winner's shape in words."""
+        return next(c.kind for c in self.candidates if c.name == self.winner)
+
+    def table(self) -> dict[str, Any]:
+        """JSON-safe: the scheme, every candidate's validation AUC and log loss, the winner, the
+        price of the directions."""
+        return {"scheme": self.scheme.to_dict(), "candidates": [c.to_dict() for c in self.candidates],
+                "winner": self.winner, "winner_kind": self.kind, "trees": self.trees,
+                "blend_weight": self.weight, "partner": self.partner, "partner_weight": self.partner_weight,
+                "direction_cost": None if self.direction_cost is None else round(self.direction_cost, 6),
+                "validation_auc_directions_freed": None if self.free_auc is None else round(self.free_auc, 6)}
+
+
+def _auc_components(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DeLong's structural components: for each default the share of non-defaults it outranks, for
+    each non-default the share of defaults that outrank it (ties count half)."""
+    pos, neg = score[y == 1], score[y == 0]
+    ranks = rankdata(np.r_[pos, neg])
+    v10 = (ranks[:len(pos)] - rankdata(pos)) / len(neg)
+    v01 = 1.0 - (ranks[len(pos):] - rankdata(neg)) / len(pos)
+    return v10, v01
+
+
+def _gap(y: np.ndarray, scheme: ValidationScheme, best: list[np.ndarray], other: list[np.ndarray]
+         ) -> tuple[float, float]:
+    """Mean validation AUC of ``best`` minus ``other`` over the folds, and its standard error (DeLong's
+    paired variance of each fold's difference; folds independent)."""
+    gaps, variances = [], []
+    for (_, val), a, b in zip(scheme.folds, best, other, strict=True):
+        yv = y[val]
+        a10, a01 = _auc_components(yv, a)
+        b10, b01 = _auc_components(yv, b)
+        d10, d01 = a10 - b10, a01 - b01
+        gaps.append(float(d10.mean()))
+        variances.append(float(d10.var(ddof=1) / len(d10) + d01.var(ddof=1) / len(d01)))
+    return float(np.mean(gaps)), float(np.sqrt(np.sum(variances)) / len(gaps))
+
+
+def _one_se(y: np.ndarray, scored: Mapping[str, _Scored], names: Sequence[str], schemes: Mapping[str, ValidationScheme]
+            ) -> tuple[str, dict[str, tuple[float, float]]]:
+    """The simplest of ``names`` (they are in order of simplicity) whose validation AUC is within one
+    standard error of the best one's; and every candidate's (gap, standard error) to the best."""
+    best = max(names, key=lambda nm: (scored[nm].score.auc, -names.index(nm)))
+    gaps = {nm: _gap(y, schemes[nm], scored[best].raw, scored[nm].raw) if nm != best else (0.0, 0.0)
+            for nm in names}
+    return next(nm for nm in names if gaps[nm][0] <= gaps[nm][1]), gaps
+
+
+def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, directions: Mapping[str, int],
+                 categorical: Sequence[str] = (), seed: int = 0, num_threads: int = 2, max_rounds: int = 2_000,
+                 early_stopping_rounds: int = 100, families: Sequence[TreeFamily] = TREE_FAMILIES,
+                 blend_weights: Sequence[float] = BLEND_WEIGHTS, measure_directions: bool = True) -> Selection:
+    """Score every candidate on ``scheme``, refit the winner on every row and calibrate it.
+
+    Parameters
+    ----------
+    x : DataFrame, shape (n, k)
+        Model inputs (categorical columns of ``category`` dtype, missing values as NaN).
+    y : ndarray of 0/1, shape (n,)
+    scheme : ValidationScheme
+        From :func:`validation_scheme` on the same rows.
+    directions : mapping of str to int
+        Declared risk directions (-1, 0, +1) of the inputs; enforced in every candidate.
+    categorical : sequence of str
+    seed, num_threads : int
+    max_rounds, early_stopping_rounds : int
+        Most trees per family; rounds without a better mean validation log loss before stopping.
+    families : sequence of TreeFamily
+        Tree candidates (those whose ``min_rows`` exceeds the rows are skipped).
+    blend_weights : sequence of float
+        Weights of the trees in the blends (fractions in (0, 1)).
+    measure_directions : bool, default True
+        Also score the winning family with the directions freed (:attr:`Selection.direction_cost`).
+    """
+    y = np.asarray(y, dtype=np.int64)
+    n = len(y)
+    if len(x) != n:
+        raise TrainingError(f"select_model: {len(x)} rows of inputs but {n} labels")
+    t_start = time.perf_counter()
+    directions = {k: int(v) for k, v in directions.items() if k in x.columns}
+    choose = scheme
+    if any(len(fit) > CHOOSE_ROWS for fit, _ in scheme.folds):  # tree families compared on a subsample
+        rng = np.random.default_rng(seed)
+        choose = ValidationScheme(scheme.kind, tuple(
+            (np.sort(rng.choice(fit, size=CHOOSE_ROWS, replace=False)) if len(fit) > CHOOSE_ROWS else fit, val)
+            for fit, val in scheme.folds), scheme.detail)
+    ds_params = {"max_bin": 255, "seed": seed, "feature_pre_filter": False, "verbosity": -1,
+                 "num_threads": num_threads}
+    data = lgb.Dataset(x, label=y, categorical_feature=list(categorical) or "auto", params=ds_params,
+                       free_raw_data=False).construct()
+    scored: dict[str, _Scored] = {}
+    rounds: dict[str, int] = {}
+
+    def add(name: str, kind: str, raw: list[np.ndarray], trees: int, t0: float, on: ValidationScheme = scheme
+            ) -> None:
+        a, ll = _fold_metrics(y, on, raw)
+        scored[name] = _Scored(CandidateScore(name, kind, a, ll, trees, time.perf_counter() - t0), raw)
+        log.info("candidate %-24s validation AUC %.4f, log loss %.5f%s", name, a, ll,
+                 f", {trees} trees" if trees else "")
+
+    # the additive models: penalty of the logistic regression chosen on the scheme's own folds
+    t0 = time.perf_counter()
+    c_value = LinearScorecard(directions=directions, random_state=seed).fit(x, y, cv=list(scheme.folds)).C_
+    lin_fold: list[tuple[np.ndarray, np.ndarray]] = []
+    for fit, val in scheme.folds:
+        lin = LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x.iloc[fit], y[fit])
+        lin_fold.append((lin.decision_function(x.iloc[fit]), lin.decision_function(x.iloc[val])))
+    add("linear", "logistic regression", [v for _, v in lin_fold], 0, t0)
+    t0 = time.perf_counter()
+    woe_raw = [WoEScorecard(directions=directions, random_state=seed).fit(x.iloc[fit], y[fit])
+               .decision_function(x.iloc[val]) for fit, val in scheme.folds]
+    add("woe", "WoE scorecard", woe_raw, 0, t0)
+
+    # the tree families, compared on `choose` (the same validation rows)
+    tree_names = []
+    for fam in families:
+        if n < fam.min_rows:
+            continue
+        t0 = time.perf_counter()
+        best, raw = _lockstep_trees(_params(fam.params, x, directions, categorical, seed, num_threads), data, x,
+                                    choose, init=None, max_rounds=max_rounds, patience=early_stopping_rounds)
+        add(fam.name, "boosted trees", raw, best, t0, choose)
+        rounds[fam.name] = best
+        tree_names.append(fam.name)
+    if not tree_names:
+        raise TrainingError("select_model: no tree family applies to this many rows")
+    by_name = {f.name: f for f in families}
+    best_tree, _ = _one_se(y, scored, tree_names, {nm: choose for nm in tree_names})
+    fam = by_name[best_tree]
+    if choose is not scheme:  # the chosen family on every fitting row, for its tree count and the blends
+        t0 = time.perf_counter()
+        best, raw = _lockstep_trees(_params(fam.params, x, directions, categorical, seed, num_threads), data, x,
+                                    scheme, init=None, max_rounds=max_rounds, patience=early_stopping_rounds)
+        add(best_tree, "boosted trees", raw, best, t0)
+        rounds[best_tree] = best
+    tree_raw = scored[best_tree].raw
+    t0 = time.perf_counter()
+    on_linear = f"{best_tree}+linear"
+    best, raw = _lockstep_trees(_params(fam.params, x, directions, categorical, seed, num_threads), data, x,
+                                scheme, init=lin_fold, max_rounds=max_rounds, patience=early_stopping_rounds)
+    add(on_linear, "trees boosted on the logistic regression", raw, best, t0)
+    rounds[on_linear] = best
+    for partner, partner_raw in (("woe", woe_raw), ("linear", [v for _, v in lin_fold])):
+        for w in blend_weights:
+            t0 = time.perf_counter()
+            add(f"blend_{best_tree}_{partner}_{w:g}", f"blend with the {'scorecard' if partner == 'woe' else partner}",
+                [w * t + (1 - w) * p for t, p in zip(tree_raw, partner_raw, strict=True)], rounds[best_tree], t0)
+    names = list(scored)
+    winner, gaps = _one_se(y, scored, names, {nm: scheme for nm in names})
+    table = [replace(s.score, gap=gaps[nm][0], gap_se=gaps[nm][1]) for nm, s in scored.items()]
+    log.info("selection (%s): winner %s, validation AUC %.4f", scheme.kind, winner, scored[winner].score.auc)
+
+    # the shape of the winner
+    if winner == "linear":
+        weight, partner, partner_weight, tree_family = 0.0, "linear", 1.0, best_tree
+    elif winner == "woe":
+        weight, partner, partner_weight, tree_family = 0.0, "scorecard", 1.0, best_tree
+    elif winner == on_linear:
+        weight, partner, partner_weight, tree_family = 1.0, "linear", 1.0, best_tree
+    elif winner.startswith("blend_"):
+        w = float(winner.rsplit("_", 1)[1])
+        partner = "scorecard" if winner.endswith(f"_woe_{w:g}") else "linear"
+        weight, partner_weight, tree_family = w, 1.0 - w, best_tree
+    else:
+        weight, partner, partner_weight, tree_family = 1.0, "scorecard", 0.0, winner
+    trees_key = on_linear if winner == on_linear else tree_family
+    trees_cv = rounds[trees_key]
+
+    # the price of the directions: the winning family again with every direction freed
+    free_auc, cost = None, None
+    if measure_directions and any(directions.values()):
+        t0 = time.perf_counter()
+        free_auc = _free_auc(x, y, scheme, data, winner, best_tree, by_name, weight, categorical, seed, num_threads,
+                             max_rounds, early_stopping_rounds, lin_fold_c=c_value)
+        cost = free_auc - scored[winner].score.auc
+        log.info("price of the directions: validation AUC %.4f freed vs %.4f (%.1f s)", free_auc,
+                 scored[winner].score.auc, time.perf_counter() - t0)
+
+    # refit on every row
+    mean_fit = float(np.mean([len(f) for f, _ in scheme.folds]))
+    scale = min(1.25, n / mean_fit) if len(scheme.folds) > 1 else 1.0
+    trees = max(1, round(trees_cv * scale))
+    linear = LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x, y)
+    scorecard = WoEScorecard(directions=directions, random_state=seed).fit(x, y)
+    full = lgb.Dataset(x, label=y, categorical_feature=list(categorical) or "auto", params=ds_params,
+                       free_raw_data=False, init_score=linear.decision_function(x) if winner == on_linear else None)
+    booster = lgb.train(_params(by_name[tree_family].params, x, directions, categorical, seed, num_threads), full,
+                        num_boost_round=trees)
+    oof = np.full(n, np.nan)
+    for (_, val), r in zip(scheme.folds, scored[winner].raw, strict=True):
+        oof[val] = r
+    validated = ~np.isnan(oof)
+    calibration = fit_platt(oof[validated], y[validated])
+    return Selection(winner=winner, booster=booster, trees=trees, params=dict(by_name[tree_family].params),
+                     linear=linear, scorecard=scorecard, weight=weight, partner=partner,
+                     partner_weight=partner_weight, calibration=calibration, scheme=scheme, candidates=table,
+                     direction_cost=cost, oof_raw=oof, free_auc=free_auc,
+                     seconds={"selection": round(time.perf_counter() - t_start, 2)})
+
+
+def _free_auc(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset, winner: str,
+              best_tree: str, by_name: Mapping[str, TreeFamily], weight: float, categorical: Sequence[str],
+              seed: int, threads: int, max_rounds: int, patience: int, *, lin_fold_c: float) -> float:
+    """Validation AUC of the winner's family with no declared direction."""
+    def linear_raw() -> list[tuple[np.ndarray, np.ndarray]]:
+        out = []
+        for fit, val in scheme.folds:
+            lin = LinearScorecard(C=lin_fold_c, random_state=seed).fit(x.iloc[fit], y[fit])
+            out.append((lin.decision_function(x.iloc[fit]), lin.decision_function(x.iloc[val])))
+        return out
+
+    def woe_raw() -> list[np.ndarray]:
+        return [WoEScorecard(random_state=seed).fit(x.iloc[fit], y[fit]).decision_function(x.iloc[val])
+                for fit, val in scheme.folds]
+
+    def trees_raw(name: str, init: list[tuple[np.ndarray, np.ndarray]] | None) -> list[np.ndarray]:
+        return _lockstep_trees(_params(by_name[name].params, x, {}, categorical, seed, threads), data, x, scheme,
+                               init=init, max_rounds=max_rounds, patience=patience)[1]
+
+    if winner == "linear":
+        raw = [v for _, v in linear_raw()]
+    elif winner == "woe":
+        raw = woe_raw()
+    elif winner == f"{best_tree}+linear":
+        raw = trees_raw(best_tree, linear_raw())
+    elif winner.startswith("blend_"):
+        partner = woe_raw() if "_woe_" in winner else [v for _, v in linear_raw()]
+        raw = [weight * t + (1 - weight) * p for t, p in zip(trees_raw(best_tree, None), partner, strict=True)]
+    else:
+        raw = trees_raw(winner, None)
+    return _fold_metrics(y, scheme, raw)[0]
