@@ -142,36 +142,54 @@ def _training_data(doc: Document, data: ModelCardData) -> None:
         sec.add(note("Vintages left out (not yet fully labelled): " + ", ".join(map(str, s["excluded_vintages"]))))
 
 
+_SCHEMES = {
+    "rolling_origin": "rolling-origin folds over the origination dates: each block of later contracts validated by "
+                      "models fitted on earlier ones only",
+    "time_holdout": "the latest vintages before the out-of-time test vintages, held out",
+    "stratified_kfold": "stratified cross-validation (the tape had no origination dates)",
+    "random_holdout": "a stratified held-out part (the tape had no origination dates)",
+}
+
+
 def _how_chosen(doc: Document, data: ModelCardData) -> None:
     meta = data.bundle_metadata
-    if meta.get("selection") == "inner_cv":
-        intro = (f"Fewer fitting rows than the recipe's threshold: the training and validation vintages were pooled "
-                 f"and the model chosen by {meta.get('inner_folds', 5)}-fold cross-validation inside them, then "
-                 "blended with the WoE scorecard by out-of-fold AUC (or replaced by the additive logistic "
-                 "regression where its out-of-fold AUC was higher) and calibrated on the out-of-fold score. "
-                 "The validation figures are out-of-fold.")
-    elif meta.get("blend_partner") == "linear":
-        intro = ("A logistic regression fitted on the training vintages first; boosted trees, with settings searched "
-                 "on the validation vintages, fitted on top of its log-odds and stopped early on them; the sum "
-                 "calibrated on their raw scores.")
+    table_ = meta.get("selection_table")
+    if not isinstance(table_, dict):  # a bundle trained before the one selection
+        intro = (f"Chosen by {meta.get('selection', 'a search on the validation vintages')}; this bundle predates the "
+                 "candidate table.")
     else:
-        intro = ("Settings searched on the validation vintages; the model stopped early on them and was calibrated "
-                 "on their raw scores.")
-    if meta.get("n_refit"):
-        levels = ", its categorical levels included," if meta.get("refit_levels") else ""
-        intro += (f" With that penalty and that number of trees the model{levels} was "
-                  f"then fitted again on the training and validation vintages together ({int(meta['n_refit']):,} rows); the calibration and the validation "
-                  "figures are those of the fit that had not seen the validation vintages.")
+        scheme = table_["scheme"]
+        intro = (f"Every candidate kept the declared risk directions and was validated the way the model is used: "
+                 f"{_SCHEMES.get(scheme['kind'], scheme['kind'])} ({scheme['folds']} fold(s), "
+                 f"{int(scheme['validation_rows']):,} validation rows). The winner has the best mean validation AUC "
+                 "(ties to the simpler candidate); it was then fitted again on the training and validation vintages "
+                 "together and calibrated on its validation scores.")
     sec = doc.section("model", "How the model was chosen", intro)
     weight = float(meta.get("blend_weight", 1.0))
     partner = {"linear": "logistic regression"}.get(str(meta.get("blend_partner", "scorecard")), "scorecard")
     params = meta.get("params", {})
     sec.add(key_values([
-        ("trees", str(meta.get("best_iteration", "–"))),
-        ("leaves per tree", str(params.get("num_leaves", "–"))),
-        ("learning rate", str(params.get("learning_rate", "–"))),
+        ("winner", str(table_["winner"]) if isinstance(table_, dict) else "\u2013"),
+        ("trees", str(meta.get("best_iteration", "\u2013"))),
+        ("leaves per tree", str(params.get("num_leaves", "\u2013"))),
+        ("learning rate", str(params.get("learning_rate", "\u2013"))),
         ("blend", _blend_text(weight, float(meta.get("partner_weight", 1.0 - weight)), partner)),
     ]))
+    if isinstance(table_, dict):
+        rows = [[code(c["name"]), c["kind"], metric(f"selection.{c['name']}.auc", c["auc"], "f4"),
+                 metric(f"selection.{c['name']}.log_loss", c["log_loss"], "f4"), str(c["trees"]) if c["trees"] else "\u2013",
+                 badge("winner") if c["name"] == table_["winner"] else ""]
+                for c in table_["candidates"]]
+        sec.add(table(rows, ["candidate", "shape", "validation AUC", "validation log loss", "trees", ""],
+                      kinds=["text"] * 6,
+                      numeric=[False, False, True, True, True, False]))
+        cost = table_.get("direction_cost")
+        if cost is not None:
+            sec.add(note(f"The price of the declared risk directions: the winning family with every direction freed "
+                         f"reaches a validation AUC of {table_['validation_auc_directions_freed']:.4f}, "
+                         f"{cost:+.4f} against the winner. The directions stay enforced: they are what makes each "
+                         "reason code defensible; a user who disagrees with one edits the feature specification or "
+                         "the mapping."))
 
 
 def _blend_text(weight: float, partner_weight: float, partner: str) -> str:

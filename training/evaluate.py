@@ -1,25 +1,24 @@
 """Measuring the training recipe on any tape read through a mapping, beside the usual tools.
 
 The recipe is the one of ``poolgate train``: model inputs from the feature specification (only the
-features whose canonical inputs the tape maps) plus the mapping's extra features, monotone
-constraints from the specification's directions and the mapping's ``monotone`` hints. With at least
-:attr:`EvaluateConfig.cv_below_rows` training rows the model is chosen as ``poolgate train`` does:
-the successive-halving search (:func:`training.search.search_params`) on a held-out validation part
-of the training rows, the logistic regression on the other rows with the searched monotone trees
-boosted on top of its log-odds and stopped early on that part (:func:`models.fit_boosted_trees`),
-Platt calibration on it, and both parts fitted again on all training rows with the penalty and the
-number of trees so chosen.
-With fewer rows one validation part is too noisy, so the model is chosen by inner cross-validation
-among simple candidates and blended with the WoE scorecard by out-of-fold AUC
-(:func:`training.cv_search.search_cv`), exactly as ``poolgate train`` does (:mod:`training.run`).
+features whose canonical inputs the tape maps) plus the mapping's extra features, the declared risk
+directions from the specification and the mapping's ``monotone`` hints, and one model selection
+(:mod:`training.select`): the additive logistic regression, the WoE scorecard, monotone trees from
+stumps to LightGBM's defaults (deeper on large tapes), trees boosted on the logistic regression and
+blends, every one validated the way the model is used (time-ordered when the mapping maps
+``origination_date``, stratified folds otherwise), the winner refitted on every training row and
+calibrated on its validation scores.
 
 On the same split the same inputs also feed three challengers: LightGBM with default settings, a
 logistic regression with its penalty chosen by cross-validation (median imputation, missing flags,
 standardisation, one-hot categories) and the WoE logistic scorecard (:class:`models.WoEScorecard`).
+Each is also a candidate of the selection in its directed form (``lightgbm_default``, ``linear``,
+``woe``), so the recipe can lose to one only by validation noise or by the price of the directions,
+which it reports (``direction_cost``).
 
 :func:`evaluate_holdout` fits on one tape and measures on another (e.g. later vintages);
-:func:`evaluate_cv` runs stratified K-fold cross-validation with the whole recipe, search included,
-inside each training fold.
+:func:`evaluate_cv` runs stratified K-fold cross-validation with the whole recipe, selection
+included, inside each training fold.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
@@ -37,7 +36,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegressionCV
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -46,24 +45,17 @@ from features.exceptions import ConfigError, NotFittedError
 from features.mapping import ExtraFeature, MappedTape, extra_input_name, mapped_spec
 from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, load_spec
-from models import (
-    LinearScorecard,
-    PDClassifier,
-    PlattCalibration,
-    WoEScorecard,
-    fit_boosted_trees,
-    fit_platt,
-)
-from training.cv_search import SMALL_SAMPLE_ROWS, CVSelection, search_cv
+from models import WoEScorecard
 from training.errors import TrainingError
 from training.metrics import auc, brier, gini, ks
-from training.search import SearchConfig, SearchResult, search_params
+from training.select import KFOLD_BELOW_ROWS, Selection, select_model, validation_scheme
 
 __all__ = [
     "EvaluateConfig",
     "MappedInputs",
     "Recipe",
     "challenger_pds",
+    "dates_of",
     "evaluate_cv",
     "evaluate_holdout",
     "fit_recipe",
@@ -83,40 +75,35 @@ class EvaluateConfig:
     Parameters
     ----------
     folds : int, default 5
-        Folds of the cross-validation (without a test tape).
+        Folds of the outer cross-validation (without a test tape).
     validation_share : float, default 0.25
-        Share of the training rows held out for the search, early stopping and calibration (fraction).
+        Share of the training rows held out for the selection when there is one validation part
+        (from ``cv_below_rows`` rows; fraction). With origination dates it is the latest rows.
     min_level_count : int, default 10
         Categorical levels seen fewer times in the training rows become missing (guards against
         high-cardinality columns on small samples).
-    search : SearchConfig
-        The hyperparameter search (its seed is replaced by the evaluation's seed).
     challengers : bool, default True
         Also fit and measure the three challengers.
     cv_below_rows : int, default 20,000
-        With fewer training rows than this, the model is chosen by inner cross-validation
-        (:func:`training.cv_search.search_cv`) instead of one validation part; 0 turns it off.
+        With fewer training rows than this the candidates are validated on several folds
+        (rolling-origin with dates, stratified without; :func:`training.select.validation_scheme`).
     inner_folds : int, default 5
-        Folds of that inner cross-validation.
-    linear_base : bool, default True
-        From ``cv_below_rows`` rows on, boost the trees on top of the logistic regression's log-odds
-        (:func:`models.linear.fit_boosted_trees`), as ``poolgate train`` does.
-    refit : bool, default True
-        From ``cv_below_rows`` rows on, keep the logistic regression's penalty (cross-validated on the
-        fitting part) and the number of trees (early stopping on the validation part) and fit both,
-        and the categorical levels, again on all training rows (calibration stays fitted on the
-        held-out scores), as ``poolgate train`` does.
+        Folds of the stratified inner cross-validation (tapes without dates).
+    num_threads : int, default 2
+        LightGBM threads.
+    max_rounds, early_stopping_rounds : int, default 2,000 and 100
+        Most trees per candidate; rounds without a better validation log loss before stopping.
     """
 
     folds: int = 5
     validation_share: float = 0.25
     min_level_count: int = 10
-    search: SearchConfig = field(default_factory=SearchConfig)
     challengers: bool = True
-    cv_below_rows: int = SMALL_SAMPLE_ROWS
+    cv_below_rows: int = KFOLD_BELOW_ROWS
     inner_folds: int = 5
-    linear_base: bool = True
-    refit: bool = True
+    num_threads: int = 2
+    max_rounds: int = 2_000
+    early_stopping_rounds: int = 100
 
     def __post_init__(self) -> None:
         if isinstance(self.folds, bool) or not isinstance(self.folds, int) or self.folds < 2:
@@ -130,6 +117,11 @@ class EvaluateConfig:
             raise ConfigError(f"inner_folds must be a whole number >= 2; got {self.inner_folds!r}")
         if not isinstance(self.cv_below_rows, int) or self.cv_below_rows < 0:
             raise ConfigError(f"cv_below_rows must be a whole number >= 0; got {self.cv_below_rows!r}")
+        if isinstance(self.num_threads, bool) or not isinstance(self.num_threads, int) or self.num_threads < 1:
+            raise ConfigError(f"num_threads must be a whole number >= 1; got {self.num_threads!r}")
+        if self.max_rounds < 1 or self.early_stopping_rounds < 1:
+            raise ConfigError(f"max_rounds and early_stopping_rounds must be >= 1; got {self.max_rounds}, "
+                              f"{self.early_stopping_rounds}")
 
 
 def _mapped_inputs(records: pd.DataFrame, extras: Sequence[ExtraFeature], spec: FeatureSpec | None
@@ -178,7 +170,8 @@ class MappedInputs(TransformerMixin, BaseEstimator):
     def _with_extra_columns(self, X: pd.DataFrame) -> pd.DataFrame:
         if not self.extras:
             return X
-        return X.assign(**{extra_input_name(f.column): X[f.column] for f in self.extras})
+        extra = pd.DataFrame({extra_input_name(f.column): X[f.column] for f in self.extras}, index=X.index)
+        return pd.concat([X.drop(columns=[c for c in extra.columns if c in X.columns]), extra], axis=1)
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> MappedInputs:
         """Choose the computable features and learn categorical levels from ``X``."""
@@ -205,43 +198,22 @@ class MappedInputs(TransformerMixin, BaseEstimator):
 
 @dataclass
 class Recipe:
-    """A model fitted by the training recipe (:func:`fit_recipe`).
-
-    Exactly one of ``classifier`` (large samples: search on a validation part, early stopping, Platt
-    calibration on that part) and ``selection`` (small samples: inner cross-validation) is set.
-    """
+    """A model fitted by the training recipe (:func:`fit_recipe`): the inputs and the selection."""
 
     inputs: MappedInputs
+    selection: Selection
     n_fit: int
-    n_validation: int
-    classifier: PDClassifier | None = None
-    calibration: PlattCalibration | None = None
-    search: SearchResult | None = None
-    selection: CVSelection | None = None
-    linear: LinearScorecard | None = None
-    n_refit: int = 0
 
     def predict_pd(self, records: pd.DataFrame) -> np.ndarray:
         """Calibrated PD of each record, shape (n,)."""
-        x = self.inputs.transform(records)
-        if self.selection is not None:
-            return self.selection.predict_pd(x)
-        if self.classifier is None or self.calibration is None:
-            raise NotFittedError("Recipe.predict_pd: the recipe holds no fitted model")
-        raw = self.classifier.raw_score(x)
-        if self.linear is not None:  # trees boosted on the logistic regression's log-odds
-            raw = raw + self.linear.decision_function(x)
-        return self.calibration.predict(raw)
+        return self.selection.predict_pd(self.inputs.transform(records))
 
     def summary(self) -> dict[str, Any]:
-        """The chosen settings: LightGBM parameters, ``trees``, ``selection`` and the blend ``weight``."""
-        if self.selection is not None:
-            return {**self.selection.params, "trees": self.selection.trees, "selection": "inner_cv",
-                    "blend_weight": self.selection.weight, "blend_partner": self.selection.partner}
-        assert self.classifier is not None and self.search is not None
-        return {**self.search.params, "trees": self.classifier.best_iteration_, "selection": "validation_split",
-                "refit_rows": self.n_refit,
-                "blend_weight": 1.0, "blend_partner": "linear base" if self.linear is not None else "none"}
+        """The chosen model: winner, shape, trees, blend weights and the tree family's settings."""
+        sel = self.selection
+        return {**sel.params, "winner": sel.winner, "kind": sel.kind, "trees": sel.trees,
+                "selection": sel.scheme.kind, "blend_weight": sel.weight, "blend_partner": sel.partner,
+                "partner_weight": sel.partner_weight}
 
 
 def _check_y(y: np.ndarray, what: str) -> None:
@@ -250,9 +222,20 @@ def _check_y(y: np.ndarray, what: str) -> None:
                             f"{int(y.sum())} defaults")
 
 
+def dates_of(records: pd.DataFrame) -> pd.Series | None:
+    """The records' origination dates when the mapping maps them (and some are filled), else None."""
+    if "origination_date" not in records.columns or not records["origination_date"].notna().any():
+        return None
+    return records["origination_date"]
+
+
 def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFeature] = (), seed: int = 0,
                config: EvaluateConfig | None = None, spec: FeatureSpec | None = None) -> Recipe:
-    """Fit the training recipe on labelled records (search, early stopping and calibration inside).
+    """Fit the training recipe on labelled records: every candidate validated as the model is used.
+
+    The candidates, their early stopping, the blend weights and the calibration are chosen on
+    time-ordered validation when the records carry origination dates, on stratified folds when they
+    do not (:func:`training.select.validation_scheme`, :func:`training.select.select_model`).
 
     Parameters
     ----------
@@ -261,47 +244,21 @@ def fit_recipe(records: pd.DataFrame, y: np.ndarray, *, extras: Sequence[ExtraFe
     y : ndarray of 0/1, shape (n,)
     extras : sequence of ExtraFeature
     seed : int
-        Seed of the validation split, the search and the model.
+        Seed of the folds and the models.
     config : EvaluateConfig, optional
     spec : FeatureSpec, optional
     """
     config = config or EvaluateConfig()
     y = np.asarray(y, dtype=np.int64)
     _check_y(y, "training rows")
-    if len(y) < config.cv_below_rows:
-        inputs = MappedInputs(spec, extras, min_level_count=config.min_level_count).fit(records)
-        x = inputs.transform(records)
-        monotone = {k: v for k, v in inputs.directions_.items() if k not in inputs.categorical_}
-        selection = search_cv(x, y, monotone_constraints=monotone, directions=inputs.directions_,
-                              categorical=inputs.categorical_, folds=config.inner_folds, seed=seed,
-                              max_rounds=config.search.max_rounds, num_threads=config.search.num_threads)
-        return Recipe(inputs, len(y), 0, selection=selection)
-    idx_fit, idx_val = train_test_split(np.arange(len(y)), test_size=config.validation_share, stratify=y,
-                                        random_state=seed)
-    fit_rec, val_rec = records.iloc[idx_fit], records.iloc[idx_val]
-    y_fit, y_val = y[idx_fit], y[idx_val]
-    inputs = MappedInputs(spec, extras, min_level_count=config.min_level_count).fit(fit_rec)
-    x_fit, x_val = inputs.transform(fit_rec), inputs.transform(val_rec)
-    search_config = replace(config.search, seed=seed)
-    search = search_params(x_fit, y_fit, x_val, y_val, monotone_constraints=inputs.directions_,
-                           categorical=inputs.categorical_, config=search_config)
-    params = {**search.params, "n_estimators": search_config.max_rounds,
-              "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
-    x_all = None
-    if config.refit:  # levels learned on every row the model is refitted on
-        inputs_all = MappedInputs(spec, extras, min_level_count=config.min_level_count).fit(records)
-        if inputs_all.feature_names_out_ == inputs.feature_names_out_:
-            inputs = inputs_all
-            x_all = pd.concat([inputs.transform(fit_rec), inputs.transform(val_rec)], ignore_index=True)
-        else:  # an input empty in every fitting row but filled in some validation row
-            log.info("refit with the fitting part's inputs and levels: %s are empty in all its rows",
-                     ", ".join(sorted(set(inputs_all.feature_names_out_) - set(inputs.feature_names_out_))))
-    linear, clf, raw_val = fit_boosted_trees(params, x_fit, y_fit, x_val, y_val, directions=inputs.directions_,
-                                             random_state=seed, linear_base=config.linear_base,
-                                             refit=config.refit, X_refit=x_all)
-    calibration = fit_platt(raw_val, y_val)
-    return Recipe(inputs, len(y_fit), len(y_val), classifier=clf, calibration=calibration, search=search,
-                  linear=linear, n_refit=len(y) if config.refit else 0)
+    inputs = MappedInputs(spec, extras, min_level_count=config.min_level_count).fit(records)
+    x = inputs.transform(records)
+    scheme = validation_scheme(y, dates=dates_of(records), folds=config.inner_folds, seed=seed,
+                               holdout_share=config.validation_share, kfold_below_rows=config.cv_below_rows)
+    selection = select_model(x, y, scheme=scheme, directions=inputs.directions_, categorical=inputs.categorical_,
+                             seed=seed, num_threads=config.num_threads, max_rounds=config.max_rounds,
+                             early_stopping_rounds=config.early_stopping_rounds)
+    return Recipe(inputs, selection, len(y))
 
 
 def _logistic(x: pd.DataFrame, categorical: Sequence[str], seed: int) -> Any:
@@ -341,7 +298,7 @@ def challenger_pds(records_train: pd.DataFrame, y_train: np.ndarray, records_tes
     inputs = MappedInputs(spec, extras, min_level_count=config.min_level_count).fit(records_train)
     x_train, x_test = inputs.transform(records_train), inputs.transform(records_test)
     out: dict[str, np.ndarray] = {}
-    plain = lgb.LGBMClassifier(random_state=seed, n_jobs=config.search.num_threads, verbose=-1)
+    plain = lgb.LGBMClassifier(random_state=seed, n_jobs=config.num_threads, verbose=-1)
     plain.fit(x_train, y_train)
     out["lightgbm_default"] = np.asarray(plain.predict_proba(x_test))[:, 1]
     cat = inputs.categorical_
@@ -420,7 +377,10 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
         ``auc_test``, ``ks_test``, ``gini_test``, ``brier_test``, ``n_train``, ``n_test``,
         ``default_rate_train``, ``default_rate_test``, ``n_unlabelled_train``, ``n_unlabelled_test``,
         ``out_of_range`` (``train``/``test`` -> field -> cells read as missing, :func:`out_of_range`),
-        ``search`` (winning parameters and trees), ``challengers`` (name -> the same metrics),
+        ``search`` (the winner's shape and settings), ``selection`` (the validation scheme, every
+        candidate's validation AUC and log loss, the winner; :meth:`training.select.Selection.table`),
+        ``direction_cost`` (validation AUC of the winning family with the directions freed minus with
+        them), ``challengers`` (name -> the same metrics),
         ``seconds``.
     """
     config = config or EvaluateConfig()
@@ -438,7 +398,8 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
                 "n_unlabelled_test": skip_test, "default_rate_train": round(float(y_train.mean()), 6),
                 "default_rate_test": round(float(y_test.mean()), 6), "inputs": recipe.inputs.feature_names_out_,
                 "out_of_range": {"train": range_train, "test": range_test},
-                "search": recipe.summary()})
+                "search": recipe.summary(), "selection": recipe.selection.table(),
+                "direction_cost": recipe.selection.table()["direction_cost"]})
     seconds = {"recipe": round(time.perf_counter() - t0, 2)}
     if config.challengers:
         t0 = time.perf_counter()
@@ -451,9 +412,27 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
     return out
 
 
+def _selection_summary(tables: list[dict[str, Any]]) -> dict[str, Any]:
+    """The folds' selections in brief: the scheme, the winners, each candidate's mean validation AUC,
+    and the mean price of the directions."""
+    names = list(dict.fromkeys(c["name"] for t in tables for c in t["candidates"]))
+    by_name: dict[str, list[float]] = {}
+    for t in tables:
+        for c in t["candidates"]:
+            by_name.setdefault(c["name"], []).append(c["auc"])
+    costs = [t["direction_cost"] for t in tables if t["direction_cost"] is not None]
+    winners: dict[str, int] = {}
+    for t in tables:
+        winners[t["winner"]] = winners.get(t["winner"], 0) + 1
+    return {"selection": {"scheme": tables[0]["scheme"]["kind"], "winners": winners,
+                          "candidates_mean_validation_auc": {nm: round(float(np.mean(by_name[nm])), 6)
+                                                             for nm in names if nm in by_name}},
+            "direction_cost": round(float(np.mean(costs)), 6) if costs else None}
+
+
 def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | None = None,
                 spec: FeatureSpec | None = None) -> dict[str, Any]:
-    """Stratified K-fold cross-validation of the recipe (search nested in each training fold).
+    """Stratified K-fold cross-validation of the recipe (selection nested in each training fold).
 
     Returns
     -------
@@ -479,7 +458,8 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                             spec=spec)
         row: dict[str, Any] = {"fold": k, "n_train": len(tr), "n_test": len(te),
                                **_round(_metrics(y[te], recipe.predict_pd(records.iloc[te]))),
-                               **{k: recipe.summary()[k] for k in ("trees", "blend_weight", "blend_partner")}}
+                               **{k: recipe.summary()[k] for k in ("trees", "blend_weight", "blend_partner")},
+                               "selection": recipe.selection.table()}
         if config.challengers:
             pds = challenger_pds(records.iloc[tr], y[tr], records.iloc[te], extras=tape.mapping.features,
                                  seed=seed, config=config, spec=spec)
@@ -497,7 +477,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
 
     result: dict[str, Any] = {**summary(folds), "n": len(y), "n_unlabelled": skipped,
                               "default_rate": round(float(y.mean()), 6), "out_of_range": range_counts,
-                              "folds": folds}
+                              "folds": folds, **_selection_summary([f["selection"] for f in folds])}
     if config.challengers:
         result["challengers"] = {name: summary([f["challengers"][name] for f in folds]) for name in CHALLENGERS}
     return result

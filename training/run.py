@@ -1,19 +1,14 @@
-"""A training run: labels -> out-of-time split -> search -> fit -> evaluation -> MLflow -> challenger.
+"""A training run: labels -> out-of-time split -> selection -> evaluation -> MLflow -> challenger.
 
-The recipe has two ways of choosing the model, by the number of rows it is fitted on (training plus
-validation vintages), and ``poolgate evaluate`` runs the same two (:mod:`training.evaluate`):
-
-- at least :attr:`RunConfig.cv_below_rows` rows: the successive-halving search on the validation
-  vintages (:func:`training.search.search_params`), then the logistic regression on the training
-  vintages with the searched monotone trees boosted on top of its log-odds and stopped early on the
-  validation vintages (:func:`models.linear.fit_boosted_trees`), and Platt calibration on their raw
-  scores; with that penalty and that number of trees both parts are then fitted again on the training
-  and validation vintages together (``RunConfig.refit``);
-- fewer rows: one validation part is too noisy to choose on, so both parts are pooled and the model
-  is chosen by inner cross-validation among simple monotone candidates, blended with the WoE
-  scorecard by out-of-fold AUC (or replaced by the logistic regression when it is clearly better
-  out of fold) and calibrated on the out-of-fold score
-  (:func:`training.cv_search.search_cv`). The validation metrics are then out-of-fold figures.
+The model is chosen by :mod:`training.select` on the training and validation vintages, validated the
+way it will be used: on later vintages than those it was fitted on. From
+:attr:`RunConfig.cv_below_rows` rows (training plus validation vintages) the validation vintages are
+the one validation part; below, rolling-origin folds over the origination dates of both parts. The
+candidates (the logistic regression, the WoE scorecard, monotone trees from stumps to LightGBM's
+defaults and deeper on large books, trees boosted on the logistic regression, blends) all keep the
+declared risk directions; the winner is refitted on both parts and calibrated on its validation
+scores, and the price of the directions is measured (``direction_cost_validation``).
+``poolgate evaluate`` runs the same selection (:mod:`training.evaluate`).
 
 :func:`fit_and_evaluate` does the work and returns plain objects (no MLflow); :func:`train_run`
 adds the edge: it logs the outcome with :mod:`training.tracking`, registers the model and gives
@@ -39,14 +34,14 @@ from features.exceptions import ConfigError
 from features.labels import default_labels
 from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, load_spec
-from models import LeaseModel, ScoreScaling, fit_lease_model
+from models import LeaseModel, ScoreScaling
 from models.population import population_profile
 from training import plots
-from training.cv_search import SMALL_SAMPLE_ROWS, search_cv
 from training.errors import TrainingError
 from training.evaluation import Evaluation, evaluate_model
 from training.metrics import auc, calibration_error, psi, psi_by_feature, summary_metrics
-from training.search import SearchConfig, SearchResult, Trial, search_params
+from training.search import SearchConfig, SearchResult, Trial
+from training.select import KFOLD_BELOW_ROWS, Selection, select_model, validation_scheme
 from training.splits import SplitConfig, VintageSplit, split_by_vintage
 
 __all__ = ["RunConfig", "RunResult", "TrainingOutcome", "fit_and_evaluate", "labels_from_target", "scaling_from_policy",
@@ -72,27 +67,18 @@ class RunConfig:
     dpd_threshold : int
         Days past due that count as default. Default 90.
     with_scorecard : bool
-        Fit the WoE scorecard challenger and report it side by side. Default True.
-    linear_base : bool
-        From ``cv_below_rows`` rows on, fit the logistic regression first and boost the trees on top
-        of its log-odds (:func:`models.fit_lease_model` ``linear_base``). Default True.
-    refit : bool
-        From ``cv_below_rows`` rows on, keep the logistic regression's penalty (cross-validated on the
-        training vintages) and the number of trees (early stopping on the validation vintages) and fit
-        both, the categorical levels and the scorecard challenger again on the training and validation
-        vintages together
-        (:func:`models.fit_lease_model` ``refit``): the newest vintages then shape the model instead
-        of only choosing it. The validation figures stay those of the fit that had not seen them.
-        Default True.
+        Keep the WoE scorecard challenger in the bundle and report it side by side. Default True.
     shap_sample : int
         Out-of-time rows explained for the SHAP summary plot. Default 2,000.
     sweep_assets : int
         Assets in the monotonicity sweep. Default 200.
     cv_below_rows : int
-        With fewer training plus validation rows than this, the model is chosen by inner
-        cross-validation (see the module docstring); 0 turns that path off. Default 20,000.
+        With fewer training plus validation rows than this, the candidates are validated on
+        rolling-origin folds over the origination dates instead of the validation vintages alone
+        (:func:`training.select.validation_scheme`). Default 20,000.
     inner_folds : int
-        Folds of that inner cross-validation. Default 5.
+        Folds of the stratified scheme, used only when the dates give no usable rolling-origin
+        block. Default 5.
     min_level_count : int
         Categorical levels seen fewer times in the fitting rows become missing. Default 10.
     """
@@ -102,11 +88,9 @@ class RunConfig:
     horizon_months: int = 24
     dpd_threshold: int = 90
     with_scorecard: bool = True
-    linear_base: bool = True
-    refit: bool = True
     shap_sample: int = 2_000
     sweep_assets: int = 200
-    cv_below_rows: int = SMALL_SAMPLE_ROWS
+    cv_below_rows: int = KFOLD_BELOW_ROWS
     inner_folds: int = 5
     min_level_count: int = 10
 
@@ -283,36 +267,11 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
     log.info("split: %s", split.summary())
     seconds["labels_split"] = time.perf_counter() - t0
 
-    small = len(split.train) + len(split.validation) < config.cv_below_rows
-    if small:
-        t0 = time.perf_counter()
-        fit_records = pd.concat([split.train.records, split.validation.records])
-        model, search, p_val = _fit_small(fit_records, np.concatenate([split.train.y, split.validation.y]),
-                                          n_train=len(split.train), spec=spec, scaling=scaling, seed=seed,
-                                          config=config)
-        seconds["search"], seconds["fit"] = time.perf_counter() - t0, 0.0
-    else:
-        t0 = time.perf_counter()
-        builder = FeatureBuilder(spec, min_level_count=config.min_level_count).fit(split.train.records)
-        x_train, x_val = builder.transform(split.train.records), builder.transform(split.validation.records)
-        search = search_params(x_train, split.train.y, x_val, split.validation.y,
-                               monotone_constraints=builder.spec_.directions, categorical=builder.spec_.categorical,
-                               config=search_config)
-        seconds["search"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        params = {**search.params, "n_estimators": search_config.max_rounds,
-                  "early_stopping_rounds": search_config.early_stopping_rounds, "n_jobs": search_config.num_threads}
-        model = fit_lease_model(split.train.records, split.train.y, split.validation.records, split.validation.y,
-                                spec=spec, params=params, scaling=scaling, random_state=seed,
-                                with_scorecard=config.with_scorecard, min_level_count=config.min_level_count,
-                                linear_base=config.linear_base, refit=config.refit, builder=builder)
-        assert model.validation_pd_ is not None
-        p_val = model.validation_pd_
-        fit_records = split.train.records
-        if config.refit:
-            fit_records = pd.concat([split.train.records, split.validation.records], ignore_index=True)
-        seconds["fit"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model, selection, p_val, fit_records = _select(split, spec=spec, scaling=scaling, seed=seed, config=config)
+    search = _as_search(selection, len(fit_records))
+    seconds["search"], seconds["fit"] = time.perf_counter() - t0, 0.0
+    validated = ~np.isnan(p_val)
 
     t0 = time.perf_counter()
     test = split.test
@@ -323,7 +282,10 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
     # The training population in a few kilobytes, saved with the bundle: screening reports draw the
     # pool against it and compute each input's PSI without the training data.
     model.metadata["population"] = population_profile(x_fit_model, p_fit, model.score(p_fit))
-    metrics.update({f"{k}_validation": v for k, v in summary_metrics(split.validation.y, p_val).items()})
+    metrics.update({f"{k}_validation": v
+                    for k, v in summary_metrics(split.validation.y[validated], p_val[validated]).items()})
+    if selection.direction_cost is not None:
+        metrics["direction_cost_validation"] = selection.direction_cost
     metrics["auc_train"] = auc(split.train.y, p_fit[:len(split.train)])
     metrics["psi_pd_train_oot"] = psi(p_fit[:len(split.train)], oot.pd)
     metrics.update({f"auc_oot_vintage_{v}": a for v, a in oot.auc_by_vintage.items()})
@@ -368,6 +330,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
         "psi_by_feature_train_oot": pd.DataFrame({"feature": list(psi_features),
                                                   "psi": list(psi_features.values())}),
         "search_trials": search.trials_frame(),
+        "selection": pd.DataFrame([c.to_dict() for c in selection.candidates]),
         "models_side_by_side_oot": pd.DataFrame(side).T.rename_axis("model").reset_index(),
         "monotonicity_sweep_oot": oot.monotonicity,
         "mean_abs_shap_oot": explanation.contributions.abs().mean().sort_values(ascending=False)
@@ -380,7 +343,8 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
         "labels.source": label_source,
         **_flat("model.", search.params),
         "model.best_iteration": int(model.metadata.get("best_iteration", search.best_iteration)),
-        "model.selection": "inner_cv" if small else "validation_split",
+        "model.selection": selection.scheme.kind,
+        "model.winner": selection.winner,
         "model.refit": bool(model.metadata.get("n_refit")),
         "model.blend_weight": model.blend_weight,
         "model.blend_partner": model.partner,
@@ -389,8 +353,8 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
         "calibration.a": model.calibration.a,
         "calibration.b": model.calibration.b,
         **_flat("split.", asdict(config.split)),
-        **_flat("search.", {k: v for k, v in asdict(search_config).items() if k != "space"}),
-        **_flat("search.space.", asdict(search_config.space)),
+        **_flat("selection.", {k: v for k, v in asdict(search_config).items()
+                               if k in ("max_rounds", "early_stopping_rounds", "num_threads")}),
         "spec.version": spec.version,
         "spec.digest": spec.digest,
         "rows.book": len(book),
@@ -406,43 +370,63 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
                            tables=tables, figures=figures, seed=seed, seconds=seconds)
 
 
-def _fit_small(records: pd.DataFrame, y: np.ndarray, *, n_train: int, spec: FeatureSpec,
-               scaling: ScoreScaling | None, seed: int, config: RunConfig) -> tuple[LeaseModel, SearchResult, np.ndarray]:
-    """The small-sample path: inner cross-validation on the training and validation rows pooled
-    (``records``, labels ``y``; the first ``n_train`` rows are the training vintages).
+def _select(split: VintageSplit, *, spec: FeatureSpec, scaling: ScoreScaling | None, seed: int,
+            config: RunConfig) -> tuple[LeaseModel, Selection, np.ndarray, pd.DataFrame]:
+    """Choose the model on the training and validation vintages, validated time-ordered.
 
-    Returns the model, the candidates as a :class:`SearchResult` (their inner-CV AUC and log loss in
-    the ``val_*`` fields, ``rung`` 0) and the out-of-fold PDs of the validation rows.
+    From :attr:`RunConfig.cv_below_rows` rows the validation vintages are the one validation part;
+    below, rolling-origin folds over the origination dates of both parts
+    (:func:`training.select.validation_scheme`). The winner is refitted on both parts.
+
+    Returns the model, the selection, the calibrated validation-fold PDs of the validation vintages
+    (NaN where a row was never validated) and the records the model was fitted on.
     """
-    y = np.asarray(y, dtype=np.int64)
+    records = pd.concat([split.train.records, split.validation.records], ignore_index=True)
+    y = np.concatenate([split.train.y, split.validation.y]).astype(np.int64)
+    mask = np.r_[np.zeros(len(split.train), dtype=bool), np.ones(len(split.validation), dtype=bool)]
     builder = FeatureBuilder(spec, min_level_count=config.min_level_count).fit(records)
     x = builder.transform(records)
-    sel = search_cv(x, y, monotone_constraints=builder.spec_.directions, directions=builder.spec_.directions,
-                    categorical=builder.spec_.categorical, folds=config.inner_folds, seed=seed,
-                    max_rounds=config.search.max_rounds, early_stopping_rounds=config.search.early_stopping_rounds,
-                    num_threads=config.search.num_threads)
+    scheme = validation_scheme(y, dates=records["origination_date"], validation_mask=mask,
+                               folds=config.inner_folds, seed=seed, kfold_below_rows=config.cv_below_rows)
+    log.info("selection: %s", scheme.detail)
+    sel = select_model(x, y, scheme=scheme, directions=builder.spec_.directions,
+                       categorical=builder.spec_.categorical, seed=seed, num_threads=config.search.num_threads,
+                       max_rounds=config.search.max_rounds,
+                       early_stopping_rounds=config.search.early_stopping_rounds)
     metadata = {
-        "n_train": len(y),
-        "n_valid": 0,
-        "default_rate_train": float(y.mean()),
+        "n_train": len(split.train),
+        "n_valid": len(split.validation),
+        "default_rate_train": float(split.train.y.mean()),
+        "default_rate_valid": float(split.validation.y.mean()),
         "best_iteration": sel.trees,
-        "selection": "inner_cv",
-        "inner_folds": config.inner_folds,
+        "selection": sel.scheme.kind,
+        "selection_table": sel.table(),
         "blend_weight": sel.weight,
         "blend_partner": sel.partner,
-        "oof_auc_by_blend_weight": {str(w): a for w, a in sel.oof_auc.items()},
-        "oof_auc_linear": sel.linear_oof_auc,
+        "partner_weight": sel.partner_weight,
         "params": {**sel.params, "n_estimators": sel.trees},
         "monotone_constraints": {k: v for k, v in builder.spec_.directions.items() if v},
         "spec_digest": builder.spec_.digest,
+        "n_refit": len(y),
+        "refit_levels": True,
     }
-    model = LeaseModel(builder, sel.booster, sel.calibration, scaling, sel.scorecard, metadata,
-                       blend_weight=sel.weight, linear=sel.linear if sel.partner == "linear" else None,
-                       partner=sel.partner)
-    trials = [Trial(c.candidate, 0, len(y), c.params, c.best_iteration, c.cv_auc, c.cv_logloss, c.seconds)
-              for c in sel.candidates]
-    p_val = sel.calibration.predict(sel.oof_raw[n_train:])
-    return model, SearchResult(sel.params, sel.trees, trials), p_val
+    scorecard = sel.scorecard if config.with_scorecard or (sel.partner == "scorecard" and sel.partner_weight) \
+        else None
+    model = LeaseModel(builder, sel.booster, sel.calibration, scaling, scorecard, metadata, blend_weight=sel.weight,
+                       linear=sel.linear if sel.partner == "linear" else None, partner=sel.partner,
+                       partner_weight=sel.partner_weight)
+    raw_val = sel.oof_raw[len(split.train):]
+    p_val = np.full(len(raw_val), np.nan)
+    ok = ~np.isnan(raw_val)
+    p_val[ok] = sel.calibration.predict(raw_val[ok])
+    return model, sel, p_val, records
+
+
+def _as_search(sel: Selection, rows: int) -> SearchResult:
+    """The selection's candidates as the run's ``search_trials`` table (rung 0, validation AUC and log loss)."""
+    trials = [Trial(i, 0, rows, {"name": c.name, "kind": c.kind}, c.trees, c.auc, c.log_loss, c.seconds)
+              for i, c in enumerate(sel.candidates)]
+    return SearchResult(dict(sel.params), sel.trees, trials)
 
 
 def train_run(book: pd.DataFrame, performance: pd.DataFrame | None, *, truth: pd.DataFrame | None = None,

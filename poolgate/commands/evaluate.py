@@ -13,11 +13,14 @@ NAME = "evaluate"
 HELP = "measure the training recipe on a tape (cross-validation or a test tape) beside the usual tools"
 DESCRIPTION = (
     "Read TRAIN (and TEST) through a mapping, fit the recipe of 'poolgate train' (specification features "
-    "plus the mapping's extra features, monotone constraints, search, early stopping, Platt calibration; "
-    "below 20,000 training rows the model is chosen by inner cross-validation and blended with the WoE "
-    "scorecard out of fold) and measure it: on --test-tape when given, else by stratified K-fold "
-    "cross-validation with the search inside each training fold. LightGBM with default settings, a tuned "
-    "logistic regression and the WoE scorecard are fitted and measured on the same split. See docs/mappings.md.")
+    "plus the mapping's extra features, the declared risk directions, one model selection among the "
+    "logistic regression, the WoE scorecard, monotone trees from stumps to LightGBM's defaults, trees on "
+    "the logistic regression and blends, validated time-ordered when the mapping maps origination_date "
+    "and on stratified folds otherwise; Platt calibration) and measure it: on --test-tape when given, "
+    "else by stratified K-fold cross-validation with the selection inside each training fold. LightGBM "
+    "with default settings, a tuned logistic regression and the WoE scorecard are fitted and measured on "
+    "the same split; the JSON reports every candidate (selection) and the price of the directions "
+    "(direction_cost). See docs/mappings.md and docs/training.md.")
 ORDER = 45
 
 log = logging.getLogger(__name__)
@@ -32,9 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", help="target column (overrides the mapping's target)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds without --test-tape (default 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the splits, the search and the models (default 0)")
-    p.add_argument("--candidates", type=int, default=8,
-                   help="parameter sets tried in each validation-split search, used from 20,000 training rows "
-                        "(default 8)")
     p.add_argument("--threads", type=int, default=2,
                    help="LightGBM threads (default 2); use 1 when another job shares the machine, as LightGBM's "
                         "threads wait actively and slow down many times over when a core is taken")
@@ -51,8 +51,6 @@ def _decode_summary(tape: Any, name: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from features.exceptions import ConfigError
     from features.mapping import load_mapping, read_mapped
     from training.evaluate import EvaluateConfig, evaluate_cv, evaluate_holdout
@@ -60,11 +58,9 @@ def run(args: argparse.Namespace) -> int:
     mapping = load_mapping(args.mapping)
     if args.target:
         mapping = mapping.with_target(args.target)
-    config = EvaluateConfig(folds=args.folds)
     if args.threads < 1:
         raise ConfigError(f"--threads must be at least 1; got {args.threads}")
-    config = replace(config, search=replace(config.search, n_candidates=args.candidates,
-                                            keep=min(config.search.keep, args.candidates), num_threads=args.threads))
+    config = EvaluateConfig(folds=args.folds, num_threads=args.threads)
     train = read_mapped(args.tape, mapping)
     problems = {"train": _decode_summary(train, args.tape)}
     if args.test_tape:
@@ -88,5 +84,12 @@ def run(args: argparse.Namespace) -> int:
     for name, m in rows:
         lines.append(f"  {name:<18} {m['auc' + suffix]:>7.4f} {m['ks' + suffix]:>7.4f} {m['gini' + suffix]:>7.4f} "
                      f"{m['brier' + suffix]:>8.5f}")
+    sel = result.get("selection", {})
+    winner = sel.get("winner") or ", ".join(f"{k} x{v}" for k, v in sel.get("winners", {}).items())
+    cost = result.get("direction_cost")
+    scheme = sel.get("scheme")
+    kind = scheme.get("kind") if isinstance(scheme, dict) else scheme  # holdout: the table; CV: its kind
+    lines.append(f"  selection ({kind}): {winner}; price of the directions: "
+                 + ("none declared" if cost is None else f"{cost:+.4f} validation AUC"))
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

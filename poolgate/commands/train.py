@@ -15,8 +15,9 @@ HELP = "train the default model on a book and its history; log to MLflow; regist
 DESCRIPTION = (
     "Label the book from its performance history (default = 90+ dpd within 24 months), or from its own target "
     "column read through --mapping (target = ... in the mapping, or --target), split it out of time "
-    "by origination vintage, search LightGBM settings on the validation vintages, fit the monotone model, its "
-    "calibration and the WoE scorecard challenger, measure them on the latest (test) vintages, log everything "
+    "by origination vintage, choose the model among the logistic regression, the WoE scorecard, monotone "
+    "trees, trees on the logistic regression and blends, validated on later vintages than it is fitted on "
+    "(every declared risk direction enforced, its price reported), refit and calibrate it, measure them on the latest (test) vintages, log everything "
     "to MLflow (default: sqlite:///mlflow.db in this folder; MLFLOW_TRACKING_URI overrides) and register the "
     "model as a new version with alias 'challenger'. See docs/training.md.")
 ORDER = 40
@@ -34,10 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--truth", help="generator truth with pd_24m (synthetic books only): adds oracle metrics")
     p.add_argument("--experiment", default="poolgate", help="MLflow experiment (default poolgate)")
     p.add_argument("--model-name", default="poolgate-pd", help="registered model name (default poolgate-pd)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the search and the model (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the selection and the model (default 0)")
     p.add_argument("--policy", help="policy TOML stored with the model (default: the shipped screening policy)")
-    p.add_argument("--candidates", type=int, default=8, help="parameter sets tried in the search (default 8)")
-    p.add_argument("--keep", type=int, default=3, help="candidates re-fitted on all training rows (default 3)")
+    p.add_argument("--threads", type=int, default=2, help="LightGBM threads (default 2)")
     p.add_argument("--period", choices=("month", "quarter", "half", "year"), default="quarter",
                    help="vintage of the out-of-time split (default quarter); month for a book that spans a few "
                         "months")
@@ -83,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--performance is needed for a canonical tape (or read the tape through --mapping "
                               "with a target column)")
         data = read_training_data(args.tape, args.performance, args.truth)
-    config = RunConfig(search=SearchConfig(n_candidates=args.candidates, keep=min(args.keep, args.candidates)),
-                       split=SplitConfig(period=args.period))
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be at least 1; got {args.threads}")
+    config = RunConfig(search=SearchConfig(num_threads=args.threads), split=SplitConfig(period=args.period))
     result = train_run(data.book, data.performance, truth=data.truth, experiment=args.experiment, seed=args.seed,
                        config=config, model_name=args.model_name, policy_path=args.policy,
                        source=str(Path(args.tape).resolve()), spec=spec, labels=labels)

@@ -90,3 +90,25 @@ def test_model_card_passes_headless_chromium(card: tuple[ModelCardData, Path, _V
     assert result.problems() == []
     assert result.images == page.images
     assert out.with_suffix(".png").stat().st_size > 10_000
+
+
+def test_how_the_model_was_chosen_shows_every_candidate_and_the_price_of_the_directions() -> None:
+    data = _card_data(500)
+    candidates = [{"name": "linear", "kind": "logistic regression", "auc": 0.7012, "log_loss": 0.21, "trees": 0,
+                   "seconds": 1.0, "gap_to_best": 0.0105, "gap_se": 0.004},
+                  {"name": "trees_8", "kind": "boosted trees", "auc": 0.7117, "log_loss": 0.2, "trees": 140,
+                   "seconds": 2.0, "gap_to_best": 0.0, "gap_se": 0.0}]
+    data.bundle_metadata = {"selection_table": {
+        "scheme": {"kind": "rolling_origin", "folds": 4, "validation_rows": 6000, "detail": "..."},
+        "candidates": candidates, "winner": "trees_8", "direction_cost": 0.0034,
+        "validation_auc_directions_freed": 0.7151}, "best_iteration": 140, "blend_weight": 1.0,
+        "partner_weight": 0.0}
+    page = render_model_card(data)
+    parser = _Values()
+    parser.feed(page)
+    assert parser.values["selection.linear.auc"] == "0.7012" and parser.values["selection.trees_8.auc"] == "0.7117"
+    assert "rolling-origin folds" in page and "6,000 validation rows" in page
+    assert "+0.0034 against the winner" in page and "0.7151" in page
+    legacy = _card_data(500)
+    legacy.bundle_metadata = {"selection": "inner_cv"}
+    assert "predates the candidate table" in render_model_card(legacy)

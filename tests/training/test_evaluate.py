@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import train_test_split
 
 from features.exceptions import ConfigError
 from features.mapping import apply_mapping, mapping_from_dict
@@ -30,8 +29,7 @@ MAPPING = {
     "fields": {"bureau_score": "score", "annual_rate": {"column": "rate_pct", "scale": 0.01}},
     "features": {"pti": {"kind": "numeric", "monotone": 1}, "region code": {"kind": "categorical"}},
 }
-FAST = EvaluateConfig(folds=3, min_level_count=5)
-FAST = replace(FAST, search=replace(FAST.search, n_candidates=2, keep=1, max_rounds=150, early_stopping_rounds=20))
+FAST = EvaluateConfig(folds=3, min_level_count=5, max_rounds=150, early_stopping_rounds=20, num_threads=1)
 
 
 def _tape_frame(n: int, seed: int) -> pd.DataFrame:
@@ -62,7 +60,7 @@ def test_inputs_are_the_computable_spec_features_plus_the_extras() -> None:
     assert x.loc[rare.to_numpy(), "x_region_code"].isna().all()  # rare levels become missing
 
 
-def test_holdout_reports_the_recipe_and_the_challengers_on_the_same_rows() -> None:
+def test_holdout_reports_the_recipe_the_challengers_and_the_selection() -> None:
     out = evaluate_holdout(_tape(700, 1), _tape(400, 2), seed=0, config=FAST)
     for key in ("auc_test", "ks_test", "gini_test", "brier_test", "n_train", "n_test"):
         assert key in out
@@ -70,37 +68,41 @@ def test_holdout_reports_the_recipe_and_the_challengers_on_the_same_rows() -> No
     assert out["auc_test"] > 0.65  # the toy signal is strong
     assert set(out["challengers"]) == set(CHALLENGERS)
     assert all(0.5 < m["auc_test"] <= 1 for m in out["challengers"].values())
-    assert out["search"]["selection"] == "inner_cv"  # 700 rows: chosen by inner cross-validation
+    sel = out["selection"]
+    assert sel["scheme"]["kind"] == "stratified_kfold"  # no origination dates mapped
+    names = {c["name"] for c in sel["candidates"]}
+    assert {"linear", "woe", "lightgbm_default"} <= names and sel["winner"] in names  # challengers, directed
+    assert all(0.5 < c["auc"] <= 1 and c["log_loss"] > 0 for c in sel["candidates"])
+    assert out["direction_cost"] == sel["direction_cost"] and isinstance(out["direction_cost"], float)
 
 
-def test_large_samples_keep_the_validation_split_search() -> None:
-    config = replace(FAST, cv_below_rows=0, challengers=False)
-    out = evaluate_holdout(_tape(700, 1), _tape(400, 2), seed=0, config=config)
-    assert out["search"]["selection"] == "validation_split" and out["search"]["blend_weight"] == 1.0
-    assert out["search"]["blend_partner"] == "linear base"  # trees boosted on the logistic regression
-    assert out["auc_test"] > 0.65
-    with pytest.raises(ConfigError, match="inner_folds must be a whole number >= 2; got 1"):
-        EvaluateConfig(inner_folds=1)
+def test_mapped_origination_dates_make_the_validation_time_ordered() -> None:
+    frame = _tape_frame(900, 7)
+    frame["opened"] = pd.date_range("2018-01-01", periods=900, freq="D").strftime("%Y-%m-%d")
+    mapping = {**MAPPING, "fields": {**MAPPING["fields"], "origination_date": {"column": "opened",
+                                                                             "date_format": "%Y-%m-%d"}}}
+    tape = apply_mapping(frame, mapping_from_dict(mapping, origin="toy"))
+    out = evaluate_holdout(tape, _tape(300, 8), seed=0, config=replace(FAST, challengers=False))
+    scheme = out["selection"]["scheme"]
+    assert scheme["kind"] == "rolling_origin" and scheme["folds"] == 4
+    assert 520 <= scheme["validation_rows"] <= 560  # the latest 60 % of the 900 rows
+    big = evaluate_holdout(tape, _tape(300, 8), seed=0, config=replace(FAST, challengers=False, cv_below_rows=0))
+    assert big["selection"]["scheme"]["kind"] == "time_holdout" and big["selection"]["scheme"]["folds"] == 1
 
 
-def test_the_refit_learns_levels_on_all_training_rows() -> None:
+def test_the_model_learns_levels_on_all_training_rows() -> None:
     frame = _tape_frame(800, 5)
     y = frame["bad"].astype(int).to_numpy()
-    config = replace(FAST, cv_below_rows=0, min_level_count=10)
-    fit_rows, val_rows = train_test_split(np.arange(800), test_size=config.validation_share, stratify=y,
-                                          random_state=0)  # the recipe's own split for seed 0
-    frame.loc[[*fit_rows[:9], *val_rows[:3]], "region code"] = "R99"  # 9 rows in the fitting part, 12 in all
+    frame.loc[:11, "region code"] = "R99"  # 12 rows: enough in all rows, too few in any one fold's fitting part
     tape = apply_mapping(frame, mapping_from_dict(MAPPING, origin="toy"))
-    rec = tape.records
-    recipe = fit_recipe(rec, y, extras=tape.mapping.features, seed=0, config=config)
-    once = fit_recipe(rec, y, extras=tape.mapping.features, seed=0, config=replace(config, refit=False))
-    assert recipe.n_refit == 800 and "R99" in recipe.inputs.builder_.categories_["x_region_code"]
-    assert "R99" not in once.inputs.builder_.categories_["x_region_code"]
-    assert recipe.linear is not None
-    names = [t["name"] for t in recipe.linear.terms_]
-    assert "R99" in recipe.linear.terms_[names.index("x_region_code")]["levels"]
-    assert recipe.classifier is not None and recipe.classifier.booster_.feature_name() == \
-        recipe.inputs.feature_names_out_
+    recipe = fit_recipe(tape.records, y, extras=tape.mapping.features, seed=0,
+                        config=replace(FAST, min_level_count=10))
+    assert recipe.n_fit == 800 and "R99" in recipe.inputs.builder_.categories_["x_region_code"]
+    names = [t["name"] for t in recipe.selection.linear.terms_]
+    assert "R99" in recipe.selection.linear.terms_[names.index("x_region_code")]["levels"]
+    assert recipe.selection.booster.feature_name() == recipe.inputs.feature_names_out_
+    with pytest.raises(ConfigError, match="inner_folds must be a whole number >= 2; got 1"):
+        EvaluateConfig(inner_folds=1)
 
 
 def test_cross_validation_nests_the_search_in_each_fold() -> None:
@@ -109,6 +111,9 @@ def test_cross_validation_nests_the_search_in_each_fold() -> None:
     assert {"auc_mean", "auc_std", "ks_mean"} <= set(out)
     assert out["auc_mean"] == pytest.approx(np.mean([f["auc"] for f in out["folds"]]), abs=1e-6)
     assert set(out["challengers"]["woe_scorecard"]) >= {"auc_mean", "auc_std", "ks_mean"}
+    assert sum(out["selection"]["winners"].values()) == 3 and out["selection"]["scheme"] == "stratified_kfold"
+    assert all(f["selection"]["winner"] in out["selection"]["winners"] for f in out["folds"])
+    assert "linear" in out["selection"]["candidates_mean_validation_auc"]
 
 
 def test_features_left_out_are_logged_once_a_run(caplog: pytest.LogCaptureFixture) -> None:
@@ -163,7 +168,7 @@ def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixtur
     mapping.write_text('target = "bad"\n[fields]\nbureau_score = "score"\n'
                        '[features]\npti = { kind = "numeric", monotone = 1 }\n', encoding="utf-8")
     code = main(["evaluate", "--tape", str(train), "--test-tape", str(test), "--mapping", str(mapping),
-                 "--candidates", "2", "--threads", "1", "--json"])
+                 "--threads", "1", "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["mode"] == "holdout" and out["n_test"] == 300 and "lightgbm_default" in out["challengers"]

@@ -11,7 +11,6 @@ import pytest
 
 from features.synthetic import Book
 from tests.training.conftest import TINY
-from training.cv_search import SMALL_CANDIDATES
 from training.evaluation import evaluate_model, monotonicity_sweep
 from training.run import fit_and_evaluate
 
@@ -72,45 +71,46 @@ def test_outcome_tables_and_figures(outcome) -> None:  # type: ignore[no-untyped
     assert {"default", "vintage"} <= set(frame.columns) and len(frame) == len(outcome.split.test)
 
 
-def test_a_small_book_is_chosen_by_inner_cross_validation(outcome) -> None:  # type: ignore[no-untyped-def]
-    """Below cv_below_rows fitting rows the recipe pools train and validation and runs the inner CV."""
+def test_a_small_book_is_chosen_on_rolling_origin_folds(outcome) -> None:  # type: ignore[no-untyped-def]
+    """Below cv_below_rows fitting rows the candidates are validated on later vintages, in four blocks."""
     n_fit = len(outcome.split.train) + len(outcome.split.validation)
     assert n_fit < TINY.cv_below_rows
-    assert outcome.params["model.selection"] == "inner_cv"
+    assert outcome.params["model.selection"] == "rolling_origin"
     assert outcome.params["rows.fit"] == n_fit
     model = outcome.model
-    assert model.metadata["selection"] == "inner_cv" and model.metadata["n_train"] == n_fit
+    table = model.metadata["selection_table"]
+    assert model.metadata["selection"] == "rolling_origin" and table["scheme"]["folds"] == 4
+    assert table["winner"] == outcome.params["model.winner"] and model.metadata["n_refit"] == n_fit
     assert model.blend_weight == model.metadata["blend_weight"] == outcome.params["model.blend_weight"]
     assert model.scorecard is not None
-    assert [t.candidate for t in outcome.search.trials] == list(range(len(SMALL_CANDIDATES)))
+    assert [t.params["name"] for t in outcome.search.trials] == [c["name"] for c in table["candidates"]]
+    assert "direction_cost_validation" in outcome.metrics
+    assert set(outcome.tables["selection"]["name"]) == {c["name"] for c in table["candidates"]}
     records = outcome.split.test.records.iloc[:400]
     e = model.explain(records)
     np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value, model.raw_score(records),
                                atol=1e-6, rtol=0)
-    assert 0.5 < outcome.metrics["auc_validation"] < 1.0   # out-of-fold figures of the validation rows
+    assert 0.5 < outcome.metrics["auc_validation"] < 1.0   # validation-fold figures of the validation vintages
 
 
-def test_cv_below_rows_zero_keeps_the_validation_split(small_book: Book) -> None:
+def test_from_cv_below_rows_the_validation_vintages_are_the_one_validation_part(small_book: Book) -> None:
     out = fit_and_evaluate(small_book.contracts, small_book.performance, seed=0,
                            config=replace(TINY, cv_below_rows=0, with_scorecard=False))
-    assert out.params["model.selection"] == "validation_split"
-    assert out.model.blend_weight == 1.0 and out.model.scorecard is None
-    assert len(out.search.trials) == TINY.search.n_candidates   # the search's candidates, one rung
+    assert out.params["model.selection"] == "time_holdout"
+    table = out.model.metadata["selection_table"]
+    assert table["scheme"]["validation_rows"] == len(out.split.validation)
     # chosen on the validation vintages, then fitted again on training and validation vintages together
     assert out.params["rows.fit"] == len(out.split.train) + len(out.split.validation)
     assert out.model.metadata["n_refit"] == out.params["rows.fit"]
-    once = fit_and_evaluate(small_book.contracts, small_book.performance, seed=0,
-                            config=replace(TINY, cv_below_rows=0, with_scorecard=False, refit=False))
-    assert once.params["rows.fit"] == len(once.split.train) and "n_refit" not in once.model.metadata
-    # the validation figures stay those of the fit that had not seen the validation vintages
-    assert out.metrics["auc_validation"] == pytest.approx(once.metrics["auc_validation"], abs=1e-12)
-    assert out.metrics["auc_oot"] != once.metrics["auc_oot"]
+    if out.model.partner != "scorecard" or out.model.partner_weight == 0:
+        assert out.model.scorecard is None
+    assert out.metrics["monotonicity_violations_oot"] == 0
 
 
-def test_the_sample_book_trains_a_blend_without_monotonicity_violations() -> None:
-    """The bundled sample (what `make demo` trains): inner CV, a blend with the scorecard, no sweep violation.
+def test_the_sample_book_trains_without_monotonicity_violations() -> None:
+    """The bundled sample (what `make demo` trains): rolling-origin selection, no sweep violation.
 
-    The blend once broke the annual_rate direction through an upside-down scorecard coefficient.
+    A blend once broke the annual_rate direction through an upside-down scorecard coefficient.
     """
     from pathlib import Path
 
@@ -120,6 +120,6 @@ def test_the_sample_book_trains_a_blend_without_monotonicity_violations() -> Non
     book = check_lease_tape(pd.read_parquet(samples / "contracts.parquet")).records
     out = fit_and_evaluate(book, pd.read_parquet(samples / "performance.parquet"), seed=0,
                            config=replace(TINY, sweep_assets=200))
-    assert out.params["model.selection"] == "inner_cv" and out.model.blend_weight < 1.0
+    assert out.params["model.selection"] == "rolling_origin"
     assert out.metrics["monotonicity_violations_oot"] == 0
     assert set(out.oot.monotonicity["feature"]) >= {"annual_rate", "bureau_score", "ltv"}

@@ -33,7 +33,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str,
 
 def _train(capsys: pytest.CaptureFixture[str], files: dict[str, Path], seed: int) -> dict[str, Any]:
     rc, out = _run(capsys, "train", "--tape", str(files["contracts"]), "--performance", str(files["performance"]),
-                   "--truth", str(files["truth"]), "--seed", str(seed), "--candidates", "2", "--keep", "1", "--json")
+                   "--truth", str(files["truth"]), "--seed", str(seed), "--threads", "1", "--json")
     assert rc == 0
     return out
 
