@@ -3,7 +3,7 @@
 A bundle is the feature builder, the booster, the Platt calibration, the score scaling, an optional
 WoE scorecard challenger, an optional additive logistic regression, the blend weight and partner, and
 a metadata dict. The raw score is the booster's log-odds, or with a blend weight ``w < 1`` (chosen by
-the small-sample recipe, :mod:`training.cv_search`) ``w * booster + (1 - w) * partner`` log-odds,
+the recipe's model selection, :mod:`training.select`) ``w * booster + (1 - w) * partner`` log-odds,
 where the partner is the scorecard or the logistic regression, or (large samples) ``booster +
 linear`` with the trees boosted on top of the logistic regression's log-odds; in general ``w *
 booster + v * partner`` with ``v = partner_weight``. Every part is additive, so the explanations stay

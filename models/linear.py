@@ -2,8 +2,9 @@
 
 Where the risk is close to linear in a few strong inputs (a lender's own interest rate, say) and the
 sample holds a few hundred defaults, a penalised logistic regression is hard to beat: trees and WoE
-bins cut a straight line into steps. The small-sample recipe (:mod:`training.cv_search`) therefore
-also scores this model by inner cross-validation and uses it when it is the better one.
+bins cut a straight line into steps. The recipe's model selection (:mod:`training.select`) therefore
+scores this model beside the trees and uses it, alone, as the base of the trees or in a blend, when
+validation says so.
 
 Each numeric input is filled with its median, standardised, and gets a standardised missing flag
 when it was missing at fit; each categorical input is one-hot coded (levels seen fewer than
