@@ -39,7 +39,9 @@ def test_bad_model_inputs_are_left_out_and_other_problems_kept(small_book: Book,
     assert small_book.contracts["contract_id"].iloc[0] not in ids
     assert small_book.contracts["contract_id"].iloc[1] in ids
     assert len(data.book) == 199
-    assert list(data.performance.columns) == ["contract_id", "months_on_book", "dpd", "status"]
+    # the label columns, and the amounts the forward model's snapshots need when the history has them
+    assert list(data.performance.columns) == ["contract_id", "months_on_book", "dpd", "status", "month",
+                                              "amount_due", "amount_paid"]
     assert "1 rows left out" in caplog.text and "1 kept" in caplog.text
 
 
