@@ -542,7 +542,7 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     if measure_directions and any(directions.values()):
         t0 = time.perf_counter()
         free_auc = _free_auc(x, y, scheme, data, winner, best_tree, by_name, weight, categorical, seed, num_threads,
-                             max_rounds, early_stopping_rounds, lin_fold_c=c_value)
+                             max_rounds, early_stopping_rounds)
         cost = free_auc - scored[winner].score.auc
         log.info("price of the directions: validation AUC %.4f freed vs %.4f (%.1f s)", free_auc,
                  scored[winner].score.auc, time.perf_counter() - t0)
@@ -571,12 +571,13 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
 
 def _free_auc(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset, winner: str,
               best_tree: str, by_name: Mapping[str, TreeFamily], weight: float, categorical: Sequence[str],
-              seed: int, threads: int, max_rounds: int, patience: int, *, lin_fold_c: float) -> float:
+              seed: int, threads: int, max_rounds: int, patience: int) -> float:
     """Validation AUC of the winner's family with no declared direction."""
     def linear_raw() -> list[tuple[np.ndarray, np.ndarray]]:
-        out = []
+        out = []  # the free model chooses its own penalty on the same folds, as the directed one did
+        c_free = LinearScorecard(random_state=seed).fit(x, y, cv=list(scheme.folds)).C_
         for fit, val in scheme.folds:
-            lin = LinearScorecard(C=lin_fold_c, random_state=seed).fit(x.iloc[fit], y[fit])
+            lin = LinearScorecard(C=c_free, random_state=seed).fit(x.iloc[fit], y[fit])
             out.append((lin.decision_function(x.iloc[fit]), lin.decision_function(x.iloc[val])))
         return out
 
