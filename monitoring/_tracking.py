@@ -20,11 +20,14 @@ _REGISTERED = re.compile(r"^models:/(?P<name>[^/@]+)(?:@[^/]+|/\d+)$")
 
 def log_backtest(backtest: dict[str, Any], summary: dict[str, Any], loaded: Any = None) -> str:
     """Log the back-test of one monitoring output; return the MLflow run id."""
-    import mlflow
-    from mlflow import MlflowClient
+    import time
 
-    run = summary.get("run", {})
-    uri, version = str(run.get("model_uri") or ""), str(run.get("model_version") or "")
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    now = int(time.time() * 1000)
+    summary_run = summary.get("run", {})
+    uri, version = str(summary_run.get("model_uri") or ""), str(summary_run.get("model_version") or "")
     latest = summary.get("latest", {})
     metrics = {
         "backtest_defaults": backtest["pool"]["defaults"], "backtest_expected_defaults": backtest["pool"]["expected_defaults"],
@@ -43,18 +46,27 @@ def log_backtest(backtest: dict[str, Any], summary: dict[str, Any], loaded: Any 
     for key in ("cumulative_net_loss_share", "delinquency_60_plus_share", "cpr", "pool_factor"):
         if latest.get(key) is not None:
             metrics[key] = latest[key]
-    mlflow.set_experiment(EXPERIMENT)
-    with mlflow.start_run(run_name=f"monitor {run.get('run_id')} to {summary.get('asof')}") as active:
-        mlflow.set_tags({"poolgate.kind": "monitoring", "poolgate.verdict": backtest["verdict"],
-                         "poolgate.model_uri": uri, "poolgate.model_version": version,
-                         "poolgate.screen_run_id": str(run.get("run_id")), "poolgate.monitor_id": summary["monitor_id"]})
-        mlflow.log_params({"screen_run_id": run.get("run_id"), "deal_sha256": summary["deal"]["sha256"],
-                           "deal_version": summary["deal"]["version"], "asof": summary["asof"],
-                           "performance_digest": summary["performance"]["digest"],
-                           "horizon_months": backtest["horizon_months"], "model_uri": uri, "model_version": version})
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-        mlflow.log_dict(backtest, "backtest.json")
-        run_id = active.info.run_id
+    client = MlflowClient()   # no fluent calls: they would leave an active experiment behind in the process
+    found = client.get_experiment_by_name(EXPERIMENT)
+    experiment_id = found.experiment_id if found is not None else client.create_experiment(EXPERIMENT)
+    run = client.create_run(experiment_id, run_name=f"monitor {summary_run.get('run_id')} to {summary.get('asof')}",
+                            tags={"poolgate.kind": "monitoring", "poolgate.verdict": backtest["verdict"],
+                                  "poolgate.model_uri": uri, "poolgate.model_version": version,
+                                  "poolgate.screen_run_id": str(summary_run.get("run_id")),
+                                  "poolgate.monitor_id": summary["monitor_id"]})
+    run_id = run.info.run_id
+    try:
+        params = {"screen_run_id": summary_run.get("run_id"), "deal_sha256": summary["deal"]["sha256"],
+                  "deal_version": summary["deal"]["version"], "asof": summary["asof"],
+                  "performance_digest": summary["performance"]["digest"],
+                  "horizon_months": backtest["horizon_months"], "model_uri": uri, "model_version": version}
+        client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+                         params=[Param(k, str(v)) for k, v in params.items()])
+        client.log_dict(run_id, backtest, "backtest.json")
+    except BaseException:
+        client.set_terminated(run_id, status="FAILED")
+        raise
+    client.set_terminated(run_id)
     m = _REGISTERED.match(uri)
     if m and version:
         MlflowClient().set_model_version_tag(m.group("name"), version, "poolgate.last_monitoring_run", run_id)

@@ -249,6 +249,14 @@ def test_monitor_logs_the_backtest_to_mlflow(sample: Sample, run_dir: Path, tmp_
     assert run.data.tags["poolgate.verdict"] == result["backtest"]["verdict"]
     assert run.data.params["screen_run_id"] == "fake1"
     assert run.data.metrics["backtest_defaults"] == result["backtest"]["defaults"]
+    # no process-wide MLflow state is left behind: a run in another tracking store still starts
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    mlflow.set_tracking_uri(other)
+    try:
+        with mlflow.start_run() as active:
+            assert active.info.experiment_id == "0"
+    finally:
+        mlflow.set_tracking_uri(uri)
 
 
 def test_liquidity_covers_shortfalls_up_to_its_limit_and_its_trigger_counts_draws(computed) -> None:  # type: ignore[no-untyped-def]
