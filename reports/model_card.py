@@ -161,9 +161,11 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
         scheme = table_["scheme"]
         intro = (f"Every candidate kept the declared risk directions and was validated the way the model is used: "
                  f"{_SCHEMES.get(scheme['kind'], scheme['kind'])} ({scheme['folds']} fold(s), "
-                 f"{int(scheme['validation_rows']):,} validation rows). The winner has the best mean validation AUC "
-                 "(ties to the simpler candidate); it was then fitted again on the training and validation vintages "
-                 "together and calibrated on its validation scores.")
+                 f"{int(scheme['validation_rows']):,} validation rows). The winner is the simplest candidate, in "
+                 "the order of the table, whose validation AUC is within one standard error (DeLong, paired) of the "
+                 "best one's: smaller differences are noise, and the simpler model holds up better on later "
+                 "vintages. It was then fitted again on the training and validation vintages together and "
+                 "calibrated on its validation scores.")
     sec = doc.section("model", "How the model was chosen", intro)
     weight = float(meta.get("blend_weight", 1.0))
     partner = {"linear": "logistic regression"}.get(str(meta.get("blend_partner", "scorecard")), "scorecard")
@@ -177,12 +179,13 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
     ]))
     if isinstance(table_, dict):
         rows = [[code(c["name"]), c["kind"], metric(f"selection.{c['name']}.auc", c["auc"], "f4"),
-                 metric(f"selection.{c['name']}.log_loss", c["log_loss"], "f4"), str(c["trees"]) if c["trees"] else "\u2013",
-                 badge("winner") if c["name"] == table_["winner"] else ""]
+                 metric(f"selection.{c['name']}.log_loss", c["log_loss"], "f4"),
+                 fmt(c.get("gap_to_best"), "f4"), fmt(c.get("gap_se"), "f4"),
+                 str(c["trees"]) if c["trees"] else "\u2013", badge("winner") if c["name"] == table_["winner"] else ""]
                 for c in table_["candidates"]]
-        sec.add(table(rows, ["candidate", "shape", "validation AUC", "validation log loss", "trees", ""],
-                      kinds=["text"] * 6,
-                      numeric=[False, False, True, True, True, False]))
+        sec.add(table(rows, ["candidate", "shape", "validation AUC", "validation log loss", "below the best",
+                             "standard error", "trees", ""],
+                      kinds=["text"] * 8, numeric=[False, False, True, True, True, True, True, False]))
         cost = table_.get("direction_cost")
         if cost is not None:
             sec.add(note(f"The price of the declared risk directions: the winning family with every direction freed "

@@ -211,7 +211,8 @@ class Recipe:
     def summary(self) -> dict[str, Any]:
         """The chosen model: winner, shape, trees, blend weights and the tree family's settings."""
         sel = self.selection
-        return {**sel.params, "winner": sel.winner, "kind": sel.kind, "trees": sel.trees,
+        trees = sel.trees if sel.weight > 0 else None  # a winner without trees keeps them at weight 0
+        return {**(sel.params if sel.weight > 0 else {}), "winner": sel.winner, "kind": sel.kind, "trees": trees,
                 "selection": sel.scheme.kind, "blend_weight": sel.weight, "blend_partner": sel.partner,
                 "partner_weight": sel.partner_weight}
 
@@ -424,9 +425,11 @@ def _selection_summary(tables: list[dict[str, Any]]) -> dict[str, Any]:
     winners: dict[str, int] = {}
     for t in tables:
         winners[t["winner"]] = winners.get(t["winner"], 0) + 1
+    # names built on a fold's best tree family (x+linear, blend_x_...) exist only in the folds that chose x
     return {"selection": {"scheme": tables[0]["scheme"]["kind"], "winners": winners,
                           "candidates_mean_validation_auc": {nm: round(float(np.mean(by_name[nm])), 6)
-                                                             for nm in names if nm in by_name}},
+                                                             for nm in names if nm in by_name},
+                          "candidates_folds": {nm: len(by_name[nm]) for nm in names if nm in by_name}},
             "direction_cost": round(float(np.mean(costs)), 6) if costs else None}
 
 

@@ -34,7 +34,9 @@ The winner is the simplest candidate (in the order above) whose mean validation 
 standard error of the best one's (the one-standard-error rule; the error of the difference is DeLong's
 paired variance, fold by fold): on a few hundred validation defaults, differences smaller than that are
 noise, and the simpler model is the one that holds up on later vintages. The best tree family is chosen
-the same way among the trees. It is refitted on every row (the tree count from the folds, scaled up by at most
+the same way among the trees; on more than :data:`CHOOSE_ROWS` fitting rows the families are compared on
+a sample of that size, the chosen one is fitted on every fitting row, and only it (with the additive
+models, its linear base and its blends) competes for the winner. It is refitted on every row (the tree count from the folds, scaled up by at most
 a quarter for the extra rows when there were several folds) and Platt-calibrated on its validation
 scores. LightGBM's missing branches are kept throughout: nothing is imputed before the trees.
 
@@ -142,8 +144,12 @@ class ValidationScheme:
                 "validation_rows": int(sum(len(v) for _, v in self.folds)), "detail": self.detail}
 
 
-def _both(y: np.ndarray, idx: np.ndarray) -> bool:
-    return idx.size > 0 and 0 < int(y[idx].sum()) < idx.size
+#: A validation block needs at least this many defaults and non-defaults (an AUC and its error need them).
+MIN_CLASS_ROWS = 5
+
+
+def _both(y: np.ndarray, idx: np.ndarray, least: int = 1) -> bool:
+    return idx.size > 0 and least <= int(y[idx].sum()) <= idx.size - least
 
 
 def validation_scheme(y: np.ndarray, *, dates: pd.Series | np.ndarray | None = None,
@@ -179,7 +185,7 @@ def validation_scheme(y: np.ndarray, *, dates: pd.Series | np.ndarray | None = N
     if validation_mask is not None and large:
         mask = np.asarray(validation_mask, dtype=bool)
         fit, val = np.flatnonzero(~mask), np.flatnonzero(mask)
-        if _both(y, fit) and _both(y, val):
+        if _both(y, fit) and _both(y, val, MIN_CLASS_ROWS):
             return ValidationScheme("time_holdout", ((fit, val),), "the validation vintages (the latest before the "
                                     "out-of-time test vintages)")
     if dates is not None:
@@ -190,13 +196,14 @@ def validation_scheme(y: np.ndarray, *, dates: pd.Series | np.ndarray | None = N
             stamp = np.where(known, when.to_numpy(dtype="datetime64[ns]").astype("int64"), np.iinfo(np.int64).min)
             ranked = np.sort(stamp, kind="stable")
             cuts = [1.0 - holdout_share] if large else list(ROLLING_CUTS)
-            starts = [ranked[min(n - 1, int(c * n))] for c in cuts]
+            undated = int((~known).sum())  # sorted first; the cuts are shares of the dated rows
+            starts = [ranked[min(n - 1, undated + int(c * (n - undated)))] for c in cuts]
             pairs = []
             for k, start in enumerate(starts):
                 end = starts[k + 1] if k + 1 < len(starts) else np.iinfo(np.int64).max
                 val_mask = known & (stamp >= start) & (stamp < end)
                 fit, val = np.flatnonzero(~known | (stamp < start)), np.flatnonzero(val_mask)
-                if _both(y, fit) and _both(y, val) and len(val) >= 20:
+                if _both(y, fit) and _both(y, val, MIN_CLASS_ROWS) and len(val) >= 20:
                     pairs.append((fit, val))
             if pairs:
                 first = pd.Timestamp(int(stamp[pairs[0][1]].min()))
@@ -403,7 +410,7 @@ def _gap(y: np.ndarray, scheme: ValidationScheme, best: list[np.ndarray], other:
         b10, b01 = _auc_components(yv, b)
         d10, d01 = a10 - b10, a01 - b01
         gaps.append(float(d10.mean()))
-        variances.append(float(d10.var(ddof=1) / len(d10) + d01.var(ddof=1) / len(d01)))
+        variances.append(sum(float(d.var(ddof=1)) / len(d) for d in (d10, d01) if len(d) > 1))
     return float(np.mean(gaps)), float(np.sqrt(np.sum(variances)) / len(gaps))
 
 
@@ -516,9 +523,11 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
             t0 = time.perf_counter()
             add(f"blend_{best_tree}_{partner}_{w:g}", f"blend with the {'scorecard' if partner == 'woe' else partner}",
                 [w * t + (1 - w) * p for t, p in zip(tree_raw, partner_raw, strict=True)], rounds[best_tree], t0)
-    names = list(scored)
+    # on a subsample the other tree families only chose best_tree; the final rule compares full-size fits
+    names = [nm for nm in scored if choose is scheme or nm not in tree_names or nm == best_tree]
     winner, gaps = _one_se(y, scored, names, {nm: scheme for nm in names})
-    table = [replace(s.score, gap=gaps[nm][0], gap_se=gaps[nm][1]) for nm, s in scored.items()]
+    table = [replace(s.score, gap=gaps[nm][0], gap_se=gaps[nm][1]) if nm in gaps else s.score
+             for nm, s in scored.items()]
     log.info("selection (%s): winner %s, validation AUC %.4f", scheme.kind, winner, scored[winner].score.auc)
 
     # the shape of the winner

@@ -146,3 +146,30 @@ def test_the_standard_error_of_an_auc_gap_matches_a_bootstrap() -> None:
         boot.append(auc(y[i], a[i]) - auc(y[i], b[i]))
     assert se == pytest.approx(float(np.std(boot)), rel=0.2)
     assert _gap(y, scheme, [a], [a]) == (0.0, 0.0)
+
+
+def test_a_block_with_one_default_gives_a_finite_error_and_small_blocks_are_not_validated() -> None:
+    from training.select import ValidationScheme, _gap
+
+    y = np.array([1, 0, 0, 0, 0, 0])
+    scheme = ValidationScheme("random_holdout", ((np.arange(0), np.arange(6)),), "")
+    gap, se = _gap(y, scheme, [np.arange(6.0)[::-1]], [np.arange(6.0)])
+    assert gap == pytest.approx(1.0) and np.isfinite(se)
+    few = np.zeros(3_000, dtype=int)
+    few[:40] = 1  # 40 defaults, all among the earliest rows: no later block holds five
+    dates = pd.Series(pd.date_range("2019-01-01", periods=3_000, freq="h"))
+    assert validation_scheme(few, dates=dates, seed=0).kind == "stratified_kfold"
+
+
+def test_on_a_subsample_only_the_chosen_tree_family_competes_at_full_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    import training.select as select
+
+    monkeypatch.setattr(select, "CHOOSE_ROWS", 800)
+    x, y = _data(2_400, 12, interaction=True)
+    scheme = validation_scheme(y, seed=0, kfold_below_rows=1_000)  # one held-out quarter: 1,800 fitting rows
+    sel = select_model(x, y, scheme=scheme, directions=MONO, categorical=["tier"], **FAST)
+    tree_families = {f.name for f in TREE_FAMILIES}
+    full = [c for c in sel.candidates if c.gap is not None]
+    assert sel.winner in {c.name for c in full}
+    assert len({c.name for c in full} & tree_families) == 1  # the chosen family, refitted on every fitting row
+    assert all(c.gap is None for c in sel.candidates if c.name in tree_families and c not in full)
