@@ -75,6 +75,15 @@ _HORIZON = (
     "m 个风险月（至违约、早偿、到期或最后一期）的预期违约概率为 1 - (1 - h)^m。账龄曲线前高后低，故此为近似。"),
 )
 
+_HORIZON_FORWARD = (
+    ("The screening used forward PDs at the cut-off; this back-test takes the {h}-month forward PD and the defaults "
+    "of the first {p} periods after the cut-off (the one-year back-test supervisors describe). Before {h} periods "
+    "have passed, each PD is spread as a constant monthly hazard over its {h} months and an asset is expected to "
+    "default with 1 - (1 - h)^m over its m months at risk."),
+    ("入池筛选使用初始起算日的前瞻违约概率；本检验以 {h} 个月前瞻违约概率对比起算日后前 {p} 个期间的违约（即监管所述的一年期回溯检验）。"
+    "未满 {h} 个期间时，每个违约概率在 {h} 个月内平均分摊为固定的月度违约强度 h，每笔资产的预期违约概率为 1 - (1 - h)^m。"),
+)
+
 
 def expected_default_probability(pd_: np.ndarray, months_at_risk: np.ndarray, horizon_months: int) -> np.ndarray:
     """Chance of default within ``months_at_risk`` under a constant hazard matching ``pd_`` over the horizon.
@@ -119,7 +128,7 @@ def _ks(y: np.ndarray, score: np.ndarray) -> float:
 
 def backtest(pd_: np.ndarray, defaulted: np.ndarray, months_at_risk: np.ndarray, settings: BacktestSettings, *,
              periods: int, seasoning_months: float, psi: pd.DataFrame | None = None,
-             psi_note: str = "") -> dict[str, Any]:
+             psi_note: str = "", horizon_months: int | None = None, forward: bool = False) -> dict[str, Any]:
     """Back-test the screening PDs of the admitted assets on what happened after the cut-off.
 
     Parameters
@@ -140,6 +149,10 @@ def backtest(pd_: np.ndarray, defaulted: np.ndarray, months_at_risk: np.ndarray,
         :func:`models.population.psi_against_profile` of the pool's model inputs; None when not measured.
     psi_note : str
         Why drift was not measured (shown when ``psi`` is None).
+    horizon_months : int, optional
+        The PD's horizon; default ``settings.horizon_months``.
+    forward : bool
+        The PD is a forward PD at the cut-off (of ``horizon_months`` from the cut-off), not from origination.
 
     Returns
     -------
@@ -150,7 +163,8 @@ def backtest(pd_: np.ndarray, defaulted: np.ndarray, months_at_risk: np.ndarray,
     s = settings
     p = np.asarray(pd_, dtype=float)
     y = np.asarray(defaulted, dtype=bool)
-    expected = expected_default_probability(p, months_at_risk, s.horizon_months)
+    horizon_m = int(horizon_months or s.horizon_months)
+    expected = expected_default_probability(p, months_at_risk, horizon_m)
     reasons: list[str] = []
     reasons_zh: list[str] = []
     level = 0
@@ -221,8 +235,8 @@ def backtest(pd_: np.ndarray, defaulted: np.ndarray, months_at_risk: np.ndarray,
                                                       w=s.watch_confidence, r=s.retrain_confidence))
         reasons_zh.insert(0, _REASONS["holds"][1].format(d=pool["defaults"], e=pool["expected_defaults"],
                                                          w=s.watch_confidence, r=s.retrain_confidence))
-    kw = {"h": s.horizon_months, "s": seasoning_months, "p": periods}
-    horizon, horizon_zh = (t.format(**kw) for t in _HORIZON)
+    kw = {"h": horizon_m, "s": seasoning_months, "p": periods}
+    horizon, horizon_zh = (t.format(**kw) for t in (_HORIZON_FORWARD if forward else _HORIZON))
     return {"verdict": VERDICTS[level], "reasons": reasons, "reasons_zh": reasons_zh, "horizon": horizon,
-            "horizon_zh": horizon_zh, "horizon_months": s.horizon_months,
+            "horizon_zh": horizon_zh, "horizon_months": horizon_m, "pd_basis": "forward" if forward else "origination",
             "periods": periods, "pool": pool, "bands": bands, "rank_ordering": rank, "drift": drift}

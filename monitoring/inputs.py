@@ -87,7 +87,9 @@ def load_pool(run_dir: Path, *, with_records: bool = True) -> ScreenedPool:
     if file_digest(tape) != run.get("input_digest"):
         raise MonitorInputError(f"{tape}: digest differs from run.input_digest in {summary_path}: rule "
                                 "tape_unchanged (the tape was changed after screening)")
-    decisions = pd.read_parquet(run_dir / "decisions.parquet", columns=["row", "asset_id", "status", "pd"])
+    available = pq.ParquetFile(run_dir / "decisions.parquet").schema_arrow.names
+    decisions = pd.read_parquet(run_dir / "decisions.parquet",
+                                columns=["row", "asset_id", "status", "pd", *(["pd_12m"] if "pd_12m" in available else [])])
     admitted = decisions[decisions["status"] == "admit"].reset_index(drop=True)
     needed = ["contract_id", "outstanding_principal", "origination_date", "months_on_book", "current_dpd"]
     raw = read_table(tape) if with_records else read_table(tape, columns=needed)
@@ -97,6 +99,8 @@ def load_pool(run_dir: Path, *, with_records: bool = True) -> ScreenedPool:
     assets = pd.DataFrame({
         "asset_id": admitted["asset_id"].astype(str).to_numpy(), "row": admitted["row"].to_numpy(),
         "pd": admitted["pd"].to_numpy(dtype="float64"),
+        "pd_12m": (admitted["pd_12m"].to_numpy(dtype="float64") if "pd_12m" in admitted.columns
+                   else np.full(len(admitted), np.nan)),
         "balance": pd.to_numeric(rec["outstanding_principal"]).to_numpy(dtype="float64"),
         "origination_date": pd.to_datetime(rec["origination_date"]).to_numpy(),
         "months_on_book": pd.to_numeric(rec["months_on_book"]).to_numpy(dtype="float64"),

@@ -85,7 +85,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def compute_monitoring(assets: pd.DataFrame, perf: pd.DataFrame, deal: Deal, *, periods: int,
-                       psi: pd.DataFrame | None = None, psi_note: str = "") -> Monitoring:
+                       psi: pd.DataFrame | None = None, psi_note: str = "", pd_basis: str = "origination") -> Monitoring:
     """Every figure of the monitoring, from frames (no I/O).
 
     Parameters
@@ -100,6 +100,11 @@ def compute_monitoring(assets: pd.DataFrame, perf: pd.DataFrame, deal: Deal, *, 
         Periods after the cut-off to report (>= 1).
     psi, psi_note
         Input drift for the back-test (see :func:`monitoring.backtest.backtest`).
+    pd_basis : str
+        The PD the screening's bands used (``summary.json`` ``run.pd_basis``): ``origination`` (the PD of
+        the deal's ``[backtest] horizon_months`` from origination) or a forward PD at the cut-off; for the
+        latter the back-test takes the run's 12-month forward PD (``pd_12m``) against the defaults of the
+        first 12 periods, the textbook one-year back-test.
     """
     cutoff_month = int(month_index(np.array([np.datetime64(deal.cutoff_date, "D")]))[0])
     figs = pool_figures(assets, perf, cutoff_month=cutoff_month, periods=periods, default_dpd=deal.default_dpd)
@@ -108,9 +113,16 @@ def compute_monitoring(assets: pd.DataFrame, perf: pd.DataFrame, deal: Deal, *, 
     vint = vintage_curves(assets, figs.events, periods)
     bal = assets["balance"].to_numpy(dtype="float64")
     seasoning = float(np.sum(bal * assets["months_on_book"].to_numpy(dtype="float64")) / max(bal.sum(), 1e-9))
-    bt = backtest(assets["pd"].to_numpy(dtype="float64"), figs.events.default_period > 0,
-                  figs.events.exposure_months, deal.backtest, periods=periods, seasoning_months=seasoning,
-                  psi=psi, psi_note=psi_note)
+    ev = figs.events
+    pd12 = assets["pd_12m"].to_numpy(dtype="float64") if "pd_12m" in assets.columns else None
+    if pd_basis != "origination" and pd12 is not None and np.isfinite(pd12).all():
+        window = min(periods, 12)
+        bt = backtest(pd12, (ev.default_period > 0) & (ev.default_period <= window),
+                      np.minimum(ev.exposure_months, window), deal.backtest, periods=window,
+                      seasoning_months=seasoning, psi=psi, psi_note=psi_note, horizon_months=12, forward=True)
+    else:
+        bt = backtest(assets["pd"].to_numpy(dtype="float64"), ev.default_period > 0, ev.exposure_months,
+                      deal.backtest, periods=periods, seasoning_months=seasoning, psi=psi, psi_note=psi_note)
     latest = figs.roll_counts[-1]
     roll = {"from": list(BUCKETS), "to": list(STATES), "latest_period": periods,
             "latest_counts": latest.tolist(), "all_periods_counts": figs.roll_counts[1:].sum(axis=0).tolist()}
@@ -277,7 +289,8 @@ def monitor(run: str, performance: str | os.PathLike[str], deal_path: str | os.P
         raise MonitorInputError(f"--asof = {end.isoformat()}: rule full_period (no month-end after the cut-off "
                                 "up to it)")
     psi, note, loaded = (pool_drift(pool) if drift else (None, "not requested (--no-drift)", None))
-    comp = compute_monitoring(pool.assets, perf.rows, deal, periods=periods, psi=psi, psi_note=note)
+    comp = compute_monitoring(pool.assets, perf.rows, deal, periods=periods, psi=psi, psi_note=note,
+                              pd_basis=str(pool.run.get("pd_basis") or "origination"))
     asof_date = asof or end
     monitor_id = hashlib.sha256("|".join([str(pool.run.get("run_id")), perf.digest, deal.sha256,
                                           asof_date.isoformat()]).encode()).hexdigest()[:16]

@@ -294,3 +294,16 @@ def test_drift_within_the_pool_range_ignores_what_eligibility_cut() -> None:
     assert got.loc["age", "psi"] < 0.01
     shifted = pool.assign(age=rng.choice([25.0, 35.0, 50.0], size=4000, p=[0.1, 0.3, 0.6]))
     assert pool_psi(profile, shifted).set_index("feature").loc["age", "psi"] > 0.25
+
+
+def test_forward_pds_are_backtested_on_the_first_twelve_months(sample: Sample, computed) -> None:  # type: ignore[no-untyped-def]
+    pool, perf, deal, _ = computed
+    truth = sample.truth.set_index("contract_id")
+    fwd = truth["pd_12m_fwd"].reindex(pool.assets["asset_id"]).to_numpy()
+    verdicts = {}
+    for scale in (1.0, 2.0):
+        assets = pool.assets.assign(pd_12m=np.minimum(fwd * scale, 0.999))
+        bt = compute_monitoring(assets, perf.rows, deal, periods=PERIODS, pd_basis="remaining").backtest
+        verdicts[scale] = bt["verdict"]
+        assert bt["pd_basis"] == "forward" and bt["horizon_months"] == 12 and bt["periods"] == 12
+    assert verdicts[1.0] == "holds" and verdicts[2.0] != "holds"
