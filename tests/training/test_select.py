@@ -162,7 +162,7 @@ def test_a_block_with_one_default_gives_a_finite_error_and_small_blocks_are_not_
 
 
 def test_on_a_subsample_only_the_chosen_tree_family_competes_at_full_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    import training.select as select
+    from training import select
 
     monkeypatch.setattr(select, "CHOOSE_ROWS", 800)
     x, y = _data(2_400, 12, interaction=True)
