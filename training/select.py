@@ -61,11 +61,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 from scipy.stats import rankdata
-from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from models import LinearScorecard, PlattCalibration, WoEScorecard, fit_platt
 from training.errors import TrainingError
+from training.metrics import auc, logloss
 from training.search import lgb_params
 
 __all__ = [
@@ -254,12 +254,29 @@ class _Scored:
 
 
 def _fold_metrics(y: np.ndarray, scheme: ValidationScheme, raw: list[np.ndarray]) -> tuple[float, float]:
-    aucs, losses = [], []
-    for (_, val), r in zip(scheme.folds, raw, strict=True):
-        aucs.append(float(roc_auc_score(y[val], r)))
-        p = np.clip(expit(r), 1e-15, 1 - 1e-15)
-        losses.append(float(-np.mean(y[val] * np.log(p) + (1 - y[val]) * np.log(1 - p))))
-    return float(np.mean(aucs)), float(np.mean(losses))
+    """Mean validation AUC and log loss (of the log-odds' probabilities) over the folds."""
+    folds = list(zip(scheme.folds, raw, strict=True))
+    return (float(np.mean([auc(y[val], r) for (_, val), r in folds])),
+            float(np.mean([logloss(y[val], expit(r)) for (_, val), r in folds])))
+
+
+def _linear_folds(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, directions: Mapping[str, int] | None,
+                  seed: int) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
+    """The logistic regression's penalty, chosen on the scheme's own folds, and each fold's log-odds of its
+    fitting and its validation rows."""
+    c_value = LinearScorecard(directions=directions, random_state=seed).fit(x, y, cv=list(scheme.folds)).C_
+    out = []
+    for fit, val in scheme.folds:
+        lin = LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x.iloc[fit], y[fit])
+        out.append((lin.decision_function(x.iloc[fit]), lin.decision_function(x.iloc[val])))
+    return c_value, out
+
+
+def _woe_folds(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, directions: Mapping[str, int] | None,
+               seed: int) -> list[np.ndarray]:
+    """Each fold's WoE scorecard log-odds of its validation rows."""
+    return [WoEScorecard(directions=directions, random_state=seed).fit(x.iloc[fit], y[fit])
+            .decision_function(x.iloc[val]) for fit, val in scheme.folds]
 
 
 def _lockstep_trees(params: dict[str, Any], data: lgb.Dataset, x: pd.DataFrame, scheme: ValidationScheme,
@@ -478,15 +495,10 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
 
     # the additive models: penalty of the logistic regression chosen on the scheme's own folds
     t0 = time.perf_counter()
-    c_value = LinearScorecard(directions=directions, random_state=seed).fit(x, y, cv=list(scheme.folds)).C_
-    lin_fold: list[tuple[np.ndarray, np.ndarray]] = []
-    for fit, val in scheme.folds:
-        lin = LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x.iloc[fit], y[fit])
-        lin_fold.append((lin.decision_function(x.iloc[fit]), lin.decision_function(x.iloc[val])))
+    c_value, lin_fold = _linear_folds(x, y, scheme, directions, seed)
     add("linear", "logistic regression", [v for _, v in lin_fold], 0, t0)
     t0 = time.perf_counter()
-    woe_raw = [WoEScorecard(directions=directions, random_state=seed).fit(x.iloc[fit], y[fit])
-               .decision_function(x.iloc[val]) for fit, val in scheme.folds]
+    woe_raw = _woe_folds(x, y, scheme, directions, seed)
     add("woe", "WoE scorecard", woe_raw, 0, t0)
 
     # the tree families, compared on `choose` (the same validation rows)
@@ -583,16 +595,10 @@ def _free_auc(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lg
               seed: int, threads: int, max_rounds: int, patience: int) -> float:
     """Validation AUC of the winner's family with no declared direction."""
     def linear_raw() -> list[tuple[np.ndarray, np.ndarray]]:
-        out = []  # the free model chooses its own penalty on the same folds, as the directed one did
-        c_free = LinearScorecard(random_state=seed).fit(x, y, cv=list(scheme.folds)).C_
-        for fit, val in scheme.folds:
-            lin = LinearScorecard(C=c_free, random_state=seed).fit(x.iloc[fit], y[fit])
-            out.append((lin.decision_function(x.iloc[fit]), lin.decision_function(x.iloc[val])))
-        return out
+        return _linear_folds(x, y, scheme, None, seed)[1]  # the free model chooses its own penalty
 
     def woe_raw() -> list[np.ndarray]:
-        return [WoEScorecard(random_state=seed).fit(x.iloc[fit], y[fit]).decision_function(x.iloc[val])
-                for fit, val in scheme.folds]
+        return _woe_folds(x, y, scheme, None, seed)
 
     def trees_raw(name: str, init: list[tuple[np.ndarray, np.ndarray]] | None) -> list[np.ndarray]:
         return _lockstep_trees(_params(by_name[name].params, x, {}, categorical, seed, threads), data, x, scheme,
