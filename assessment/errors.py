@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from features.exceptions import ConfigError
+from features.exceptions import ConfigError, FileValueError
 
 __all__ = ["IndicatorError", "JudgmentsError"]
 
 
-class JudgmentsError(ConfigError):
+class JudgmentsError(FileValueError):
     """A judgments file is invalid, or its judgments cannot be used.
 
     The message names the file, the expert and the node where there is one, the key or judgment,
@@ -22,10 +22,9 @@ class JudgmentsError(ConfigError):
 
     def __init__(self, file: str, key: str, value: Any, allowed: str, *, expert: str | None = None,
                  node: str | None = None) -> None:
-        self.file, self.key, self.value, self.allowed = file, key, value, allowed
         self.expert, self.node = expert, node
         where = "".join(f", {label} {name}" for label, name in (("expert", expert), ("node", node)) if name)
-        super().__init__(f"{file}{where}: {key} = {value!r} is invalid; allowed: {allowed}")
+        super().__init__(file, key, value, allowed, where=where)
 
 
 class IndicatorError(ConfigError):

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -51,6 +50,7 @@ import numpy as np
 from assessment.ahp import RANDOM_INDEX
 from assessment.errors import JudgmentsError
 from assessment.indicators import INDICATORS, SOURCES, Indicator
+from features.io import read_toml
 from scoring.policy import canonical_hash
 
 __all__ = ["Expert", "Judgments", "Node", "load_judgments", "parse_judgments"]
@@ -146,17 +146,7 @@ def load_judgments(path: str | Path) -> Judgments:
         file, the expert and node where there is one, the key, the value and what is allowed.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError):
-        raise JudgmentsError(str(p), "(file)", str(p), "an existing judgments TOML file") from None
-    except UnicodeDecodeError:
-        raise JudgmentsError(str(p), "(file)", str(p), "UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise JudgmentsError(str(p), "(file)", str(exc), "valid TOML") from None
-    return parse_judgments(data, source=str(p))
+    return parse_judgments(read_toml(p, JudgmentsError, "judgments"), source=str(p))
 
 
 class _Table:

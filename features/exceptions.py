@@ -7,8 +7,11 @@ received and what is allowed.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ConfigError",
+    "FileValueError",
     "LeakageError",
     "NotFittedError",
     "PoolgateError",
@@ -26,6 +29,17 @@ class TapeError(PoolgateError, ValueError):
 
 class ConfigError(PoolgateError, ValueError):
     """A configuration file (mapping, policy, feature specification) is invalid."""
+
+
+class FileValueError(ConfigError):
+    """A value in a settings file (policy, deal, judgments) is invalid.
+
+    Carries ``file``, ``key``, ``value`` and ``allowed``; the message names all four.
+    """
+
+    def __init__(self, file: str, key: str, value: Any, allowed: str, *, where: str = "") -> None:
+        self.file, self.key, self.value, self.allowed = file, key, value, allowed
+        super().__init__(f"{file}{where}: {key} = {value!r} is invalid; allowed: {allowed}")
 
 
 class LeakageError(PoolgateError, ValueError):

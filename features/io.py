@@ -12,6 +12,7 @@ import codecs
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,19 +21,49 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.exceptions import TapeError
+from features.exceptions import FileValueError, TapeError
 
 __all__ = [
     "atomic_write",
     "count_rows",
     "iter_table",
     "read_table",
+    "read_toml",
     "tape_format",
     "write_json",
     "write_table",
 ]
 
 _PARQUET_MAGIC = b"PAR1"
+
+
+def read_toml(path: Path, error: Callable[[str, str, Any, str], FileValueError], what: str) -> dict[str, Any]:
+    """The parsed content of a settings TOML file (UTF-8).
+
+    Parameters
+    ----------
+    path : Path
+    error : callable
+        The file's error class (``PolicyError``, ``DealError``, ...), called as ``error(file, key,
+        value, allowed)``.
+    what : str
+        What the file is, for the message (``"policy"``).
+
+    Raises
+    ------
+    FileValueError
+        Of the given class, when the file is missing, not UTF-8 text or not valid TOML.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
+        raise error(str(path), "(file)", str(path), f"an existing {what} TOML file") from None
+    except UnicodeDecodeError:
+        raise error(str(path), "(file)", str(path), "UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(str(path), "(file)", str(exc), "valid TOML") from None
 
 
 def tape_format(path: str | os.PathLike[str]) -> str:

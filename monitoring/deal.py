@@ -18,12 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from features.exceptions import ConfigError
+from features.exceptions import FileValueError
+from features.io import read_toml
 from scoring.policy import canonical_hash
 
 __all__ = [
@@ -59,12 +59,8 @@ ACTIONS = ("accelerate", "sequential", "servicer_replacement", "clean_up_call")
 _LIQUIDITY_COVERS = ("fees", "senior_interest", "mezzanine_interest")
 
 
-class DealError(ConfigError):
+class DealError(FileValueError):
     """A deal file is invalid. Carries ``file``, ``key``, ``value`` and ``allowed``."""
-
-    def __init__(self, file: str, key: str, value: Any, allowed: str) -> None:
-        self.file, self.key, self.value, self.allowed = file, key, value, allowed
-        super().__init__(f"{file}: {key} = {value!r} is invalid; allowed: {allowed}")
 
 
 @dataclass(frozen=True)
@@ -228,15 +224,7 @@ def load_deal(path: str | os.PathLike[str]) -> Deal:
         If the file is missing, is not TOML, or any key or value is invalid.
     """
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DealError(str(p), "(file)", str(p), "an existing deal TOML file") from None
-    except UnicodeDecodeError:
-        raise DealError(str(p), "(file)", str(p), "UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DealError(str(p), "(file)", str(exc), "valid TOML") from None
-    return parse_deal(data, source=str(p))
+    return parse_deal(read_toml(p, DealError, "deal"), source=str(p))
 
 
 def _classes(file: str, raw: Any) -> tuple[NoteClass, ...]:

@@ -15,14 +15,14 @@ import json
 import math
 import os
 import string
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from features.exceptions import ConfigError
+from features.exceptions import FileValueError
+from features.io import read_toml
 from models.scaling import ScoreScaling
 from scoring.quantities import QUANTITIES
 
@@ -49,12 +49,8 @@ CONCENTRATION_GROUPS = ("lessee", "top_lessees", "province", "dealer", "make", "
 PD_BASES = ("remaining", "12m", "origination")
 
 
-class PolicyError(ConfigError):
+class PolicyError(FileValueError):
     """A policy file is invalid. Carries ``file``, ``key``, ``value`` and ``allowed``."""
-
-    def __init__(self, file: str, key: str, value: Any, allowed: str) -> None:
-        self.file, self.key, self.value, self.allowed = file, key, value, allowed
-        super().__init__(f"{file}: {key} = {value!r} is invalid; allowed: {allowed}")
 
 
 @dataclass(frozen=True)
@@ -156,17 +152,7 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
         If the file is missing, is not TOML, or any key or value is invalid.
     """
     p = Path(path) if path is not None else default_policy_path()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PolicyError(str(p), "(file)", str(p), "an existing policy TOML file") from None
-    except UnicodeDecodeError:
-        raise PolicyError(str(p), "(file)", str(p), "UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(str(p), "(file)", str(exc), "valid TOML") from None
-    return parse_policy(data, source=str(p))
+    return parse_policy(read_toml(p, PolicyError, "policy"), source=str(p))
 
 
 def canonical_hash(data: Mapping[str, Any]) -> str:
