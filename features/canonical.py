@@ -55,7 +55,7 @@ class CanonicalCopy:
     path : Path
         The canonical Parquet tape.
     mapping : Mapping
-        The mapping the tape was read through.
+        The mapping the tape was read through, without the optional columns the tape lacks.
     rows : int
         Data rows written (every source row).
     fields : list of str
@@ -69,6 +69,8 @@ class CanonicalCopy:
         Columns written with at least one non-empty cell.
     target : Series or None
         ``Int8`` 0/1 outcome of every row (``<NA>`` where empty) when the mapping has a target.
+    absent : tuple of str
+        Optional source columns of the mapping that the tape lacks (left out; :attr:`MappedTape.absent`).
     """
 
     path: Path
@@ -79,6 +81,7 @@ class CanonicalCopy:
     contract_ids: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
     filled: set[str] = field(default_factory=set)
     target: pd.Series | None = None
+    absent: tuple[str, ...] = ()
 
 
 def _text(values: pd.Series, kind: str) -> np.ndarray:
@@ -142,6 +145,7 @@ def write_canonical(source: str | os.PathLike[str], mapping: Mapping, dest: str 
                 table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
                 if writer is None:
                     copy.fields = list(frame.columns)
+                    copy.mapping, copy.absent = part.mapping, part.absent
                     writer = pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table)
                 copy.rows += len(frame)

@@ -56,8 +56,8 @@ __all__ = [
 BUILTIN_MAPPINGS: tuple[str, ...] = ("native", "regab-autolease", "regab-autoloan")
 Format = Literal["csv", "parquet", "regab-xml"]
 _FORMATS = ("csv", "parquet", "regab-xml")
-_TOP_KEYS = ("name", "description", "format", "encoding", "id", "target", "positive", "missing", "fields",
-             "features")
+_TOP_KEYS = ("name", "description", "format", "encoding", "id", "target", "positive", "missing", "optional",
+             "fields", "features")
 _RULE_KEYS = ("column", "scale", "date_format", "codes", "birth_date_format")
 _FEATURE_KEYS = ("kind", "monotone")
 _CANONICAL = {f.name for f in LEASE_FIELDS}
@@ -134,6 +134,10 @@ class Mapping:
         Target values (normalised text) that mean default.
     missing : tuple of str
         Source cell texts that mean "empty" (always including ``""``).
+    optional : frozenset of str
+        Source columns of ``fields`` and ``features`` that a CSV or Parquet tape may lack: such a column
+        is left out (with its field or feature) and named in :attr:`MappedTape.absent`; any other column
+        the mapping names that the tape lacks is an error. Never the id or the target column.
     fields : tuple of FieldRule
     features : tuple of ExtraFeature
     origin : str
@@ -147,6 +151,7 @@ class Mapping:
     target: str | None = None
     positive: tuple[str, ...] = ("1", "true")
     missing: tuple[str, ...] = ("",)
+    optional: frozenset[str] = frozenset()
     fields: tuple[FieldRule, ...] = ()
     features: tuple[ExtraFeature, ...] = ()
     origin: str = ""
@@ -164,6 +169,12 @@ class Mapping:
         cols = [self.id_column, self.target, *(r.column for r in self.fields), *(f.column for f in self.features)]
         return list(dict.fromkeys(c for c in cols if c is not None))
 
+    def without(self, columns: Iterable[str]) -> Mapping:
+        """A copy that no longer reads ``columns``: their field rules and extra features are left out."""
+        gone = set(columns)
+        return replace(self, fields=tuple(r for r in self.fields if r.column not in gone),
+                       features=tuple(f for f in self.features if f.column not in gone))
+
     def with_target(self, target: str | None) -> Mapping:
         """A copy with another target column (a command's ``--target`` flag).
 
@@ -173,7 +184,7 @@ class Mapping:
             If ``target`` is also one of the mapping's ``[features]`` (the outcome as a model input).
         """
         _check_target_not_input(self.origin or self.name, target, self.features)
-        return replace(self, target=target)
+        return replace(self, target=target, optional=self.optional - {target})
 
 
 @dataclass(frozen=True)
@@ -193,8 +204,12 @@ class MappedTape:
         One row per cell that could not be decoded: ``row`` (1-based data row), ``column`` (source
         column), ``value``, ``rule``, ``message``.
     mapping : Mapping
+        The mapping as applied: without the field rules and features of :attr:`absent` columns.
     source : str
         The file read, or ``""``.
+    absent : tuple of str
+        Optional source columns of the mapping (:attr:`Mapping.optional`) that the tape does not hold;
+        their fields and features are left out of ``records``.
     """
 
     records: pd.DataFrame
@@ -202,6 +217,7 @@ class MappedTape:
     problems: pd.DataFrame
     mapping: Mapping
     source: str = ""
+    absent: tuple[str, ...] = ()
 
     @property
     def ids(self) -> pd.Series:
@@ -230,6 +246,19 @@ class MappedTape:
         counts = self.problems.groupby(["column", "rule", "value"], sort=False).size().rename("count")
         return counts.reset_index().sort_values(["count", "column"], ascending=[False, True], ignore_index=True)
 
+    def without(self, columns: Iterable[str]) -> MappedTape:
+        """The tape with the fields and features of source ``columns`` left out, as if it lacked them.
+
+        Used to read two tapes on the same inputs when one lacks an optional column the other has.
+        """
+        gone = [c for c in dict.fromkeys(columns) if c in self.mapping.source_columns() and c not in self.absent]
+        if not gone:
+            return self
+        drop = [r.field for r in self.mapping.fields if r.column in gone and r.field != "contract_id"]
+        drop += [f.column for f in self.mapping.features if f.column in gone]
+        return replace(self, records=self.records.drop(columns=drop), mapping=self.mapping.without(gone),
+                       absent=self.absent + tuple(gone))
+
     @staticmethod
     def concat(parts: list[MappedTape]) -> MappedTape:
         """Join the chunks of one file (from :func:`iter_mapped`) into one tape."""
@@ -238,7 +267,8 @@ class MappedTape:
         first = parts[0]
         target = None if first.target is None else pd.concat([p.target for p in parts])  # type: ignore[misc]
         problems = pd.concat([p.problems for p in parts], ignore_index=True)
-        return MappedTape(pd.concat([p.records for p in parts]), target, problems, first.mapping, first.source)
+        return MappedTape(pd.concat([p.records for p in parts]), target, problems, first.mapping, first.source,
+                          first.absent)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,7 +438,26 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "<dict>") -> Mappin
     if mapping.id is not None and contract_rule is not None and contract_rule != mapping.id:
         raise _fail(origin, "id", f"id = {mapping.id!r} but [fields] contract_id = {contract_rule!r}; "
                     "give the id column once")
-    return mapping
+    return replace(mapping, optional=_parse_optional(origin, data.get("optional", False), mapping))
+
+
+def _parse_optional(origin: str, value: Any, mapping: Mapping) -> frozenset[str]:
+    """The top-level ``optional`` key: ``true`` (every [fields] and [features] column but the id and the
+    target), ``false``, or a list of those columns."""
+    named = [r.column for r in mapping.fields] + [f.column for f in mapping.features]
+    never = {mapping.id_column, mapping.target} - {None}
+    if isinstance(value, bool):
+        return frozenset(c for c in named if c not in never) if value else frozenset()
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise _fail(origin, "optional", f"must be true, false or a list of source column names; got {value!r}")
+    for column in value:
+        if column in never:
+            raise _fail(origin, "optional", f"{column!r} is the {'id' if column == mapping.id_column else 'target'} "
+                        "column, which a tape must hold")
+        if column not in named:
+            raise _fail(origin, "optional", f"{column!r} is not a column of [fields] or [features]; "
+                        f"columns: {', '.join(dict.fromkeys(named))}")
+    return frozenset(value)
 
 
 def _check_target_not_input(origin: str, target: str | None, features: Iterable[ExtraFeature]) -> None:
@@ -545,13 +594,36 @@ def _age_from_birth_date(rule: FieldRule, raw: pd.Series, text: pd.Series, origi
     return (years - before_birthday.astype("int64")).astype("Int64")
 
 
-def _check_columns(columns: Iterable[str], mapping: Mapping, source: str) -> None:
+def _resolve_columns(columns: Iterable[str], mapping: Mapping, source: str) -> tuple[Mapping, tuple[str, ...]]:
+    """``mapping`` without the optional columns the tape lacks, and those columns (in mapping order).
+
+    Raises
+    ------
+    TapeError
+        If the tape lacks a column that is not optional, lacks every column but the id (the wrong tape
+        or the wrong mapping), or lacks ``origination_date`` while an age is counted from a birth date.
+    """
     have = set(columns)
-    absent = [c for c in mapping.source_columns() if c not in have]
-    if absent:
-        where = source or "the tape"
-        raise TapeError(f"{where}: column {absent[0]!r} named by mapping {mapping.origin or mapping.name} is not in "
-                        f"the tape" + (f" (also absent: {', '.join(absent[1:])})" if len(absent) > 1 else ""))
+    named = mapping.source_columns()
+    absent = [c for c in named if c not in have]
+    if not absent:
+        return mapping, ()
+    where = source or "the tape"
+    label = mapping.origin or mapping.name
+    required = [c for c in absent if c not in mapping.optional]
+    if required:
+        raise TapeError(f"{where}: column {required[0]!r} named by mapping {label} is not in the tape"
+                        + (f" (also absent: {', '.join(required[1:])})" if len(required) > 1 else "")
+                        + "; mark it optional = [...] in the mapping if a tape may lack it")
+    reduced = mapping.without(absent)
+    if not reduced.fields and not reduced.features:
+        raise TapeError(f"{where}: the tape holds none of the columns mapping {label} reads "
+                        f"({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}); is it the right mapping?")
+    if any(r.birth_date_format for r in reduced.fields) and all(r.field != "origination_date" for r in reduced.fields):
+        origination = next(r.column for r in mapping.fields if r.field == "origination_date")
+        raise TapeError(f"{where}: column {origination!r} (origination_date) is not in the tape, and mapping {label} "
+                        "counts lessee_age from a birth date to it")
+    return reduced, tuple(absent)
 
 
 def apply_mapping(frame: pd.DataFrame, mapping: Mapping, *, source: str | os.PathLike[str] = "",
@@ -576,13 +648,16 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping, *, source: str | os.Pat
         ``problems`` (rules ``code``, ``date_format``, ``type``, ``id_missing``, ``unique``,
         ``target_missing``, ``numeric``).
 
+        A column of :attr:`Mapping.optional` that ``frame`` lacks is left out with its field or feature
+        and named in :attr:`MappedTape.absent`.
+
     Raises
     ------
     TapeError
-        If a column the mapping names is not in ``frame``.
+        If a column the mapping names, and does not mark optional, is not in ``frame``.
     """
     source = str(source)
-    _check_columns(frame.columns, mapping, source)
+    mapping, absent = _resolve_columns(frame.columns, mapping, source)
     rows = np.arange(len(frame), dtype="int64") + row_offset + 1
     out = _Problems(rows)
     texts = {c: _source_text(frame[c], mapping.missing) for c in mapping.source_columns()}
@@ -627,7 +702,7 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping, *, source: str | os.Pat
         hit = text.map(lambda v: None if v is None else _norm_token(v) in mapping.positive)
         target = pd.Series(pd.array(hit.map({True: 1, False: 0, None: pd.NA}), dtype="Int8"),
                            index=frame.index, name="target")
-    return MappedTape(records, target, out.frame(), mapping, source)
+    return MappedTape(records, target, out.frame(), mapping, source, absent)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -685,23 +760,29 @@ def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,
     collision, about one chance in 10^5 for ten million ids). ABS-EE XML is streamed element by
     element (:func:`features.regab.iter_regab_xml`); an element that no asset of the file reports is
     a file-level problem (row 0, rule ``column_absent``, added to the last chunk) rather than an
-    error, since the schema makes most elements optional; an absent id element is an error.
+    error, since the schema makes most elements optional; an absent id element is an error. A CSV or
+    Parquet header that lacks a column of :attr:`Mapping.optional` leaves that column's field or feature
+    out of every chunk (:attr:`MappedTape.absent` names it; :attr:`MappedTape.mapping` is the mapping
+    without it).
 
     Raises
     ------
     TapeError
-        If the file cannot be read, or a column the mapping names is not in a CSV/Parquet header.
+        If the file cannot be read, or a column the mapping names (and does not mark optional) is not in
+        a CSV/Parquet header.
     """
     p = Path(path)
     fmt = mapped_format(p, mapping)
-    columns = mapping.source_columns()
     seen_ids = FirstRows()
     seen_elements: set[str] = set()
+    absent: tuple[str, ...] = ()
     if fmt == "regab-xml":
+        columns = mapping.source_columns()
         chunks: Iterator[pd.DataFrame] = iter_regab_xml(p, columns=columns, chunksize=chunksize or 200_000,
                                                         seen=seen_elements)
     else:
-        _check_columns(_header(p, fmt, mapping.encoding), mapping, str(p))
+        mapping, absent = _resolve_columns(_header(p, fmt, mapping.encoding), mapping, str(p))
+        columns = mapping.source_columns()
         chunks = iter_table(p, chunksize=chunksize, columns=columns, encoding=mapping.encoding)
     offset = 0
     pending: MappedTape | None = None
@@ -710,17 +791,18 @@ def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,
             raise TapeError(f"{p}: no asset reports the id element {mapping.id_column!r} named by mapping "
                             f"{mapping.origin or mapping.name}")
         part = _cross_chunk_ids(apply_mapping(frame, mapping, source=p, row_offset=offset), seen_ids, offset)
+        part = replace(part, absent=absent)
         offset += len(frame)
         if pending is not None:
             yield pending
         pending = part
     if pending is None:
         raise TapeError(f"{p}: the tape has no rows")
-    absent = [c for c in columns if c not in seen_elements] if fmt == "regab-xml" else []
-    if absent:
+    unreported = [c for c in columns if c not in seen_elements] if fmt == "regab-xml" else []
+    if unreported:
         extra = pd.DataFrame([{"row": 0, "column": c, "value": "", "rule": "column_absent",
                                "message": f"no asset in {p.name} reports the element {c}; its values are empty"}
-                              for c in absent], columns=PROBLEM_COLUMNS)
+                              for c in unreported], columns=PROBLEM_COLUMNS)
         pending = replace(pending, problems=pd.concat([extra, pending.problems], ignore_index=True))
     yield pending
 
@@ -802,14 +884,20 @@ def mapped_spec(spec: FeatureSpec, present: Iterable[str],
     """The model inputs of a tape read through a mapping, as ``poolgate train`` and ``evaluate`` use them.
 
     The features of ``spec`` whose canonical inputs are all in ``present`` (the mapped fields that are
-    not all empty; :func:`features.spec.computable_subset`), then the mapping's extra features
-    (:func:`spec_with_extras`).
+    not all empty; :func:`features.spec.computable_subset`), then the mapping's extra features whose
+    column is in ``present`` too, under its source name or its model-input name
+    (:func:`spec_with_extras`). An extra column with no value at all is left out rather than handed to
+    a model as an input that is always missing (an imputer can learn nothing from it).
 
     Returns
     -------
     (FeatureSpec or None, list of str)
-        The specification (None when nothing is computable and there are no extras) and the names of
-        the specification's model inputs left out.
+        The specification (None when nothing is computable and no extra has a value) and the names of
+        the model inputs left out (the specification's, then the extras' ``x_`` names).
     """
+    present = set(present)
     subset, dropped = computable_subset(spec, present)
-    return spec_with_extras(subset, extras), dropped
+    extras = list(extras)
+    filled = [f for f in extras if f.column in present or extra_input_name(f.column) in present]
+    dropped += [extra_input_name(f.column) for f in extras if f not in filled]
+    return spec_with_extras(subset, filled), dropped

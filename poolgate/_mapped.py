@@ -17,12 +17,19 @@ from features.io import count_rows, tape_format
 from features.mapping import load_mapping
 from poolgate._console import progress
 
-__all__ = ["MAPPING_HELP", "canonical_copy"]
+__all__ = ["MAPPING_HELP", "canonical_copy", "report_absent"]
 
 log = logging.getLogger(__name__)
 
 MAPPING_HELP = ("read the tape through a mapping: a built-in name (native, regab-autolease, regab-autoloan) or a "
                 "mapping TOML file (docs/mappings.md); default: the tape is already canonical")
+
+
+def report_absent(tape: str | os.PathLike[str], mapping_label: str, absent: tuple[str, ...]) -> None:
+    """Name once on stderr the optional columns of the mapping that the tape lacks (they are left out)."""
+    if absent:
+        print(f"{tape}: {len(absent)} column{'s' if len(absent) > 1 else ''} of mapping {mapping_label} not in the "
+              f"tape, left out (optional): {', '.join(absent)}", file=sys.stderr)
 
 
 def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | os.PathLike[str], *,
@@ -41,6 +48,7 @@ def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | 
     label = mapping.origin or mapping.name
     print(f"{tape}: {copy.rows} rows read through mapping {label} -> {len(copy.fields)} canonical fields "
           f"({Path(dest).name})", file=sys.stderr)
+    report_absent(tape, label, copy.absent)
     if not copy.problems.empty:
         counts = copy.problems.groupby(["column", "rule"], sort=True).size()
         print(f"  cells the mapping could not decode: {len(copy.problems)}", file=sys.stderr)

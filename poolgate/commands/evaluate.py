@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from poolgate._console import print_json
+from poolgate._mapped import report_absent
 
 NAME = "evaluate"
 HELP = "measure the training recipe on a tape (cross-validation or a test tape) beside the usual tools"
@@ -61,17 +62,26 @@ def run(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise ConfigError(f"--threads must be at least 1; got {args.threads}")
     config = EvaluateConfig(folds=args.folds, num_threads=args.threads)
+    label = mapping.origin or mapping.name
     train = read_mapped(args.tape, mapping)
+    report_absent(args.tape, label, train.absent)
     problems = {"train": _decode_summary(train, args.tape)}
+    absent = {"train": list(train.absent)}
     if args.test_tape:
         test = read_mapped(args.test_tape, mapping)
+        report_absent(args.test_tape, label, test.absent)
         problems["test"] = _decode_summary(test, args.test_tape)
+        absent["test"] = list(test.absent)
+        only_one = sorted(set(train.absent) ^ set(test.absent))
+        if only_one:  # fit and measure on the inputs both tapes hold
+            train, test = train.without(test.absent), test.without(train.absent)
+            log.warning("columns held by only one of the two tapes, left out of both: %s", ", ".join(only_one))
         result = evaluate_holdout(train, test, seed=args.seed, config=config)
     else:
         result = evaluate_cv(train, seed=args.seed, config=config)
     result = {"mode": "holdout" if args.test_tape else "cross_validation", "tape": args.tape,
               "test_tape": args.test_tape, "mapping": mapping.origin or mapping.name, "seed": args.seed,
-              "decode_problems": problems, **result}
+              "decode_problems": problems, "absent_columns": absent, **result}
     if args.json:
         print_json(result)
         return 0

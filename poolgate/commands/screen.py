@@ -75,8 +75,10 @@ def run(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     loaded = load_model(args.model)
     tape = args.tape
+    absent: tuple[str, ...] = ()
     if args.mapping:  # the decision log and summary.json then name this canonical copy and its digest
-        tape = canonical_copy(args.tape, args.mapping, Path(args.out) / MAPPED_TAPE).path
+        copy = canonical_copy(args.tape, args.mapping, Path(args.out) / MAPPED_TAPE)
+        tape, absent = copy.path, copy.absent
     total = count_rows(tape) if tape_format(tape) == "parquet" else None
     with progress(total=total, desc="screen") as bar:
         result = screen_tape(tape, model=loaded.model, model_ref=loaded.ref, policy=policy,
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         print_json({"run_id": result.run_id, "counts": result.counts, "out": str(result.out_dir),
                     "log": str(args.log), "log_hash": result.record["hash"],
                     "model_uri": loaded.ref.uri, "model_version": loaded.ref.version, "policy_hash": policy.sha256,
-                    "seconds": result.seconds, **({"mapped_tape": str(tape)} if args.mapping else {})})
+                    "seconds": result.seconds, **({"mapped_tape": str(tape), "absent_columns": list(absent)} if args.mapping else {})})
         return 0
     s = result.summary
     print(f"run {result.run_id}: {sum(result.counts.values())} rows  " +

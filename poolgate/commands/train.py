@@ -46,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from features.exceptions import ConfigError
-    from features.mapping import mapped_spec
+    from features.mapping import extra_input_name, mapped_spec
     from features.spec import load_spec
     from training.data import read_training_data
     from training.run import RunConfig, labels_from_target, train_run
@@ -59,18 +59,24 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--target and --performance both give labels; use one of them")
     spec = None
     labels = None
+    absent: tuple[str, ...] = ()
     if args.mapping:
         with tempfile.TemporaryDirectory(prefix="poolgate-map-") as tmp:
             copy = canonical_copy(args.tape, args.mapping, Path(tmp) / "book.parquet", target=args.target,
                                   with_target=args.performance is None)
+            absent = copy.absent
             spec, dropped = mapped_spec(load_spec(), copy.filled, copy.mapping.features)  # as evaluate does
             if spec is None:
                 raise ConfigError(f"mapping {args.mapping}: it maps none of the canonical fields a model input needs "
                                   "(docs/features.md lists them) and declares no [features]; a model cannot be "
                                   "trained on it")
-            if dropped:
-                print(f"  model inputs left out (their canonical fields are not mapped): {', '.join(dropped)}",
+            extras = {extra_input_name(f.column) for f in copy.mapping.features}
+            unmapped, empty = [d for d in dropped if d not in extras], [d for d in dropped if d in extras]
+            if unmapped:
+                print(f"  model inputs left out (their canonical fields are not mapped): {', '.join(unmapped)}",
                       file=sys.stderr)
+            if empty:
+                print(f"  mapping [features] left out (their columns are empty): {', '.join(empty)}", file=sys.stderr)
             if args.performance is None:
                 if copy.target is None:
                     raise ConfigError(f"{args.tape}: no labels; give --performance HISTORY, or name the default "
@@ -94,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         out["rows"] = {"read": data.rows_read, "left_out_invalid": data.rows_invalid,
                        "kept_with_other_problems": data.rows_with_other_problems,
                        "out_of_range_as_missing": data.out_of_range_as_missing}
+        if args.mapping:
+            out["absent_columns"] = list(absent)
         print_json(out)
         return 0
     m = result.metrics

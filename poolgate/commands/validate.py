@@ -53,6 +53,7 @@ def _validate(args: argparse.Namespace, path: str | Path, copy: CanonicalCopy | 
         if copy is not None:
             summary["mapping"] = args.mapping
             summary["decode_problems"] = copy.problems.to_dict(orient="records")
+            summary["absent_columns"] = list(copy.absent)
             summary["ok"] = code == 0
         print_json(summary)
         return code
