@@ -66,8 +66,12 @@ def _other_cores(before: tuple[float, float, float] | None, after: tuple[float, 
     return round(max(busy - own - kids, 0.0) / seconds, 2)
 
 
-def _tape(workdir: Path, n_assets: int) -> tuple[Path, Path]:
-    """Write the candidate tape and a fitted model; return (tape, model folder)."""
+def book_models(workdir: Path) -> tuple[Path, Path, Path]:
+    """Write the 50,000-contract book and the two model shapes fitted on it (once per folder).
+
+    Returns (book folder, trees-from-a-constant model folder, trees-on-the-logistic-regression folder);
+    :mod:`bench.bench_explain` times the explanations of the same two models.
+    """
     from features.synthetic import write_book
     from models import fit_lease_model
 
@@ -85,6 +89,12 @@ def _tape(workdir: Path, n_assets: int) -> tuple[Path, Path]:
         cut = int(len(order) * 0.7)
         fit_lease_model(contracts.iloc[order[:cut]], y[order[:cut]], contracts.iloc[order[cut:]],
                         y[order[cut:]], linear_base=linear_base).save(model_dir)
+    return book_dir, workdir / "model", workdir / "model_linear_base"
+
+
+def _tape(workdir: Path, n_assets: int) -> tuple[Path, Path]:
+    """Write the candidate tape and a fitted model; return (tape, model folder)."""
+    book_dir, _, _ = book_models(workdir)
     model_dir = workdir / "model"
     tape = workdir / f"candidates_{n_assets}.parquet"
     if not tape.exists():

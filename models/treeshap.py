@@ -253,10 +253,9 @@ class _TreeBuilder:
         tables = np.zeros(self.entries, dtype="float64")
         leaf_d = np.asarray(self.leaf_d, dtype="int64")
         leaf_table = np.asarray(self.leaf_table, dtype="int64")
-        kernels = _kernels()
-        if leaf_d.size and kernels is not None:
-            kernels["tables"](leaf_d, np.asarray(self.leaf_slot, dtype="int64"), q,
-                              np.asarray(self.leaf_value, dtype="float64"), leaf_table, tables)
+        if leaf_d.size:
+            _fill_tables(leaf_d, np.asarray(self.leaf_slot, dtype="int64"), q,
+                         np.asarray(self.leaf_value, dtype="float64"), leaf_table, tables)
         owner = np.repeat(np.arange(leaf_d.size), leaf_d)      # entry -> its leaf
         bit = np.arange(owner.size) - np.repeat(np.asarray(self.leaf_slot, dtype="int64"), leaf_d)
         entry_start = np.concatenate([[0], np.cumsum(leaf_d)])[np.asarray(self.leaf_start)]
@@ -285,34 +284,35 @@ class _TreeBuilder:
 
 # -- the compiled kernels -------------------------------------------------------------------------
 def _fill_tables(leaf_d: np.ndarray, leaf_slot: np.ndarray, leaf_q: np.ndarray, leaf_value: np.ndarray,
-                 leaf_table: np.ndarray, tables: np.ndarray) -> None:  # pragma: no cover - compiled
-    """``T(m)`` of every leaf (module docstring): the weighted products, then a sum over subsets."""
-    for leaf in range(leaf_d.shape[0]):
-        d = leaf_d[leaf]
-        off = leaf_table[leaf]
-        first = leaf_slot[leaf]
-        size = 1 << d
-        weight = np.zeros(d + 1)  # w(s) = s! (d - s - 1)! / d!; w(d) unused (0)
-        weight[0] = 1.0 / d
-        for s in range(d - 1):
-            weight[s + 1] = weight[s] * (s + 1) / (d - s - 1)
-        for subset in range(size):
-            prod = leaf_value[leaf]
-            count = 0
-            for j in range(d):
-                if (subset >> j) & 1:
-                    count += 1
-                else:
-                    prod *= leaf_q[first + j]
-            tables[off + subset] = prod * weight[count]
+                 leaf_table: np.ndarray, tables: np.ndarray) -> None:
+    """``T'`` of every leaf (module docstring), stored by unmet mask, for all leaves with ``d`` path
+    features at once: the weighted products ``v w(|S|) prod_{j not in S} q_j``, then the sums over
+    subsets (one pass per feature), then reversed (``T'(u) = T(all - u)``)."""
+    for d in np.unique(leaf_d):
+        leaves = np.flatnonzero(leaf_d == d)
+        size = 1 << int(d)
+        subsets = np.arange(size)
+        members = (subsets[:, None] >> np.arange(d)) & 1                     # (2^d, d)
+        count = members.sum(axis=1)
+        weight = _weights(int(d))[count]
+        q = leaf_q[leaf_slot[leaves][:, None] + np.arange(d)]               # (leaves, d)
+        prod = np.repeat(leaf_value[leaves][:, None], size, axis=1)
         for j in range(d):
-            bit = 1 << j
-            for subset in range(size):
-                if subset & bit:
-                    tables[off + subset] += tables[off + (subset ^ bit)]
-        for subset in range(size // 2):  # stored by the unmet features: T'(u) = T(all - u)
-            other = size - 1 - subset
-            tables[off + subset], tables[off + other] = tables[off + other], tables[off + subset]
+            prod *= np.where(members[:, j] == 1, 1.0, q[:, j:j + 1])
+        block = prod * weight
+        for j in range(d):  # sum over subsets: add the value without feature j to the one with it
+            view = block.reshape(len(leaves), size >> (j + 1), 2, 1 << j)
+            view[:, :, 1, :] += view[:, :, 0, :]
+        tables[leaf_table[leaves][:, None] + subsets] = block[:, ::-1]
+
+
+def _weights(d: int) -> np.ndarray:
+    """Shapley weights ``w(s) = s! (d - s - 1)! / d!`` for ``s = 0 .. d - 1``, and 0 for ``s = d``."""
+    weight = np.zeros(d + 1)
+    weight[0] = 1.0 / d
+    for s in range(d - 1):
+        weight[s + 1] = weight[s] * (s + 1) / (d - s - 1)
+    return weight
 
 
 def _explain_rows(X: np.ndarray, out: np.ndarray, node_start: np.ndarray, node_feature: np.ndarray,
@@ -411,7 +411,7 @@ def _kernels() -> dict[str, Callable[..., None]] | None:
                 _KERNELS = {}
                 return None
             compiled: dict[str, Callable[..., None]] = {}
-            for name, func in (("tables", _fill_tables), ("explain", _explain_rows)):
+            for name, func in (("explain", _explain_rows),):
                 try:
                     compiled[name] = numba.njit(cache=True, nogil=True)(func)
                 except RuntimeError as exc:  # no writable cache folder: compile in memory, every process

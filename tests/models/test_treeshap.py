@@ -110,10 +110,13 @@ def _reference(model: LeaseModel, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
     if w > 0:
         ref = np.asarray(model.booster.predict(X, pred_contrib=True))
         values, base = values + w * ref[:, :-1], base + w * ref[:, -1]
-    if v > 0:
-        part = model._partner()
-        values = values + v * part.contributions(X).reindex(columns=model.feature_names, fill_value=0.0).to_numpy()
-        base = base + v * float(part.intercept_)
+    parts = [(v, model.linear if model.partner == "linear" else model.scorecard)]
+    if hasattr(model, "linear_weight"):  # a stack weighs both additive parts
+        parts = [(model.linear_weight, model.linear), (model.scorecard_weight, model.scorecard)]
+    for weight, part in parts:
+        if weight > 0 and part is not None:
+            terms = part.contributions(X).reindex(columns=model.feature_names, fill_value=0.0).to_numpy()
+            values, base = values + weight * terms, base + weight * float(part.intercept_)
     return values, base
 
 
