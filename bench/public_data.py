@@ -27,7 +27,7 @@ auto_accepts           ``py-mob==0.3.1`` ``py_mob/data/accepts.csv``: 5,837 U.S.
                        auto loans and leases (``purpose`` LOAN / LEASE), 20.5 %     dates)
                        bad (goods down-sampled), price, MSRP, down payment, term,
                        bureau score, income, bureau trade lines
-taiwan_cards           ``virny==0.4.0`` (PyPI) ``virny/datasets/                     K-fold CV (no
+taiwan_cards           ``virny==0.4.0`` (PyPI) ``virny/datasets/                    K-fold CV (no
                        credit_card_default_clean.csv``: the UCI "default of credit  dates)
                        card clients" (Yeh & Lien 2009), 29,946 of the 30,000
                        clients, 22.1 % default next month, all 23 inputs
@@ -42,8 +42,9 @@ the package and say nothing of the data. ``py-mob`` states the MIT licence for t
 nothing of its two files: HMEQ is the data set published with the book Credit Risk Analytics (Baesens,
 Roesch & Scheule 2016) and in SAS's sample library; where ``accepts.csv`` comes from is not documented.
 ``virny`` states BSD-3 for the package; its two files are the UCI data set 350 (UCI: CC BY 4.0) and the
-training file of a 2011 Kaggle competition (no licence stated). The Chinese file's origin is not documented in its wheel (the
-column codes AP/TD/CR/PA/CD/MB are those of a data set circulated in Chinese credit-risk courses).
+training file of a 2011 Kaggle competition (no licence stated). The Chinese file's origin is not
+documented in its wheel (the column codes AP/TD/CR/PA/CD/MB are those of a data set circulated in Chinese
+credit-risk courses).
 
 ``sba_loans`` split: loans approved in fiscal years 2003-2005 train, 2006-2007 test (``approval_date``
 2002-10-02 to 2005-09-30 and 2005-10-03 to 2007-09-28). ``Term`` is left out of the files: it is filled
