@@ -1,9 +1,10 @@
 """The forward model: monthly default and prepayment hazards from a state at a month-end, and the PD
 over the next 12 months and the remaining term at the cut-off, prepayment competing.
 
-Three monotone LightGBM models (each optionally boosted on an additive logistic regression, as
-:func:`models.linear.fit_boosted_trees` fits them) read the origination inputs (the feature builder of
-the specification) plus the behaviour at the month-end ``s`` (the specification's ``snapshot`` inputs):
+Three monotone LightGBM models (optionally boosted on an additive logistic regression, as
+:func:`models.linear.fit_boosted_trees` fits them; off by default, see :func:`fit_forward_model`) read
+the origination inputs (the feature builder of the specification) plus the behaviour at the month-end
+``s`` (the specification's ``snapshot`` inputs):
 
 * ``default``: for a contract current at ``s`` (0 dpd), the probability that the delinquency that ends
   in default starts in month ``s + 1`` (its first 90+ dpd month-end comes ``lag`` = 3 months later);
@@ -23,7 +24,7 @@ remaining term (every month to maturity; the run may end after it). A past-due a
 
 **Which model sets the band, and its explanation.** The band reads ``pd_remaining``, a function of
 the ``default`` hazards over the remaining months (and of ``open`` for a past-due asset). The reason
-codes are the exact contributions (TreeSHAP plus the logistic terms) to the raw log-odds of the
+codes are the exact contributions (TreeSHAP, plus the logistic terms with a logistic base) to the raw log-odds of the
 hazard at the cut-off state: ``default`` for a current asset, ``open`` for a past-due one; they sum
 to that raw score (``base_value`` holds the sampling offset). Models are stored as LightGBM text and
 JSON; nothing is pickled.
@@ -55,7 +56,7 @@ from models.explain import Explanation, contributions
 from models.linear import LinearScorecard, fit_boosted_trees
 
 __all__ = ["FORWARD_FORMAT", "HAZARDS", "ForwardFigures", "ForwardModel", "HazardPart", "cutoff_state",
-           "fit_forward_model", "forward_inputs", "hazard_rows"]
+           "fit_forward_model", "forward_inputs", "hazard_directions", "hazard_rows"]
 
 FORWARD_FORMAT = "poolgate.ForwardModel/1"
 HAZARDS = ("default", "prepay", "open")
@@ -366,9 +367,18 @@ def hazard_rows(snapshots: pd.DataFrame, *, fraction: float, seed: int = 0) -> d
     }
 
 
+def hazard_directions(builder: FeatureBuilder, spec: FeatureSpec, columns: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Monotone constraints of each hazard over ``columns``: the specification's risk directions for
+    ``default`` and ``open`` (origination inputs and behaviour at ``s``), none for ``prepay`` (the
+    directions are about default, not prepayment)."""
+    directions = {**builder.spec_.directions, **{f.name: f.direction for f in spec.snapshot_inputs}}
+    directions = {k: v for k, v in directions.items() if k in columns}
+    return {"default": directions, "open": directions, "prepay": {k: 0 for k in directions}}
+
+
 def fit_forward_model(X: pd.DataFrame, rows: Mapping[str, np.ndarray], fit: np.ndarray, valid: np.ndarray, *,
                       builder: FeatureBuilder, spec: FeatureSpec, params: Mapping[str, Mapping[str, Any]],
-                      fraction: float, linear_base: bool = True, refit: bool = False, random_state: int = 0,
+                      fraction: float, linear_base: bool = False, refit: bool = False, random_state: int = 0,
                       metadata: Mapping[str, Any] | None = None) -> ForwardModel:
     """Fit the three hazards on snapshot model inputs.
 
@@ -382,18 +392,22 @@ def fit_forward_model(X: pd.DataFrame, rows: Mapping[str, np.ndarray], fit: np.n
         Fitting and early-stopping rows (the out-of-time split by snapshot date).
     builder, spec
         The fitted origination feature builder and the specification (its snapshot inputs and all
-        risk directions become monotone constraints and sign rules).
+        risk directions become monotone constraints, :func:`hazard_directions`).
     params : mapping of str to mapping
         :class:`models.PDClassifier` settings per hazard (``default``, ``prepay``, ``open``).
     fraction : float
         The snapshots' sampling share (the offset of ``default`` and ``prepay`` is ``ln(fraction)``).
+    linear_base : bool, default False
+        Boost the trees on an additive logistic regression (:func:`models.linear.fit_boosted_trees`).
+        Off by default: the trees are monotone each, so on top of a straight logistic line they can
+        steepen a risk effect but never flatten it, and the hazards of the low-risk assets (high
+        income, long job tenure, high bureau scores, where the effects flatten) came out too low
+        (measured in ``docs/training.md``).
     refit : bool, default False
         Fit each hazard again on the fitting and validation rows together, with the tree count and the
         logistic penalty chosen on the first fit (:func:`models.linear.fit_boosted_trees`).
     """
-    directions = {**builder.spec_.directions, **{f.name: f.direction for f in spec.snapshot_inputs}}
-    directions = {k: v for k, v in directions.items() if k in X.columns}
-    prepay_directions = {k: 0 for k in directions}    # risk directions are about default, not prepayment
+    directions = hazard_directions(builder, spec, list(X.columns))
     parts: dict[str, HazardPart] = {}
     for name in HAZARDS:
         mask = rows[name]
@@ -403,9 +417,8 @@ def fit_forward_model(X: pd.DataFrame, rows: Mapping[str, np.ndarray], fit: np.n
             raise ConfigError(f"fit_forward_model: the {name} hazard needs events and non-events in both the "
                               f"fitting ({int(y[a].sum())} of {int(a.sum())}) and the validation rows "
                               f"({int(y[b].sum())} of {int(b.sum())})")
-        dirs = prepay_directions if name == "prepay" else directions
         linear, trees, _ = fit_boosted_trees(dict(params[name]), X.loc[a].reset_index(drop=True), y[a],
-                                             X.loc[b].reset_index(drop=True), y[b], directions=dirs,
+                                             X.loc[b].reset_index(drop=True), y[b], directions=directions[name],
                                              random_state=random_state, linear_base=linear_base, refit=refit)
         offset = math.log(fraction) if name in ("default", "prepay") else 0.0
         seen = X.loc[a | b] if refit else X.loc[a]

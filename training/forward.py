@@ -2,7 +2,10 @@
 
 :func:`fit_forward` builds snapshots of the book (:mod:`features.snapshots`, checked by the leakage
 guard on a sample of contracts), splits them out of time by snapshot date (the newest 6 usable
-months test, the 6 before validation, the rest fitting), fits the three hazards of
+months test, the 6 before validation, the rest fitting), chooses each hazard's tree family on the
+validation months (:func:`choose_hazard_families`: the model-selection issue's families of
+:data:`training.select.TREE_FAMILIES`, stumps to LightGBM's 31 leaves, with the declared directions,
+the one-standard-error rule on the validation log loss), fits the three hazards of
 :mod:`models.hazard` and measures:
 
 * the hazards on the test months (``forward_auc_<hazard>_oot``, ``forward_events_<hazard>_oot``);
@@ -18,8 +21,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,18 +39,25 @@ from models.hazard import (
     cutoff_state,
     fit_forward_model,
     forward_inputs,
+    hazard_directions,
     hazard_rows,
 )
+from models.pd_model import PDClassifier
 from training.metrics import calibration_error
+from training.select import TREE_FAMILIES
 
-__all__ = ["SEASONING_BUCKETS", "ForwardConfig", "ForwardResult", "attach_forward", "fit_forward", "forward_figures"]
+__all__ = ["HAZARD_FAMILIES", "SEASONING_BUCKETS", "ForwardConfig", "ForwardResult", "HazardChoice", "attach_forward",
+           "choose_hazard_families", "fit_forward", "forward_figures"]
 
 log = logging.getLogger(__name__)
 
 SEASONING_BUCKETS: tuple[tuple[str, int, int], ...] = (("0_5", 0, 5), ("6_11", 6, 11), ("12_23", 12, 23),
                                                         ("24plus", 24, 10_000))
-_PARAMS: dict[str, Any] = {"n_estimators": 2000, "learning_rate": 0.05, "num_leaves": 4, "min_child_samples": 200,
-                           "early_stopping_rounds": 50, "subsample": 0.8, "colsample_bytree": 0.8}
+#: Tree families each hazard chooses from (:data:`training.select.TREE_FAMILIES` up to LightGBM's own
+#: 31 leaves), simplest first.
+HAZARD_FAMILIES: tuple[str, ...] = ("stumps", "trees_4", "trees_8", "lightgbm_default")
+#: Every candidate boosts up to this many trees, stopped early on the validation months.
+_ROUNDS: dict[str, Any] = {"n_estimators": 3000, "early_stopping_rounds": 50}
 
 
 @dataclass(frozen=True)
@@ -65,10 +75,21 @@ class ForwardConfig:
         1,000,000-contract book (24 million history rows) keeps about 4 % of them.
     test_months, valid_months : int
         Snapshot months of the test and validation parts (newest first). Default 6 and 6.
-    params : mapping
-        :class:`models.PDClassifier` settings of every hazard (``n_jobs`` set from ``threads``).
+    families : tuple of str
+        Tree families (:data:`training.select.TREE_FAMILIES` names) each hazard chooses from on the
+        validation months (:func:`choose_hazard_families`). Default :data:`HAZARD_FAMILIES`; one name
+        fixes the family.
+    choose_rows : int
+        The families are compared on at most this many fitting rows of each hazard (a seeded uniform
+        sample); the chosen one is then fitted on all of them. Default 200,000.
+    learning_rate : float or None
+        Learning rate of every family (None: the families' own, 0.03-0.1). Default 0.1: the families'
+        own rates gave stumps 1,600 trees on a 200,000-contract book, and every tree is scored on
+        each of the ten million asset-months rolled forward from the cut-off on a 1,000,000-contract
+        book.
     linear_base : bool
-        Boost the trees on an additive logistic regression (as the origination model). Default True.
+        Boost the trees on an additive logistic regression (as the origination model). Default False
+        (:func:`models.hazard.fit_forward_model` says why).
     refit : bool
         Fit the hazards again on the fitting and validation months together (complexity chosen on the
         first fit). Default False.
@@ -82,11 +103,104 @@ class ForwardConfig:
     max_rows: int = 1_000_000
     test_months: int = 6
     valid_months: int = 6
-    params: Mapping[str, Any] = field(default_factory=lambda: dict(_PARAMS))
-    linear_base: bool = True
+    families: tuple[str, ...] = HAZARD_FAMILIES
+    choose_rows: int = 200_000
+    learning_rate: float | None = 0.1
+    linear_base: bool = False
     refit: bool = False
     threads: int = 1
     verify_contracts: int = 100
+
+
+@dataclass(frozen=True)
+class HazardChoice:
+    """The tree family chosen for one hazard and what every candidate scored on the validation months.
+
+    ``scores`` maps family -> (validation log loss, trees after early stopping); ``error`` is the
+    standard error of the winner's loss difference to the best family's; ``rows`` the fitting rows the
+    families were compared on.
+    """
+
+    hazard: str
+    family: str
+    params: Mapping[str, Any]
+    scores: Mapping[str, tuple[float, int]]
+    error: float
+    rows: int
+
+
+def _family(name: str, learning_rate: float | None) -> Mapping[str, Any]:
+    found = [f for f in TREE_FAMILIES if f.name == name]
+    if not found:
+        from features.exceptions import ConfigError
+        raise ConfigError(f"ForwardConfig.families: unknown tree family {name!r}; allowed: "
+                          f"{', '.join(f.name for f in TREE_FAMILIES)}")
+    rate = {} if learning_rate is None else {"learning_rate": float(learning_rate)}
+    return {**found[0].params, **_ROUNDS, **rate}
+
+
+def choose_hazard_families(X: pd.DataFrame, rows: Mapping[str, np.ndarray], fit: np.ndarray, valid: np.ndarray, *,
+                           directions: Mapping[str, Mapping[str, int]], families: Sequence[str] = HAZARD_FAMILIES,
+                           choose_rows: int = 200_000, learning_rate: float | None = None, seed: int = 0,
+                           threads: int = 1) -> dict[str, HazardChoice]:
+    """Choose each hazard's tree family on the validation months (later than every fitting month).
+
+    Every family of ``families`` (simplest first) is fitted on the hazard's fitting rows (a seeded
+    uniform sample of ``choose_rows`` of them when there are more) with the hazard's monotone
+    constraints, stopped early on its validation rows, and scored by its validation log loss. The
+    winner is the simplest family whose loss is within one standard error of the best one's (the error
+    of the paired per-row loss difference): as in :mod:`training.select`, a difference smaller than
+    that is noise, and the simpler model holds up better on later months.
+
+    Parameters
+    ----------
+    X, rows, fit, valid
+        As :func:`models.hazard.fit_forward_model`.
+    directions : mapping
+        Monotone constraints per hazard (:func:`models.hazard.hazard_directions`).
+    learning_rate : float, optional
+        Replaces every family's learning rate (default: the families' own).
+
+    Returns
+    -------
+    dict
+        Hazard name -> :class:`HazardChoice`.
+    """
+    settings = {name: _family(name, learning_rate) for name in families}
+    out: dict[str, HazardChoice] = {}
+    for k, hazard in enumerate(HAZARDS):
+        y = rows[f"y_{hazard}"]
+        a = np.flatnonzero(rows[hazard] & fit)
+        b = np.flatnonzero(rows[hazard] & valid)
+        if len(a) > choose_rows:
+            gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 29, k])))
+            a = np.sort(gen.choice(a, size=choose_rows, replace=False))
+        Xa, Xb, ya, yb = X.iloc[a], X.iloc[b], y[a], y[b]
+        losses: dict[str, np.ndarray] = {}
+        scores: dict[str, tuple[float, int]] = {}
+        for name, params in settings.items():
+            if len(settings) == 1:
+                break
+            clf = PDClassifier(**params, monotone_constraints=dict(directions[hazard]), random_state=seed,
+                               n_jobs=threads).fit(Xa, ya, eval_set=(Xb, yb))
+            p = np.clip(clf.predict_proba(Xb)[:, 1], 1e-15, 1 - 1e-15)
+            losses[name] = -(yb * np.log(p) + (1 - yb) * np.log(1 - p))
+            scores[name] = (float(losses[name].mean()), int(clf.best_iteration_))
+            log.info("hazard %s, family %-16s validation log loss %.6f, %d trees", hazard, name, *scores[name])
+        if not losses:
+            only = next(iter(settings))
+            out[hazard] = HazardChoice(hazard, only, settings[only], {}, float("nan"), len(a))
+            continue
+        best = min(losses, key=lambda n: losses[n].mean())
+        chosen, error = best, 0.0
+        for name in settings:                    # simplest first
+            diff = losses[name] - losses[best]
+            se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+            if diff.mean() <= se:
+                chosen, error = name, se
+                break
+        out[hazard] = HazardChoice(hazard, chosen, settings[chosen], scores, error, len(a))
+    return out
 
 
 @dataclass(frozen=True)
@@ -137,13 +251,25 @@ def fit_forward(contracts: pd.DataFrame, performance: pd.DataFrame, *, spec: Fea
     t1 = time.perf_counter()
     X = forward_inputs(builder, spec, records, snaps)
     rows = hazard_rows(snaps, fraction=fraction, seed=seed)
-    params = {**config.params, "n_jobs": config.threads}
-    model = fit_forward_model(X, rows, part == "train", part == "validation", builder=builder, spec=spec,
-                              params={h: params for h in HAZARDS}, fraction=fraction,
-                              linear_base=config.linear_base, refit=config.refit, random_state=seed,
-                              metadata={"fraction": fraction, "snapshots": len(snaps)})
+    fit, valid = part == "train", part == "validation"
+    choices = choose_hazard_families(X, rows, fit, valid, directions=hazard_directions(builder, spec, list(X.columns)),
+                                     families=config.families, choose_rows=config.choose_rows,
+                                     learning_rate=config.learning_rate, seed=seed, threads=config.threads)
+    seconds["choose"] = round(time.perf_counter() - t1, 2)
+    chosen = {h: {"family": c.family, "compared_on_rows": c.rows,
+                  "validation_log_loss": {f: v[0] for f, v in c.scores.items()},
+                  "trees": {f: v[1] for f, v in c.scores.items()}} for h, c in choices.items()}
+    model = fit_forward_model(X, rows, fit, valid, builder=builder, spec=spec,
+                              params={h: {**c.params, "n_jobs": config.threads} for h, c in choices.items()},
+                              fraction=fraction, linear_base=config.linear_base, refit=config.refit,
+                              random_state=seed,
+                              metadata={"fraction": fraction, "snapshots": len(snaps), "hazard_families": chosen})
     seconds["fit"] = round(time.perf_counter() - t1, 2)
     metrics: dict[str, float] = {"forward_snapshots": float(len(snaps)), "forward_fraction": fraction}
+    for h, c in choices.items():
+        metrics[f"forward_trees_{h}"] = float(model.parts[h].trees.num_trees())
+        for f, (loss, _) in c.scores.items():
+            metrics[f"forward_validation_logloss_{h}_{f}"] = loss
     test = part == "test"
     for h in HAZARDS:
         m = rows[h] & test
@@ -195,8 +321,10 @@ def attach_forward(outcome: Any, book: pd.DataFrame, performance: pd.DataFrame, 
     outcome.metrics["forward_fitted"] = 1.0
     outcome.params.update({"forward.fraction": config.fraction, "forward.max_rows": config.max_rows,
                            "forward.lag_months": LAG_MONTHS,
-                           "forward.linear_base": config.linear_base,
-                           **{f"forward.{k}": v for k, v in config.params.items()}})
+                           "forward.linear_base": config.linear_base, "forward.families": ",".join(config.families),
+                           "forward.choose_rows": config.choose_rows, "forward.learning_rate": config.learning_rate,
+                           **{f"forward.{h}.family": v["family"]
+                              for h, v in result.model.metadata.get("hazard_families", {}).items()}})
     outcome.seconds["forward"] = time.perf_counter() - t0
     log.info("forward model: %s", ", ".join(f"{k} {v:.4g}" for k, v in sorted(result.metrics.items())
                                             if "auc" in k or "calibration" in k))

@@ -32,7 +32,8 @@ def fitted() -> tuple[ForwardModel, pd.DataFrame, pd.DataFrame, dict[str, np.nda
     X = forward_inputs(builder, spec, contracts.loc[snaps["contract_id"]].reset_index(drop=True), snaps)
     rows = hazard_rows(snaps, fraction=FRACTION)
     model = fit_forward_model(X, rows, part == "train", part == "validation", builder=builder, spec=spec,
-                              params={h: PARAMS for h in ("default", "prepay", "open")}, fraction=FRACTION)
+                              params={h: PARAMS for h in ("default", "prepay", "open")}, fraction=FRACTION,
+                              linear_base=True)   # the optional logistic base, so its paths stay tested
     running = book.contracts[(book.contracts["outstanding_principal"] > 0) & (book.contracts["current_dpd"] < 90)
                              & (book.contracts["months_on_book"] < book.contracts["term_months"])]
     return model, X, snaps, rows, running.reset_index(drop=True)

@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from features.exceptions import ConfigError
 from features.spec import load_spec
 from features.synthetic import Book
-from models.hazard import ForwardModel
-from training.forward import ForwardConfig, attach_forward, fit_forward
+from models.hazard import HAZARDS, ForwardModel
+from training.forward import ForwardConfig, attach_forward, choose_hazard_families, fit_forward
 
-CONFIG = ForwardConfig(fraction=0.2, params={"n_estimators": 300, "learning_rate": 0.1, "num_leaves": 4,
-                                             "min_child_samples": 100, "early_stopping_rounds": 20})
+#: One family (no choosing): fast enough for the tests that are not about the choice.
+CONFIG = ForwardConfig(fraction=0.2, families=("trees_8",))
 
 
 @dataclass
@@ -54,3 +57,52 @@ def test_a_history_without_amounts_leaves_no_forward_model(small_book: Book, cap
     assert outcome.metrics["forward_fitted"] == 0.0
     assert outcome.model.forward is None
     assert "no forward model" in caplog.text and "amount_due" in caplog.text
+
+
+def _hazard_rows(n: int, y: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    rows = {h: np.ones(n, dtype=bool) for h in HAZARDS}
+    rows.update({f"y_{h}": y for h in HAZARDS})
+    fit = np.arange(n) < int(0.7 * n)
+    return rows, fit, ~fit
+
+
+def test_noise_chooses_the_simplest_family() -> None:
+    gen = np.random.default_rng(5)
+    n = 6_000
+    X = pd.DataFrame({"a": gen.normal(size=n), "b": gen.normal(size=n)})
+    rows, fit, valid = _hazard_rows(n, (gen.random(n) < 0.1).astype(np.int64))
+    out = choose_hazard_families(X, rows, fit, valid, directions={h: {} for h in HAZARDS},
+                                 families=("stumps", "trees_8"))
+    assert {c.family for c in out.values()} == {"stumps"}
+    assert set(out["default"].scores) == {"stumps", "trees_8"}
+
+
+def test_an_interaction_needs_deeper_trees() -> None:
+    gen = np.random.default_rng(6)
+    n = 8_000
+    X = pd.DataFrame({"a": gen.normal(size=n), "b": gen.normal(size=n)})
+    p = np.where(X["a"].to_numpy() * X["b"].to_numpy() > 0, 0.3, 0.03)      # stumps cannot fit it
+    rows, fit, valid = _hazard_rows(n, (gen.random(n) < p).astype(np.int64))
+    out = choose_hazard_families(X, rows, fit, valid, directions={h: {} for h in HAZARDS},
+                                 families=("stumps", "trees_8"), choose_rows=3_000)
+    choice = out["default"]
+    assert choice.family == "trees_8" and choice.rows == 3_000
+    assert choice.scores["trees_8"][0] < choice.scores["stumps"][0]
+
+
+def test_an_unknown_family_is_named() -> None:
+    X = pd.DataFrame({"a": [0.0, 1.0]})
+    rows, fit, valid = _hazard_rows(2, np.array([0, 1]))
+    with pytest.raises(ConfigError, match="unknown tree family 'trees_7'.*stumps"):
+        choose_hazard_families(X, rows, fit, valid, directions={h: {} for h in HAZARDS}, families=("trees_7",))
+
+
+def test_the_choice_is_reported(small_book: Book) -> None:
+    outcome = _Outcome(model=_Model(spec=load_spec()))
+    attach_forward(outcome, small_book.contracts, small_book.performance,
+                   config=ForwardConfig(fraction=0.2, families=("stumps", "trees_8")))
+    chosen = outcome.model.forward.metadata["hazard_families"]
+    for h in HAZARDS:
+        assert outcome.params[f"forward.{h}.family"] == chosen[h]["family"] in ("stumps", "trees_8")
+        assert set(chosen[h]["validation_log_loss"]) == {"stumps", "trees_8"}
+        assert outcome.metrics[f"forward_validation_logloss_{h}_stumps"] > 0
