@@ -235,6 +235,20 @@ class LeaseModel:
         """Contributions of :meth:`explain` in score points (negative lowers the score)."""
         return explanation.points(self.calibration.b, self.scaling.factor)
 
+    def shap_explanation(self, records: pd.DataFrame, *, language: str = "en") -> Any:
+        """:meth:`explain` handed over as a ``shap.Explanation``, named in ``language`` ("en" or "zh").
+
+        ``e = model.shap_explanation(records)`` then ``shap.plots.waterfall(e[0])`` or
+        ``shap.plots.beeswarm(e)``: values are the log-odds contributions, base values the expected raw
+        score, data the model inputs (see :meth:`models.explain.Explanation.to_shap`), feature names
+        the specification's display names.
+        """
+        if language not in ("en", "zh"):
+            raise ConfigError(f"LeaseModel.shap_explanation: language must be 'en' or 'zh'; got {language!r}")
+        X = self.transform(records)
+        shown = {f.name: getattr(f, f"display_{language}") for f in self.spec.features}
+        return self.explain_inputs(X).to_shap(X, [shown.get(name, name) for name in self.feature_names])
+
     def scorecard_pd(self, records: pd.DataFrame) -> np.ndarray:
         """PD of the challenger scorecard, shape (n,).
 

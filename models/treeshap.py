@@ -24,7 +24,8 @@ idea of FastTreeSHAP v2 (Yang, 2022), written here from the formula above.
 Trees whose leaves split on more than ``max_path_features`` distinct features, or whose tables
 would exceed the budgets, are explained by LightGBM's ``pred_contrib`` for those trees only
 (``start_iteration``); the first explanation of such a booster logs a warning naming them. Without
-numba every tree takes that path, with a warning too.
+numba every tree takes that path, with a warning too, and so does every tree when the environment
+sets ``POOLGATE_TREESHAP=pred_contrib``.
 
 Split semantics are LightGBM's (``Tree::NumericalDecision`` / ``CategoricalDecision``): NaN is 0 unless
 the split's missing type is NaN; a missing value (NaN, or zero with missing type Zero) follows the
@@ -63,6 +64,9 @@ MAX_TOTAL_ENTRIES = 1 << 25
 _ZERO = float(np.float32(1e-35))   # LightGBM's kZeroThreshold: smaller magnitudes are zero
 _MISSING = {"None": 0, "Zero": 1, "NaN": 2}
 _ROWS_PER_TASK = 4096
+#: ``POOLGATE_TREESHAP=pred_contrib`` in the environment sends every tree to LightGBM's ``pred_contrib``
+#: (same values; for comparisons, and a way round a broken numba install).
+ENGINE_VARIABLE = "POOLGATE_TREESHAP"
 
 
 @dataclass(frozen=True)
@@ -569,9 +573,10 @@ def tree_shap(booster: lgb.Booster, X: pd.DataFrame | np.ndarray, *, n_threads: 
         raise ValueError(f"TreeSHAP: X has {k} columns, the booster {tables.n_features} features")
     out = np.zeros((n, k), dtype="float64")
     base = np.full(n, tables.base_value)
-    kernels = _kernels() if tables.tables.size else None
+    forced = os.environ.get(ENGINE_VARIABLE, "tables") == "pred_contrib"
+    kernels = _kernels() if tables.tables.size and not forced else None
     fallback = tables.fallback
-    if tables.tables.size and kernels is None:  # no numba: every tree from pred_contrib
+    if tables.tables.size and kernels is None:  # no numba, or asked for: every tree from pred_contrib
         base, fallback = np.zeros(n), ((0, tables.n_trees),)
     elif kernels is not None and n:
         _run(kernels["explain"], tables, matrix, out, n_threads or _threads(), block)

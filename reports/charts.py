@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -132,8 +133,11 @@ def hist_overlay(pool: np.ndarray, reference: np.ndarray | None = None, *, refer
 
 def beeswarm(contributions: np.ndarray, values: np.ndarray, labels: Sequence[str], *, max_points: int = 2000,
              seed: int = 0, title: str = "") -> str:
-    """SHAP-style summary: one row per feature, one dot per asset at its contribution (log-odds),
-    coloured by the asset's feature value rank (blue low, red high; grey when missing or categorical).
+    """SHAP summary drawn by ``shap.plots.beeswarm``: one row per feature (in ``labels`` order, top
+    first), one dot per asset at its contribution (log-odds), coloured by the asset's feature value
+    (blue low, red high, between the 5th and 95th percentiles; grey when missing or categorical).
+
+    shap draws into this module's Agg figure (its ``ax``), so no pyplot state is used.
 
     Parameters
     ----------
@@ -144,34 +148,24 @@ def beeswarm(contributions: np.ndarray, values: np.ndarray, labels: Sequence[str
     max_points : int
         Assets drawn; a larger pool is subsampled with ``seed`` (the plot says so).
     """
+    import shap
+
     c = np.asarray(contributions, dtype=float)
     v = np.asarray(values, dtype=float)
     n, k = c.shape
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(n, size=max_points, replace=False)) if n > max_points else np.arange(n)
-    c, v = c[idx], v[idx]
     fig = _figure(6.8, 0.9 + 0.42 * k)
     ax = fig.add_subplot()
-    cmap = _risk_cmap()
-    for j in range(k):
-        y0 = k - 1 - j
-        col = c[:, j]
-        val = v[:, j]
-        jitter = _swarm_offsets(col, rng) * 0.36
-        finite = np.isfinite(val)
-        ranks = np.full(val.size, np.nan)
-        if finite.sum() > 1:
-            order = val[finite].argsort().argsort()
-            ranks[finite] = order / max(finite.sum() - 1, 1)
-        colors = np.where(np.isfinite(ranks)[:, None], cmap(np.nan_to_num(ranks)), np.array([[0.6, 0.6, 0.6, 1]]))
-        ax.scatter(col, y0 + jitter, s=5, c=colors, linewidths=0, alpha=0.8, rasterized=True)
-    ax.axvline(0, color=INK, linewidth=0.8)
-    ax.set_yticks(np.arange(k)[::-1], [str(s) for s in labels])
-    _style(ax)
-    ax.grid(False, axis="y")
+    explanation = shap.Explanation(values=c[idx], data=v[idx], feature_names=[str(s) for s in labels])
+    with warnings.catch_warnings():  # an all-missing (categorical) column: shap's colour range is NaN
+        warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+        shap.plots.beeswarm(explanation, max_display=k, order=np.arange(k), ax=ax, show=False, plot_size=None,
+                            color=_risk_cmap(), s=6, alpha=0.8)
     shown = f"{len(idx):,} of {n:,} assets" if n > max_points else f"{n:,} assets"
     ax.set_xlabel(f"contribution to risk (log-odds); {shown}; colour: feature value low (blue) to high (red)",
                   fontsize=8)
+    ax.tick_params(labelsize=8, colors=INK)
     if title:
         ax.set_title(title, fontsize=10, loc="left")
     return to_png(fig)
@@ -181,15 +175,6 @@ def _risk_cmap():  # type: ignore[no-untyped-def]
     from matplotlib.colors import LinearSegmentedColormap
 
     return LinearSegmentedColormap.from_list("lowhigh", [DOWN, "#b9a3c7", UP])
-
-
-def _swarm_offsets(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Vertical offsets in [-1, 1] that grow with the local density of ``x`` (a cheap beeswarm)."""
-    if x.size < 2:
-        return np.zeros(x.size)
-    hist, edges = np.histogram(x, bins=60)
-    dens = hist[np.clip(np.searchsorted(edges, x, side="right") - 1, 0, hist.size - 1)] / max(hist.max(), 1)
-    return rng.uniform(-1.0, 1.0, x.size) * np.sqrt(dens)
 
 
 def waterfall(base_value: float, contributions: Mapping[str, float], *, final_label: str = "raw score",

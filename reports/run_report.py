@@ -242,8 +242,9 @@ def _importance(doc: Document, run: RunData, names: _Names) -> None:
     sec.add(figure(charts.beeswarm(c[feats].to_numpy(dtype=float), values, [names.chart(f) for f in feats],
                                    title="Contributions of the most important inputs"),
                    "beeswarm of SHAP contributions",
-                   "Colour is the asset's value of the input (rank within the pool); grey where the input is "
-                   "missing or categorical."))
+                   "Drawn by shap.plots.beeswarm. Colour is the asset's value of the input (blue low to red "
+                   "high, between the pool's 5th and 95th percentiles); grey where the input is missing or "
+                   "categorical."))
 
 
 def _waterfalls(doc: Document, run: RunData, names: _Names, cap: int) -> None:

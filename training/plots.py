@@ -6,6 +6,7 @@ pyplot state or GUI backend is involved; the caller saves or logs them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -77,10 +78,11 @@ def calibration_figure(y: np.ndarray, pds: Mapping[str, np.ndarray], n_bins: int
 
 
 def shap_summary_figure(contributions: pd.DataFrame, values: pd.DataFrame, *, max_features: int = 15,
-                        seed: int = 0) -> Figure:
-    """A SHAP beeswarm: one row per feature (largest mean |contribution| on top), one dot per asset at
-    its contribution (log-odds), coloured by the feature's value rank (blue low, red high; grey for
-    categories and missing values).
+                        seed: int = 0, max_points: int = 2000) -> Figure:
+    """A SHAP beeswarm drawn by ``shap.plots.beeswarm`` (into this figure's axes, no pyplot state): one
+    row per feature (largest mean |contribution| on top), one dot per asset at its contribution
+    (log-odds), coloured by the feature's value (blue low, red high, between its 5th and 95th
+    percentiles; grey for categories and missing values).
 
     Parameters
     ----------
@@ -88,34 +90,33 @@ def shap_summary_figure(contributions: pd.DataFrame, values: pd.DataFrame, *, ma
         Per-asset contributions in log-odds (``LeaseModel.explain(...).contributions``).
     values : DataFrame, shape (n, k)
         The model inputs the contributions belong to (same columns).
+    seed, max_points : int
+        More than ``max_points`` assets are subsampled with ``seed``.
     """
-    rng = np.random.default_rng(seed)
+    import shap
+
+    if len(contributions) > max_points:
+        take = np.sort(np.random.default_rng(seed).choice(len(contributions), size=max_points, replace=False))
+        contributions, values = contributions.iloc[take], values.iloc[take]
     importance = contributions.abs().mean().sort_values(ascending=False)
-    names = list(importance.index[:max_features])[::-1]
+    names = list(importance.index[:max_features])
+    data = np.column_stack([_numbers(values[name]) if name in values.columns else np.full(len(contributions), np.nan)
+                            for name in names])
     fig = Figure(figsize=(7, 0.35 * len(names) + 1.5))
     ax = fig.add_subplot()
-    cmap = "coolwarm"
-    scatter = None
-    for row, name in enumerate(names):
-        c = contributions[name].to_numpy(dtype=float)
-        v = values[name] if name in values.columns else pd.Series(np.nan, index=contributions.index)
-        jitter = rng.uniform(-0.3, 0.3, c.size)
-        if pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
-            num = pd.to_numeric(v).to_numpy(dtype=float)
-            ok = ~np.isnan(num)
-            rank = pd.Series(num[ok]).rank(pct=True).to_numpy()
-            ax.scatter(c[~ok], row + jitter[~ok], s=4, color="lightgrey", alpha=0.7, linewidths=0)
-            scatter = ax.scatter(c[ok], row + jitter[ok], s=4, c=rank, cmap=cmap, vmin=0, vmax=1,
-                                 alpha=0.7, linewidths=0)
-        else:
-            ax.scatter(c, row + jitter, s=4, color="grey", alpha=0.6, linewidths=0)
-    ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_yticks(range(len(names)), labels=names, fontsize=8)
+    explanation = shap.Explanation(values=contributions[names].to_numpy(dtype=float), data=data, feature_names=names)
+    with warnings.catch_warnings():  # an all-missing (categorical) column: shap's colour range is NaN
+        warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+        shap.plots.beeswarm(explanation, max_display=len(names), order=np.arange(len(names)), ax=ax, show=False,
+                            plot_size=None, s=6, alpha=0.8)
     ax.set(xlabel="contribution to the raw score (log-odds; right = riskier)",
            title="SHAP summary, out-of-time sample")
-    if scatter is not None:
-        bar = fig.colorbar(scatter, ax=ax, ticks=[0, 1])
-        bar.ax.set_yticklabels(["low", "high"])
-        bar.set_label("feature value")
     fig.tight_layout()
     return fig
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    """A numeric input as floats; categories and booleans as NaN (drawn grey)."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return pd.to_numeric(column).to_numpy(dtype=float, na_value=np.nan)
+    return np.full(len(column), np.nan)

@@ -172,3 +172,51 @@ def test_contributions_use_the_tables(fitted: Fitted, monkeypatch: pytest.Monkey
     out = contributions(booster, X)
     assert not [c for c in calls if c.get("pred_contrib")]
     assert out.contributions.shape == X.shape
+
+
+# -- the hand-over to shap --------------------------------------------------------------------------
+def test_shap_explanation_hands_over_values_names_and_inputs(fitted: Fitted) -> None:
+    import matplotlib
+    import shap
+
+    model = fitted.model
+    records = fitted.test.iloc[:40]
+    e = model.shap_explanation(records)
+    ours = model.explain(records)
+    assert isinstance(e, shap.Explanation)
+    np.testing.assert_array_equal(e.values, ours.contributions.to_numpy())
+    np.testing.assert_array_equal(e.base_values, ours.base_value)
+    assert e.values.sum(axis=1) + e.base_values == pytest.approx(model.raw_score(records), abs=TOL)
+    display = {f.name: f.display_en for f in model.spec.features}
+    assert list(e.feature_names) == [display.get(n, n) for n in model.feature_names]
+    X = model.transform(records)
+    numeric = [i for i, c in enumerate(X.columns) if pd.api.types.is_numeric_dtype(X[c])]
+    np.testing.assert_array_equal(e.data[:, numeric], X.iloc[:, numeric].to_numpy(dtype=float))
+    assert len(e.display_data) == 40
+    assert model.shap_explanation(records, language="zh").feature_names[0] == model.spec.features[0].display_zh \
+        or model.feature_names[0] not in display
+    with pytest.raises(Exception, match="language must be 'en' or 'zh'; got 'fr'"):
+        model.shap_explanation(records, language="fr")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shap.plots.waterfall(e[0], show=False)          # the few lines a user writes
+    shap.plots.beeswarm(e, show=False)
+    plt.close("all")
+
+
+def test_the_environment_can_send_every_tree_to_pred_contrib(fitted: Fitted, monkeypatch: pytest.MonkeyPatch) -> None:
+    X = fitted.model.transform(fitted.test.iloc[:30])
+    tables, base = tree_shap(fitted.model.booster, X)
+    monkeypatch.setenv("POOLGATE_TREESHAP", "pred_contrib")
+    calls: list[bool] = []
+    original = lgb.Booster.predict
+
+    def spy(self: lgb.Booster, data: Any, **kwargs: Any) -> Any:
+        calls.append(bool(kwargs.get("pred_contrib")))
+        return original(self, data, **kwargs)
+
+    monkeypatch.setattr(lgb.Booster, "predict", spy)
+    values, base2 = tree_shap(fitted.model.booster, X)
+    assert calls and all(calls)
+    assert np.abs(values - tables).max() < TOL and np.abs(base2 - base).max() < TOL
