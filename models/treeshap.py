@@ -355,17 +355,20 @@ def _explain_rows(X: np.ndarray, out: np.ndarray, node_start: np.ndarray, node_f
                 left_masks = masks[node_left[g]]
                 right_masks = masks[node_right[g]]
                 bit = np.int64(1) << node_bit[g]
-                nan_left = node_nan_left[g]
-                zero_left = node_zero_left[g]
+                nan_left = np.int64(node_nan_left[g])
+                zero_left = np.int64(node_zero_left[g])
                 if not node_categorical[g]:
                     threshold = node_threshold[g]
-                    for r in range(width):
+                    for r in range(width):  # integer arithmetic only, so that it vectorises
                         value = values[r]
-                        left = zero_left if abs(value) <= zero else value <= threshold
-                        left = nan_left if np.isnan(value) else left
+                        is_nan = np.int64(np.isnan(value))
+                        is_zero = np.int64(abs(value) <= zero)
+                        left = (np.int64(value <= threshold) & (1 - is_zero)) | (is_zero & zero_left) \
+                            | (is_nan & nan_left)
                         m = here[r]
-                        left_masks[r] = m if left else m | bit
-                        right_masks[r] = m | bit if left else m
+                        off = bit & (left - 1)       # the bit when the row goes right, else 0
+                        left_masks[r] = m | off
+                        right_masks[r] = m | (bit ^ off)
                 else:  # listed codes left; NaN, negative (below -1) and unlisted codes right
                     cat_start = node_cat_start[g]
                     cat_len = node_cat_len[g]
