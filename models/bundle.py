@@ -6,8 +6,10 @@ a metadata dict. The raw score is the booster's log-odds, or with a blend weight
 the recipe's model selection, :mod:`training.select`) ``w * booster + (1 - w) * partner`` log-odds,
 where the partner is the scorecard or the logistic regression, or (large samples) ``booster +
 linear`` with the trees boosted on top of the logistic regression's log-odds; in general ``w *
-booster + v * partner`` with ``v = partner_weight``. Every part is additive, so the explanations stay
-exact. On disk it is a folder of text files only:
+booster + v * partner`` with ``v = partner_weight``; a stack of the selection weighs the trees, the
+logistic regression and the scorecard at once (``booster + a * linear + b * scorecard``, the trees'
+own weights held in the booster's leaves). Every part is additive, so the explanations stay exact.
+On disk it is a folder of text files only:
 
 - ``booster.txt``: LightGBM model text (raw log-odds output);
 - ``bundle.json``: builder parameters (the feature specification included), feature names,
@@ -58,10 +60,14 @@ BUNDLE_FORMAT = "poolgate.LeaseModel/2"
 #: Formats :meth:`LeaseModel.load` reads. A bundle whose score uses the logistic regression or an
 #: explicit partner weight is written as ``/2``, so an older poolgate refuses it instead of scoring the
 #: trees alone; others are still written as ``/1``.
-READABLE_FORMATS = ("poolgate.LeaseModel/1", "poolgate.LeaseModel/2", "poolgate.LeaseModel/3")
+READABLE_FORMATS = ("poolgate.LeaseModel/1", "poolgate.LeaseModel/2", "poolgate.LeaseModel/3",
+                    "poolgate.LeaseModel/4")
 #: A bundle with a forward model (``forward/``, :mod:`models.hazard`) is written as ``/3``, so an older
 #: poolgate refuses it instead of screening on the origination PD alone.
 FORWARD_BUNDLE_FORMAT = "poolgate.LeaseModel/3"
+#: A stack (both the logistic regression and the scorecard in the score, ``linear_weight`` and
+#: ``scorecard_weight``) is written as ``/4``, so an older poolgate refuses it instead of reading one part.
+STACK_BUNDLE_FORMAT = "poolgate.LeaseModel/4"
 _FORWARD_DIR = "forward"
 _BOOSTER, _BUNDLE, _SCORECARD, _LINEAR = "booster.txt", "bundle.json", "scorecard.json", "linear.json"
 PARTNERS = ("scorecard", "linear")
@@ -105,13 +111,24 @@ class LeaseModel:
         Weight of the partner's log-odds (fraction in [0, 1]); ``1 - blend_weight`` when omitted.
         ``blend_weight = partner_weight = 1`` is the partner with trees boosted on top of its
         log-odds (:func:`models.linear.fit_boosted_trees`).
+    linear_weight, scorecard_weight : float, optional
+        A stack (:func:`training.select.stack_weights`): the weights (>= 0) of the logistic
+        regression's and the scorecard's log-odds, both at once; the booster then holds the weights of
+        its own tree parts (:func:`models.trees.weighted_booster`) and ``blend_weight`` is 1 or 0.
+        Given instead of ``partner`` and ``partner_weight``.
+
+    Attributes
+    ----------
+    linear_weight, scorecard_weight : float
+        The weights of the two additive parts in the raw score, whichever way they were given.
     """
 
     def __init__(self, builder: FeatureBuilder, booster: lgb.Booster, calibration: PlattCalibration,
                  scaling: ScoreScaling | None = None, scorecard: WoEScorecard | None = None,
                  metadata: Mapping[str, Any] | None = None, *, blend_weight: float = 1.0,
                  linear: LinearScorecard | None = None, partner: str = "scorecard",
-                 partner_weight: float | None = None, forward: ForwardModel | None = None) -> None:
+                 partner_weight: float | None = None, linear_weight: float | None = None,
+                 scorecard_weight: float | None = None, forward: ForwardModel | None = None) -> None:
         names = list(builder.get_feature_names_out())
         if list(booster.feature_name()) != names:
             raise ConfigError(f"LeaseModel: booster features {booster.feature_name()} differ from the "
@@ -120,21 +137,33 @@ class LeaseModel:
             raise ConfigError(f"LeaseModel: blend_weight must be within [0, 1]; got {blend_weight!r}")
         if partner not in PARTNERS:
             raise ConfigError(f"LeaseModel: partner must be one of {PARTNERS}; got {partner!r}")
-        partner_weight = 1.0 - float(blend_weight) if partner_weight is None else float(partner_weight)
-        if not 0.0 <= partner_weight <= 1.0:
-            raise ConfigError(f"LeaseModel: partner_weight must be within [0, 1]; got {partner_weight!r}")
-        if partner_weight == 0.0 and float(blend_weight) == 0.0:
-            raise ConfigError("LeaseModel: blend_weight and partner_weight are both 0; the score would be 0")
-        if partner_weight > 0.0:
-            other = scorecard if partner == "scorecard" else linear
-            if other is None:
-                raise ConfigError(f"LeaseModel: blend_weight {blend_weight} and partner_weight {partner_weight:g} "
-                                  f"need a {partner} to blend with")
-            extra = sorted(set(other.feature_names_in_) - set(names))
-            if extra:
-                raise ConfigError(f"LeaseModel: {partner} features {extra} are not model inputs")
-        self.partner = partner
-        self.partner_weight = partner_weight
+        if linear_weight is None and scorecard_weight is None:
+            partner_weight = 1.0 - float(blend_weight) if partner_weight is None else float(partner_weight)
+            if not 0.0 <= partner_weight <= 1.0:
+                raise ConfigError(f"LeaseModel: partner_weight must be within [0, 1]; got {partner_weight!r}")
+            linear_weight = partner_weight if partner == "linear" else 0.0
+            scorecard_weight = partner_weight if partner == "scorecard" else 0.0
+            shown = f"blend_weight {blend_weight} and partner_weight {partner_weight:g}"
+        else:
+            if partner_weight is not None:
+                raise ConfigError("LeaseModel: give partner_weight or linear_weight and scorecard_weight, not both")
+            linear_weight, scorecard_weight = float(linear_weight or 0.0), float(scorecard_weight or 0.0)
+            if not (np.isfinite(linear_weight) and np.isfinite(scorecard_weight)) \
+                    or min(linear_weight, scorecard_weight) < 0.0:
+                raise ConfigError(f"LeaseModel: linear_weight and scorecard_weight must be >= 0; got "
+                                  f"{linear_weight!r}, {scorecard_weight!r}")
+            shown = f"linear_weight {linear_weight:g} and scorecard_weight {scorecard_weight:g}"
+        if linear_weight == 0.0 and scorecard_weight == 0.0 and float(blend_weight) == 0.0:
+            raise ConfigError("LeaseModel: every weight is 0; the score would be 0")
+        for name, weight, other in (("linear", linear_weight, linear), ("scorecard", scorecard_weight, scorecard)):
+            if weight > 0.0:
+                if other is None:
+                    raise ConfigError(f"LeaseModel: {shown} need a {name} to blend with")
+                extra = sorted(set(other.feature_names_in_) - set(names))
+                if extra:
+                    raise ConfigError(f"LeaseModel: {name} features {extra} are not model inputs")
+        self.linear_weight = float(linear_weight)
+        self.scorecard_weight = float(scorecard_weight)
         self.linear = linear
         self.blend_weight = float(blend_weight)
         self.builder = builder
@@ -164,22 +193,38 @@ class LeaseModel:
 
     def raw_score_inputs(self, X: pd.DataFrame) -> np.ndarray:
         """Raw log-odds from model inputs already built by :meth:`transform`, shape (n,)."""
-        if self.blend_weight == 0.0:
-            return self.partner_weight * self._partner().decision_function(X)
-        raw = np.asarray(self.booster.predict(X, raw_score=True), dtype="float64")
-        if self.partner_weight > 0.0:
-            raw = self.blend_weight * raw + self.partner_weight * self._partner().decision_function(X)
+        raw = np.zeros(len(X))
+        if self.blend_weight > 0.0:
+            raw = self.blend_weight * np.asarray(self.booster.predict(X, raw_score=True), dtype="float64")
+        for weight, part in self._parts():
+            raw = raw + weight * part.decision_function(X)
         return raw
 
-    def _partner(self) -> WoEScorecard | LinearScorecard:
-        partner = self.linear if self.partner == "linear" else self.scorecard
-        assert partner is not None  # checked in __init__
-        return partner
+    def _parts(self) -> list[tuple[float, WoEScorecard | LinearScorecard]]:
+        """The additive parts with a weight: (weight, model)."""
+        out: list[tuple[float, WoEScorecard | LinearScorecard]] = []
+        for weight, part in ((self.linear_weight, self.linear), (self.scorecard_weight, self.scorecard)):
+            if weight > 0.0:
+                assert part is not None  # checked in __init__
+                out.append((weight, part))
+        return out
+
+    @property
+    def partner(self) -> str:
+        """``linear`` when the logistic regression has a weight, else ``scorecard``."""
+        return "linear" if self.linear_weight > 0.0 else "scorecard"
+
+    @property
+    def partner_weight(self) -> float:
+        """Weight of the additive parts (their sum when both have one)."""
+        return self.linear_weight + self.scorecard_weight
 
     @property
     def model_kind(self) -> str:
         """What makes the raw score: ``boosted trees``, ``blend with the scorecard`` / ``... linear``,
-        or the partner alone (``scorecard`` / ``linear``)."""
+        the partner alone (``scorecard`` / ``linear``), or a ``stack`` of trees and both additive models."""
+        if self.linear_weight > 0.0 and self.scorecard_weight > 0.0:
+            return "stack of " + ("trees, " if self.blend_weight > 0.0 else "") + "logistic regression and scorecard"
         if self.partner_weight == 0.0:
             return "boosted trees"
         if self.blend_weight == 0.0:
@@ -219,12 +264,14 @@ class LeaseModel:
 
     def explain_inputs(self, X: pd.DataFrame) -> Explanation:
         """:meth:`explain` from model inputs already built by :meth:`transform` (shape (n, k))."""
-        w, v = self.blend_weight, self.partner_weight
-        if v == 0.0:
+        w, parts = self.blend_weight, self._parts()
+        if not parts:
             return contributions(self.booster, X)
-        part = self._partner()
-        values = v * part.contributions(X).reindex(columns=self.feature_names, fill_value=0.0)
-        base = np.full(len(X), v * float(part.intercept_))
+        values = pd.DataFrame(0.0, index=X.index, columns=self.feature_names)
+        base = np.zeros(len(X))
+        for v, part in parts:
+            values = values + v * part.contributions(X).reindex(columns=self.feature_names, fill_value=0.0)
+            base = base + v * float(part.intercept_)
         if w > 0.0:  # with w = 0 the trees are not part of the score
             trees = contributions(self.booster, X)
             values = values + w * trees.contributions
@@ -284,8 +331,12 @@ class LeaseModel:
                 files[f"{_FORWARD_DIR}/{name}"] = _sha256(text)
         elif (folder / _FORWARD_DIR).is_dir():
             shutil.rmtree(folder / _FORWARD_DIR)
-        plain = self.partner == "scorecard" and self.partner_weight == 1.0 - self.blend_weight
-        fmt = FORWARD_BUNDLE_FORMAT if self.forward is not None else READABLE_FORMATS[0] if plain else BUNDLE_FORMAT
+        plain = self.linear_weight == 0.0 and self.scorecard_weight == 1.0 - self.blend_weight
+        stack = self.linear_weight > 0.0 and self.scorecard_weight > 0.0
+        fmt = (STACK_BUNDLE_FORMAT if stack else FORWARD_BUNDLE_FORMAT if self.forward is not None
+               else READABLE_FORMATS[0] if plain else BUNDLE_FORMAT)
+        weights = ({"linear_weight": self.linear_weight, "scorecard_weight": self.scorecard_weight} if stack
+                   else {"partner": self.partner, "partner_weight": self.partner_weight})
         write_json({
             "format": fmt,
             "feature_names": self.feature_names,
@@ -293,8 +344,7 @@ class LeaseModel:
             "calibration": self.calibration.to_dict(),
             "scaling": self.scaling.to_dict(),
             "blend_weight": self.blend_weight,
-            "partner": self.partner,
-            "partner_weight": self.partner_weight,
+            **weights,
             "metadata": self.metadata,
             "files": files,
             "lightgbm_version": lgb.__version__,
@@ -350,6 +400,7 @@ class LeaseModel:
                     ScoreScaling.from_dict(data["scaling"]), scorecard, data.get("metadata", {}),
                     blend_weight=float(data.get("blend_weight", 1.0)), linear=linear,
                     partner=str(data.get("partner", "scorecard")), partner_weight=data.get("partner_weight"),
+                    linear_weight=data.get("linear_weight"), scorecard_weight=data.get("scorecard_weight"),
                     forward=forward)
         if model.feature_names != data["feature_names"]:
             raise ConfigError(f"{bundle_path}: feature_names {data['feature_names']} differ from the "

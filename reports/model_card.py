@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -161,41 +162,48 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
         scheme = table_["scheme"]
         intro = (f"Every candidate kept the declared risk directions and was validated the way the model is used: "
                  f"{_SCHEMES.get(scheme['kind'], scheme['kind'])} ({scheme['folds']} fold(s), "
-                 f"{int(scheme['validation_rows']):,} validation rows). The winner is the simplest candidate, in "
-                 "the order of the table, whose validation AUC is within one standard error (DeLong, paired) of the "
-                 "best one's: smaller differences are noise, and the simpler model holds up better on later "
-                 "vintages. It was then fitted again on the training and validation vintages together and "
-                 "calibrated on its validation scores.")
+                 f"{int(scheme['validation_rows']):,} validation rows). The winner is the stack: the candidates' "
+                 "validation log-odds weighted (weights of zero or more, a part under 2 % of the total dropped) "
+                 "to the least validation log loss; when one candidate takes all the weight it wins alone. Its "
+                 "parts were then fitted again on the training and validation vintages together and the sum "
+                 "calibrated on its validation scores. Each row's difference from the winner comes with its "
+                 "standard error (DeLong, paired): differences within it are noise.")
     sec = doc.section("model", "How the model was chosen", intro)
-    weight = float(meta.get("blend_weight", 1.0))
-    partner = {"linear": "logistic regression"}.get(str(meta.get("blend_partner", "scorecard")), "scorecard")
     params = meta.get("params", {})
     sec.add(key_values([
         ("winner", str(table_["winner"]) if isinstance(table_, dict) else "\u2013"),
         ("trees", str(meta.get("best_iteration", "\u2013"))),
         ("leaves per tree", str(params.get("num_leaves", "\u2013"))),
         ("learning rate", str(params.get("learning_rate", "\u2013"))),
-        ("blend", _blend_text(weight, float(meta.get("partner_weight", 1.0 - weight)), partner)),
+        ("weights", _weights_text(meta)),
     ]))
     if isinstance(table_, dict):
         rows = [[code(c["name"]), c["kind"], metric(f"selection.{c['name']}.auc", c["auc"], "f4"),
                  metric(f"selection.{c['name']}.log_loss", c["log_loss"], "f4"),
-                 fmt(c.get("gap_to_best"), "f4"), fmt(c.get("gap_se"), "f4"),
+                 fmt(c.get("gap_to_winner", c.get("gap_to_best")), "f4"), fmt(c.get("gap_se"), "f4"),
+                 fmt(c.get("stack_weight"), "f3"),
                  str(c["trees"]) if c["trees"] else "\u2013", badge("winner") if c["name"] == table_["winner"] else ""]
                 for c in table_["candidates"]]
-        sec.add(table(rows, ["candidate", "shape", "validation AUC", "validation log loss", "below the best",
-                             "standard error", "trees", ""],
-                      kinds=["text"] * 8, numeric=[False, False, True, True, True, True, True, False]))
+        sec.add(table(rows, ["candidate", "shape", "validation AUC", "validation log loss", "below the winner",
+                             "standard error", "weight in the stack", "trees", ""],
+                      kinds=["text"] * 9, numeric=[False, False, True, True, True, True, True, True, False]))
         cost = table_.get("direction_cost")
         if cost is not None:
-            sec.add(note(f"The price of the declared risk directions: the winning family with every direction freed "
+            sec.add(note(f"The price of the declared risk directions: the winner's parts with every direction freed "
                          f"reaches a validation AUC of {table_['validation_auc_directions_freed']:.4f}, "
                          f"{cost:+.4f} against the winner. The directions stay enforced: they are what makes each "
                          "reason code defensible; a user who disagrees with one edits the feature specification or "
                          "the mapping."))
 
 
-def _blend_text(weight: float, partner_weight: float, partner: str) -> str:
+def _weights_text(meta: Mapping[str, Any]) -> str:
+    """The raw score's parts in words, from the bundle metadata (stack weights, or the older blend keys)."""
+    stack = meta.get("stack_weights")
+    if isinstance(stack, dict) and stack:
+        return " + ".join(f"{float(w):.3g} × {name}" for name, w in stack.items()) + " (log-odds)"
+    weight = float(meta.get("blend_weight", 1.0))
+    partner = {"linear": "logistic regression"}.get(str(meta.get("blend_partner", "scorecard")), "scorecard")
+    partner_weight = float(meta.get("partner_weight", 1.0 - weight))
     if partner_weight == 0.0:
         return "boosted trees alone"
     if weight == 0.0:

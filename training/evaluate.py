@@ -4,10 +4,10 @@ The recipe is the one of ``poolgate train``: model inputs from the feature speci
 features whose canonical inputs the tape maps) plus the mapping's extra features, the declared risk
 directions from the specification and the mapping's ``monotone`` hints, and one model selection
 (:mod:`training.select`): the additive logistic regression, the WoE scorecard, monotone trees from
-stumps to LightGBM's defaults (deeper on large tapes), trees boosted on the logistic regression and
-blends, every one validated the way the model is used (time-ordered when the mapping maps
-``origination_date``, stratified folds otherwise), the winner refitted on every training row and
-calibrated on its validation scores.
+stumps to LightGBM's defaults (deeper on large tapes) and trees boosted on the logistic regression,
+every one validated the way the model is used (time-ordered when the mapping maps
+``origination_date``, stratified folds otherwise); the winner is their stack (weights fitted to the
+least validation log loss), refitted on every training row and calibrated on its validation scores.
 
 On the same split the same inputs also feed three challengers: LightGBM with default settings, a
 logistic regression with its penalty chosen by cross-validation (median imputation, missing flags,
@@ -211,10 +211,11 @@ class Recipe:
     def summary(self) -> dict[str, Any]:
         """The chosen model: winner, shape, trees, blend weights and the tree family's settings."""
         sel = self.selection
-        trees = sel.trees if sel.weight > 0 else None  # a winner without trees keeps them at weight 0
-        return {**(sel.params if sel.weight > 0 else {}), "winner": sel.winner, "kind": sel.kind, "trees": trees,
-                "selection": sel.scheme.kind, "blend_weight": sel.weight, "blend_partner": sel.partner,
-                "partner_weight": sel.partner_weight}
+        trees = sel.trees if sel.tree_weight > 0 else None  # a winner without trees keeps them at weight 0
+        return {**(sel.params if sel.tree_weight > 0 else {}), "winner": sel.winner, "kind": sel.kind,
+                "trees": trees, "selection": sel.scheme.kind, "weights": sel.weights,
+                "tree_weight": sel.tree_weight, "linear_weight": sel.linear_weight,
+                "scorecard_weight": sel.scorecard_weight}
 
 
 def _check_y(y: np.ndarray, what: str) -> None:
@@ -461,7 +462,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                             spec=spec)
         row: dict[str, Any] = {"fold": k, "n_train": len(tr), "n_test": len(te),
                                **_round(_metrics(y[te], recipe.predict_pd(records.iloc[te]))),
-                               **{k: recipe.summary()[k] for k in ("trees", "blend_weight", "blend_partner")},
+                               **{k: recipe.summary()[k] for k in ("trees", "weights")},
                                "selection": recipe.selection.table()}
         if config.challengers:
             pds = challenger_pds(records.iloc[tr], y[tr], records.iloc[te], extras=tape.mapping.features,

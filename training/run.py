@@ -5,9 +5,9 @@ way it will be used: on later vintages than those it was fitted on. From
 :attr:`RunConfig.cv_below_rows` rows (training plus validation vintages) the validation vintages are
 the one validation part; below, rolling-origin folds over the origination dates of both parts. The
 candidates (the logistic regression, the WoE scorecard, monotone trees from stumps to LightGBM's
-defaults and deeper on large books, trees boosted on the logistic regression, blends) all keep the
-declared risk directions; the winner is refitted on both parts and calibrated on its validation
-scores, and the price of the directions is measured (``direction_cost_validation``).
+defaults and deeper on large books, trees boosted on the logistic regression) all keep the
+declared risk directions; the winner, their stack (weights fitted to the least validation log
+loss), is refitted on both parts and calibrated on its validation scores, and the price of the directions is measured (``direction_cost_validation``).
 ``poolgate evaluate`` runs the same selection (:mod:`training.evaluate`).
 
 :func:`fit_and_evaluate` does the work and returns plain objects (no MLflow); :func:`train_run`
@@ -347,8 +347,8 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
         "model.winner": selection.winner,
         "model.refit": bool(model.metadata.get("n_refit")),
         "model.blend_weight": model.blend_weight,
-        "model.blend_partner": model.partner,
-        "model.partner_weight": model.partner_weight,
+        "model.linear_weight": model.linear_weight,
+        "model.scorecard_weight": model.scorecard_weight,
         "model.kind": model.model_kind,
         "calibration.a": model.calibration.a,
         "calibration.b": model.calibration.b,
@@ -401,20 +401,20 @@ def _select(split: VintageSplit, *, spec: FeatureSpec, scaling: ScoreScaling | N
         "best_iteration": sel.trees,
         "selection": sel.scheme.kind,
         "selection_table": sel.table(),
-        "blend_weight": sel.weight,
-        "blend_partner": sel.partner,
-        "partner_weight": sel.partner_weight,
+        "blend_weight": sel.tree_weight,
+        "linear_weight": sel.linear_weight,
+        "scorecard_weight": sel.scorecard_weight,
+        "stack_weights": sel.weights,
         "params": {**sel.params, "n_estimators": sel.trees},
         "monotone_constraints": {k: v for k, v in builder.spec_.directions.items() if v},
         "spec_digest": builder.spec_.digest,
         "n_refit": len(y),
         "refit_levels": True,
     }
-    scorecard = sel.scorecard if config.with_scorecard or (sel.partner == "scorecard" and sel.partner_weight) \
-        else None
-    model = LeaseModel(builder, sel.booster, sel.calibration, scaling, scorecard, metadata, blend_weight=sel.weight,
-                       linear=sel.linear if sel.partner == "linear" else None, partner=sel.partner,
-                       partner_weight=sel.partner_weight)
+    scorecard = sel.scorecard if config.with_scorecard or sel.scorecard_weight else None
+    model = LeaseModel(builder, sel.booster, sel.calibration, scaling, scorecard, metadata,
+                       blend_weight=sel.tree_weight, linear=sel.linear if sel.linear_weight else None,
+                       linear_weight=sel.linear_weight, scorecard_weight=sel.scorecard_weight)
     raw_val = sel.oof_raw[len(split.train):]
     p_val = np.full(len(raw_val), np.nan)
     ok = ~np.isnan(raw_val)

@@ -15,7 +15,7 @@ Without dates: stratified shuffled K folds (``stratified_kfold``), or one strati
 
 Every candidate keeps the declared risk directions (monotone constraints of the trees, sign rules of
 the logistic regression, monotone bins of the scorecard) and is scored on the same folds
-(:func:`select_model`), simplest first:
+(:func:`select_model`):
 
 ==================  ===================================================================================
 ``linear``          the additive logistic regression (:class:`models.LinearScorecard`), penalty chosen
@@ -26,23 +26,34 @@ the logistic regression, monotone bins of the scorecard) and is scored on the sa
                     of the ``lightgbm_default`` challenger), deeper trees on large data
                     (:data:`TREE_FAMILIES`); every fold stops early on the mean validation log loss, in
                     lockstep, so a family has one tree count
-``<best>+linear``   the best tree family boosted on the logistic regression's log-odds
-``blend_*``         ``w x trees + (1 - w) x`` the scorecard's or the logistic regression's log-odds
+``<best>+linear``   the tree family with the least validation log loss, boosted on the logistic
+                    regression's log-odds
+``stack``           the candidates' log-odds weighted together (:func:`stack_weights`)
 ==================  ===================================================================================
 
-The winner is the simplest candidate (in the order above) whose mean validation AUC is within one
-standard error of the best one's (the one-standard-error rule; the error of the difference is DeLong's
-paired variance, fold by fold): on a few hundred validation defaults, differences smaller than that are
-noise, and the simpler model is the one that holds up on later vintages. The best tree family is chosen
-the same way among the trees; on more than :data:`CHOOSE_ROWS` fitting rows the families are compared on
-a sample of that size, the chosen one is fitted on every fitting row, and only it (with the additive
-models, its linear base and its blends) competes for the winner. It is refitted on every row (the tree count from the folds, scaled up by at most
-a quarter for the extra rows when there were several folds) and Platt-calibrated on its validation
-scores. LightGBM's missing branches are kept throughout: nothing is imputed before the trees.
+**The winner is the stack**: non-negative weights of the candidates' validation log-odds, with an
+intercept per fold, fitted to the least validation log loss; a part under 2 % of the total weight is
+dropped. When one candidate takes all the weight it wins alone. Choosing one candidate by its
+validation AUC, or the simplest within one standard error of the best (the rule before this one), was
+measured on public credit data of seven shapes (``bench/bench_public_credit.py``, ``docs/training.md``):
+on a few thousand rows the ranking of single candidates is mostly noise, and whichever one it picks
+loses on the test rows to a weighted sum that no single pick reaches. The weights are a handful of
+numbers fitted on thousands of validation rows, so their own optimism is small; it is the
+cross-validated ensemble of Wolpert's stacked generalisation and van der Laan's super learner, with the
+time-ordered validation of :func:`validation_scheme`. Each candidate's AUC gap to the winner and its
+standard error (DeLong's paired variance, fold by fold) are reported beside it.
 
-**The price of the directions** (:attr:`Selection.direction_cost`): the winning family is scored
-again on the same folds with every direction freed; the cost is that validation AUC minus the
-winner's. It is measured and reported, never used to choose: the directions stay enforced.
+On more than :data:`CHOOSE_ROWS` fitting rows the tree families are compared on a sample of that size,
+and only the one with the least validation log loss is fitted on every fitting row and enters the stack
+(with the additive models and its linear-based form). The winner's parts are refitted on every row (the
+tree counts from the folds, scaled up by at most a quarter for the extra rows when there were several
+folds), the tree parts merged into one booster with their weights in the leaves
+(:func:`models.trees.weighted_booster`), and the sum is Platt-calibrated on its validation scores.
+LightGBM's missing branches are kept throughout: nothing is imputed before the trees.
+
+**The price of the directions** (:attr:`Selection.direction_cost`): the winner's parts are scored
+again on the same folds with every direction freed and stacked again; the cost is that validation AUC
+minus the winner's. It is measured and reported, never used to choose: the directions stay enforced.
 
 The parts are all additive in log-odds, so every shape is a :class:`models.LeaseModel` and explained
 exactly. The cores take and return plain objects; nothing here touches MLflow.
@@ -59,17 +70,18 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
 from scipy.special import expit
 from scipy.stats import rankdata
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from models import LinearScorecard, PlattCalibration, WoEScorecard, fit_platt
+from models.trees import weighted_booster
 from training.errors import TrainingError
 from training.metrics import auc, logloss
 from training.search import lgb_params
 
 __all__ = [
-    "BLEND_WEIGHTS",
     "KFOLD_BELOW_ROWS",
     "TREE_FAMILIES",
     "CandidateScore",
@@ -77,6 +89,7 @@ __all__ = [
     "TreeFamily",
     "ValidationScheme",
     "select_model",
+    "stack_weights",
     "validation_scheme",
 ]
 
@@ -86,8 +99,10 @@ log = logging.getLogger(__name__)
 KFOLD_BELOW_ROWS = 20_000
 #: Rolling-origin cuts (shares of the rows in date order): each block after a cut is validated once.
 ROLLING_CUTS: tuple[float, ...] = (0.40, 0.55, 0.70, 0.85)
-#: Weights of the trees' log-odds in the blends tried with the scorecard and the logistic regression.
-BLEND_WEIGHTS: tuple[float, ...] = (0.25, 0.5, 0.75)
+#: Name of the stacked candidate (:func:`stack_weights`).
+STACK = "stack"
+#: A part of the stack with less than this share of the total weight is dropped (fraction).
+MIN_STACK_SHARE = 0.02
 #: Tree candidates are scored on at most this many fitting rows (the winner is then fitted on all).
 CHOOSE_ROWS = 200_000
 
@@ -237,14 +252,16 @@ class CandidateScore:
     seconds: float
     gap: float | None = None
     gap_se: float | None = None
+    weight: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: name, shape, validation AUC and log loss, trees, seconds, and the AUC gap to the
-        best candidate with its standard error."""
+        """JSON-safe: name, shape, validation AUC and log loss, trees, seconds, the winner's AUC minus
+        this one's with its standard error, and the candidate's weight in the stack."""
         return {"name": self.name, "kind": self.kind, "auc": round(self.auc, 6), "log_loss": round(self.log_loss, 6),
                 "trees": self.trees, "seconds": round(self.seconds, 2),
-                "gap_to_best": None if self.gap is None else round(self.gap, 6),
-                "gap_se": None if self.gap_se is None else round(self.gap_se, 6)}
+                "gap_to_winner": None if self.gap is None else round(self.gap, 6),
+                "gap_se": None if self.gap_se is None else round(self.gap_se, 6),
+                "stack_weight": None if self.weight is None else round(self.weight, 6)}
 
 
 @dataclass
@@ -328,30 +345,33 @@ def _params(family: Mapping[str, Any], x: pd.DataFrame, directions: Mapping[str,
 class Selection:
     """The chosen model refitted on every row, its calibration and the table it was chosen from.
 
-    The raw score is ``weight x booster + partner_weight x partner`` log-odds, the shapes of
-    :class:`models.LeaseModel`: trees alone (``partner_weight`` 0), the partner alone (``weight`` 0),
-    trees boosted on the logistic regression (both 1) or a blend (``w`` and ``1 - w``).
+    The raw score is ``tree_weight x booster + linear_weight x linear + scorecard_weight x scorecard``
+    log-odds, the shape of :class:`models.LeaseModel`. The booster already holds the stack's weights
+    of its tree parts (:func:`models.trees.weighted_booster`), so ``tree_weight`` is 1 or, when the
+    winner has no trees, 0. Trees boosted on the logistic regression count in ``linear_weight`` with
+    their own weight.
 
     Attributes
     ----------
     winner : str
-        Name of the chosen candidate.
+        Name of the chosen candidate (``stack`` when several parts have a weight).
     booster : lightgbm.Booster
         Trees of the winner, or of the best tree family when the winner has none (weight 0).
     trees : int
     params : dict
-        That tree family's settings (:class:`models.PDClassifier` terms).
+        The best tree family's settings (:class:`models.PDClassifier` terms).
     linear : LinearScorecard
     scorecard : WoEScorecard
-    weight, partner_weight : float
-    partner : {"linear", "scorecard"}
+    tree_weight, linear_weight, scorecard_weight : float
+    weights : dict of str to float
+        Weight of each part of the winner (one part with weight 1 when a single candidate won).
     calibration : PlattCalibration
         Fitted on the winner's validation log-odds.
     scheme : ValidationScheme
     candidates : list of CandidateScore
     direction_cost : float or None
-        Validation AUC of the winning family with every direction freed minus with them (None when
-        nothing has a direction).
+        Validation AUC of the winner's parts with every direction freed (and stacked again) minus with
+        them (None when nothing has a direction).
     oof_raw : ndarray, shape (n,)
         The winner's validation log-odds of every validated row, NaN for rows never validated.
     """
@@ -362,9 +382,10 @@ class Selection:
     params: dict[str, Any]
     linear: LinearScorecard
     scorecard: WoEScorecard
-    weight: float
-    partner: str
-    partner_weight: float
+    tree_weight: float
+    linear_weight: float
+    scorecard_weight: float
+    weights: dict[str, float]
     calibration: PlattCalibration
     scheme: ValidationScheme
     candidates: list[CandidateScore]
@@ -373,18 +394,15 @@ class Selection:
     free_auc: float | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def partner_model(self) -> LinearScorecard | WoEScorecard:
-        """The model whose log-odds are added to the trees' (or stand alone)."""
-        return self.linear if self.partner == "linear" else self.scorecard
-
     def raw_score(self, x: pd.DataFrame) -> np.ndarray:
         """Log-odds before calibration, shape (n,)."""
         out = np.zeros(len(x))
-        if self.weight > 0:
-            out = out + self.weight * np.asarray(self.booster.predict(x, raw_score=True), dtype="float64")
-        if self.partner_weight > 0:
-            out = out + self.partner_weight * self.partner_model.decision_function(x)
+        if self.tree_weight > 0:
+            out = out + self.tree_weight * np.asarray(self.booster.predict(x, raw_score=True), dtype="float64")
+        if self.linear_weight > 0:
+            out = out + self.linear_weight * self.linear.decision_function(x)
+        if self.scorecard_weight > 0:
+            out = out + self.scorecard_weight * self.scorecard.decision_function(x)
         return out
 
     def predict_pd(self, x: pd.DataFrame) -> np.ndarray:
@@ -397,11 +415,13 @@ class Selection:
         return next(c.kind for c in self.candidates if c.name == self.winner)
 
     def table(self) -> dict[str, Any]:
-        """JSON-safe: the scheme, every candidate's validation AUC and log loss, the winner, the
-        price of the directions."""
+        """JSON-safe: the scheme, every candidate's validation AUC and log loss, the winner and its
+        parts' weights, the price of the directions."""
         return {"scheme": self.scheme.to_dict(), "candidates": [c.to_dict() for c in self.candidates],
                 "winner": self.winner, "winner_kind": self.kind, "trees": self.trees,
-                "blend_weight": self.weight, "partner": self.partner, "partner_weight": self.partner_weight,
+                "weights": {k: round(v, 6) for k, v in self.weights.items()},
+                "tree_weight": self.tree_weight, "linear_weight": round(self.linear_weight, 6),
+                "scorecard_weight": round(self.scorecard_weight, 6),
                 "direction_cost": None if self.direction_cost is None else round(self.direction_cost, 6),
                 "validation_auc_directions_freed": None if self.free_auc is None else round(self.free_auc, 6)}
 
@@ -431,20 +451,18 @@ def _gap(y: np.ndarray, scheme: ValidationScheme, best: list[np.ndarray], other:
     return float(np.mean(gaps)), float(np.sqrt(np.sum(variances)) / len(gaps))
 
 
-def _one_se(y: np.ndarray, scored: Mapping[str, _Scored], names: Sequence[str], schemes: Mapping[str, ValidationScheme]
-            ) -> tuple[str, dict[str, tuple[float, float]]]:
-    """The simplest of ``names`` (they are in order of simplicity) whose validation AUC is within one
-    standard error of the best one's; and every candidate's (gap, standard error) to the best."""
-    best = max(names, key=lambda nm: (scored[nm].score.auc, -names.index(nm)))
-    gaps = {nm: _gap(y, schemes[nm], scored[best].raw, scored[nm].raw) if nm != best else (0.0, 0.0)
-            for nm in names}
-    return next(nm for nm in names if gaps[nm][0] <= gaps[nm][1]), gaps
+def _gaps(y: np.ndarray, scored: Mapping[str, _Scored], winner: str, scheme: ValidationScheme
+          ) -> dict[str, tuple[float, float]]:
+    """Every candidate's validation AUC gap to the winner and its standard error (those scored on
+    ``scheme``'s rows)."""
+    return {nm: _gap(y, scheme, scored[winner].raw, s.raw) if nm != winner else (0.0, 0.0)
+            for nm, s in scored.items() if len(s.raw) == len(scheme.folds)}
 
 
 def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, directions: Mapping[str, int],
                  categorical: Sequence[str] = (), seed: int = 0, num_threads: int = 2, max_rounds: int = 2_000,
                  early_stopping_rounds: int = 100, families: Sequence[TreeFamily] = TREE_FAMILIES,
-                 blend_weights: Sequence[float] = BLEND_WEIGHTS, measure_directions: bool = True) -> Selection:
+                 measure_directions: bool = True) -> Selection:
     """Score every candidate on ``scheme``, refit the winner on every row and calibrate it.
 
     Parameters
@@ -462,8 +480,6 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
         Most trees per family; rounds without a better mean validation log loss before stopping.
     families : sequence of TreeFamily
         Tree candidates (those whose ``min_rows`` exceeds the rows are skipped).
-    blend_weights : sequence of float
-        Weights of the trees in the blends (fractions in (0, 1)).
     measure_directions : bool, default True
         Also score the winning family with the directions freed (:attr:`Selection.direction_cost`).
     """
@@ -486,9 +502,10 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     scored: dict[str, _Scored] = {}
     rounds: dict[str, int] = {}
 
-    def add(name: str, kind: str, raw: list[np.ndarray], trees: int, t0: float, on: ValidationScheme = scheme
-            ) -> None:
+    def add(name: str, kind: str, raw: list[np.ndarray], trees: int, t0: float, on: ValidationScheme = scheme,
+            loss: float | None = None) -> None:
         a, ll = _fold_metrics(y, on, raw)
+        ll = ll if loss is None else loss
         scored[name] = _Scored(CandidateScore(name, kind, a, ll, trees, time.perf_counter() - t0), raw)
         log.info("candidate %-24s validation AUC %.4f, log loss %.5f%s", name, a, ll,
                  f", {trees} trees" if trees else "")
@@ -515,104 +532,154 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     if not tree_names:
         raise TrainingError("select_model: no tree family applies to this many rows")
     by_name = {f.name: f for f in families}
-    best_tree, _ = _one_se(y, scored, tree_names, {nm: choose for nm in tree_names})
+    best_tree = min(tree_names, key=lambda nm: (scored[nm].score.log_loss, tree_names.index(nm)))
     fam = by_name[best_tree]
-    if choose is not scheme:  # the chosen family on every fitting row, for its tree count and the blends
+    if choose is not scheme:  # the chosen family on every fitting row, for its tree count and the stack
         t0 = time.perf_counter()
         best, raw = _lockstep_trees(_params(fam.params, x, directions, categorical, seed, num_threads), data, x,
                                     scheme, init=None, max_rounds=max_rounds, patience=early_stopping_rounds)
         add(best_tree, "boosted trees", raw, best, t0)
         rounds[best_tree] = best
-    tree_raw = scored[best_tree].raw
     t0 = time.perf_counter()
     on_linear = f"{best_tree}+linear"
     best, raw = _lockstep_trees(_params(fam.params, x, directions, categorical, seed, num_threads), data, x,
                                 scheme, init=lin_fold, max_rounds=max_rounds, patience=early_stopping_rounds)
     add(on_linear, "trees boosted on the logistic regression", raw, best, t0)
     rounds[on_linear] = best
-    for partner, partner_raw in (("woe", woe_raw), ("linear", [v for _, v in lin_fold])):
-        for w in blend_weights:
-            t0 = time.perf_counter()
-            add(f"blend_{best_tree}_{partner}_{w:g}", f"blend with the {'scorecard' if partner == 'woe' else partner}",
-                [w * t + (1 - w) * p for t, p in zip(tree_raw, partner_raw, strict=True)], rounds[best_tree], t0)
-    # on a subsample the other tree families only chose best_tree; the final rule compares full-size fits
-    names = [nm for nm in scored if choose is scheme or nm not in tree_names or nm == best_tree]
-    winner, gaps = _one_se(y, scored, names, {nm: scheme for nm in names})
-    table = [replace(s.score, gap=gaps[nm][0], gap_se=gaps[nm][1]) if nm in gaps else s.score
-             for nm, s in scored.items()]
+
+    # the stack: non-negative weights of the candidates fitted on every fitting row (on a subsample
+    # the other tree families only chose best_tree)
+    parts = [nm for nm in scored if choose is scheme or nm not in tree_names or nm == best_tree]
+    t0 = time.perf_counter()
+    weights, stack_loss = stack_weights(y, scheme, {nm: scored[nm].raw for nm in parts})
+    used = [nm for nm in parts if weights[nm] > 0]
+    stack_raw = _combine(weights, {nm: scored[nm].raw for nm in used})
+    if len(used) > 1:
+        add(STACK, "stack of " + ", ".join(f"{weights[nm]:.3g} x {nm}" for nm in used), stack_raw,
+            sum(rounds.get(nm, 0) for nm in used), t0, loss=stack_loss)
+    winner = STACK if len(used) > 1 else used[0]
+    gaps = _gaps(y, scored, winner, scheme)
+    table = [replace(s.score, weight=weights.get(nm), gap=gaps[nm][0] if nm in gaps else None,
+                     gap_se=gaps[nm][1] if nm in gaps else None) for nm, s in scored.items()]
     log.info("selection (%s): winner %s, validation AUC %.4f", scheme.kind, winner, scored[winner].score.auc)
 
-    # the shape of the winner
-    if winner == "linear":
-        weight, partner, partner_weight, tree_family = 0.0, "linear", 1.0, best_tree
-    elif winner == "woe":
-        weight, partner, partner_weight, tree_family = 0.0, "scorecard", 1.0, best_tree
-    elif winner == on_linear:
-        weight, partner, partner_weight, tree_family = 1.0, "linear", 1.0, best_tree
-    elif winner.startswith("blend_"):
-        w = float(winner.rsplit("_", 1)[1])
-        partner = "scorecard" if winner.endswith(f"_woe_{w:g}") else "linear"
-        weight, partner_weight, tree_family = w, 1.0 - w, best_tree
-    else:
-        weight, partner, partner_weight, tree_family = 1.0, "scorecard", 0.0, winner
-    trees_key = on_linear if winner == on_linear else tree_family
-    trees_cv = rounds[trees_key]
-
-    # the price of the directions: the winning family again with every direction freed
+    # the price of the directions: the winner's parts again with every direction freed, stacked again
     free_auc, cost = None, None
     if measure_directions and any(directions.values()):
         t0 = time.perf_counter()
-        free_auc = _free_auc(x, y, scheme, data, winner, best_tree, by_name, weight, categorical, seed, num_threads,
+        free_auc = _free_auc(x, y, scheme, data, used, best_tree, by_name, categorical, seed, num_threads,
                              max_rounds, early_stopping_rounds)
         cost = free_auc - scored[winner].score.auc
         log.info("price of the directions: validation AUC %.4f freed vs %.4f (%.1f s)", free_auc,
                  scored[winner].score.auc, time.perf_counter() - t0)
 
-    # refit on every row
+    # refit every part with a weight on every row; the tree parts become one booster
     mean_fit = float(np.mean([len(f) for f, _ in scheme.folds]))
     scale = min(1.25, n / mean_fit) if len(scheme.folds) > 1 else 1.0
-    trees = max(1, round(trees_cv * scale))
     linear = LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x, y)
     scorecard = WoEScorecard(directions=directions, random_state=seed).fit(x, y)
-    full = lgb.Dataset(x, label=y, categorical_feature=list(categorical) or "auto", params=ds_params,
-                       free_raw_data=False, init_score=linear.decision_function(x) if winner == on_linear else None)
-    booster = lgb.train(_params(by_name[tree_family].params, x, directions, categorical, seed, num_threads), full,
-                        num_boost_round=trees)
+    tree_parts = [nm for nm in used if nm in by_name or nm == on_linear] or [best_tree]
+    boosters = []
+    for nm in tree_parts:
+        family = by_name[best_tree if nm == on_linear else nm]
+        full = lgb.Dataset(x, label=y, categorical_feature=list(categorical) or "auto", params=ds_params,
+                           free_raw_data=False, init_score=linear.decision_function(x) if nm == on_linear else None)
+        boosters.append((lgb.train(_params(family.params, x, directions, categorical, seed, num_threads), full,
+                                   num_boost_round=max(1, round(rounds[nm] * scale))), weights.get(nm) or 1.0))
+    has_trees = any(nm in by_name or nm == on_linear for nm in used)
+    booster = weighted_booster(boosters)
     oof = np.full(n, np.nan)
     for (_, val), r in zip(scheme.folds, scored[winner].raw, strict=True):
         oof[val] = r
     validated = ~np.isnan(oof)
     calibration = fit_platt(oof[validated], y[validated])
-    return Selection(winner=winner, booster=booster, trees=trees, params=dict(by_name[tree_family].params),
-                     linear=linear, scorecard=scorecard, weight=weight, partner=partner,
-                     partner_weight=partner_weight, calibration=calibration, scheme=scheme, candidates=table,
-                     direction_cost=cost, oof_raw=oof, free_auc=free_auc,
-                     seconds={"selection": round(time.perf_counter() - t_start, 2)})
+    return Selection(winner=winner, booster=booster, trees=booster.num_trees(), params=dict(fam.params),
+                     linear=linear, scorecard=scorecard, tree_weight=1.0 if has_trees else 0.0,
+                     linear_weight=weights.get("linear", 0.0) + weights.get(on_linear, 0.0),
+                     scorecard_weight=weights.get("woe", 0.0), weights={nm: weights[nm] for nm in used},
+                     calibration=calibration, scheme=scheme, candidates=table, direction_cost=cost, oof_raw=oof,
+                     free_auc=free_auc, seconds={"selection": round(time.perf_counter() - t_start, 2)})
 
 
-def _free_auc(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset, winner: str,
-              best_tree: str, by_name: Mapping[str, TreeFamily], weight: float, categorical: Sequence[str],
-              seed: int, threads: int, max_rounds: int, patience: int) -> float:
-    """Validation AUC of the winner's family with no declared direction."""
-    def linear_raw() -> list[tuple[np.ndarray, np.ndarray]]:
-        return _linear_folds(x, y, scheme, None, seed)[1]  # the free model chooses its own penalty
+def _combine(weights: Mapping[str, float], raws: Mapping[str, list[np.ndarray]]) -> list[np.ndarray]:
+    """Each fold's weighted sum of the candidates' validation log-odds."""
+    names = list(raws)
+    return [np.sum([weights[nm] * raws[nm][k] for nm in names], axis=0) for k in range(len(raws[names[0]]))]
 
-    def woe_raw() -> list[np.ndarray]:
-        return _woe_folds(x, y, scheme, None, seed)
 
-    def trees_raw(name: str, init: list[tuple[np.ndarray, np.ndarray]] | None) -> list[np.ndarray]:
-        return _lockstep_trees(_params(by_name[name].params, x, {}, categorical, seed, threads), data, x, scheme,
-                               init=init, max_rounds=max_rounds, patience=patience)[1]
+def stack_weights(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, list[np.ndarray]], *,
+                  min_share: float = MIN_STACK_SHARE) -> tuple[dict[str, float], float]:
+    """Non-negative weights of the candidates' validation log-odds with the least validation log loss.
 
-    if winner == "linear":
-        raw = [v for _, v in linear_raw()]
-    elif winner == "woe":
-        raw = woe_raw()
-    elif winner == f"{best_tree}+linear":
-        raw = trees_raw(best_tree, linear_raw())
-    elif winner.startswith("blend_"):
-        partner = woe_raw() if "_woe_" in winner else [v for _, v in linear_raw()]
-        raw = [weight * t + (1 - weight) * p for t, p in zip(trees_raw(best_tree, None), partner, strict=True)]
-    else:
-        raw = trees_raw(winner, None)
-    return _fold_metrics(y, scheme, raw)[0]
+    Each fold has an intercept of its own (the default rate may move between validation blocks); the
+    weights are shared. A candidate whose weight is under ``min_share`` of the total is dropped and
+    the rest fitted again, so that no part is kept for a negligible gain.
+
+    Parameters
+    ----------
+    y : ndarray of 0/1, shape (n,)
+    scheme : ValidationScheme
+    raws : mapping of str to list of ndarray
+        Each candidate's validation log-odds, one array per fold of ``scheme``.
+    min_share : float, default 0.02
+        Smallest share of the total weight a kept candidate has (fraction).
+
+    Returns
+    -------
+    (dict, float)
+        Weight of every candidate (0 for the dropped ones) and the validation log loss of the stack.
+    """
+    folds = scheme.folds
+    yy = np.concatenate([y[val] for _, val in folds]).astype("float64")
+    fold_of = np.concatenate([np.full(len(val), k) for k, (_, val) in enumerate(folds)])
+    names = list(raws)
+    keep = list(names)
+    while True:
+        z_parts = np.column_stack([np.concatenate(raws[nm]) for nm in keep])
+        k, f = len(keep), len(folds)
+
+        def loss(p: np.ndarray, z_parts: np.ndarray = z_parts, k: int = k, f: int = f
+                 ) -> tuple[float, np.ndarray]:
+            z = z_parts @ p[:k] + p[k:][fold_of]
+            g = expit(z) - yy
+            return (float(np.mean(np.logaddexp(0.0, z) - yy * z)),
+                    np.r_[z_parts.T @ g, np.bincount(fold_of, weights=g, minlength=f)] / len(yy))
+
+        start = np.r_[np.full(k, 1.0 / k), np.zeros(f)]
+        fit = minimize(loss, start, jac=True, method="L-BFGS-B",
+                       bounds=[(0.0, None)] * k + [(None, None)] * f)
+        w = np.asarray(fit.x[:k])
+        total = float(w.sum())
+        small = [nm for nm, v in zip(keep, w, strict=True) if total <= 0 or v < min_share * total]
+        if total > 0 and (not small or len(small) == len(keep)):
+            break
+        if total <= 0:  # nothing ranks: the single candidate with the least log loss
+            best = min(keep, key=lambda nm: float(np.mean(np.logaddexp(0.0, np.concatenate(raws[nm]))
+                                                          - yy * np.concatenate(raws[nm]))))
+            return {nm: float(nm == best) for nm in names}, float(fit.fun)
+        keep = [nm for nm in keep if nm not in small]
+    out = dict.fromkeys(names, 0.0)
+    out.update({nm: float(v) for nm, v in zip(keep, w, strict=True)})
+    return out, float(fit.fun)
+
+
+def _free_auc(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset, used: Sequence[str],
+              best_tree: str, by_name: Mapping[str, TreeFamily], categorical: Sequence[str], seed: int, threads: int,
+              max_rounds: int, patience: int) -> float:
+    """Validation AUC of the winner's parts fitted with no declared direction (and stacked again)."""
+    raws: dict[str, list[np.ndarray]] = {}
+    lin: list[tuple[np.ndarray, np.ndarray]] | None = None
+    for nm in used:
+        if nm == "linear" or nm.endswith("+linear"):
+            lin = lin or _linear_folds(x, y, scheme, None, seed)[1]  # the free model chooses its own penalty
+        if nm == "linear":
+            raws[nm] = [v for _, v in lin or ()]
+        elif nm == "woe":
+            raws[nm] = _woe_folds(x, y, scheme, None, seed)
+        else:
+            family = by_name[best_tree if nm.endswith("+linear") else nm]
+            raws[nm] = _lockstep_trees(_params(family.params, x, {}, categorical, seed, threads), data, x, scheme,
+                                       init=lin if nm.endswith("+linear") else None, max_rounds=max_rounds,
+                                       patience=patience)[1]
+    weights = stack_weights(y, scheme, raws)[0] if len(used) > 1 else {used[0]: 1.0}
+    return _fold_metrics(y, scheme, _combine(weights, raws))[0]

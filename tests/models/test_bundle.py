@@ -129,7 +129,7 @@ def test_altered_files_are_refused(fitted: Fitted, tmp_path: Path) -> None:
         LeaseModel.load(tmp_path / "empty")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "bundle.json").write_text(json.dumps({"format": "x"}), encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"format 'x', expected one of \('poolgate.LeaseModel/1', 'poolgate.LeaseModel/2', 'poolgate.LeaseModel/3'\)"):
+    with pytest.raises(ConfigError, match=r"format 'x', expected one of \('poolgate.LeaseModel/1', 'poolgate.LeaseModel/2', 'poolgate.LeaseModel/3', 'poolgate.LeaseModel/4'\)"):
         LeaseModel.load(tmp_path / "bad")
 
 

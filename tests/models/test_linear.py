@@ -111,7 +111,7 @@ def test_bundle_with_the_linear_model_alone_explains_and_round_trips(fitted: Fit
         LeaseModel(m.builder, m.booster, m.calibration, partner="linear", blend_weight=0.5)
     with pytest.raises(ConfigError, match="partner must be one of"):
         LeaseModel(m.builder, m.booster, m.calibration, partner="forest")
-    with pytest.raises(ConfigError, match="blend_weight and partner_weight are both 0"):
+    with pytest.raises(ConfigError, match="every weight is 0"):
         LeaseModel(m.builder, m.booster, m.calibration, linear=linear, partner="linear", blend_weight=0.0,
                    partner_weight=0.0)
 

@@ -72,17 +72,16 @@ def test_selection_is_repeatable_and_keeps_every_declared_direction() -> None:
     scheme = validation_scheme(y, dates=_dates(2_000, 4), seed=0)
     a = select_model(x, y, scheme=scheme, directions=MONO, categorical=["tier"], seed=0, **FAST)
     b = select_model(x, y, scheme=scheme, directions=MONO, categorical=["tier"], seed=0, **FAST)
-    assert (a.winner, a.trees, a.weight, a.partner_weight) == (b.winner, b.trees, b.weight, b.partner_weight)
+    assert (a.winner, a.trees, a.weights) == (b.winner, b.trees, b.weights)
     assert np.array_equal(a.raw_score(x), b.raw_score(x))
     names = [c.name for c in a.candidates]
     assert {"linear", "woe", "stumps", "lightgbm_default"} <= set(names)  # the challengers' directed forms
-    # the winner is the simplest candidate within one standard error of the best
+    # the winner is the stack of the candidates (or one of them alone), weights >= 0, gaps measured to it
     table = {c.name: c for c in a.candidates}
-    assert table[a.winner].gap is not None and table[a.winner].gap_se is not None
-    assert table[a.winner].gap <= table[a.winner].gap_se
-    simpler = names[:names.index(a.winner)]
-    assert all(table[nm].gap > table[nm].gap_se for nm in simpler)
-    assert max(c.gap for c in a.candidates if c.gap is not None) > 0 and min(c.gap for c in a.candidates) == 0
+    assert set(a.weights) <= set(names) and all(w > 0 for w in a.weights.values())
+    assert a.winner == ("stack" if len(a.weights) > 1 else next(iter(a.weights)))
+    assert table[a.winner].gap == 0 and all(c.gap is not None and c.gap_se is not None for c in a.candidates)
+    assert table[a.winner].log_loss <= min(c.log_loss for c in a.candidates) + 1e-9
     # the winner, whatever it is, never lowers the PD when ltv rises or income falls
     row = x.iloc[[0] * 40].reset_index(drop=True)
     up = row.assign(ltv=np.linspace(0.3, 1.0, 40))
@@ -92,16 +91,18 @@ def test_selection_is_repeatable_and_keeps_every_declared_direction() -> None:
     assert a.direction_cost is not None and abs(a.direction_cost) < 0.02  # the directions are right here
 
 
-def test_additive_risk_picks_an_additive_shape_and_an_interaction_picks_trees() -> None:
+def test_additive_risk_weighs_the_additive_models_and_an_interaction_weighs_trees() -> None:
     x, y = _data(2_000, 5)
     scheme = validation_scheme(y, seed=0)
     additive = select_model(x[["ltv", "income", "tier"]], y, scheme=scheme, directions=MONO, categorical=["tier"],
                             **FAST)
-    assert additive.winner in ("linear", "woe") or "linear" in additive.winner or additive.winner == "stumps"
+    additive_parts = {nm: w for nm, w in additive.weights.items() if nm in ("linear", "woe") or "+linear" in nm}
+    assert sum(additive_parts.values()) >= 0.3 * sum(additive.weights.values())  # the additive models carry it
+    assert "lightgbm_default" not in additive.weights
     xi, yi = _data(4_000, 6, interaction=True)
     inter = select_model(xi, yi, scheme=validation_scheme(yi, seed=0), directions=MONO, categorical=["tier"],
                          **FAST)
-    assert inter.winner not in ("linear", "woe", "stumps") and inter.weight > 0
+    assert inter.winner not in ("linear", "woe", "stumps") and inter.tree_weight > 0
     scores = {c.name: c.auc for c in inter.candidates}
     assert scores[inter.winner] > scores["linear"] + 0.03
     assert auc(yi, inter.predict_pd(xi)) > 0.75
@@ -169,7 +170,29 @@ def test_on_a_subsample_only_the_chosen_tree_family_competes_at_full_size(monkey
     scheme = validation_scheme(y, seed=0, kfold_below_rows=1_000)  # one held-out quarter: 1,800 fitting rows
     sel = select_model(x, y, scheme=scheme, directions=MONO, categorical=["tier"], **FAST)
     tree_families = {f.name for f in TREE_FAMILIES}
-    full = [c for c in sel.candidates if c.gap is not None]
-    assert sel.winner in {c.name for c in full}
-    assert len({c.name for c in full} & tree_families) == 1  # the chosen family, refitted on every fitting row
-    assert all(c.gap is None for c in sel.candidates if c.name in tree_families and c not in full)
+    chosen = next(c.name.split("+")[0] for c in sel.candidates if c.name.endswith("+linear"))
+    assert {c.name for c in sel.candidates} & tree_families == {f.name for f in TREE_FAMILIES if f.min_rows <= 2_400}
+    # only the chosen family, refitted on every fitting row, may enter the stack
+    assert {nm for nm in sel.weights if nm in tree_families} <= {chosen}
+
+
+def test_the_stack_weights_minimise_the_validation_log_loss_and_drop_what_adds_little() -> None:
+    from training.select import ValidationScheme, stack_weights
+
+    rng = np.random.default_rng(12)
+    n = 6_000
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-1.5 + a + 0.5 * b)))).astype(int)
+    halves = (np.arange(0, n, 2), np.arange(1, n, 2))
+    scheme = ValidationScheme("stratified_kfold", ((halves[1], halves[0]), (halves[0], halves[1])), "two halves")
+    raws = {"only_a": [a[v] for _, v in scheme.folds], "a_and_b": [(a + 0.5 * b)[v] for _, v in scheme.folds],
+            "noise": [rng.normal(size=len(v)) for _, v in scheme.folds]}
+    weights, loss = stack_weights(y, scheme, raws)
+    total = sum(weights.values())
+    assert weights["a_and_b"] > 0.8 * total and weights["noise"] < 0.05 * total and min(weights.values()) >= 0.0
+    strict, _ = stack_weights(y, scheme, raws, min_share=0.2)  # a part under 20 % of the total is dropped
+    assert strict["noise"] == 0.0 and strict["a_and_b"] > 0
+    yy = np.concatenate([y[v] for _, v in scheme.folds])
+    for r in raws.values():  # no single candidate (weight 1, no intercept) has a lower log loss
+        z = np.concatenate(r)
+        assert loss <= float(np.mean(np.logaddexp(0.0, z) - yy * z)) + 1e-9
