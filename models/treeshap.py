@@ -319,26 +319,27 @@ def _weights(d: int) -> np.ndarray:
     return weight
 
 
-def _explain_rows(X: np.ndarray, out: np.ndarray, node_start: np.ndarray, node_feature: np.ndarray,
-                  node_threshold: np.ndarray, node_categorical: np.ndarray, node_nan_left: np.ndarray,
+def _explain_rows(X: np.ndarray, out: np.ndarray, first_row: int, stop_row: int, node_start: np.ndarray,
+                  node_feature: np.ndarray, node_threshold: np.ndarray, node_categorical: np.ndarray, node_nan_left: np.ndarray,
                   node_zero_left: np.ndarray, node_cat_start: np.ndarray, node_cat_len: np.ndarray,
                   cat_flags: np.ndarray, node_left: np.ndarray, node_right: np.ndarray, node_bit: np.ndarray,
                   entry_start: np.ndarray, entry_slot: np.ndarray, entry_bit: np.ndarray,
                   entry_feature: np.ndarray, entry_coef: np.ndarray, entry_table: np.ndarray,
                   tables: np.ndarray, zero: float, max_slots: int, block: int) -> None:  # pragma: no cover
-    """Add every table tree's contributions for the rows of ``X`` (n, k) to ``out`` (n, k).
+    """Add every table tree's contributions for rows ``first_row:stop_row`` of ``X`` (n, k, column-major)
+    to ``out`` (n, k).
 
     Rows go in blocks of ``block``, held feature by feature (a transposed copy), and every step runs
     over the rows of the block in its innermost loop: per tree, one pass over the splits carries the
     masks of *unmet* path features from the root to every leaf, one pass over the (leaf, path
     feature) entries adds the table values (tables are stored by unmet mask: ``T'(u) = T(all - u)``).
     """
-    n, k = X.shape
+    k = X.shape[1]
     masks = np.empty((max_slots, block), dtype=np.int64)
     xt = np.empty((k, block))
     acc = np.empty((k, block))
-    for lo in range(0, n, block):
-        width = min(block, n - lo)
+    for lo in range(first_row, stop_row, block):
+        width = min(block, stop_row - lo)
         for f in range(k):
             for r in range(width):
                 xt[f, r] = X[lo + r, f]
@@ -493,33 +494,43 @@ def lightgbm_matrix(booster: lgb.Booster, X: pd.DataFrame | np.ndarray) -> np.nd
 
     Pandas categories become their codes in the training categories (``booster.pandas_categorical``;
     unseen levels and missing are NaN), and the frame passes through the same float width LightGBM
-    would use (float32 when every column fits it), so every split decides as in LightGBM.
+    would use (float32 when every column fits it), so every split decides as in LightGBM. The matrix
+    is column-major (Fortran order): the kernel reads a block of rows feature by feature.
     """
     if not isinstance(X, pd.DataFrame):
-        return np.ascontiguousarray(X, dtype="float64")
+        return np.asfortranarray(X, dtype="float64")
     levels = list(booster.pandas_categorical or [])
-    columns: dict[Any, Any] = {}
-    for name in X.columns:
+    out = np.empty(X.shape, dtype="float64", order="F")
+    kinds: list[Any] = [np.float32]
+    for j, name in enumerate(X.columns):
         col = X[name]
         if isinstance(col.dtype, pd.CategoricalDtype):
             if not levels:
                 raise ValueError(f"TreeSHAP: column {name!r} is categorical but the booster has no more "
                                  "pandas categories")
+            cat = col.array
             wanted = levels.pop(0)
-            if list(col.cat.categories) != list(wanted):
-                col = col.cat.set_categories(wanted)
-            codes = col.cat.codes
-            col = codes.where(codes != -1, np.nan) if bool((codes == -1).any()) else codes
-        columns[name] = col
+            if list(cat.categories) != list(wanted):
+                cat = cat.set_categories(wanted)
+            codes = np.asarray(cat.codes)
+            out[:, j] = codes
+            unseen = codes < 0
+            if unseen.any():   # LightGBM replaces -1 by NaN, which makes the column float64
+                out[unseen, j] = np.nan
+                kinds.append(np.float64)
+            else:
+                kinds.append(codes.dtype.type)
+        else:
+            kinds.append(col.dtype.type)
+            try:
+                out[:, j] = col.to_numpy(dtype="float64")
+            except (TypeError, ValueError):  # nullable dtypes
+                out[:, j] = col.to_numpy(dtype="float64", na_value=np.nan)
     if levels:
         raise ValueError(f"TreeSHAP: the booster has {len(levels)} more categorical columns than the frame")
-    frame = pd.DataFrame(columns, index=X.index)
-    width = np.result_type(*[dtype.type for dtype in frame.dtypes], np.float32)
-    try:
-        values = frame.to_numpy(dtype=width)
-    except (TypeError, ValueError):  # nullable dtypes
-        values = frame.to_numpy(dtype=width, na_value=np.nan)
-    return np.ascontiguousarray(values, dtype="float64")
+    if np.result_type(*kinds) == np.float32:   # LightGBM would predict from float32 values
+        out = np.asfortranarray(out.astype("float32").astype("float64"))
+    return out
 
 
 _COMPILED: weakref.WeakKeyDictionary[lgb.Booster, tuple[int, TreeTables]] = weakref.WeakKeyDictionary()
@@ -595,7 +606,7 @@ def tree_shap(booster: lgb.Booster, X: pd.DataFrame | np.ndarray, *, n_threads: 
 
 def _run(kernel: Callable[..., None], t: TreeTables, matrix: np.ndarray, out: np.ndarray, threads: int,
          block: int) -> None:
-    """Run ``kernel`` over the rows, in ``threads`` contiguous slices at once (it releases the GIL)."""
+    """Run ``kernel`` over the rows, in ``threads`` contiguous ranges at once (it releases the GIL)."""
     args = (t.node_start, t.node_feature, t.node_threshold, t.node_categorical, t.node_nan_left,
             t.node_zero_left, t.node_cat_start, t.node_cat_len, t.cat_flags, t.node_left, t.node_right,
             t.node_bit, t.entry_start, t.entry_slot, t.entry_bit, t.entry_feature, t.entry_coef,
@@ -603,10 +614,10 @@ def _run(kernel: Callable[..., None], t: TreeTables, matrix: np.ndarray, out: np
     n = matrix.shape[0]
     parts = max(1, min(threads, n // _ROWS_PER_TASK))
     if parts == 1:
-        kernel(matrix, out, *args)
+        kernel(matrix, out, 0, n, *args)
         return
     cuts = np.linspace(0, n, parts + 1).astype(int)
     with ThreadPoolExecutor(max_workers=parts) as pool:
-        futures = [pool.submit(kernel, matrix[a:b], out[a:b], *args) for a, b in itertools.pairwise(cuts)]
+        futures = [pool.submit(kernel, matrix, out, int(a), int(b), *args) for a, b in itertools.pairwise(cuts)]
         for future in futures:
             future.result()
