@@ -627,7 +627,9 @@ def stack_weights(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, li
     Returns
     -------
     (dict, float)
-        Weight of every candidate (0 for the dropped ones) and the validation log loss of the stack.
+        Weight of every candidate (0 for the dropped ones; the weights sum to 1: the scale of the sum
+        is left to the calibration, which sets it on the same validation scores) and the validation log
+        loss of the stack at its fitted scale and intercepts.
     """
     folds = scheme.folds
     yy = np.concatenate([y[val] for _, val in folds]).astype("float64")
@@ -659,7 +661,7 @@ def stack_weights(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, li
             return {nm: float(nm == best) for nm in names}, float(fit.fun)
         keep = [nm for nm in keep if nm not in small]
     out = dict.fromkeys(names, 0.0)
-    out.update({nm: float(v) for nm, v in zip(keep, w, strict=True)})
+    out.update({nm: float(v) / total for nm, v in zip(keep, w, strict=True)})
     return out, float(fit.fun)
 
 
