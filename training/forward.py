@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from features.exceptions import ConfigError
 from features.pipeline import FeatureBuilder
 from features.snapshots import build_snapshots, snapshot_split, verify_snapshots
 from features.spec import FeatureSpec
@@ -84,7 +85,7 @@ class ForwardConfig:
         sample); the chosen one is then fitted on all of them. Default 200,000.
     learning_rate : float or None
         Learning rate of every family (None: the families' own, 0.03-0.1). Default 0.1: the families'
-        own rates gave stumps 1,600 trees on a 200,000-contract book, and every tree is scored on
+        own rates gave stumps about 1,600 trees on a 200,000-contract book, and every tree is scored on
         each of the ten million asset-months rolled forward from the cut-off on a 1,000,000-contract
         book.
     linear_base : bool
@@ -132,7 +133,6 @@ class HazardChoice:
 def _family(name: str, learning_rate: float | None) -> Mapping[str, Any]:
     found = [f for f in TREE_FAMILIES if f.name == name]
     if not found:
-        from features.exceptions import ConfigError
         raise ConfigError(f"ForwardConfig.families: unknown tree family {name!r}; allowed: "
                           f"{', '.join(f.name for f in TREE_FAMILIES)}")
     rate = {} if learning_rate is None else {"learning_rate": float(learning_rate)}
