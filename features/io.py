@@ -9,6 +9,7 @@ file or the new one, never half of one.
 from __future__ import annotations
 
 import codecs
+import glob
 import json
 import os
 import tempfile
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.exceptions import FileValueError, TapeError
+from features.staging import remove_stale, temp_prefix
 
 __all__ = [
     "atomic_write",
@@ -212,11 +214,14 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
     """Call ``write(tmp_path)`` and move the result to ``path`` atomically.
 
     The temporary file lives in the target folder (same file system), so the final
-    :func:`os.replace` is atomic; on any error the temporary file is removed.
+    :func:`os.replace` is atomic; on any error the temporary file is removed. Its name holds this
+    process's pid (:func:`features.staging.temp_prefix`), and the temporary files of ``path`` that a
+    killed process left are removed first (:func:`features.staging.remove_stale`).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    remove_stale(target.parent, (f".{glob.escape(target.name)}.p*.tmp",))
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     umask = os.umask(0)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from features.exceptions import PoolgateError
+from features.pause import pause_point
 
 __all__ = [
     "DEFAULT_LOG",
@@ -136,6 +137,7 @@ def append(path: str | os.PathLike[str], entry: Mapping[str, Any], *,
                                   "time": clock().astimezone(dt.UTC).isoformat(timespec="seconds")}
         record["hash"] = _record_hash(record)
         line = (_canonical(record) + "\n").encode("utf-8")
+        pause_point("log.append")
         written = os.write(fd, line)
         if written != len(line):  # pragma: no cover - regular files take the whole write or fail
             raise AuditError(f"{p}: short write ({written} of {len(line)} bytes)")

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,6 +44,8 @@ import pyarrow.parquet as pq
 from features.contract import FirstRows
 from features.exceptions import TapeError
 from features.io import iter_table, write_json
+from features.pause import pause_point
+from features.staging import make_staging, remove_stale
 from models import LeaseModel
 from scoring import audit
 from scoring._model import pd_basis
@@ -214,7 +215,8 @@ def screen_tape(
                    run_id=run_id)
     top_n = policy.reasons.top_n
     schema = decision_schema(top_n)
-    staging = Path(tempfile.mkdtemp(prefix=".screen-", dir=out))
+    remove_stale(out, (".screen-*", ".*.tmp"))  # what runs killed here left (never a live run's)
+    staging = make_staging(out, ".screen-")
     tmp = {name: staging / name for name in OUTPUT_FILES}
     contrib_sink: _Sink | None = None
     try:
@@ -226,8 +228,10 @@ def screen_tape(
         try:
             with contextlib.closing(iter_table(tape, chunksize=chunksize)) as chunks:  # type: ignore[type-var]
                 for chunk in chunks:
+                    pause_point("screen.read")
                     res = decide_chunk(chunk, model, policy, meta=meta, row_offset=n_rows, cutoff=cutoff,
                                        seen_ids=seen)
+                    pause_point("screen.score")
                     frame = res.decisions
                     check_decisions(frame, top_n, n_rows=len(chunk))
                     for status, c in frame["status"].value_counts().items():
@@ -322,8 +326,9 @@ def screen_tape(
         for name in OUTPUT_FILES:
             with open(tmp[name], "rb") as fh:
                 os.fsync(fh.fileno())
-        for name in OUTPUT_FILES:
+        for name in OUTPUT_FILES:  # summary.json (the digests of the others) last
             os.replace(tmp[name], out / name)
+            pause_point("screen.write")
         seconds = {"total": round(time.perf_counter() - started, 3), "contributions": round(contrib_seconds, 3)}
         record = audit.append(log_path, {
             "run_id": run_id, "model_uri": model_ref.uri, "model_version": model_ref.version,

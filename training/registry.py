@@ -12,6 +12,14 @@ with ``time`` (UTC), ``event``, ``version``, ``reason``, ``metrics`` and, for pr
 gate results and the gates file hash. Each version also carries a ``poolgate.status`` tag
 (``challenger``, ``champion``, ``refused``, ``superseded``, ``retired``). ``poolgate models`` reads both.
 
+A change of aliases is several registry calls, and a process killed between two of them would leave
+aliases that the history does not explain. So each change is written ahead: the whole change (alias
+moves, status tags and the history event, with an id) goes first into the registered-model tag
+``poolgate.pending``, then the calls are made, the event is recorded with its id, and the tag is
+removed. The next registry command of poolgate (``train``, ``promote``, ``models``) that finds the tag
+completes the change (every step is idempotent; the event is not recorded twice), so the aliases
+always match what the history says. :func:`check_consistency` replays the history against the aliases.
+
 Models are read back from the registry as their LeaseModel folder (text and JSON); no pickle and
 no stored code is executed.
 """
@@ -23,6 +31,7 @@ import getpass
 import json
 import logging
 import tempfile
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +42,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from features.io import read_table
+from features.pause import pause_point
 from models import LeaseModel
 from training.errors import RegistryError
 from training.evaluation import evaluate_model
@@ -43,12 +53,14 @@ __all__ = [
     "CHAMPION",
     "HEADLINE_METRICS",
     "PromotionDecision",
+    "check_consistency",
     "history",
     "list_versions",
     "load_version",
     "mark_challenger",
     "promote",
     "record_event",
+    "recover",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,6 +69,7 @@ CHALLENGER = "challenger"
 CHAMPION = "champion"
 HISTORY_PREFIX = "poolgate.history."
 STATUS_TAG = "poolgate.status"
+PENDING_TAG = "poolgate.pending"
 HEADLINE_METRICS = ("auc_oot", "ks_oot", "brier_oot", "calibration_error_oot", "auc_oracle_oot",
                     "monotonicity_violations_oot")
 _GATE_METRICS = ("auc", "ks", "calibration_error", "monotonicity_violations", "brier", "log_loss", "n")
@@ -111,11 +124,105 @@ def record_event(name: str, event: str, *, version: str | None, reason: str,
 
 
 def history(name: str, *, client: MlflowClient | None = None) -> list[dict[str, Any]]:
-    """Every recorded event of a registered model, oldest first."""
+    """Every recorded event of a registered model, oldest first (an interrupted change is completed first)."""
     client = client or MlflowClient()
+    recover(name, client=client)
+    return _history(client, name)
+
+
+def _history(client: MlflowClient, name: str) -> list[dict[str, Any]]:
     model = _registered(client, name)
     keys = sorted(k for k in model.tags if k.startswith(HISTORY_PREFIX))
     return [json.loads(model.tags[k]) for k in keys]
+
+
+def _apply_change(client: MlflowClient, name: str, change: dict[str, Any]) -> dict[str, Any]:
+    """Make the alias moves and status tags of ``change`` and record its event once; each step idempotent."""
+    current = _registered(client, name).aliases
+    for alias, version in change["aliases"].items():
+        if version is None:
+            if alias in current:
+                client.delete_registered_model_alias(name, alias)
+        elif str(current.get(alias)) != version:
+            client.set_registered_model_alias(name, alias, version)
+            pause_point("registry.alias")
+    for version, status in change["status"].items():
+        client.set_model_version_tag(name, version, STATUS_TAG, status)
+    done = next((e for e in _history(client, name) if e.get("change_id") == change["id"]), None)
+    event = change["event"]
+    if done is None:
+        done = record_event(name, event["event"], version=event["version"], reason=event["reason"],
+                            metrics=event["metrics"], extra={**event["extra"], "change_id": change["id"]},
+                            client=client)
+    pause_point("registry.history")
+    client.delete_registered_model_tag(name, PENDING_TAG)
+    return done
+
+
+def _change(client: MlflowClient, name: str, *, aliases: dict[str, str | None], status: dict[str, str],
+            event: str, version: str, reason: str, metrics: dict[str, float],
+            extra: dict[str, Any]) -> dict[str, Any]:
+    """Write a registry change ahead (tag ``poolgate.pending``), make it, and return its history event."""
+    recover(name, client=client)
+    change = {"id": uuid.uuid4().hex, "aliases": aliases, "status": status,
+              "event": {"event": event, "version": version, "reason": reason, "metrics": metrics, "extra": extra}}
+    client.set_registered_model_tag(name, PENDING_TAG, json.dumps(change, sort_keys=True, default=str))
+    pause_point("registry.pending")
+    return _apply_change(client, name, change)
+
+
+def recover(name: str, *, client: MlflowClient | None = None) -> bool:
+    """Complete a registry change that a killed process left written ahead but not finished.
+
+    Returns
+    -------
+    bool
+        True when a change was completed.
+    """
+    client = client or MlflowClient()
+    text = _registered(client, name).tags.get(PENDING_TAG)
+    if text is None:
+        return False
+    change = json.loads(text)
+    _apply_change(client, name, change)
+    event = change["event"]
+    log.info("registry %s: completed a change an interrupted run left unfinished: %s version %s", name,
+             event["event"], event["version"])
+    return True
+
+
+def check_consistency(name: str, *, client: MlflowClient | None = None) -> list[str]:
+    """Replay the history and compare with the registry: the problems found (empty when consistent).
+
+    ``challenger_set v`` gives ``challenger`` to v; ``champion_set v`` gives ``champion`` to v and
+    takes ``challenger`` from it; a refusal moves nothing. The aliases must be exactly what the replay
+    gives, every alias must point to a registered version, the history must be numbered 1, 2, ...
+    without gaps or repeats, and no change may be pending.
+    """
+    client = client or MlflowClient()
+    model = _registered(client, name)
+    problems = []
+    if PENDING_TAG in model.tags:
+        problems.append("a change is pending (poolgate.pending)")
+    events = _history(client, name)
+    seqs = [int(e["seq"]) for e in events]
+    if seqs != list(range(1, len(events) + 1)):
+        problems.append(f"history numbers are {seqs}, not 1..{len(events)}")
+    expected: dict[str, str] = {}
+    for e in events:
+        if e["event"] == "challenger_set":
+            expected[CHALLENGER] = str(e["version"])
+        elif e["event"] == "champion_set":
+            expected[CHAMPION] = str(e["version"])
+            if expected.get(CHALLENGER) == str(e["version"]):
+                del expected[CHALLENGER]
+    actual = {alias: str(v) for alias, v in model.aliases.items()}
+    if actual != expected:
+        problems.append(f"aliases {actual} but the history gives {expected}")
+    versions = {str(mv.version) for mv in client.search_model_versions(f"name='{name}'")}
+    problems += [f"alias {a} points to version {v}, which is not registered" for a, v in actual.items()
+                 if v not in versions]
+    return problems
 
 
 def mark_challenger(name: str, version: str, *, run_id: str, metrics: dict[str, float],
@@ -125,16 +232,18 @@ def mark_challenger(name: str, version: str, *, run_id: str, metrics: dict[str, 
     The previous challenger (if any) loses the alias and gets status ``superseded``; the event names it.
     """
     client = client or MlflowClient()
+    pause_point("registry.challenger")
+    recover(name, client=client)
     previous = _alias_version(client, name, CHALLENGER)
-    client.set_registered_model_alias(name, CHALLENGER, str(version))
-    client.set_model_version_tag(name, str(version), STATUS_TAG, CHALLENGER)
     client.set_model_version_tag(name, str(version), "poolgate.metrics", json.dumps(metrics, sort_keys=True))
     reason = "registered by a training run"
+    status = {str(version): CHALLENGER}
     if previous is not None and previous != str(version):
         reason += f"; replaces challenger version {previous}"
-        client.set_model_version_tag(name, previous, STATUS_TAG, "superseded")
-    record_event(name, "challenger_set", version=str(version), reason=reason, metrics=metrics,
-                 extra={"run_id": run_id, "previous_challenger": previous}, client=client)
+        status[previous] = "superseded"
+    _change(client, name, aliases={CHALLENGER: str(version)}, status=status, event="challenger_set",
+            version=str(version), reason=reason, metrics=metrics,
+            extra={"run_id": run_id, "previous_challenger": previous})
 
 
 def load_version(name: str, version: str, *, dst: str | Path | None = None) -> LeaseModel:
@@ -241,6 +350,7 @@ def promote(name: str = "poolgate-pd", *, gates: Gates | None = None, data: pd.D
     """
     client = client or MlflowClient()
     gates = gates or load_gates()
+    recover(name, client=client)
     challenger = _alias_version(client, name, CHALLENGER)
     if challenger is None:
         raise RegistryError(f"model {name!r} has no {CHALLENGER!r} version to promote; "
@@ -251,6 +361,7 @@ def promote(name: str = "poolgate-pd", *, gates: Gates | None = None, data: pd.D
         raise RegistryError(f"challenger version {challenger} of {name!r} has no training run to take "
                             "out-of-time rows from; give the rows to judge on (--tape/--performance)")
     with tempfile.TemporaryDirectory(prefix="poolgate-promote-") as tmp:
+        pause_point("promote.measure")
         if data is None:
             data = _oot_rows(client, str(run_id), Path(tmp))
             data_label = f"test vintages of run {run_id} (challenger version {challenger})"
@@ -272,18 +383,15 @@ def promote(name: str = "poolgate-pd", *, gates: Gates | None = None, data: pd.D
     if promoted:
         reason = ("first champion: passed the absolute gates" if not h_metrics
                   else f"passed every gate against champion version {champion}")
-        client.set_registered_model_alias(name, CHAMPION, challenger)
-        client.delete_registered_model_alias(name, CHALLENGER)
-        client.set_model_version_tag(name, challenger, STATUS_TAG, CHAMPION)
+        status = {challenger: CHAMPION}
         if champion is not None and champion != challenger:
-            client.set_model_version_tag(name, champion, STATUS_TAG, "retired")
-        event = record_event(name, "champion_set", version=challenger, reason=reason, metrics=c_metrics,
-                             extra=extra, client=client)
+            status[champion] = "retired"
+        event = _change(client, name, aliases={CHAMPION: challenger, CHALLENGER: None}, status=status,
+                        event="champion_set", version=challenger, reason=reason, metrics=c_metrics, extra=extra)
     else:
         reason = "refused: " + "; ".join(g.detail for g in failed)
-        client.set_model_version_tag(name, challenger, STATUS_TAG, "refused")
-        event = record_event(name, "promotion_refused", version=challenger, reason=reason, metrics=c_metrics,
-                             extra=extra, client=client)
+        event = _change(client, name, aliases={}, status={challenger: "refused"}, event="promotion_refused",
+                        version=challenger, reason=reason, metrics=c_metrics, extra=extra)
     return PromotionDecision(promoted=promoted, model_name=name, challenger_version=challenger,
                              champion_before=champion, champion_after=challenger if promoted else champion,
                              reason=reason, gates=results, challenger_metrics=c_metrics,
@@ -295,7 +403,7 @@ def list_versions(name: str, *, client: MlflowClient | None = None) -> list[dict
     """Every registered version, newest first: ``version``, ``aliases``, ``status``, ``run_id``,
     ``created`` (UTC) and the headline out-of-time metrics recorded at registration."""
     client = client or MlflowClient()
-    _registered(client, name)
+    recover(name, client=client)
     rows = []
     for mv in client.search_model_versions(f"name='{name}'"):
         full = client.get_model_version(name, mv.version)

@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from features.pause import pause_point
 from poolgate._console import print_json
 from poolgate._mapped import MAPPING_HELP, canonical_copy
 
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         data = read_training_data(args.tape, args.performance, args.truth)
     if args.threads < 1:
         raise ConfigError(f"--threads must be at least 1; got {args.threads}")
+    pause_point("train.read")
     config = RunConfig(search=SearchConfig(num_threads=args.threads), split=SplitConfig(period=args.period))
     result = train_run(data.book, data.performance, truth=data.truth, experiment=args.experiment, seed=args.seed,
                        config=config, model_name=args.model_name, policy_path=args.policy,

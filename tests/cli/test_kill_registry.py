@@ -1,0 +1,82 @@
+"""``poolgate train`` and ``promote`` killed with SIGKILL while reading, measuring and writing the registry.
+
+After each kill, once a poolgate registry command has run (``models`` here), the aliases are exactly
+what the history says (:func:`training.registry.check_consistency`), and no event is recorded twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.kill import child_env, kill_at, run
+
+NAME = "poolgate-pd"
+
+
+@pytest.fixture()
+def registry(tmp_path: Path) -> Iterator[Path]:
+    """MLflow in ``tmp_path`` for this process too (the children get the same URI)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", child_env(tmp_path)["MLFLOW_TRACKING_URI"])
+        yield tmp_path
+
+
+def _state() -> tuple[list[str], dict[str, str], list[tuple[str, str]]]:
+    from mlflow import MlflowClient
+
+    from training.registry import _history, check_consistency
+
+    client = MlflowClient()
+    aliases = {a: str(v) for a, v in client.get_registered_model(NAME).aliases.items()}
+    events = [(e["event"], str(e["version"])) for e in _history(client, NAME)]
+    return check_consistency(NAME, client=client), aliases, events
+
+
+def test_train_and_promote_killed_leave_a_consistent_registry(registry: Path) -> None:
+    book = registry / "book"
+    run(["sample", "--contracts", "3000", "--seed", "5", "--out", str(book)], registry)
+    train = ["train", "--tape", str(book / "contracts.parquet"), "--performance", str(book / "performance.parquet"),
+             "--experiment", "kill", "--threads", "1"]
+
+    kill_at(train, registry, "train.read")                     # reading: nothing registered
+    assert "no registered model" in run(["models"], registry, ok=(2,)).stderr
+
+    run(train, registry)
+    assert _state() == ([], {"challenger": "1"}, [("challenger_set", "1")])
+
+    kill_at(train, registry, "registry.alias")                 # version 2 has the alias, no event yet
+    problems, aliases, events = _state()
+    assert aliases == {"challenger": "2"} and events == [("challenger_set", "1")]
+    assert any("pending" in p for p in problems)
+    run(["models"], registry)                                  # the next registry command completes it
+    assert _state() == ([], {"challenger": "2"}, [("challenger_set", "1"), ("challenger_set", "2")])
+
+    strict, lenient = registry / "strict.toml", registry / "lenient.toml"
+    gates = ("version = 1\n[absolute]\nmin_auc = {auc}\nmin_ks = 0.0\nmax_calibration_error = 1.0\n"
+             "max_monotonicity_violations = 1000\n[relative]\nmax_auc_drop = 1.0\nmax_ks_drop = 1.0\n"
+             "max_calibration_error_increase = 1.0\n")
+    strict.write_text(gates.format(auc=0.999), encoding="utf-8")     # refused: the challenger stays
+    lenient.write_text(gates.format(auc=0.0), encoding="utf-8")      # promoted
+    kill_at(["promote", "--gates", str(strict)], registry, "promote.measure")    # measuring: nothing changed
+    assert _state() == ([], {"challenger": "2"}, [("challenger_set", "1"), ("challenger_set", "2")])
+
+    kill_at(["promote", "--gates", str(strict)], registry, "registry.pending")   # written ahead, nothing made
+    run(["models"], registry)
+    assert _state() == ([], {"challenger": "2"}, [("challenger_set", "1"), ("challenger_set", "2"),
+                                                  ("promotion_refused", "2")])
+
+    kill_at(["promote", "--gates", str(strict)], registry, "registry.history")   # recorded, tag not removed
+    run(["models"], registry)
+    problems, _, events = _state()
+    assert problems == [] and events[3:] == [("promotion_refused", "2")]         # once, not again
+
+    kill_at(["promote", "--gates", str(lenient)], registry, "registry.alias")    # champion moved, challenger kept
+    problems, aliases, _ = _state()
+    assert aliases == {"challenger": "2", "champion": "2"} and problems
+    run(["models"], registry)
+    problems, aliases, events = _state()
+    assert problems == [] and aliases == {"champion": "2"} and events[-1] == ("champion_set", "2")
+    assert len(events) == 5
