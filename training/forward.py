@@ -5,7 +5,7 @@ guard on a sample of contracts), splits them out of time by snapshot date (the n
 months test, the 6 before validation, the rest fitting), chooses each hazard's tree family on the
 validation months (:func:`choose_hazard_families`: the model-selection issue's families of
 :data:`training.select.TREE_FAMILIES`, stumps to LightGBM's 31 leaves, with the declared directions,
-the one-standard-error rule on the validation log loss), fits the three hazards of
+the simplest within one standard error of the least validation log loss), fits the three hazards of
 :mod:`models.hazard` and measures:
 
 * the hazards on the test months (``forward_auc_<hazard>_oot``, ``forward_events_<hazard>_oot``);
@@ -147,10 +147,11 @@ def choose_hazard_families(X: pd.DataFrame, rows: Mapping[str, np.ndarray], fit:
 
     Every family of ``families`` (simplest first) is fitted on the hazard's fitting rows (a seeded
     uniform sample of ``choose_rows`` of them when there are more) with the hazard's monotone
-    constraints, stopped early on its validation rows, and scored by its validation log loss. The
-    winner is the simplest family whose loss is within one standard error of the best one's (the error
-    of the paired per-row loss difference): as in :mod:`training.select`, a difference smaller than
-    that is noise, and the simpler model holds up better on later months.
+    constraints, stopped early on its validation rows, and scored by its validation log loss, as
+    :mod:`training.select` scores its tree families. The winner is the simplest family whose loss is
+    within one standard error of the least (the error of the paired per-row loss difference): a
+    difference smaller than that is noise, and the simpler model holds up better on later months.
+    (The origination model's selection now stacks its candidates; the hazards keep one family each.)
 
     Parameters
     ----------
