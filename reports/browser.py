@@ -27,7 +27,7 @@ from typing import Any
 
 from features.exceptions import PoolgateError
 
-__all__ = ["BrowserError", "PageCheck", "check_page", "find_chromium"]
+__all__ = ["BrowserError", "CjkText", "PageCheck", "check_page", "find_chromium"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,26 @@ _FLAGS = (
 
 class BrowserError(PoolgateError, RuntimeError):
     """Chromium could not be started or did not answer within the time allowed."""
+
+
+@dataclass(frozen=True)
+class CjkText:
+    """Text with CJK characters on a page and the platform fonts that drew it.
+
+    Attributes
+    ----------
+    text : str
+        The element's own text (first 40 characters).
+    cjk_chars : int
+        CJK characters in it.
+    fonts : dict of str to int
+        Font family -> glyphs it drew in the element's own text (``CSS.getPlatformFontsForNode``). A
+        character no font has is drawn as the missing-glyph box of the first font.
+    """
+
+    text: str
+    cjk_chars: int
+    fonts: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,9 @@ class PageCheck:
         The PNG written, when one was asked for.
     page_height : int
         Height of the rendered document in CSS pixels.
+    cjk_text : list of CjkText
+        With ``fonts=True``: the elements whose own text holds CJK characters (at most 60) and the fonts
+        Chromium drew that text with.
     """
 
     url: str
@@ -79,6 +102,7 @@ class PageCheck:
     broken_images: list[str] = field(default_factory=list)
     screenshot: Path | None = None
     page_height: int = 0
+    cjk_text: list[CjkText] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -173,6 +197,18 @@ def _short(url: str) -> str:
     return url[:40] + "..." if url.startswith("data:") and len(url) > 40 else url
 
 
+_CJK_JS = r"""JSON.stringify((() => {
+  const re = /[\u2e80-\ua4cf\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]/g, out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode() && out.length < 60) {
+    const el = walker.currentNode.parentElement;
+    if (!el || el.hasAttribute('data-pg-cjk') || ['SCRIPT', 'STYLE'].includes(el.tagName)) continue;
+    const own = Array.from(el.childNodes).filter(n => n.nodeType === 3).map(n => n.data).join('');
+    const n = (own.match(re) || []).length;
+    if (n) { el.setAttribute('data-pg-cjk', String(out.length)); out.push({text: own.trim().slice(0, 40), n}); }
+  }
+  return out;
+})())"""
 _IMAGES_JS = ("JSON.stringify({n: document.images.length, h: document.documentElement.scrollHeight,"
               " bad: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
               ".map(i => i.alt || i.src.slice(0, 40))})")
@@ -180,7 +216,7 @@ _IMAGES_JS = ("JSON.stringify({n: document.images.length, h: document.documentEl
 
 def check_page(path: str | os.PathLike[str], *, screenshot: str | os.PathLike[str] | None = None,
                width: int = 1280, height: int = 900, full_page: bool = False, max_height: int = 12000,
-               chromium: str | None = None, timeout: float = 60.0) -> PageCheck:
+               chromium: str | None = None, timeout: float = 60.0, fonts: bool = False) -> PageCheck:
     """Open ``path`` in headless Chromium and report what happened.
 
     Parameters
@@ -197,6 +233,8 @@ def check_page(path: str | os.PathLike[str], *, screenshot: str | os.PathLike[st
         Executable (default :func:`find_chromium`).
     timeout : float
         Seconds allowed for start-up and for the page to load.
+    fonts : bool
+        Also record which fonts drew the text with CJK characters (:attr:`PageCheck.cjk_text`).
 
     Raises
     ------
@@ -224,7 +262,7 @@ def check_page(path: str | os.PathLike[str], *, screenshot: str | os.PathLike[st
         ws = websocket.create_connection(_devtools_url(profile, proc, timeout), timeout=timeout,
                                          suppress_origin=True, enable_multithread=False)
         try:
-            return _inspect(_Session(ws), url, screenshot, width, height, full_page, max_height, timeout)
+            return _inspect(_Session(ws), url, screenshot, width, height, full_page, max_height, timeout, fonts)
         finally:
             ws.close()
     finally:
@@ -232,8 +270,26 @@ def check_page(path: str | os.PathLike[str], *, screenshot: str | os.PathLike[st
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def _cjk_fonts(s: _Session) -> list[CjkText]:
+    """The fonts Chromium drew each element's own CJK text with."""
+    found = json.loads(s.call("Runtime.evaluate", {"expression": _CJK_JS, "returnByValue": True})
+                       ["result"]["value"])
+    if not found:
+        return []
+    s.call("DOM.enable")
+    s.call("CSS.enable")
+    root = s.call("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    out = []
+    for i, item in enumerate(found):
+        node = s.call("DOM.querySelector", {"nodeId": root, "selector": f'[data-pg-cjk="{i}"]'})["nodeId"]
+        used = s.call("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        out.append(CjkText(text=str(item["text"]), cjk_chars=int(item["n"]),
+                           fonts={str(f["familyName"]): int(f["glyphCount"]) for f in used}))
+    return out
+
+
 def _inspect(s: _Session, url: str, screenshot: str | os.PathLike[str] | None, width: int, height: int,
-             full_page: bool, max_height: int, timeout: float) -> PageCheck:
+             full_page: bool, max_height: int, timeout: float, fonts: bool = False) -> PageCheck:
     target = s.call("Target.createTarget", {"url": "about:blank"}, page=False)["targetId"]
     s.session_id = s.call("Target.attachToTarget", {"targetId": target, "flatten": True},
                           page=False)["sessionId"]
@@ -248,6 +304,7 @@ def _inspect(s: _Session, url: str, screenshot: str | os.PathLike[str] | None, w
     load_seconds = time.perf_counter() - t0
     info = json.loads(s.call("Runtime.evaluate", {"expression": _IMAGES_JS, "returnByValue": True})
                       ["result"]["value"])
+    cjk = _cjk_fonts(s) if fonts else []
     shot: Path | None = None
     if screenshot is not None:
         shot = Path(screenshot)
@@ -276,7 +333,8 @@ def _inspect(s: _Session, url: str, screenshot: str | os.PathLike[str] | None, w
     foreign = [u for u in requests if not (u.startswith("data:") or u == url or u == "about:blank")]
     return PageCheck(url=url, load_seconds=load_seconds, console_errors=errors,
                      requests=[_short(u) for u in requests], foreign_requests=foreign, images=int(info["n"]),
-                     broken_images=[str(b) for b in info["bad"]], screenshot=shot, page_height=int(info["h"]))
+                     broken_images=[str(b) for b in info["bad"]], screenshot=shot, page_height=int(info["h"]),
+                     cjk_text=cjk)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

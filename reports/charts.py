@@ -20,6 +20,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from reports.fonts import cjk_fallback
+
 __all__ = [
     "auc_by_vintage_chart",
     "bar_chart",
@@ -58,8 +60,9 @@ def _style(ax: object) -> None:
 def to_png(fig: Figure) -> str:
     """Render ``fig`` as PNG and return it as base64 text (no ``data:`` prefix)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white",
-                metadata={"Software": None})
+    with cjk_fallback(fig):  # Chinese labels in a CJK font found explicitly (reports/fonts.py)
+        fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white",
+                    metadata={"Software": None})
     fig.clear()
     return base64.b64encode(buf.getvalue()).decode("ascii")
 

@@ -228,7 +228,10 @@ _CSS = """
 *{box-sizing:border-box}
 html{font-size:14px}
 body{margin:0;color:var(--ink);background:#fff;
-font-family:"Liberation Sans","DejaVu Sans",Arial,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;line-height:1.45}
+font-family:"Liberation Sans","DejaVu Sans",Arial,var(--cjk);line-height:1.45}
+:root{--cjk:"Noto Sans CJK SC","Source Han Sans SC","Source Han Sans CN","PingFang SC","Hiragino Sans GB",
+"Microsoft YaHei","WenQuanYi Micro Hei","WenQuanYi Zen Hei","Noto Sans CJK JP","Droid Sans Fallback",sans-serif}
+html:lang(zh) body,.zh{font-family:var(--cjk)}
 header.top{background:var(--accent);color:#fff;padding:22px 40px 18px}
 header.top h1{margin:0 0 4px;font-size:1.75rem;font-weight:600}
 header.top .sub{opacity:.85;font-size:.95rem}

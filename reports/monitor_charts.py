@@ -12,41 +12,19 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from reports.charts import DOWN, INK, POOL, UP, _figure, _style, to_png
+from reports.fonts import cjk_font
 
 __all__ = ["MissingGlyphError", "bars_chart", "cjk_charts", "cjk_font", "line_chart", "stack_chart"]
 
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-                 "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Noto Sans CJK JP", "Droid Sans Fallback")
-_CJK_FILES = ("NotoSansCJK", "NotoSansSC", "SourceHanSans", "wqy-zenhei", "wqy-microhei", "DroidSansFallback")
 _COLORS = (DOWN, POOL, UP, "#6a8d3a", "#8e5ea2", "#3e9c9c", "#b08a2e", "#7a7a7a", "#d16ba5", "#2f4858")
 
 
 class MissingGlyphError(RuntimeError):
     """A chart would show a character as an empty box: no installed font has its glyph."""
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """Family name of an installed font with Chinese glyphs known to matplotlib, or None."""
-    from matplotlib import font_manager
-
-    def known() -> str | None:
-        names = {f.name for f in font_manager.fontManager.ttflist}
-        return next((f for f in _CJK_FAMILIES if f in names), None)
-
-    found = known()
-    if found is None:   # installed after matplotlib built its font cache
-        for path in font_manager.findSystemFonts():
-            if any(tag in Path(path).name for tag in _CJK_FILES):
-                font_manager.fontManager.addfont(path)
-        found = known()
-    return found
 
 
 @contextmanager
