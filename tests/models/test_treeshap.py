@@ -220,3 +220,26 @@ def test_the_environment_can_send_every_tree_to_pred_contrib(fitted: Fitted, mon
     values, base2 = tree_shap(fitted.model.booster, X)
     assert calls and all(calls)
     assert np.abs(values - tables).max() < TOL and np.abs(base2 - base).max() < TOL
+
+
+def test_without_a_writable_numba_cache_the_kernel_compiles_in_memory(
+        fitted: Fitted, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import numba
+
+    import models.treeshap as ts
+
+    real = numba.njit
+
+    def no_cache(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function '_explain_rows': no locator available for file")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", no_cache)
+    monkeypatch.setattr(ts, "_KERNELS", None)
+    X = fitted.model.transform(fitted.test.iloc[:20])
+    with caplog.at_level(logging.WARNING, logger="models.treeshap"):
+        values, _ = tree_shap(fitted.model.booster, X)
+    assert "numba cannot cache explain" in caplog.text and "NUMBA_CACHE_DIR" in caplog.text
+    ref = np.asarray(fitted.model.booster.predict(X, pred_contrib=True))
+    assert np.abs(values - ref[:, :-1]).max() < TOL
