@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := demo_out
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test fuzz bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+# property-based tests at 1,000 generated tapes per property (make test runs a bounded profile)
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/features/test_properties.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -161,6 +161,7 @@ def coerce_column(values: pd.Series, field: Field) -> tuple[pd.Series, np.ndarra
         if pd.api.types.is_bool_dtype(values):
             values = values.astype(float)
         num = pd.to_numeric(values, errors="coerce").astype("float64")
+        num = num.where(np.isfinite(num.to_numpy()))  # "inf", or 400 digits that overflow a float: not a number
         bad = present & num.isna().to_numpy()
         if field.kind == "int":
             frac = num.notna().to_numpy() & (np.abs(num.to_numpy() - np.round(num.to_numpy())) > 1e-9)

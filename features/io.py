@@ -195,7 +195,7 @@ def iter_table(
     except pd.errors.EmptyDataError:
         raise TapeError(f"{p}: the file has no header row and no data") from None
     except pd.errors.ParserError as exc:
-        raise TapeError(f"{p}: not a well-formed CSV file: {exc}") from None
+        raise TapeError(f"{p}: not a well-formed CSV file: {' '.join(str(exc).split())}") from None
     except ValueError as exc:
         if "Usecols" in str(exc) or "usecols" in str(exc):
             raise TapeError(f"{p}: {exc}") from None

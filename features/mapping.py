@@ -747,7 +747,7 @@ def _header(path: Path, fmt: Format, encoding: str = "utf-8") -> list[str]:
     except UnicodeDecodeError as exc:
         raise decode_error(path, exc, encoding) from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise TapeError(f"{path}: cannot read the CSV header: {exc}") from None
+        raise TapeError(f"{path}: cannot read the CSV header: {' '.join(str(exc).split())}") from None
 
 
 def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,

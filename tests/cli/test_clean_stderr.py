@@ -72,6 +72,7 @@ def _target_tapes(folder: Path) -> None:
         frame.to_csv(folder / name, index=False)
 
 
+@pytest.mark.slow
 def test_every_command_on_the_sample_prints_no_third_party_warning(tmp_path: Path) -> None:
     book, out = tmp_path / "book", tmp_path / "out"
     _target_tapes(tmp_path)
@@ -113,6 +114,7 @@ def test_every_command_on_the_sample_prints_no_third_party_warning(tmp_path: Pat
     assert "x_empty_code" in evaluate  # what the imputer warned about is one poolgate line
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not WORLD_OMNI.is_file(), reason=f"reference tape not present: {WORLD_OMNI}")
 def test_every_command_on_the_world_omni_tape_prints_no_third_party_warning(tmp_path: Path) -> None:
     tape = pd.read_csv(WORLD_OMNI, dtype=str)

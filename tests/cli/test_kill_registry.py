@@ -35,6 +35,7 @@ def _state() -> tuple[list[str], dict[str, str], list[tuple[str, str]]]:
     return check_consistency(NAME, client=client), aliases, events
 
 
+@pytest.mark.slow
 def test_train_and_promote_killed_leave_a_consistent_registry(registry: Path) -> None:
     book = registry / "book"
     run(["sample", "--contracts", "3000", "--seed", "5", "--out", str(book)], registry)

@@ -65,6 +65,7 @@ def _check_log(log: Path, records: int) -> None:
     assert log.read_bytes().endswith(b"\n")
 
 
+@pytest.mark.slow
 def test_screen_killed_at_each_stage_leaves_whole_files_and_a_sound_log(tmp_path: Path,
                                                                        screen_args: list[str]) -> None:
     out, log = tmp_path / "out", tmp_path / "decisions.log"
