@@ -64,6 +64,7 @@ MAX_TOTAL_ENTRIES = 1 << 25
 _ZERO = float(np.float32(1e-35))   # LightGBM's kZeroThreshold: smaller magnitudes are zero
 _MISSING = {"None": 0, "Zero": 1, "NaN": 2}
 _ROWS_PER_TASK = 4096
+_FILL_ENTRIES = 1 << 20   # table entries built at a time
 #: ``POOLGATE_TREESHAP=pred_contrib`` in the environment sends every tree to LightGBM's ``pred_contrib``
 #: (same values; for comparisons, and a way round a broken numba install).
 ENGINE_VARIABLE = "POOLGATE_TREESHAP"
@@ -286,28 +287,38 @@ class _TreeBuilder:
             tables=tables)
 
 
-# -- the compiled kernels -------------------------------------------------------------------------
+# -- the tables and the compiled kernel ---------------------------------------------------------
 def _fill_tables(leaf_d: np.ndarray, leaf_slot: np.ndarray, leaf_q: np.ndarray, leaf_value: np.ndarray,
                  leaf_table: np.ndarray, tables: np.ndarray) -> None:
-    """``T'`` of every leaf (module docstring), stored by unmet mask, for all leaves with ``d`` path
-    features at once: the weighted products ``v w(|S|) prod_{j not in S} q_j``, then the sums over
-    subsets (one pass per feature), then reversed (``T'(u) = T(all - u)``)."""
+    """``T'`` of every leaf (module docstring), stored by unmet mask, for the leaves with the same number
+    ``d`` of path features together (at most 2^20 entries at a time): the weighted products
+    ``v w(|S|) prod_{j not in S} q_j``, then the sums over subsets (one pass per feature), then
+    reversed (``T'(u) = T(all - u)``)."""
     for d in np.unique(leaf_d):
-        leaves = np.flatnonzero(leaf_d == d)
         size = 1 << int(d)
-        subsets = np.arange(size)
-        members = (subsets[:, None] >> np.arange(d)) & 1                     # (2^d, d)
-        count = members.sum(axis=1)
-        weight = _weights(int(d))[count]
-        q = leaf_q[leaf_slot[leaves][:, None] + np.arange(d)]               # (leaves, d)
-        prod = np.repeat(leaf_value[leaves][:, None], size, axis=1)
-        for j in range(d):
-            prod *= np.where(members[:, j] == 1, 1.0, q[:, j:j + 1])
-        block = prod * weight
-        for j in range(d):  # sum over subsets: add the value without feature j to the one with it
-            view = block.reshape(len(leaves), size >> (j + 1), 2, 1 << j)
-            view[:, :, 1, :] += view[:, :, 0, :]
-        tables[leaf_table[leaves][:, None] + subsets] = block[:, ::-1]
+        same = np.flatnonzero(leaf_d == d)
+        step = max(1, _FILL_ENTRIES // size)  # leaves at a time: temporaries of at most 8 MiB each
+        for first in range(0, same.size, step):
+            _fill_same_width(int(d), same[first:first + step], leaf_slot, leaf_q, leaf_value, leaf_table, tables)
+
+
+def _fill_same_width(d: int, leaves: np.ndarray, leaf_slot: np.ndarray, leaf_q: np.ndarray,
+                     leaf_value: np.ndarray, leaf_table: np.ndarray, tables: np.ndarray) -> None:
+    """:func:`_fill_tables` for ``leaves``, which all have ``d`` path features."""
+    size = 1 << d
+    subsets = np.arange(size)
+    members = (subsets[:, None] >> np.arange(d)) & 1                     # (2^d, d)
+    count = members.sum(axis=1)
+    weight = _weights(d)[count]
+    q = leaf_q[leaf_slot[leaves][:, None] + np.arange(d)]               # (leaves, d)
+    prod = np.repeat(leaf_value[leaves][:, None], size, axis=1)
+    for j in range(d):
+        prod *= np.where(members[:, j] == 1, 1.0, q[:, j:j + 1])
+    block = prod * weight
+    for j in range(d):  # sum over subsets: add the value without feature j to the one with it
+        view = block.reshape(len(leaves), size >> (j + 1), 2, 1 << j)
+        view[:, :, 1, :] += view[:, :, 0, :]
+    tables[leaf_table[leaves][:, None] + subsets] = block[:, ::-1]
 
 
 def _weights(d: int) -> np.ndarray:
@@ -404,7 +415,7 @@ _KERNEL_LOCK = threading.Lock()
 
 
 def _kernels() -> dict[str, Callable[..., None]] | None:
-    """The two numba kernels, compiled once per process (from numba's cache when it is writable).
+    """The numba kernel, compiled once per process (from numba's cache when it is writable).
 
     None, with a warning, when numba cannot be imported: every tree then goes to ``pred_contrib``.
     """

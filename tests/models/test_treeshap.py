@@ -243,3 +243,14 @@ def test_without_a_writable_numba_cache_the_kernel_compiles_in_memory(
     assert "numba cannot cache explain" in caplog.text and "NUMBA_CACHE_DIR" in caplog.text
     ref = np.asarray(fitted.model.booster.predict(X, pred_contrib=True))
     assert np.abs(values - ref[:, :-1]).max() < TOL
+
+
+def test_tables_built_a_few_leaves_at_a_time_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.treeshap as ts
+
+    X, y = _frame(1500, seed=21)
+    booster = lgb.train({"objective": "binary", "num_leaves": 63, "min_data_in_leaf": 3, "verbose": -1,
+                         "num_threads": 1}, lgb.Dataset(X, y), num_boost_round=3)
+    whole = compile_booster(booster).tables
+    monkeypatch.setattr(ts, "_FILL_ENTRIES", 64)
+    np.testing.assert_array_equal(compile_booster(booster).tables, whole)
