@@ -375,3 +375,16 @@ def _forward(doc: Document, data: ModelCardData) -> None:
              metric(f"forward.{oracle}", m[oracle], kind) if oracle in m else "\u2013"]
             for label, key, oracle, kind in _FORWARD_ROWS if key in m]
     sec.add(table(rows, ["measure", "model", "oracle"], kinds=["text", "text", "text"], numeric=[False, True, True]))
+    hazards = []
+    for h in ("default", "prepay", "open"):
+        chosen = [k.removeprefix(f"forward_chosen_{h}_") for k in m if k.startswith(f"forward_chosen_{h}_")]
+        losses = {k.removeprefix(f"forward_validation_logloss_{h}_"): v for k, v in m.items()
+                  if k.startswith(f"forward_validation_logloss_{h}_")}
+        if chosen:
+            hazards.append([h, chosen[0], metric(f"forward.forward_trees_{h}", m.get(f"forward_trees_{h}"), "int"),
+                            ", ".join(f"{f} {v:.6f}" for f, v in losses.items()) or "\u2013"])
+    if hazards:
+        sec.add(table(hazards, ["hazard", "tree family", "trees", "validation log loss by family"],
+                      kinds=["text", "text", "text", "text"], numeric=[False, False, True, False],
+                      caption="Each hazard's tree family, chosen on the validation months: the simplest within "
+                              "one standard error of the least validation log loss (training.forward)."))

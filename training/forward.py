@@ -269,6 +269,7 @@ def fit_forward(contracts: pd.DataFrame, performance: pd.DataFrame, *, spec: Fea
     metrics: dict[str, float] = {"forward_snapshots": float(len(snaps)), "forward_fraction": fraction}
     for h, c in choices.items():
         metrics[f"forward_trees_{h}"] = float(model.parts[h].trees.num_trees())
+        metrics[f"forward_chosen_{h}_{c.family}"] = 1.0      # metrics are numbers: the name carries the family
         for f, (loss, _) in c.scores.items():
             metrics[f"forward_validation_logloss_{h}_{f}"] = loss
     test = part == "test"

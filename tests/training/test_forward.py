@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,3 +107,16 @@ def test_the_choice_is_reported(small_book: Book) -> None:
         assert outcome.params[f"forward.{h}.family"] == chosen[h]["family"] in ("stumps", "trees_8")
         assert set(chosen[h]["validation_log_loss"]) == {"stumps", "trees_8"}
         assert outcome.metrics[f"forward_validation_logloss_{h}_stumps"] > 0
+        assert outcome.metrics[f"forward_chosen_{h}_{chosen[h]['family']}"] == 1.0
+    # the model card's forward section names each hazard's family beside every family's loss
+    from types import SimpleNamespace
+
+    from reports.html import Document
+    from reports.model_card import _forward
+
+    doc = Document(title="card")
+    _forward(doc, SimpleNamespace(metrics={**outcome.metrics}))  # type: ignore[arg-type]
+    html = doc.render()
+    for h in HAZARDS:
+        assert re.search(f"<td[^>]*>{h}</td><td[^>]*>{chosen[h]['family']}</td>", html)
+    assert "trees_8 0." in html
