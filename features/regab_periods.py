@@ -40,7 +40,7 @@ import pandas as pd
 
 from features.exceptions import TapeError
 from features.io import iter_table
-from features.mapping import Mapping, apply_mapping, load_mapping, tape_columns
+from features.mapping import Mapping, apply_mapping, load_mapping
 from features.regab import AssetClass, iter_regab_xml
 from features.regab_labels import _parse_period, _text
 from features.regab_performance import PERFORMANCE_COLUMNS, regab_performance
@@ -139,7 +139,6 @@ def read_regab_book(paths: Sequence[str | os.PathLike[str]], *, asset_class: Ass
         if str(path).lower().endswith(".xml"):
             frames.extend(iter_regab_xml(path))
         else:
-            tape_columns(path)          # names the file in the error when it cannot be read
             frames.extend(iter_table(path, chunksize=None))
     if not frames:
         raise TapeError("no reporting-period tapes given")
