@@ -26,10 +26,12 @@ def _fmt(value: object) -> str:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from training.registry import history, list_versions
+    from training.registry import check_consistency, history, list_versions
 
     versions = list_versions(args.model_name)
     events = history(args.model_name)
+    for problem in check_consistency(args.model_name):  # aliases the history does not explain
+        print(f"poolgate models: warning: registry {args.model_name}: {problem}", file=sys.stderr)
     if args.json:
         print_json({"model_name": args.model_name, "versions": versions, "history": events})
         return 0

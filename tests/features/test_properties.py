@@ -12,7 +12,7 @@ to the whole file: truncated, empty, random bytes). Properties:
 - reading through a mapping never loses, invents or reorders a row, and chunking does not change it.
 
 ``make test`` runs a bounded profile (``ci``, few examples); ``make fuzz`` runs the ``fuzz`` profile with
-1,000 examples per property (``HYPOTHESIS_PROFILE=fuzz``).
+1,000 examples per property (``HYPOTHESIS_PROFILE=fuzz``; ``POOLGATE_FUZZ_EXAMPLES=N`` sets another count).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from tests.models.book import make_book
 settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True,
                           phases=(Phase.explicit, Phase.reuse, Phase.generate),  # no minutes spent shrinking
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-settings.register_profile("fuzz", max_examples=1000, deadline=None,
+settings.register_profile("fuzz", max_examples=int(os.environ.get("POOLGATE_FUZZ_EXAMPLES", "1000")), deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
