@@ -648,8 +648,10 @@ def stack_weights(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, li
                     np.r_[z_parts.T @ g, np.bincount(fold_of, weights=g, minlength=f)] / len(yy))
 
         start = np.r_[np.full(k, 1.0 / k), np.zeros(f)]
-        fit = minimize(loss, start, jac=True, method="L-BFGS-B",
-                       bounds=[(0.0, None)] * k + [(None, None)] * f)
+        # the default tolerances stop on changes of the log loss below 2e-9 per step, a few steps in,
+        # while differences in the fifth decimal decide the weights
+        fit = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * k + [(None, None)] * f,
+                       options={"ftol": 1e-13, "gtol": 1e-10, "maxiter": 2_000})
         w = np.asarray(fit.x[:k])
         total = float(w.sum())
         small = [nm for nm, v in zip(keep, w, strict=True) if total <= 0 or v < min_share * total]
