@@ -66,11 +66,11 @@ def weighted_booster(parts: Sequence[tuple[lgb.Booster, float]]) -> lgb.Booster:
     if len(kept) == 1 and kept[0][1] == 1.0:
         return kept[0][0]
     names = kept[0][0].feature_name()
-    header, _, tail = _split(kept[0][0].model_to_string())
-    blocks: list[str] = []
-    for booster, weight in kept:
+    for booster, _ in kept:
         if booster.feature_name() != names:
             raise ValueError(f"weighted_booster: features {booster.feature_name()} differ from {names}")
-        blocks.extend(_scale(tree, weight) for tree in _split(booster.model_to_string())[1])
+    split = [(_split(booster.model_to_string()), weight) for booster, weight in kept]
+    (header, _, tail), _ = split[0]
+    blocks = [_scale(tree, weight) for (_, trees, _), weight in split for tree in trees]
     text = header + "".join(f"Tree={k}\n{block}" for k, block in enumerate(blocks)) + tail
     return lgb.Booster(model_str=text)

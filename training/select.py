@@ -578,15 +578,15 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     scale = min(1.25, n / mean_fit) if len(scheme.folds) > 1 else 1.0
     linear = LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x, y)
     scorecard = WoEScorecard(directions=directions, random_state=seed).fit(x, y)
-    tree_parts = [nm for nm in used if nm in by_name or nm == on_linear] or [best_tree]
+    tree_parts = [nm for nm in used if nm in by_name or nm == on_linear]
     boosters = []
-    for nm in tree_parts:
+    for nm in tree_parts or [best_tree]:  # a winner without trees keeps the best family, at weight 0
         family = by_name[best_tree if nm == on_linear else nm]
         full = lgb.Dataset(x, label=y, categorical_feature=list(categorical) or "auto", params=ds_params,
                            free_raw_data=False, init_score=linear.decision_function(x) if nm == on_linear else None)
         boosters.append((lgb.train(_params(family.params, x, directions, categorical, seed, num_threads), full,
-                                   num_boost_round=max(1, round(rounds[nm] * scale))), weights.get(nm) or 1.0))
-    has_trees = any(nm in by_name or nm == on_linear for nm in used)
+                                   num_boost_round=max(1, round(rounds[nm] * scale))),
+                         weights[nm] if tree_parts else 1.0))
     booster = weighted_booster(boosters)
     oof = np.full(n, np.nan)
     for (_, val), r in zip(scheme.folds, scored[winner].raw, strict=True):
@@ -594,7 +594,7 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     validated = ~np.isnan(oof)
     calibration = fit_platt(oof[validated], y[validated])
     return Selection(winner=winner, booster=booster, trees=booster.num_trees(), params=dict(fam.params),
-                     linear=linear, scorecard=scorecard, tree_weight=1.0 if has_trees else 0.0,
+                     linear=linear, scorecard=scorecard, tree_weight=1.0 if tree_parts else 0.0,
                      linear_weight=weights.get("linear", 0.0) + weights.get(on_linear, 0.0),
                      scorecard_weight=weights.get("woe", 0.0), weights={nm: weights[nm] for nm in used},
                      calibration=calibration, scheme=scheme, candidates=table, direction_cost=cost, oof_raw=oof,
@@ -654,13 +654,12 @@ def stack_weights(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, li
                        options={"ftol": 1e-13, "gtol": 1e-10, "maxiter": 2_000})
         w = np.asarray(fit.x[:k])
         total = float(w.sum())
-        small = [nm for nm, v in zip(keep, w, strict=True) if total <= 0 or v < min_share * total]
-        if total > 0 and (not small or len(small) == len(keep)):
-            break
         if total <= 0:  # nothing ranks: the single candidate with the least log loss
-            best = min(keep, key=lambda nm: float(np.mean(np.logaddexp(0.0, np.concatenate(raws[nm]))
-                                                          - yy * np.concatenate(raws[nm]))))
+            best = min(keep, key=lambda nm: logloss(yy, expit(np.concatenate(raws[nm]))))
             return {nm: float(nm == best) for nm in names}, float(fit.fun)
+        small = [nm for nm, v in zip(keep, w, strict=True) if v < min_share * total]
+        if not small or len(small) == len(keep):
+            break
         keep = [nm for nm in keep if nm not in small]
     out = dict.fromkeys(names, 0.0)
     out.update({nm: float(v) / total for nm, v in zip(keep, w, strict=True)})
