@@ -15,6 +15,7 @@ import os
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.exceptions import FileValueError, TapeError
+from features.exceptions import ConfigError, FileValueError, TapeError
 from features.staging import remove_stale, temp_prefix
 
 __all__ = [
+    "TapeBatches",
     "atomic_write",
     "count_rows",
     "iter_table",
     "read_table",
     "read_toml",
+    "tape_columns",
     "tape_format",
     "write_json",
     "write_table",
@@ -200,6 +203,59 @@ def iter_table(
         if "Usecols" in str(exc) or "usecols" in str(exc):
             raise TapeError(f"{p}: {exc}") from None
         raise
+
+
+def tape_columns(path: str | os.PathLike[str], *, encoding: str = "utf-8") -> list[str]:
+    """The column names of a tape, read from the Parquet schema or the CSV header row (no data read).
+
+    Raises
+    ------
+    TapeError
+        If the file is missing, empty, not CSV/Parquet, or a CSV without a header row.
+    """
+    p = Path(path)
+    if tape_format(p) == "parquet":
+        return list(_check_parquet(p).schema_arrow.names)
+    try:
+        return [str(c) for c in pd.read_csv(p, nrows=0, dtype=str, encoding=encoding).columns]
+    except UnicodeDecodeError as exc:
+        raise decode_error(p, exc, encoding) from None
+    except pd.errors.EmptyDataError:
+        raise TapeError(f"{p}: the file has no header row and no data") from None
+
+
+@dataclass(frozen=True)
+class TapeBatches:
+    """Some columns of a tape, read afresh on every iteration in frames of at most ``batch_rows`` rows.
+
+    What a long tape (a 24-million-row performance history) is handed around as instead of a frame:
+    each pass holds one batch at a time (:func:`iter_table`: ``index`` is the 0-based data row number
+    in the file, continued from batch to batch). ``len()`` is the tape's row count (from the Parquet
+    metadata; one streaming pass for CSV).
+
+    Parameters
+    ----------
+    path : path-like
+        CSV or Parquet tape.
+    columns : tuple of str
+        Columns read (each must be in the tape: :func:`tape_columns`).
+    batch_rows : int, default 1,000,000
+        Rows per batch at most.
+    """
+
+    path: Path
+    columns: tuple[str, ...]
+    batch_rows: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        if int(self.batch_rows) < 1:
+            raise ConfigError(f"TapeBatches.batch_rows must be >= 1 row, got {self.batch_rows!r}")
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return iter_table(self.path, chunksize=int(self.batch_rows), columns=list(self.columns))
+
+    def __len__(self) -> int:
+        return count_rows(self.path)
 
 
 def count_rows(path: str | os.PathLike[str]) -> int:

@@ -4,8 +4,13 @@ The book is checked against the canonical contract (:func:`features.contract.che
 A row with a problem in a field the run reads (the model inputs' fields in the feature specification,
 ``contract_id`` and ``origination_date``) cannot be trained on: it is left out, counted and named in the
 log, never dropped silently. Problems in other fields (e.g. the status fields at the cut-off, which
-the model does not use) are counted and logged, and the row is kept. Only the four performance columns the labels use are read,
-and only ``contract_id`` and ``pd_24m`` of the truth.
+the model does not use) are counted and logged, and the row is kept. Only the four performance columns the labels use are read
+(and the three more the forward model's snapshots use), and only ``contract_id`` and ``pd_24m`` of the truth (and the
+forward oracle's columns).
+
+The performance history is not read here: it grows with the months as well as the contracts (24 million rows for a
+1,000,000-contract book), so the run gets it as :class:`features.io.TapeBatches`, read in batches of
+``history_batch_rows`` rows of the needed columns by each stage that uses it (labels, snapshots), never whole.
 """
 
 from __future__ import annotations
@@ -13,16 +18,18 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from features.contract import blank_sentinels, check_lease_tape
 from features.exceptions import TapeError
-from features.io import read_table
+from features.io import TapeBatches, read_table, tape_columns
 from features.spec import FeatureSpec, load_spec
 from training.errors import TrainingError
 
-__all__ = ["PERFORMANCE_COLUMNS", "TRUTH_COLUMNS", "TrainingData", "read_training_data"]
+__all__ = ["HISTORY_BATCH_ROWS", "PERFORMANCE_COLUMNS", "TRUTH_COLUMNS", "TrainingData", "history_batches",
+           "read_training_data"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,8 @@ SNAPSHOT_PERFORMANCE_COLUMNS = ["month", "amount_due", "amount_paid"]
 TRUTH_COLUMNS = ["contract_id", "pd_24m"]
 #: Also read when the truth has them: the forward oracle and the outcomes after the cut-off.
 FORWARD_TRUTH_COLUMNS = ["pd_12m_fwd", "pd_remaining_fwd", "outcome", "default_month"]
+#: History rows held at once by a pass over the performance history (about 100 MB as frames).
+HISTORY_BATCH_ROWS = 1_000_000
 
 
 def _read_with_optional(path: str | os.PathLike[str], needed: list[str], optional: list[str]) -> pd.DataFrame:
@@ -42,6 +51,26 @@ def _read_with_optional(path: str | os.PathLike[str], needed: list[str], optiona
         return read_table(path, columns=needed)
 
 
+def history_batches(path: str | os.PathLike[str], *, batch_rows: int = HISTORY_BATCH_ROWS) -> TapeBatches:
+    """The performance history as batches of the columns a run reads.
+
+    :data:`PERFORMANCE_COLUMNS`, plus :data:`SNAPSHOT_PERFORMANCE_COLUMNS` when the tape has every one
+    of them. Only the header (CSV) or the schema (Parquet) is read here.
+
+    Raises
+    ------
+    TapeError
+        If the file cannot be read or lacks a column the labels need.
+    """
+    names = tape_columns(path)
+    missing = [c for c in PERFORMANCE_COLUMNS if c not in names]
+    if missing:
+        raise TapeError(f"{path}: the performance history lacks column(s) {', '.join(missing)}; the labels need "
+                        f"{', '.join(PERFORMANCE_COLUMNS)}")
+    optional = SNAPSHOT_PERFORMANCE_COLUMNS if all(c in names for c in SNAPSHOT_PERFORMANCE_COLUMNS) else []
+    return TapeBatches(Path(path), tuple(PERFORMANCE_COLUMNS + optional), batch_rows=batch_rows)
+
+
 @dataclass(frozen=True)
 class TrainingData:
     """Typed tables for a training run.
@@ -50,9 +79,10 @@ class TrainingData:
     ----------
     book : DataFrame
         Valid canonical lease records.
-    performance : DataFrame or None
-        ``contract_id``, ``months_on_book``, ``dpd``, ``status`` of the monthly history (None when the
-        labels come from a target column instead).
+    performance : TapeBatches or None
+        ``contract_id``, ``months_on_book``, ``dpd``, ``status`` (and ``month``, ``amount_due``,
+        ``amount_paid`` when the tape has them) of the monthly history, read in batches by whoever
+        iterates over it (None when the labels come from a target column instead).
     truth : DataFrame or None
         ``contract_id`` and ``pd_24m`` (oracle PD over 24 months, a fraction) when given.
     rows_read : int
@@ -70,7 +100,7 @@ class TrainingData:
     """
 
     book: pd.DataFrame
-    performance: pd.DataFrame | None
+    performance: TapeBatches | None
     truth: pd.DataFrame | None
     rows_read: int
     rows_invalid: int
@@ -81,13 +111,16 @@ class TrainingData:
 
 def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathLike[str] | None,
                        truth: str | os.PathLike[str] | None = None, *,
-                       spec: FeatureSpec | None = None, source: str | None = None) -> TrainingData:
+                       spec: FeatureSpec | None = None, source: str | None = None,
+                       history_batch_rows: int = HISTORY_BATCH_ROWS) -> TrainingData:
     """Read and check the book, its history and (optionally) the truth.
 
     ``spec`` (the shipped feature specification by default) decides which fields the run reads.
     ``performance`` may be None when the labels come from elsewhere (a mapping's target).
     ``source`` is what the user gives ``poolgate validate --tape`` to list every problem, when it is
     not ``tape`` itself (a tape read through a mapping: ``"book.csv --mapping m.toml"``).
+    ``history_batch_rows`` is the most history rows a pass over the performance history holds at once
+    (:func:`history_batches`); the history's header is checked here, its rows are read later.
 
     Raises
     ------
@@ -96,6 +129,7 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
     TrainingError
         If no row of the book is valid.
     """
+    perf = history_batches(performance, batch_rows=history_batch_rows) if performance is not None else None
     raw = read_table(tape)
     used = {"contract_id", "origination_date", *(spec or load_spec()).required_fields}
     # a sentinel code in a numeric model input (a bureau score of 0) is read as missing before the
@@ -124,8 +158,6 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
     book = checked.records.loc[~drop].reset_index(drop=True)
     if book.empty:
         raise TrainingError(f"{source or tape}: none of its {len(raw)} rows has valid model inputs; nothing to train on")
-    perf = (_read_with_optional(performance, PERFORMANCE_COLUMNS, SNAPSHOT_PERFORMANCE_COLUMNS)
-            if performance is not None else None)
     truth_frame = _read_with_optional(truth, TRUTH_COLUMNS, FORWARD_TRUTH_COLUMNS) if truth is not None else None
     return TrainingData(book=book, performance=perf, truth=truth_frame, rows_read=len(raw), rows_invalid=int(drop.sum()),
                         rows_with_other_problems=kept_with_problems, problems=problems,

@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from features.exceptions import ConfigError
+from features.io import TapeBatches
 from features.pipeline import FeatureBuilder
 from features.snapshots import build_snapshots, snapshot_split, verify_snapshots
 from features.spec import FeatureSpec
@@ -51,6 +52,10 @@ __all__ = ["HAZARD_FAMILIES", "SEASONING_BUCKETS", "ForwardConfig", "ForwardResu
            "choose_hazard_families", "fit_forward", "forward_figures"]
 
 log = logging.getLogger(__name__)
+
+#: The monthly history: a frame, or a tape read in batches (:class:`features.io.TapeBatches`; every
+#: pass over it holds one batch; :func:`fit_forward` reads it four times).
+History: TypeAlias = pd.DataFrame | TapeBatches
 
 SEASONING_BUCKETS: tuple[tuple[str, int, int], ...] = (("0_5", 0, 5), ("6_11", 6, 11), ("12_23", 12, 23),
                                                         ("24plus", 24, 10_000))
@@ -214,13 +219,31 @@ class ForwardResult:
     seconds: dict[str, float]
 
 
-def _running_at_cutoff(performance: pd.DataFrame) -> pd.Index:
-    last = performance.sort_values(["contract_id", "months_on_book"]).groupby("contract_id", sort=False).tail(1)
+def _last_rows(performance: pd.DataFrame) -> pd.DataFrame:
+    """The last history row (most months on book) of each contract, sorted by ``contract_id``."""
+    frame = performance[["contract_id", "months_on_book", "status", "dpd"]].assign(
+        contract_id=performance["contract_id"].astype(str), months_on_book=pd.to_numeric(performance["months_on_book"]))
+    return frame.sort_values(["contract_id", "months_on_book"]).groupby("contract_id", sort=False).tail(1)
+
+
+def _running_at_cutoff(performance: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.Index:
+    """Contracts whose last history row is current and under 90 dpd, sorted; the history whole or in
+    batches (the last rows of each batch are kept, and of those the last)."""
+    batches = [performance] if isinstance(performance, pd.DataFrame) else performance
+    last: pd.DataFrame | None = None
+    pending: list[pd.DataFrame] = []
+    for batch in batches:
+        pending.append(_last_rows(batch))
+        if sum(len(p) for p in pending) >= (0 if last is None else len(last)):
+            last = _last_rows(pd.concat(pending if last is None else [last, *pending], ignore_index=True))
+            pending = []
+    if pending or last is None:
+        last = _last_rows(pd.concat(pending if last is None else [last, *pending], ignore_index=True))
     ok = (last["status"].astype(str) == "current") & (pd.to_numeric(last["dpd"]) < 90)
     return pd.Index(last.loc[ok, "contract_id"].astype(str))
 
 
-def fit_forward(contracts: pd.DataFrame, performance: pd.DataFrame, *, spec: FeatureSpec,
+def fit_forward(contracts: pd.DataFrame, performance: History, *, spec: FeatureSpec,
                 truth: pd.DataFrame | None = None, config: ForwardConfig | None = None,
                 seed: int = 0) -> ForwardResult:
     """Fit the forward model on a book and its history and measure it (see the module docstring).
@@ -229,8 +252,9 @@ def fit_forward(contracts: pd.DataFrame, performance: pd.DataFrame, *, spec: Fea
     ----------
     contracts : DataFrame
         The book (canonical lease records, status fields as of the cut-off).
-    performance : DataFrame
-        Its monthly history (``PERFORMANCE_FIELDS``).
+    performance : DataFrame or TapeBatches
+        Its monthly history (``PERFORMANCE_FIELDS``), whole or read in batches (snapshots, the leakage
+        guard and the contracts running at the cut-off each take one pass; never held whole).
     spec : FeatureSpec
         Origination inputs (``model_inputs``) and behaviour inputs (``snapshot_inputs``).
     truth : DataFrame, optional
@@ -289,7 +313,7 @@ def fit_forward(contracts: pd.DataFrame, performance: pd.DataFrame, *, spec: Fea
     return ForwardResult(model=model, metrics=metrics, at_cutoff=table, seconds=seconds)
 
 
-def attach_forward(outcome: Any, book: pd.DataFrame, performance: pd.DataFrame, *, truth: pd.DataFrame | None = None,
+def attach_forward(outcome: Any, book: pd.DataFrame, performance: History, *, truth: pd.DataFrame | None = None,
                    seed: int = 0, config: ForwardConfig | None = None) -> None:
     """Fit the forward model for a training run and attach it: ``outcome.model.forward``, its metrics
     (``forward_*``) into ``outcome.metrics``, its settings into ``outcome.params`` and its wall time

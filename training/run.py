@@ -31,6 +31,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from features.exceptions import ConfigError
+from features.io import TapeBatches
 from features.labels import default_labels
 from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, load_spec
@@ -218,8 +219,8 @@ def _flat(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
     return {f"{prefix}{k}": v for k, v in values.items()}
 
 
-def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, truth: pd.DataFrame | None = None,
-                     seed: int = 0, config: RunConfig | None = None, spec: FeatureSpec | None = None,
+def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | TapeBatches | None, *,
+                     truth: pd.DataFrame | None = None, seed: int = 0, config: RunConfig | None = None, spec: FeatureSpec | None = None,
                      scaling: ScoreScaling | None = None, labels: pd.DataFrame | None = None) -> TrainingOutcome:
     """Train and measure a model on a book and its performance history (no MLflow).
 
@@ -227,8 +228,9 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | None, *, tr
     ----------
     book : DataFrame
         Canonical lease records (typed, e.g. from :func:`features.contract.check_lease_tape`).
-    performance : DataFrame or None
-        Monthly performance history of the same contracts (labels: default within the horizon).
+    performance : DataFrame, TapeBatches or None
+        Monthly performance history of the same contracts (labels: default within the horizon), whole
+        or read in batches (:func:`training.data.read_training_data`).
     labels : DataFrame, optional
         Ready labels instead of the history: ``contract_id``, ``default`` (0/1) and ``observed``
         (bool), e.g. from a mapped tape's target (:func:`labels_from_target`).
@@ -429,8 +431,8 @@ def _as_search(sel: Selection, rows: int) -> SearchResult:
     return SearchResult(dict(sel.params), sel.trees, trials)
 
 
-def train_run(book: pd.DataFrame, performance: pd.DataFrame | None, *, truth: pd.DataFrame | None = None,
-              experiment: str = "poolgate", seed: int = 0, config: RunConfig | None = None,
+def train_run(book: pd.DataFrame, performance: pd.DataFrame | TapeBatches | None, *,
+              truth: pd.DataFrame | None = None, experiment: str = "poolgate", seed: int = 0, config: RunConfig | None = None,
               model_name: str = MODEL_NAME, policy_path: str | os.PathLike[str] | None = None,
               spec: FeatureSpec | None = None, source: str | None = None,
               labels: pd.DataFrame | None = None) -> RunResult:
