@@ -10,7 +10,7 @@ mappings:
   reported period (origination fields, term, the scheduled payment as ``monthly_rent``), with the
   status fields of its **last** one (``cutoff_date`` its period end, ``months_on_book``,
   ``current_dpd``, ``worst_dpd`` over the reported periods, ``instalments_paid`` = amount paid over the
-  reported periods / ``monthly_rent``, ``outstanding_principal``);
+  reported periods / ``monthly_rent``, at most ``months_on_book``, ``outstanding_principal``);
 * ``performance``: the canonical history of every reported period
   (:func:`features.regab_performance.regab_performance`: dpd, amounts due and paid, charge-offs,
   status ``current``, ``defaulted``, ``prepaid`` or ``terminated``).
@@ -126,7 +126,9 @@ def regab_book(periods: pd.DataFrame, asset_class: AssetClass, *, mapping: Mappi
     records["first_months_on_book"] = perf.loc[first, "months_on_book"].to_numpy()
     records["current_dpd"] = tail["dpd"].to_numpy()
     records["worst_dpd"] = worst.reindex(range(len(tail))).to_numpy()
-    records["instalments_paid"] = np.round(paid / np.where(rent > 0, rent, np.nan))
+    # a payoff is not instalments: at most one a month on book
+    records["instalments_paid"] = np.minimum(np.round(paid / np.where(rent > 0, rent, np.nan)),
+                                             records["months_on_book"].to_numpy(dtype="float64"))
     records["outstanding_principal"] = tail["outstanding_principal"].to_numpy()
     return RegabBook(records=records, performance=perf, periods=n_periods, problems=mapped.problems)
 

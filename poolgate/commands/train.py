@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from features.pause import pause_point
 from poolgate._console import print_json
 from poolgate._mapped import MAPPING_HELP, canonical_copy
+from poolgate._series import holds_a_series, series_copy
 
 NAME = "train"
 HELP = "train the default model on a book and its history; log to MLflow; register a challenger"
@@ -25,7 +27,9 @@ ORDER = 40
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tape", required=True, help="book of canonical lease records (CSV or Parquet)")
+    p.add_argument("--tape", required=True, nargs="+", help="book of canonical lease records (CSV or Parquet); with "
+                   "--mapping regab-autoloan or regab-autolease, one or more ABS-EE tapes that together hold two or more "
+                   "reporting periods (a series: the labels and the forward model come from its history)")
     p.add_argument("--mapping", help=MAPPING_HELP + " (the book; the performance history stays canonical). Only "
                    "the model inputs whose canonical fields the mapping maps (and that are not empty) are used, plus its "
                    "[features]")
@@ -46,6 +50,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as keep:   # a series' canonical copies live until the run has read them
+        return _run(args, keep)
+
+
+def _run(args: argparse.Namespace, keep: contextlib.ExitStack) -> int:
     from features.exceptions import ConfigError
     from features.mapping import extra_input_name, mapped_spec
     from features.spec import load_spec
@@ -61,7 +70,23 @@ def run(args: argparse.Namespace) -> int:
     spec = None
     labels = None
     absent: tuple[str, ...] = ()
-    if args.mapping:
+    series = None
+    tapes, args.tape = args.tape, args.tape[0]
+    if args.mapping and not args.target and not args.performance and holds_a_series(tapes, args.mapping):
+        folder = keep.enter_context(tempfile.TemporaryDirectory(prefix="poolgate-series-"))
+        series = series_copy(tapes, args.mapping, folder)
+        spec, dropped = mapped_spec(load_spec(), series.filled, series.mapping.features)
+        if spec is None:
+            raise ConfigError(f"mapping {args.mapping}: the series fills none of the canonical fields a model "
+                              "input needs (docs/features.md lists them)")
+        if dropped:
+            print(f"  model inputs left out (not mapped, or empty in the series): {', '.join(dropped)}", file=sys.stderr)
+        data = read_training_data(series.book, series.performance, args.truth, spec=spec,
+                                  source=f"{' '.join(tapes)} --mapping {args.mapping}")
+    elif len(tapes) > 1:
+        raise ConfigError("several --tape files are read only as a series of Reg AB reporting periods through "
+                          "--mapping regab-autoloan or regab-autolease, without --target or --performance")
+    elif args.mapping:
         with tempfile.TemporaryDirectory(prefix="poolgate-map-") as tmp:
             copy = canonical_copy(args.tape, args.mapping, Path(tmp) / "book.parquet", target=args.target,
                                   with_target=args.performance is None)
@@ -96,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     config = RunConfig(search=SearchConfig(num_threads=args.threads), split=SplitConfig(period=args.period))
     result = train_run(data.book, data.performance, truth=data.truth, experiment=args.experiment, seed=args.seed,
                        config=config, model_name=args.model_name, policy_path=args.policy,
-                       source=str(Path(args.tape).resolve()), spec=spec, labels=labels)
+                       source=" ".join(str(Path(t).resolve()) for t in tapes), spec=spec, labels=labels)
     if args.json:
         out = result.to_dict()
         out["rows"] = {"read": data.rows_read, "left_out_invalid": data.rows_invalid,
@@ -104,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
                        "out_of_range_as_missing": data.out_of_range_as_missing}
         if args.mapping:
             out["absent_columns"] = list(absent)
+        if series is not None:
+            out["series"] = {"assets": series.assets, "reporting_periods": series.periods}
         print_json(out)
         return 0
     m = result.metrics
