@@ -219,28 +219,27 @@ class ForwardResult:
     seconds: dict[str, float]
 
 
-def _last_rows(performance: pd.DataFrame) -> pd.DataFrame:
-    """The last history row (most months on book) of each contract, sorted by ``contract_id``."""
-    frame = performance[["contract_id", "months_on_book", "status", "dpd"]].assign(
-        contract_id=performance["contract_id"].astype(str), months_on_book=pd.to_numeric(performance["months_on_book"]))
-    return frame.sort_values(["contract_id", "months_on_book"]).groupby("contract_id", sort=False).tail(1)
-
-
-def _running_at_cutoff(performance: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.Index:
-    """Contracts whose last history row is current and under 90 dpd, sorted; the history whole or in
-    batches (the last rows of each batch are kept, and of those the last)."""
-    batches = [performance] if isinstance(performance, pd.DataFrame) else performance
-    last: pd.DataFrame | None = None
-    pending: list[pd.DataFrame] = []
-    for batch in batches:
-        pending.append(_last_rows(batch))
-        if sum(len(p) for p in pending) >= (0 if last is None else len(last)):
-            last = _last_rows(pd.concat(pending if last is None else [last, *pending], ignore_index=True))
-            pending = []
-    if pending or last is None:
-        last = _last_rows(pd.concat(pending if last is None else [last, *pending], ignore_index=True))
-    ok = (last["status"].astype(str) == "current") & (pd.to_numeric(last["dpd"]) < 90)
-    return pd.Index(last.loc[ok, "contract_id"].astype(str))
+def _running_at_cutoff(performance: pd.DataFrame | Iterable[pd.DataFrame], book_ids: pd.Index) -> pd.Index:
+    """Contracts whose last history row (most months on book; of equal ones, the last in the file) is
+    current and under 90 dpd, sorted; the history whole or in batches. Every history row's contract is
+    in ``book_ids`` (:func:`features.snapshots.build_snapshots` checked it); per book contract only the
+    last row's months on book and state so far are kept."""
+    last_mob = np.full(len(book_ids), -np.inf)
+    running = np.zeros(len(book_ids), dtype=bool)
+    for batch in [performance] if isinstance(performance, pd.DataFrame) else performance:
+        if not len(batch):
+            continue
+        code = book_ids.get_indexer(batch["contract_id"].astype(str))
+        mob = pd.to_numeric(batch["months_on_book"]).to_numpy(dtype="float64")
+        ok = ((batch["status"].astype(str) == "current") & (pd.to_numeric(batch["dpd"]) < 90)).to_numpy()
+        order = np.lexsort((mob, code))                       # stable: equal months keep the file order
+        code, mob, ok = code[order], mob[order], ok[order]
+        tail = np.r_[code[1:] != code[:-1], True]             # each contract's last row in this batch
+        code, mob, ok = code[tail], mob[tail], ok[tail]
+        later = mob >= last_mob[code]
+        last_mob[code[later]] = mob[later]
+        running[code[later]] = ok[later]
+    return pd.Index(np.sort(book_ids.to_numpy()[running]).astype(str))
 
 
 def fit_forward(contracts: pd.DataFrame, performance: History, *, spec: FeatureSpec,
@@ -269,13 +268,18 @@ def fit_forward(contracts: pd.DataFrame, performance: History, *, spec: FeatureS
     verify_snapshots(snaps, contracts, performance, n_contracts=config.verify_contracts, seed=seed)
     part = snapshot_split(snaps, test_months=config.test_months, valid_months=config.valid_months,
                           horizon_months=LAG_MONTHS).to_numpy()
-    book = contracts.assign(contract_id=contracts["contract_id"].astype(str)).set_index("contract_id", drop=False)
-    records = book.loc[snaps["contract_id"].to_numpy()].reset_index(drop=True)
-    builder = FeatureBuilder(spec, min_level_count=10).fit(book.reset_index(drop=True))
+    # the book is looked up by position, not copied: on a large book every copy (and the snapshots'
+    # records, a row of the book per snapshot) weighs in the run's peak memory
+    book_ids = pd.Index(contracts["contract_id"].astype(str))
+    inputs = [c for c in contracts.columns if c in set(spec.required_fields)]
+    records = contracts[inputs].iloc[book_ids.get_indexer(snaps["contract_id"].to_numpy())].reset_index(drop=True)
+    builder = FeatureBuilder(spec, min_level_count=10).fit(contracts)
     seconds["snapshots"] = round(time.perf_counter() - t0, 2)
     t1 = time.perf_counter()
     X = forward_inputs(builder, spec, records, snaps)
     rows = hazard_rows(snaps, fraction=fraction, seed=seed)
+    n_snapshots = len(snaps)
+    del records, snaps
     fit, valid = part == "train", part == "validation"
     choices = choose_hazard_families(X, rows, fit, valid, directions=hazard_directions(builder, spec, list(X.columns)),
                                      families=config.families, choose_rows=config.choose_rows,
@@ -288,9 +292,9 @@ def fit_forward(contracts: pd.DataFrame, performance: History, *, spec: FeatureS
                               params={h: {**c.params, "n_jobs": config.threads} for h, c in choices.items()},
                               fraction=fraction, linear_base=config.linear_base, refit=config.refit,
                               random_state=seed,
-                              metadata={"fraction": fraction, "snapshots": len(snaps), "hazard_families": chosen})
+                              metadata={"fraction": fraction, "snapshots": n_snapshots, "hazard_families": chosen})
     seconds["fit"] = round(time.perf_counter() - t1, 2)
-    metrics: dict[str, float] = {"forward_snapshots": float(len(snaps)), "forward_fraction": fraction}
+    metrics: dict[str, float] = {"forward_snapshots": float(n_snapshots), "forward_fraction": fraction}
     for h, c in choices.items():
         metrics[f"forward_trees_{h}"] = float(model.parts[h].trees.num_trees())
         metrics[f"forward_chosen_{h}_{c.family}"] = 1.0      # metrics are numbers: the name carries the family
@@ -305,8 +309,8 @@ def fit_forward(contracts: pd.DataFrame, performance: History, *, spec: FeatureS
         if 0 < y.sum() < len(y):
             metrics[f"forward_auc_{h}_oot"] = float(roc_auc_score(y, model.predict_hazard(h, X.loc[m])))
     t2 = time.perf_counter()
-    running = _running_at_cutoff(performance)
-    at = book.loc[running].reset_index(drop=True)
+    running = _running_at_cutoff(performance, book_ids)
+    at = contracts.iloc[book_ids.get_indexer(running)].assign(contract_id=running.to_numpy()).reset_index(drop=True)
     table, figures = forward_figures(model, at, truth)
     metrics.update(figures)
     seconds["cutoff"] = round(time.perf_counter() - t2, 2)

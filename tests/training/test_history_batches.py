@@ -15,7 +15,7 @@ from features.io import TapeBatches, read_table
 from features.labels import default_labels
 from features.spec import load_spec
 from training.data import read_training_data
-from training.forward import ForwardConfig, fit_forward
+from training.forward import ForwardConfig, _running_at_cutoff, fit_forward
 
 CONFIG = ForwardConfig(fraction=0.2, families=("trees_8",))
 
@@ -54,3 +54,13 @@ def test_the_run_reads_the_history_in_batches_and_gets_the_same_labels_and_forwa
     assert _same(batched.metrics, whole.metrics)
     pd.testing.assert_frame_equal(batched.at_cutoff, whole.at_cutoff)
     assert batched.model.parts["default"].trees.model_to_string() == whole.model.parts["default"].trees.model_to_string()
+
+
+def test_the_contracts_running_at_the_cut_off_from_batches_out_of_order() -> None:
+    rows = [("A", 2, 0, "current"), ("B", 1, 0, "current"), ("C", 3, 95, "current"), ("A", 1, 0, "current"),
+            ("D", 2, 0, "current"), ("B", 2, 0, "prepaid"), ("C", 1, 0, "current"), ("D", 1, 30, "current"),
+            ("E", 1, 0, "current"), ("E", 1, 0, "prepaid")]     # E: two rows at 1 month, the later one counts
+    perf = pd.DataFrame(rows, columns=["contract_id", "months_on_book", "dpd", "status"])
+    ids = pd.Index(["E", "D", "C", "B", "A", "F"])
+    batches = [perf.iloc[i:i + 3] for i in range(0, len(perf), 3)]
+    assert list(_running_at_cutoff(batches, ids)) == list(_running_at_cutoff(perf, ids)) == ["A", "D"]
