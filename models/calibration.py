@@ -70,7 +70,7 @@ class PlattCalibration:
         return cls(a=a, b=b, n=int(data.get("n", 0)))
 
 
-def fit_platt(raw: np.ndarray, y: np.ndarray) -> PlattCalibration:
+def fit_platt(raw: np.ndarray, y: np.ndarray, blocks: np.ndarray | None = None) -> PlattCalibration:
     """Fit Platt scaling by unpenalised logistic regression of ``y`` on the raw log-odds.
 
     Parameters
@@ -79,6 +79,13 @@ def fit_platt(raw: np.ndarray, y: np.ndarray) -> PlattCalibration:
         Raw log-odds of the booster on held-out rows (not the rows it was trained on).
     y : ndarray, shape (n,)
         Observed defaults, 0 or 1.
+    blocks : ndarray of int, shape (n,), optional
+        Time-ordered validation blocks (rolling-origin folds, the latest block the highest code), each
+        scored by its own model. Each such model has its own level, so pooling the blocks can bend
+        the slope, even reverse it, although each block ranks its rows the right way. With blocks the
+        slope is fitted with one intercept per block (a block with one class only adds nothing and is
+        left out), and the intercept is the latest block's: the level of the latest vintages, scored by the model
+        fitted on the most data, is the one nearest to deployment.
 
     Raises
     ------
@@ -93,9 +100,21 @@ def fit_platt(raw: np.ndarray, y: np.ndarray) -> PlattCalibration:
     classes = np.unique(y)
     if not np.array_equal(classes, [0, 1]):
         raise CalibrationError(f"calibration: held-out labels must contain both 0 and 1, got {classes.tolist()}")
-    model = LogisticRegression(C=np.inf, max_iter=1000).fit(raw.reshape(-1, 1), y.astype(int))
-    a, b = float(model.intercept_[0]), float(model.coef_[0, 0])
+    y = y.astype(int)
+    block = np.zeros(raw.size, dtype=np.int64) if blocks is None else np.asarray(blocks).ravel()
+    both = [c for c in np.unique(block) if np.unique(y[block == c]).size == 2]
+    if len(both) > 1:
+        keep = np.isin(block, both)
+        dummies = (block[keep][:, None] == np.asarray(both)[None, :]).astype("float64")
+        model = LogisticRegression(C=np.inf, fit_intercept=False, max_iter=1000).fit(
+            np.column_stack([raw[keep], dummies]), y[keep])
+        a, b = float(model.coef_[0, -1]), float(model.coef_[0, 0])
+        how = "with one intercept per validation block"
+    else:
+        model = LogisticRegression(C=np.inf, max_iter=1000).fit(raw.reshape(-1, 1), y)
+        a, b = float(model.intercept_[0]), float(model.coef_[0, 0])
+        how = ""
     if not b > 0:
-        raise CalibrationError(f"calibration: fitted slope b={b:.4g} is not positive; the model ranks "
-                               "the held-out rows backwards, so it cannot be calibrated")
+        raise CalibrationError(f"calibration: fitted slope b={b:.4g}{' ' + how if how else ''} is not positive; the "
+                               "model ranks the held-out rows backwards, so it cannot be calibrated")
     return PlattCalibration(a=a, b=b, n=int(raw.size))

@@ -53,7 +53,10 @@ LightGBM's missing branches are kept throughout: nothing is imputed before the t
 
 **The price of the directions** (:attr:`Selection.direction_cost`): the winner's parts are scored
 again on the same folds with every direction freed and stacked again; the cost is that validation AUC
-minus the winner's. It is measured and reported, never used to choose: the directions stay enforced.
+minus the winner's. On a large book (more than ``CHOOSE_ROWS`` fitting rows) both sides are fitted on
+the subsample the tree families are compared on, with the same validation rows: the price is a
+difference, and fitting the freed parts on every row would cost as much as the selection itself. It is
+measured and reported, never used to choose: the directions stay enforced.
 
 The parts are all additive in log-odds, so every shape is a :class:`models.LeaseModel` and explained
 exactly. The cores take and return plain objects; nothing here touches MLflow.
@@ -371,7 +374,8 @@ class Selection:
     candidates : list of CandidateScore
     direction_cost : float or None
         Validation AUC of the winner's parts with every direction freed (and stacked again) minus with
-        them (None when nothing has a direction).
+        them (None when nothing has a direction); on a large book both fitted on the subsample of
+        ``CHOOSE_ROWS`` fitting rows.
     oof_raw : ndarray, shape (n,)
         The winner's validation log-odds of every validated row, NaN for rows never validated.
     """
@@ -564,14 +568,18 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     log.info("selection (%s): winner %s, validation AUC %.4f", scheme.kind, winner, scored[winner].score.auc)
 
     # the price of the directions: the winner's parts again with every direction freed, stacked again
+    # (on a large book both sides on the subsample the tree families were compared on: the same
+    # validation rows, and a fifth of the cost of fitting the freed parts on every row)
     free_auc, cost = None, None
     if measure_directions and any(directions.values()):
         t0 = time.perf_counter()
-        free_auc = _free_auc(x, y, scheme, data, used, best_tree, by_name, categorical, seed, num_threads,
-                             max_rounds, early_stopping_rounds)
-        cost = free_auc - scored[winner].score.auc
-        log.info("price of the directions: validation AUC %.4f freed vs %.4f (%.1f s)", free_auc,
-                 scored[winner].score.auc, time.perf_counter() - t0)
+        parts = (x, y, choose, data, used, best_tree, by_name, categorical, seed, num_threads, max_rounds,
+                 early_stopping_rounds)
+        free_auc = _parts_auc(*parts, directions=None)
+        held = scored[winner].score.auc if choose is scheme else _parts_auc(*parts, directions=directions)
+        cost = free_auc - held
+        log.info("price of the directions: validation AUC %.4f freed vs %.4f%s (%.1f s)", free_auc, held,
+                 "" if choose is scheme else f" (fitted on {CHOOSE_ROWS:,} rows)", time.perf_counter() - t0)
 
     # refit every part with a weight on every row; the tree parts become one booster
     mean_fit = float(np.mean([len(f) for f, _ in scheme.folds]))
@@ -588,11 +596,12 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
                                    num_boost_round=max(1, round(rounds[nm] * scale))),
                          weights[nm] if tree_parts else 1.0))
     booster = weighted_booster(boosters)
-    oof = np.full(n, np.nan)
-    for (_, val), r in zip(scheme.folds, scored[winner].raw, strict=True):
-        oof[val] = r
+    oof, block = np.full(n, np.nan), np.full(n, -1)
+    for k, ((_, val), r) in enumerate(zip(scheme.folds, scored[winner].raw, strict=True)):
+        oof[val], block[val] = r, k
     validated = ~np.isnan(oof)
-    calibration = fit_platt(oof[validated], y[validated])
+    # time-ordered folds: one intercept per fold for the slope, the latest fold's for the level
+    calibration = fit_platt(oof[validated], y[validated], block[validated] if scheme.time_ordered else None)
     return Selection(winner=winner, booster=booster, trees=booster.num_trees(), params=dict(fam.params),
                      linear=linear, scorecard=scorecard, tree_weight=1.0 if tree_parts else 0.0,
                      linear_weight=weights.get("linear", 0.0) + weights.get(on_linear, 0.0),
@@ -666,23 +675,24 @@ def stack_weights(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, li
     return out, float(fit.fun)
 
 
-def _free_auc(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset, used: Sequence[str],
-              best_tree: str, by_name: Mapping[str, TreeFamily], categorical: Sequence[str], seed: int, threads: int,
-              max_rounds: int, patience: int) -> float:
-    """Validation AUC of the winner's parts fitted with no declared direction (and stacked again)."""
+def _parts_auc(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset, used: Sequence[str],
+               best_tree: str, by_name: Mapping[str, TreeFamily], categorical: Sequence[str], seed: int, threads: int,
+               max_rounds: int, patience: int, *, directions: Mapping[str, int] | None) -> float:
+    """Validation AUC of the winner's parts fitted on ``scheme`` with ``directions`` (None: every direction
+    freed), stacked again."""
     raws: dict[str, list[np.ndarray]] = {}
     lin: list[tuple[np.ndarray, np.ndarray]] | None = None
     for nm in used:
         if nm == "linear" or nm.endswith("+linear"):
-            lin = lin or _linear_folds(x, y, scheme, None, seed)[1]  # the free model chooses its own penalty
+            lin = lin or _linear_folds(x, y, scheme, directions, seed)[1]  # the model chooses its own penalty
         if nm == "linear":
             raws[nm] = [v for _, v in lin or ()]
         elif nm == "woe":
-            raws[nm] = _woe_folds(x, y, scheme, None, seed)
+            raws[nm] = _woe_folds(x, y, scheme, directions, seed)
         else:
             family = by_name[best_tree if nm.endswith("+linear") else nm]
-            raws[nm] = _lockstep_trees(_params(family.params, x, {}, categorical, seed, threads), data, x, scheme,
-                                       init=lin if nm.endswith("+linear") else None, max_rounds=max_rounds,
-                                       patience=patience)[1]
+            raws[nm] = _lockstep_trees(_params(family.params, x, directions or {}, categorical, seed, threads), data,
+                                       x, scheme, init=lin if nm.endswith("+linear") else None,
+                                       max_rounds=max_rounds, patience=patience)[1]
     weights = stack_weights(y, scheme, raws)[0] if len(used) > 1 else {used[0]: 1.0}
     return _fold_metrics(y, scheme, _combine(weights, raws))[0]

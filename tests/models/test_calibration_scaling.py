@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.special import expit
 
 from features.exceptions import ConfigError
 from models import CalibrationError, PlattCalibration, ScoreScaling, fit_platt
@@ -80,3 +81,19 @@ def test_scaling_errors() -> None:
     with pytest.raises(ConfigError, match=r"missing \['pdo'\], unknown \['points'\]"):
         ScoreScaling.from_dict({"base_score": 600, "base_odds": 50, "points": 20})
     assert ScoreScaling.from_dict(ScoreScaling(610, 40, 25).to_dict()) == ScoreScaling(610, 40, 25)
+
+
+def test_blocks_with_their_own_levels_do_not_reverse_the_slope() -> None:
+    # two validation blocks, each ranked the right way by its own model, at levels that pooled
+    # together make the raw score look backwards (the older block: high scores, few defaults)
+    rng = np.random.default_rng(3)
+    raw = rng.normal(size=4_000)
+    block = np.repeat([0, 1], 2_000)
+    y = (rng.random(4_000) < expit(np.where(block == 0, -4.0, -1.0) + 0.8 * raw)).astype(int)
+    shown = raw + np.where(block == 0, 3.0, -3.0)
+    with pytest.raises(CalibrationError, match="not positive"):
+        fit_platt(shown, y)
+    cal = fit_platt(shown, y, block)
+    assert cal.b == pytest.approx(0.8, abs=0.1)
+    latest = block == 1
+    assert cal.predict(shown[latest]).mean() == pytest.approx(y[latest].mean(), abs=1e-4)

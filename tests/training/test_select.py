@@ -118,14 +118,31 @@ def test_the_price_of_a_wrong_direction_is_measured_not_hidden() -> None:
     assert np.all(np.diff(sel.predict_pd(row)) <= 1e-12)  # still enforced
 
 
+def test_on_a_large_book_the_price_of_the_directions_is_measured_on_the_subsample(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import training.select as select
+
+    x, y = _data(3_000, 7)
+    wrong = {"ltv": -1, "income": -1}
+    monkeypatch.setattr(select, "CHOOSE_ROWS", 1_200)       # 3,000 rows stand for a large book
+    with caplog.at_level("INFO", logger="training.select"):
+        sel = select_model(x, y, scheme=validation_scheme(y, seed=0), directions=wrong, categorical=["tier"], **FAST)
+    assert "(fitted on 1,200 rows)" in caplog.text
+    assert sel.direction_cost is not None and sel.direction_cost > 0.02   # still seen, and still enforced
+    row = x.iloc[[0] * 20].reset_index(drop=True).assign(ltv=np.linspace(0.3, 1.0, 20))
+    assert np.all(np.diff(sel.predict_pd(row)) <= 1e-12)
+
+
 def test_calibration_is_fitted_on_validation_scores_only() -> None:
     x, y = _data(2_000, 8)
     scheme = validation_scheme(y, dates=_dates(2_000, 9), seed=0)
     sel = select_model(x, y, scheme=scheme, directions=MONO, categorical=["tier"], **FAST)
     validated = np.concatenate([v for _, v in scheme.folds])
     assert np.isnan(np.delete(sel.oof_raw, validated)).all() and not np.isnan(sel.oof_raw[validated]).any()
-    p = sel.calibration.predict(sel.oof_raw[validated])
-    assert abs(p.mean() - y[validated].mean()) < 0.01
+    # rolling-origin folds: the level is the latest fold's (its mean PD is its default rate)
+    latest = scheme.folds[-1][1]
+    p = sel.calibration.predict(sel.oof_raw[latest])
+    assert abs(p.mean() - y[latest].mean()) < 1e-4
     deep = [f for f in TREE_FAMILIES if f.min_rows > 0]
     assert all(c.name not in {f.name for f in deep} for c in sel.candidates)  # 2,000 rows: no deep trees
 
