@@ -443,8 +443,8 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
     dict
         ``auc_mean``, ``auc_std``, ``ks_mean``, ``gini_mean``, ``brier_mean``, ``n``, ``folds`` (one
         dict a fold: ``fold``, ``n_train``, ``n_test``, ``auc``, ``ks``, ``gini``, ``brier``,
-        ``challengers``), ``challengers`` (name -> ``auc_mean``, ``auc_std``, ``ks_mean``, ...),
-        ``n_unlabelled``.
+        ``challengers``, ``seconds``), ``challengers`` (name -> ``auc_mean``, ``auc_std``, ``ks_mean``, ...),
+        ``n_unlabelled``, ``seconds`` (wall time of the recipe and of the challengers, summed over the folds).
     """
     config = config or EvaluateConfig()
     records, y, skipped = labelled(tape, "tape")
@@ -464,10 +464,13 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                                **_round(_metrics(y[te], recipe.predict_pd(records.iloc[te]))),
                                **{k: recipe.summary()[k] for k in ("trees", "weights")},
                                "selection": recipe.selection.table()}
+        row["seconds"] = {"recipe": round(time.perf_counter() - t0, 2)}
         if config.challengers:
+            t1 = time.perf_counter()
             pds = challenger_pds(records.iloc[tr], y[tr], records.iloc[te], extras=tape.mapping.features,
                                  seed=seed, config=config, spec=spec)
             row["challengers"] = {name: _round(_metrics(y[te], q)) for name, q in pds.items()}
+            row["seconds"]["challengers"] = round(time.perf_counter() - t1, 2)
         log.info("fold %d: AUC %.4f (%.1f s)", k, row["auc"], time.perf_counter() - t0)
         folds.append(row)
 
@@ -481,7 +484,9 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
 
     result: dict[str, Any] = {**summary(folds), "n": len(y), "n_unlabelled": skipped,
                               "default_rate": round(float(y.mean()), 6), "out_of_range": range_counts,
-                              "folds": folds, **_selection_summary([f["selection"] for f in folds])}
+                              "folds": folds, **_selection_summary([f["selection"] for f in folds]),
+                              "seconds": {part: round(sum(f["seconds"].get(part, 0.0) for f in folds), 2)
+                                          for part in ("recipe", "challengers")}}
     if config.challengers:
         result["challengers"] = {name: summary([f["challengers"][name] for f in folds]) for name in CHALLENGERS}
     return result

@@ -111,6 +111,8 @@ def test_cross_validation_nests_the_search_in_each_fold() -> None:
     assert {"auc_mean", "auc_std", "ks_mean"} <= set(out)
     assert out["auc_mean"] == pytest.approx(np.mean([f["auc"] for f in out["folds"]]), abs=1e-6)
     assert set(out["challengers"]["woe_scorecard"]) >= {"auc_mean", "auc_std", "ks_mean"}
+    assert out["seconds"]["recipe"] == pytest.approx(sum(f["seconds"]["recipe"] for f in out["folds"]), abs=0.05)
+    assert out["seconds"]["recipe"] > 0 and out["seconds"]["challengers"] > 0
     assert sum(out["selection"]["winners"].values()) == 3 and out["selection"]["scheme"] == "stratified_kfold"
     assert all(f["selection"]["winner"] in out["selection"]["winners"] for f in out["folds"])
     assert "linear" in out["selection"]["candidates_mean_validation_auc"]
