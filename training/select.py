@@ -68,6 +68,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import lightgbm as lgb
@@ -573,10 +574,10 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     free_auc, cost = None, None
     if measure_directions and any(directions.values()):
         t0 = time.perf_counter()
-        parts = (x, y, choose, data, used, best_tree, by_name, categorical, seed, num_threads, max_rounds,
-                 early_stopping_rounds)
-        free_auc = _parts_auc(*parts, directions=None)
-        held = scored[winner].score.auc if choose is scheme else _parts_auc(*parts, directions=directions)
+        refit = partial(_parts_auc, x, y, choose, data, used, best_tree, by_name, categorical, seed, num_threads,
+                        max_rounds, early_stopping_rounds)
+        free_auc = refit(directions=None)
+        held = scored[winner].score.auc if choose is scheme else refit(directions=directions)
         cost = free_auc - held
         log.info("price of the directions: validation AUC %.4f freed vs %.4f%s (%.1f s)", free_auc, held,
                  "" if choose is scheme else f" (fitted on {CHOOSE_ROWS:,} rows)", time.perf_counter() - t0)
