@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import features.io
+from features.exceptions import TapeError
 from features.io import TapeBatches, read_table
 from features.labels import default_labels
 from features.spec import load_spec
@@ -64,3 +65,11 @@ def test_the_contracts_running_at_the_cut_off_from_batches_out_of_order() -> Non
     ids = pd.Index(["E", "D", "C", "B", "A", "F"])
     batches = [perf.iloc[i:i + 3] for i in range(0, len(perf), 3)]
     assert list(_running_at_cutoff(batches, ids)) == list(_running_at_cutoff(perf, ids)) == ["A", "D"]
+
+
+def test_a_history_without_a_label_column_is_refused_before_any_row_is_read(small_book_files: dict[str, Path],
+                                                                            tmp_path: Path) -> None:
+    thin = tmp_path / "thin.parquet"
+    pd.read_parquet(small_book_files["performance"], columns=["contract_id", "months_on_book", "status"]).to_parquet(thin)
+    with pytest.raises(TapeError, match=r"thin.parquet: the performance history lacks column\(s\) dpd; the labels need"):
+        read_training_data(small_book_files["contracts"], thin)
