@@ -387,6 +387,8 @@ def verify_snapshots(snapshots: pd.DataFrame, contracts: pd.DataFrame,
         perf = performance[performance["contract_id"].astype(str).isin(chosen)]
     else:       # a history in batches: only the chosen contracts' rows are kept, in file order
         perf = pd.concat([b[b["contract_id"].astype(str).isin(chosen).to_numpy()] for b in performance])
+    # a CSV history's cells are text: compared and summed as numbers (build_snapshots refused any that is not)
+    perf = perf.assign(**{c: pd.to_numeric(perf[c]) for c in ("months_on_book", "dpd", "amount_due", "amount_paid")})
     groups = {cid: g for cid, g in perf.groupby(perf["contract_id"].astype(str), sort=False)}
     book = contracts.assign(contract_id=contracts["contract_id"].astype(str)).set_index("contract_id")
     checked = 0

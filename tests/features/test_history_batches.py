@@ -118,3 +118,18 @@ def test_snapshot_errors_in_a_later_batch_name_the_row_in_the_file(book: Book, s
         build_snapshots(book.contracts, TapeBatches(tape, SNAPSHOT_COLUMNS), part_contracts=0)
     with pytest.raises(ConfigError, match="batch_rows must be >= 1 row, got 0"):
         TapeBatches(tape, SNAPSHOT_COLUMNS, batch_rows=0)
+
+
+def test_a_csv_history_in_batches_gives_the_snapshots_of_the_parquet_one(book: Book, shuffled: pd.DataFrame,
+                                                                         tmp_path: Path) -> None:
+    csv, parquet = tmp_path / "perf.csv", tmp_path / "perf.parquet"
+    shuffled.to_csv(csv, index=False)
+    shuffled.to_parquet(parquet)
+    from_csv = TapeBatches(csv, SNAPSHOT_COLUMNS, batch_rows=700)
+    from_parquet = TapeBatches(parquet, SNAPSHOT_COLUMNS, batch_rows=700)
+    got = build_snapshots(book.contracts, from_csv, fraction=0.5, seed=1, part_contracts=50)
+    want = build_snapshots(book.contracts, from_parquet, fraction=0.5, seed=1, part_contracts=50)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    # the guard compares the CSV's text cells as numbers
+    assert verify_snapshots(got, book.contracts, from_csv, n_contracts=30) == verify_snapshots(
+        want, book.contracts, from_parquet, n_contracts=30) > 0
