@@ -120,7 +120,7 @@ def test_the_price_of_a_wrong_direction_is_measured_not_hidden() -> None:
 
 def test_on_a_large_book_the_price_of_the_directions_is_measured_on_the_subsample(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    import training.select as select
+    from training import select
 
     x, y = _data(3_000, 7)
     wrong = {"ltv": -1, "income": -1}
