@@ -16,7 +16,7 @@ DESCRIPTION = (
     "Read TRAIN (and TEST) through a mapping, fit the recipe of 'poolgate train' (specification features "
     "plus the mapping's extra features, the declared risk directions, one model selection among the "
     "logistic regression, the WoE scorecard, monotone trees from stumps to LightGBM's defaults, trees on "
-    "the logistic regression and blends, validated time-ordered when the mapping maps origination_date "
+    "the logistic regression and their stack, validated time-ordered when the mapping maps origination_date "
     "and on stratified folds otherwise; Platt calibration) and measure it: on --test-tape when given, "
     "else by stratified K-fold cross-validation with the selection inside each training fold. LightGBM "
     "with default settings, a tuned logistic regression and the WoE scorecard are fitted and measured on "
