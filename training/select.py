@@ -75,7 +75,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import expit
+from scipy.special import expit, logit
 from scipy.stats import rankdata
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
@@ -657,23 +657,34 @@ def stack_weights(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, li
             return (float(np.mean(np.logaddexp(0.0, z) - yy * z)),
                     np.r_[z_parts.T @ g, np.bincount(fold_of, weights=g, minlength=f)] / len(yy))
 
-        start = np.r_[np.full(k, 1.0 / k), np.zeros(f)]
+        # start: even weights, each fold's intercept at its default rate less the start's mean score there
+        w0 = np.full(k, 1.0 / k)
+        z0 = z_parts @ w0
+        rate = np.clip(np.bincount(fold_of, weights=yy, minlength=f) / np.bincount(fold_of, minlength=f), 1e-6, 1 - 1e-6)
+        x = np.r_[w0, logit(rate) - np.bincount(fold_of, weights=z0, minlength=f) / np.bincount(fold_of, minlength=f)]
         # the default tolerances stop on changes of the log loss below 2e-9 per step, a few steps in,
-        # while differences in the fifth decimal decide the weights
-        fit = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * k + [(None, None)] * f,
-                       options={"ftol": 1e-13, "gtol": 1e-10, "maxiter": 2_000})
-        w = np.asarray(fit.x[:k])
+        # while differences in the fifth decimal decide the weights; and L-BFGS-B can still stop on a flat
+        # stretch (World Omni: after 7 steps, above the log loss of one candidate alone), so it is
+        # started again from where it stopped until the log loss no longer falls
+        best = np.inf
+        for _ in range(20):
+            fit = minimize(loss, x, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * k + [(None, None)] * f,
+                           options={"ftol": 1e-13, "gtol": 1e-10, "maxiter": 2_000})
+            if not fit.fun < best - 1e-12:
+                break
+            best, x = float(fit.fun), np.asarray(fit.x)
+        w = np.asarray(x[:k])
         total = float(w.sum())
         if total <= 0:  # nothing ranks: the single candidate with the least log loss
-            best = min(keep, key=lambda nm: logloss(yy, expit(np.concatenate(raws[nm]))))
-            return {nm: float(nm == best) for nm in names}, float(fit.fun)
+            pick = min(keep, key=lambda nm: logloss(yy, expit(np.concatenate(raws[nm]))))
+            return {nm: float(nm == pick) for nm in names}, best
         small = [nm for nm, v in zip(keep, w, strict=True) if v < min_share * total]
         if not small or len(small) == len(keep):
             break
         keep = [nm for nm in keep if nm not in small]
     out = dict.fromkeys(names, 0.0)
     out.update({nm: float(v) / total for nm, v in zip(keep, w, strict=True)})
-    return out, float(fit.fun)
+    return out, best
 
 
 def _parts_auc(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset, used: Sequence[str],
