@@ -660,8 +660,9 @@ def stack_weights(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, li
         # start: even weights, each fold's intercept at its default rate less the start's mean score there
         w0 = np.full(k, 1.0 / k)
         z0 = z_parts @ w0
-        rate = np.clip(np.bincount(fold_of, weights=yy, minlength=f) / np.bincount(fold_of, minlength=f), 1e-6, 1 - 1e-6)
-        x = np.r_[w0, logit(rate) - np.bincount(fold_of, weights=z0, minlength=f) / np.bincount(fold_of, minlength=f)]
+        size = np.bincount(fold_of, minlength=f)
+        rate = np.clip(np.bincount(fold_of, weights=yy, minlength=f) / size, 1e-6, 1 - 1e-6)
+        x = np.r_[w0, logit(rate) - np.bincount(fold_of, weights=z0, minlength=f) / size]
         # the default tolerances stop on changes of the log loss below 2e-9 per step, a few steps in,
         # while differences in the fifth decimal decide the weights; and L-BFGS-B can still stop on a flat
         # stretch (World Omni: after 7 steps, above the log loss of one candidate alone), so it is
