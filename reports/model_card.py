@@ -164,7 +164,9 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
                  f"{_SCHEMES.get(scheme['kind'], scheme['kind'])} ({scheme['folds']} fold(s), "
                  f"{int(scheme['validation_rows']):,} validation rows). The winner is the stack: the candidates' "
                  "validation log-odds weighted (weights of zero or more, a part under 2 % of the total dropped) "
-                 "to the least validation log loss; when one candidate takes all the weight it wins alone. Its "
+                 "to the least validation log loss; when one candidate takes all the weight it wins alone. The "
+                 "stack must also beat the logistic regression with its weights fitted on other validation rows "
+                 "than those they score, or the logistic regression wins alone. Its "
                  "parts were then fitted again on the training and validation vintages together and the sum "
                  "calibrated on its validation scores. Each row's difference from the winner comes with its "
                  "standard error (DeLong, paired): differences within it are noise.")
@@ -187,6 +189,14 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
         sec.add(table(rows, ["candidate", "shape", "validation AUC", "validation log loss", "below the winner",
                              "standard error", "weight in the stack", "trees", ""],
                       kinds=["text"] * 9, numeric=[False, False, True, True, True, True, True, True, False]))
+        check = table_.get("stack_check")
+        if isinstance(check, dict):
+            sec.add(note(f"The stack with cross-fitted weights (each of {check['parts']} parts of the validation rows "
+                         f"scored with the weights fitted on the others): validation AUC {check['stack_auc']:.4f}, "
+                         f"against {check['baseline_auc']:.4f} of the logistic regression alone on the same parts; "
+                         + ("the stack is kept." if check["kept"] else
+                            "the logistic regression wins alone (the weights in the table are those of the stack "
+                            "that lost).")))
         cost = table_.get("direction_cost")
         if cost is not None:
             sec.add(note(f"The price of the declared risk directions: the winner's parts with every direction freed "

@@ -41,7 +41,10 @@ loses on the test rows to a weighted sum that no single pick reaches. The weight
 numbers fitted on thousands of validation rows, so their own optimism is small; it is the
 cross-validated ensemble of Wolpert's stacked generalisation and van der Laan's super learner, with the
 time-ordered validation of :func:`validation_scheme`. Each candidate's AUC gap to the winner and its
-standard error (DeLong's paired variance, fold by fold) are reported beside it.
+standard error (DeLong's paired variance, fold by fold) are reported beside it. The weights' own
+optimism is checked all the same (:func:`stack_check`): the stack is kept only when, with its weights
+fitted on other validation rows than those they score, it validates at least as well as the directed
+logistic regression, which otherwise wins alone.
 
 On more than :data:`CHOOSE_ROWS` fitting rows the tree families are compared on a sample of that size,
 and only the one with the least validation log loss is fitted on every fitting row and enters the stack
@@ -93,6 +96,7 @@ __all__ = [
     "TreeFamily",
     "ValidationScheme",
     "select_model",
+    "stack_check",
     "stack_weights",
     "validation_scheme",
 ]
@@ -107,6 +111,12 @@ ROLLING_CUTS: tuple[float, ...] = (0.40, 0.55, 0.70, 0.85)
 STACK = "stack"
 #: A part of the stack with less than this share of the total weight is dropped (fraction).
 MIN_STACK_SHARE = 0.02
+#: The candidate the stack must beat with cross-fitted weights (:func:`stack_check`): the directed
+#: form of the logistic regression challenger, fixed in advance (so its validation AUC is not the best
+#: of several) and the industry's scorecard shape.
+BASELINE = "linear"
+#: Parts the validation rows are cut into for :func:`stack_check` when the scheme has one fold.
+CHECK_PARTS = 5
 #: Tree candidates are scored on at most this many fitting rows (the winner is then fitted on all).
 CHOOSE_ROWS = 200_000
 
@@ -397,6 +407,7 @@ class Selection:
     direction_cost: float | None
     oof_raw: np.ndarray
     free_auc: float | None = None
+    stack_check: dict[str, Any] | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
     def raw_score(self, x: pd.DataFrame) -> np.ndarray:
@@ -427,6 +438,7 @@ class Selection:
                 "weights": {k: round(v, 6) for k, v in self.weights.items()},
                 "tree_weight": self.tree_weight, "linear_weight": round(self.linear_weight, 6),
                 "scorecard_weight": round(self.scorecard_weight, 6),
+                "stack_check": self.stack_check,
                 "direction_cost": None if self.direction_cost is None else round(self.direction_cost, 6),
                 "validation_auc_directions_freed": None if self.free_auc is None else round(self.free_auc, 6)}
 
@@ -559,10 +571,20 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     weights, stack_loss = stack_weights(y, scheme, {nm: scored[nm].raw for nm in parts})
     used = [nm for nm in parts if weights[nm] > 0]
     stack_raw = _combine(weights, {nm: scored[nm].raw for nm in used})
+    check = None
     if len(used) > 1:
         add(STACK, "stack of " + ", ".join(f"{weights[nm]:.3g} x {nm}" for nm in used), stack_raw,
             sum(rounds.get(nm, 0) for nm in used), t0, loss=stack_loss)
+        # the stack's validation scores are those its weights were fitted on: it must also beat the
+        # directed logistic regression with its weights fitted without the rows they are scored on
+        check = stack_check(y, scheme, {nm: scored[nm].raw for nm in parts}, seed=seed)
+        log.info("the stack with cross-fitted weights: validation AUC %.4f against %.4f of the logistic "
+                 "regression alone: %s", check["stack_auc"], check["baseline_auc"],
+                 "the stack wins" if check["kept"] else "the logistic regression wins")
+    if check is not None and not check["kept"]:
+        used = [BASELINE]
     winner = STACK if len(used) > 1 else used[0]
+    won = {nm: 1.0 if len(used) == 1 else weights[nm] for nm in used}  # the winner's parts and weights
     gaps = _gaps(y, scored, winner, scheme)
     table = [replace(s.score, weight=weights.get(nm), gap=gaps[nm][0] if nm in gaps else None,
                      gap_se=gaps[nm][1] if nm in gaps else None) for nm, s in scored.items()]
@@ -595,7 +617,7 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
                            free_raw_data=False, init_score=linear.decision_function(x) if nm == on_linear else None)
         boosters.append((lgb.train(_params(family.params, x, directions, categorical, seed, num_threads), full,
                                    num_boost_round=max(1, round(rounds[nm] * scale))),
-                         weights[nm] if tree_parts else 1.0))
+                         won[nm] if tree_parts else 1.0))
     booster = weighted_booster(boosters)
     oof, block = np.full(n, np.nan), np.full(n, -1)
     for k, ((_, val), r) in enumerate(zip(scheme.folds, scored[winner].raw, strict=True)):
@@ -605,10 +627,10 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     calibration = fit_platt(oof[validated], y[validated], block[validated] if scheme.time_ordered else None)
     return Selection(winner=winner, booster=booster, trees=booster.num_trees(), params=dict(fam.params),
                      linear=linear, scorecard=scorecard, tree_weight=1.0 if tree_parts else 0.0,
-                     linear_weight=weights.get("linear", 0.0) + weights.get(on_linear, 0.0),
-                     scorecard_weight=weights.get("woe", 0.0), weights={nm: weights[nm] for nm in used},
+                     linear_weight=won.get("linear", 0.0) + won.get(on_linear, 0.0),
+                     scorecard_weight=won.get("woe", 0.0), weights=won,
                      calibration=calibration, scheme=scheme, candidates=table, direction_cost=cost, oof_raw=oof,
-                     free_auc=free_auc, seconds={"selection": round(time.perf_counter() - t_start, 2)})
+                     free_auc=free_auc, stack_check=check, seconds={"selection": round(time.perf_counter() - t_start, 2)})
 
 
 def _combine(weights: Mapping[str, float], raws: Mapping[str, list[np.ndarray]]) -> list[np.ndarray]:
@@ -686,6 +708,47 @@ def stack_weights(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, li
     out = dict.fromkeys(names, 0.0)
     out.update({nm: float(v) / total for nm, v in zip(keep, w, strict=True)})
     return out, best
+
+
+def stack_check(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, list[np.ndarray]], *,
+                baseline: str = BASELINE, seed: int = 0, parts: int = CHECK_PARTS) -> dict[str, Any]:
+    """The stack's validation AUC with cross-fitted weights, against ``baseline`` alone on the same rows.
+
+    The stack's own validation AUC is measured on the rows its weights were fitted to, so a handful
+    of weights that only fit noise still look like a gain. Here each fold's validation rows are scored
+    with the weights fitted on the other folds' (:func:`stack_weights`); a scheme with one fold has
+    its validation rows cut into ``parts`` stratified parts for this. The stack is kept when that mean
+    AUC is at least the baseline's mean AUC over the same parts. Measured on eleven public credit sets
+    (``docs/training.md``): on Lending Club, where the lender's rate is close to a sufficient score, the
+    stack validated 0.0002 above the logistic regression, 0.0017 below it cross-fitted, and lost
+    0.0046 to it on the test rows; where trees or the stack carry real risk the cross-fitted margin
+    is 0.01 to 0.06 and nothing changes.
+
+    Returns
+    -------
+    dict
+        ``stack_auc`` and ``baseline_auc`` (mean AUC over the parts), ``baseline``, ``parts``, ``kept``.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    if len(scheme.folds) > 1:
+        blocks = [val for _, val in scheme.folds]
+        cut = {nm: list(r) for nm, r in raws.items()}
+    else:
+        val = scheme.folds[0][1]
+        pos = [p for _, p in StratifiedKFold(n_splits=parts, shuffle=True, random_state=seed)
+               .split(np.zeros(len(val)), y[val])]
+        blocks = [val[p] for p in pos]
+        cut = {nm: [r[0][p] for p in pos] for nm, r in raws.items()}
+    held, base = [], []
+    for k, block in enumerate(blocks):
+        others = [j for j in range(len(blocks)) if j != k]
+        rest = ValidationScheme(scheme.kind, tuple((block[:0], blocks[j]) for j in others), scheme.detail)
+        weights = stack_weights(y, rest, {nm: [cut[nm][j] for j in others] for nm in cut})[0]
+        held.append(auc(y[block], np.sum([w * cut[nm][k] for nm, w in weights.items() if w], axis=0)))
+        base.append(auc(y[block], cut[baseline][k]))
+    stack_auc, base_auc = float(np.mean(held)), float(np.mean(base))
+    return {"stack_auc": round(stack_auc, 6), "baseline": baseline, "baseline_auc": round(base_auc, 6),
+            "parts": len(blocks), "kept": bool(stack_auc >= base_auc)}
 
 
 def _parts_auc(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset, used: Sequence[str],

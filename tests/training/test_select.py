@@ -78,12 +78,21 @@ def test_selection_is_repeatable_and_keeps_every_declared_direction() -> None:
     assert np.array_equal(a.raw_score(x), b.raw_score(x))
     names = [c.name for c in a.candidates]
     assert {"linear", "woe", "stumps", "lightgbm_default"} <= set(names)  # the challengers' directed forms
-    # the winner is the stack of the candidates (or one of them alone), weights >= 0, gaps measured to it
+    # the winner is the stack of the candidates (or one of them alone), weights >= 0, gaps measured to it;
+    # the stack only where it beats the logistic regression with cross-fitted weights
     table = {c.name: c for c in a.candidates}
     assert set(a.weights) <= set(names) and all(w > 0 for w in a.weights.values())
     assert a.winner == ("stack" if len(a.weights) > 1 else next(iter(a.weights)))
     assert table[a.winner].gap == 0 and all(c.gap is not None and c.gap_se is not None for c in a.candidates)
-    assert table[a.winner].log_loss <= min(c.log_loss for c in a.candidates) + 1e-9
+    check = a.table()["stack_check"]
+    assert check is not None and check["parts"] == len(scheme.folds) and check["baseline"] == "linear"
+    if check["kept"]:
+        assert a.winner == "stack" and check["stack_auc"] >= check["baseline_auc"]
+        assert table["stack"].log_loss <= min(c.log_loss for c in a.candidates) + 1e-9
+    else:  # additive risk: here the logistic regression alone, as its weights in the score say
+        assert a.winner == "linear" and a.weights == {"linear": 1.0} and check["stack_auc"] < check["baseline_auc"]
+        assert (a.linear_weight, a.scorecard_weight, a.tree_weight) == (1.0, 0.0, 0.0)
+        np.testing.assert_allclose(a.raw_score(x), a.linear.decision_function(x), atol=1e-12)
     # the winner, whatever it is, never lowers the PD when ltv rises or income falls
     row = x.iloc[[0] * 40].reset_index(drop=True)
     up = row.assign(ltv=np.linspace(0.3, 1.0, 40))
@@ -215,6 +224,37 @@ def test_the_stack_weights_minimise_the_validation_log_loss_and_drop_what_adds_l
     for r in raws.values():  # no single candidate (weight 1, no intercept) has a lower log loss
         z = np.concatenate(r)
         assert loss <= float(np.mean(np.logaddexp(0.0, z) - yy * z)) + 1e-9
+
+
+def test_a_stack_that_only_fits_its_own_validation_rows_loses_to_the_logistic_regression() -> None:
+    # twelve candidates of pure noise beside an honest score on 1,200 validation rows: the stack's weights
+    # pick up noise that happens to fit the rows they are fitted on; scored on rows they were not fitted
+    # on, the stack falls below the honest score alone
+    from training.select import ValidationScheme, _combine, _fold_metrics, stack_check, stack_weights
+
+    rng = np.random.default_rng(3)
+    n = 1_200
+    signal = rng.normal(size=n)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-1.0 + 0.8 * signal)))).astype(int)
+    folds = tuple((np.setdiff1d(np.arange(n), v), v) for v in np.array_split(rng.permutation(n), 4))
+    scheme = ValidationScheme("stratified_kfold", tuple((f, np.sort(v)) for f, v in folds), "four folds")
+    raws = {"linear": [signal[v] + rng.normal(scale=0.3, size=len(v)) for _, v in scheme.folds]}
+    raws.update({f"noise_{i}": [rng.normal(size=len(v)) for _, v in scheme.folds] for i in range(12)})
+    weights, _ = stack_weights(y, scheme, raws)
+    in_sample = _fold_metrics(y, scheme, _combine(weights, raws))[0]
+    check = stack_check(y, scheme, raws)
+    assert sum(w > 0 for w in weights.values()) > 1  # noise took a weight
+    assert in_sample > check["baseline_auc"] > check["stack_auc"] and not check["kept"]
+    assert check["baseline_auc"] == pytest.approx(_fold_metrics(y, scheme, raws["linear"])[0], abs=1e-6)
+    # one validation part (a large book): cut into stratified parts for the check
+    single = ValidationScheme("random_holdout", ((np.arange(0), np.arange(n)),), "one part")
+    whole = {nm: [np.concatenate(r)[np.argsort(np.concatenate([v for _, v in scheme.folds]))]]
+             for nm, r in raws.items()}
+    one = stack_check(y, single, whole, seed=0)
+    assert one["parts"] == 5 and not one["kept"]
+    # where the candidates carry risk the linear one misses, the stack stays
+    raws["trees"] = [signal[v] + 0.8 * (2 * y[v] - 1) * rng.uniform(size=len(v)) for _, v in scheme.folds]
+    assert stack_check(y, scheme, raws)["kept"]
 
 
 WORLD_OMNI = Path(__file__).resolve().parents[3] / "shared" / "data" / "regab" / "worldomni_2020a_autoloan_tape.csv"
