@@ -69,7 +69,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -354,6 +354,63 @@ def _params(family: Mapping[str, Any], x: pd.DataFrame, directions: Mapping[str,
     return params
 
 
+def _ds_params(seed: int, threads: int) -> dict[str, Any]:
+    return {"max_bin": 255, "seed": seed, "feature_pre_filter": False, "verbosity": -1, "num_threads": threads}
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Parts of a stack as validated: their weights, the logistic regression's penalty, each tree part's
+    count and settings (a ``<family>+linear`` part has its family's), and the directions they kept.
+
+    ``auc`` is the stack's validation AUC. Fitted on every row by :meth:`fit` as the winner is.
+    """
+
+    weights: dict[str, float]
+    c_value: float | None
+    rounds: dict[str, int]
+    families: dict[str, dict[str, Any]]
+    directions: dict[str, int]
+    categorical: tuple[str, ...]
+    seed: int
+    threads: int
+    auc: float
+
+    def fit(self, x: pd.DataFrame, y: np.ndarray, *, scale: float = 1.0
+            ) -> tuple[LinearScorecard | None, WoEScorecard | None, list[tuple[lgb.Booster, float]]]:
+        """Every part fitted on ``(x, y)``: the logistic regression (None unless a part uses it), the
+        scorecard (None unless a part), and each tree part with its weight; tree counts times ``scale``."""
+        lin_used = any(nm == "linear" or nm.endswith("+linear") for nm in self.weights)
+        linear = (LinearScorecard(directions=self.directions, C=self.c_value, random_state=self.seed).fit(x, y)
+                  if lin_used else None)
+        scorecard = (WoEScorecard(directions=self.directions, random_state=self.seed).fit(x, y)
+                     if "woe" in self.weights else None)
+        boosters = []
+        for nm, w in self.weights.items():
+            if nm in ("linear", "woe"):
+                continue
+            base = linear.decision_function(x) if nm.endswith("+linear") and linear is not None else None
+            full = lgb.Dataset(x, label=y, categorical_feature=list(self.categorical) or "auto",
+                               params=_ds_params(self.seed, self.threads), free_raw_data=False, init_score=base)
+            params = _params(self.families[nm], x, self.directions, self.categorical, self.seed, self.threads)
+            boosters.append((lgb.train(params, full, num_boost_round=max(1, round(self.rounds[nm] * scale))), w))
+        return linear, scorecard, boosters
+
+    def raw_score(self, fitted: tuple[LinearScorecard | None, WoEScorecard | None, list[tuple[lgb.Booster, float]]],
+                  x: pd.DataFrame) -> np.ndarray:
+        """Log-odds of ``x`` by the parts :meth:`fit` returned, weighted."""
+        linear, scorecard, boosters = fitted
+        out = np.zeros(len(x))
+        for booster, w in boosters:
+            out = out + w * np.asarray(booster.predict(x, raw_score=True), dtype="float64")
+        if linear is not None:
+            out = out + sum(self.weights.get(nm, 0.0) for nm in self.weights
+                            if nm == "linear" or nm.endswith("+linear")) * linear.decision_function(x)
+        if scorecard is not None:
+            out = out + self.weights["woe"] * scorecard.decision_function(x)
+        return out
+
+
 # -- the selection ----------------------------------------------------------------------------------
 @dataclass
 class Selection:
@@ -408,6 +465,8 @@ class Selection:
     oof_raw: np.ndarray
     free_auc: float | None = None
     stack_check: dict[str, Any] | None = None
+    freed: Parts | None = None
+    fit_scale: float = 1.0
     seconds: dict[str, float] = field(default_factory=dict)
 
     def raw_score(self, x: pd.DataFrame) -> np.ndarray:
@@ -424,6 +483,14 @@ class Selection:
     def predict_pd(self, x: pd.DataFrame) -> np.ndarray:
         """Calibrated PD (fraction), shape (n,)."""
         return self.calibration.predict(self.raw_score(x))
+
+    def directions_freed(self, x: pd.DataFrame, y: np.ndarray) -> Callable[[pd.DataFrame], np.ndarray] | None:
+        """The winner's parts with every direction freed, as validated for :attr:`direction_cost`, fitted
+        on ``(x, y)`` as the winner was: a function giving new rows' log-odds (for the price of the
+        directions on rows neither side was chosen on). None when no input has a direction."""
+        if self.freed is None:
+            return None
+        return partial(self.freed.raw_score, self.freed.fit(x, y, scale=self.fit_scale))
 
     @property
     def kind(self) -> str:
@@ -512,9 +579,7 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
         choose = ValidationScheme(scheme.kind, tuple(
             (np.sort(rng.choice(fit, size=CHOOSE_ROWS, replace=False)) if len(fit) > CHOOSE_ROWS else fit, val)
             for fit, val in scheme.folds), scheme.detail)
-    ds_params = {"max_bin": 255, "seed": seed, "feature_pre_filter": False, "verbosity": -1,
-                 "num_threads": num_threads}
-    data = lgb.Dataset(x, label=y, categorical_feature=list(categorical) or "auto", params=ds_params,
+    data = lgb.Dataset(x, label=y, categorical_feature=list(categorical) or "auto", params=_ds_params(seed, num_threads),
                        free_raw_data=False).construct()
     scored: dict[str, _Scored] = {}
     rounds: dict[str, int] = {}
@@ -593,13 +658,15 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     # the price of the directions: the winner's parts again with every direction freed, stacked again
     # (on a large book both sides on the subsample the tree families were compared on: the same
     # validation rows, and a fifth of the cost of fitting the freed parts on every row)
-    free_auc, cost = None, None
+    settings = {**{f.name: dict(f.params) for f in families}, on_linear: dict(fam.params)}
+    free_auc, cost, freed = None, None, None
     if measure_directions and any(directions.values()):
         t0 = time.perf_counter()
-        refit = partial(_parts_auc, x, y, choose, data, used, best_tree, by_name, categorical, seed, num_threads,
-                        max_rounds, early_stopping_rounds)
-        free_auc = refit(directions=None)
-        held = scored[winner].score.auc if choose is scheme else refit(directions=directions)
+        validate = partial(_validated_parts, x, y, choose, data, used, settings, categorical, seed, num_threads,
+                           max_rounds, early_stopping_rounds)
+        freed = validate(directions=None)
+        free_auc = freed.auc
+        held = scored[winner].score.auc if choose is scheme else validate(directions=directions).auc
         cost = free_auc - held
         log.info("price of the directions: validation AUC %.4f freed vs %.4f%s (%.1f s)", free_auc, held,
                  "" if choose is scheme else f" (fitted on {CHOOSE_ROWS:,} rows)", time.perf_counter() - t0)
@@ -607,17 +674,14 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     # refit every part with a weight on every row; the tree parts become one booster
     mean_fit = float(np.mean([len(f) for f, _ in scheme.folds]))
     scale = min(1.25, n / mean_fit) if len(scheme.folds) > 1 else 1.0
-    linear = LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x, y)
-    scorecard = WoEScorecard(directions=directions, random_state=seed).fit(x, y)
-    tree_parts = [nm for nm in used if nm in by_name or nm == on_linear]
-    boosters = []
-    for nm in tree_parts or [best_tree]:  # a winner without trees keeps the best family, at weight 0
-        family = by_name[best_tree if nm == on_linear else nm]
-        full = lgb.Dataset(x, label=y, categorical_feature=list(categorical) or "auto", params=ds_params,
-                           free_raw_data=False, init_score=linear.decision_function(x) if nm == on_linear else None)
-        boosters.append((lgb.train(_params(family.params, x, directions, categorical, seed, num_threads), full,
-                                   num_boost_round=max(1, round(rounds[nm] * scale))),
-                         won[nm] if tree_parts else 1.0))
+    chosen = Parts(weights=won, c_value=c_value, rounds=rounds, families=settings, directions=directions,
+                   categorical=tuple(categorical), seed=seed, threads=num_threads, auc=scored[winner].score.auc)
+    linear, scorecard, boosters = chosen.fit(x, y, scale=scale)
+    linear = linear or LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x, y)
+    scorecard = scorecard or WoEScorecard(directions=directions, random_state=seed).fit(x, y)
+    tree_parts = [b for b, _ in boosters]
+    if not boosters:  # a winner without trees keeps the best family, at weight 0
+        boosters = replace(chosen, weights={best_tree: 1.0}).fit(x, y, scale=scale)[2]
     booster = weighted_booster(boosters)
     oof, block = np.full(n, np.nan), np.full(n, -1)
     for k, ((_, val), r) in enumerate(zip(scheme.folds, scored[winner].raw, strict=True)):
@@ -630,7 +694,8 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
                      linear_weight=won.get("linear", 0.0) + won.get(on_linear, 0.0),
                      scorecard_weight=won.get("woe", 0.0), weights=won,
                      calibration=calibration, scheme=scheme, candidates=table, direction_cost=cost, oof_raw=oof,
-                     free_auc=free_auc, stack_check=check, seconds={"selection": round(time.perf_counter() - t_start, 2)})
+                     free_auc=free_auc, stack_check=check, freed=freed, fit_scale=scale,
+                     seconds={"selection": round(time.perf_counter() - t_start, 2)})
 
 
 def _combine(weights: Mapping[str, float], raws: Mapping[str, list[np.ndarray]]) -> list[np.ndarray]:
@@ -751,24 +816,29 @@ def stack_check(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, list
             "parts": len(blocks), "kept": bool(stack_auc >= base_auc)}
 
 
-def _parts_auc(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset, used: Sequence[str],
-               best_tree: str, by_name: Mapping[str, TreeFamily], categorical: Sequence[str], seed: int, threads: int,
-               max_rounds: int, patience: int, *, directions: Mapping[str, int] | None) -> float:
-    """Validation AUC of the winner's parts fitted on ``scheme`` with ``directions`` (None: every direction
-    freed), stacked again."""
+def _validated_parts(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset,
+                     used: Sequence[str], families: Mapping[str, dict[str, Any]], categorical: Sequence[str],
+                     seed: int, threads: int, max_rounds: int, patience: int, *,
+                     directions: Mapping[str, int] | None) -> Parts:
+    """The winner's parts validated again on ``scheme`` with ``directions`` (None: every direction freed),
+    each choosing its own penalty or tree count, and stacked again."""
     raws: dict[str, list[np.ndarray]] = {}
-    lin: list[tuple[np.ndarray, np.ndarray]] | None = None
+    rounds: dict[str, int] = {}
+    c_value, lin = None, None
     for nm in used:
-        if nm == "linear" or nm.endswith("+linear"):
-            lin = lin or _linear_folds(x, y, scheme, directions, seed)[1]  # the model chooses its own penalty
+        if (nm == "linear" or nm.endswith("+linear")) and lin is None:
+            c_value, lin = _linear_folds(x, y, scheme, directions, seed)  # the model chooses its own penalty
         if nm == "linear":
             raws[nm] = [v for _, v in lin or ()]
         elif nm == "woe":
             raws[nm] = _woe_folds(x, y, scheme, directions, seed)
         else:
-            family = by_name[best_tree if nm.endswith("+linear") else nm]
-            raws[nm] = _lockstep_trees(_params(family.params, x, directions or {}, categorical, seed, threads), data,
-                                       x, scheme, init=lin if nm.endswith("+linear") else None,
-                                       max_rounds=max_rounds, patience=patience)[1]
+            rounds[nm], raws[nm] = _lockstep_trees(_params(families[nm], x, directions or {}, categorical, seed,
+                                                           threads), data, x, scheme,
+                                                   init=lin if nm.endswith("+linear") else None,
+                                                   max_rounds=max_rounds, patience=patience)
     weights = stack_weights(y, scheme, raws)[0] if len(used) > 1 else {used[0]: 1.0}
-    return _fold_metrics(y, scheme, _combine(weights, raws))[0]
+    weights = {nm: w for nm, w in weights.items() if w > 0}
+    return Parts(weights=weights, c_value=c_value, rounds=rounds, families={nm: families[nm] for nm in rounds},
+                 directions=dict(directions or {}), categorical=tuple(categorical), seed=seed, threads=threads,
+                 auc=_fold_metrics(y, scheme, _combine(weights, {nm: raws[nm] for nm in weights}))[0])
