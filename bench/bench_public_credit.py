@@ -39,10 +39,10 @@ threads: 1 on a machine another job shares, where LightGBM's actively waiting th
 times over (results may differ in the last digits from a run with 2).
 
 Figures per data set: the recipe's AUC (mean over folds, or on the test tape), each challenger's, the
-selection's winner(s) and validation scheme, ``direction_cost`` (test AUC of the winner's parts with
-every direction freed, fitted on the same training rows, minus the recipe's), ``direction_cost_validation``
-(the same price on the selection's validation rows), ``reaches_best`` (recipe >= best challenger - 0.005)
-and ``within_direction_cost`` (best challenger - recipe <= max(direction_cost, 0)).
+selection's winner(s) and validation scheme, ``direction_cost`` (validation AUC of the winner's parts
+with every direction freed minus with them), ``direction_cost_test`` (the same price on the test rows:
+the freed parts fitted on the same training rows, minus the recipe), ``reaches_best`` (recipe >= best
+challenger - 0.005) and ``within_direction_cost`` (best challenger - recipe <= max(direction_cost, 0)).
 """
 
 from __future__ import annotations
@@ -154,8 +154,8 @@ def _figures(name: str, result: dict[str, Any], key: str) -> dict[str, Any]:
     out.update({
         f"{name}_selection": f"{scheme}: " + ", ".join(f"{w} x{c}" for w, c in winners.items()),
         f"{name}_direction_cost": None if cost is None else round(float(cost), 4),
-        f"{name}_direction_cost_validation": None if result.get("direction_cost_validation") is None
-        else round(float(result["direction_cost_validation"]), 4),
+        f"{name}_direction_cost_test": None if result.get("direction_cost_test") is None
+        else round(float(result["direction_cost_test"]), 4),
         f"{name}_reaches_best": aucs["recipe"] >= best - 0.005,
         f"{name}_within_direction_cost": best - aucs["recipe"] <= max(float(cost or 0.0), 0.0),
     })

@@ -15,10 +15,10 @@ logistic regression with its penalty chosen by cross-validation (median imputati
 standardisation, one-hot categories) and the WoE logistic scorecard (:class:`models.WoEScorecard`).
 Each is also a candidate of the selection in its directed form (``lightgbm_default``, ``linear``,
 ``woe``), so the recipe can lose to one only by validation noise or by the price of the directions,
-which it reports: ``direction_cost`` on the test rows (the winner's parts with every direction freed,
-fitted on the training rows as the winner was, minus the recipe) and ``direction_cost_validation`` on
-the selection's validation rows. The test-row figure is the one to set beside the challengers: on
-Lending Club the validation rows put the price at 0.0008 and the test folds at 0.0032.
+which it reports: ``direction_cost`` on the selection's validation rows (the winner's parts with every
+direction freed minus the winner) and ``direction_cost_test`` on the test rows (the freed parts fitted on
+the training rows as the winner was, minus the recipe). The test-row figure is measured where the
+challengers are: on Lending Club the validation rows put the price at 0.0008 and the test folds at 0.0032.
 
 :func:`evaluate_holdout` fits on one tape and measures on another (e.g. later vintages);
 :func:`evaluate_cv` runs stratified K-fold cross-validation with the whole recipe, selection
@@ -403,10 +403,10 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
         ``out_of_range`` (``train``/``test`` -> field -> cells read as missing, :func:`out_of_range`),
         ``search`` (the winner's shape and settings), ``selection`` (the validation scheme, every
         candidate's validation AUC and log loss, the winner; :meth:`training.select.Selection.table`),
-        ``direction_cost`` (the price of the directions on the test rows: test AUC of the winner's parts
-        with every direction freed, fitted on the training rows, minus the recipe's; None when no
-        direction is declared), ``direction_cost_validation`` (the same price on the selection's
-        validation rows), ``challengers`` (name -> the same metrics), ``seconds``.
+        ``direction_cost`` (validation AUC of the winner's parts with every direction freed minus with
+        them; None when no direction is declared), ``direction_cost_test`` (the same price on the test
+        rows: test AUC of the freed parts, fitted on the training rows, minus the recipe's),
+        ``challengers`` (name -> the same metrics), ``seconds``.
     """
     config = config or EvaluateConfig()
     rec_train, y_train, skip_train = labelled(train, "training tape")
@@ -424,10 +424,10 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
                 "default_rate_test": round(float(y_test.mean()), 6), "inputs": recipe.inputs.feature_names_out_,
                 "out_of_range": {"train": range_train, "test": range_test},
                 "search": recipe.summary(), "selection": recipe.selection.table(),
-                "direction_cost_validation": recipe.selection.table()["direction_cost"]})
+                "direction_cost": recipe.selection.table()["direction_cost"]})
     seconds = {"recipe": round(time.perf_counter() - t0, 2)}
     t0 = time.perf_counter()
-    out["direction_cost"] = _direction_price(recipe, rec_train, y_train, rec_test, y_test, p)
+    out["direction_cost_test"] = _direction_price(recipe, rec_train, y_train, rec_test, y_test, p)
     seconds["directions_freed"] = round(time.perf_counter() - t0, 2)
     if config.challengers:
         t0 = time.perf_counter()
@@ -457,7 +457,7 @@ def _selection_summary(tables: list[dict[str, Any]]) -> dict[str, Any]:
                           "candidates_mean_validation_auc": {nm: round(float(np.mean(by_name[nm])), 6)
                                                              for nm in names if nm in by_name},
                           "candidates_folds": {nm: len(by_name[nm]) for nm in names if nm in by_name}},
-            "direction_cost_validation": round(float(np.mean(costs)), 6) if costs else None}
+            "direction_cost": round(float(np.mean(costs)), 6) if costs else None}
 
 
 def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | None = None,
@@ -470,8 +470,9 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
         ``auc_mean``, ``auc_std``, ``ks_mean``, ``gini_mean``, ``brier_mean``, ``n``, ``folds`` (one
         dict a fold: ``fold``, ``n_train``, ``n_test``, ``auc``, ``ks``, ``gini``, ``brier``,
         ``challengers``, ``seconds``), ``challengers`` (name -> ``auc_mean``, ``auc_std``, ``ks_mean``, ...),
-        ``n_unlabelled``, ``direction_cost`` (mean over the folds of the price of the directions on the
-        test rows; each fold's is in ``folds``), ``direction_cost_validation`` (the mean of the selections'),
+        ``n_unlabelled``, ``direction_cost`` (the mean of the selections' price of the directions on
+        validation), ``direction_cost_test`` (mean over the folds of the price on the test rows; each
+        fold's is in ``folds``),
         ``seconds`` (wall time of the recipe, of the freed parts and of the challengers, summed over the folds).
     """
     config = config or EvaluateConfig()
@@ -494,7 +495,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                                "selection": recipe.selection.table()}
         row["seconds"] = {"recipe": round(time.perf_counter() - t0, 2)}
         t1 = time.perf_counter()
-        row["direction_cost"] = _direction_price(recipe, records.iloc[tr], y[tr], records.iloc[te], y[te],
+        row["direction_cost_test"] = _direction_price(recipe, records.iloc[tr], y[tr], records.iloc[te], y[te],
                                                  recipe.predict_pd(records.iloc[te]))
         row["seconds"]["directions_freed"] = round(time.perf_counter() - t1, 2)
         if config.challengers:
@@ -519,8 +520,8 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                               "folds": folds, **_selection_summary([f["selection"] for f in folds]),
                               "seconds": {part: round(sum(f["seconds"].get(part, 0.0) for f in folds), 2)
                                           for part in ("recipe", "directions_freed", "challengers")}}
-    priced = [f["direction_cost"] for f in folds if f["direction_cost"] is not None]
-    result["direction_cost"] = round(float(np.mean(priced)), 6) if priced else None
+    priced = [f["direction_cost_test"] for f in folds if f["direction_cost_test"] is not None]
+    result["direction_cost_test"] = round(float(np.mean(priced)), 6) if priced else None
     if config.challengers:
         result["challengers"] = {name: summary([f["challengers"][name] for f in folds]) for name in CHALLENGERS}
     return result

@@ -20,9 +20,9 @@ DESCRIPTION = (
     "and on stratified folds otherwise; Platt calibration) and measure it: on --test-tape when given, "
     "else by stratified K-fold cross-validation with the selection inside each training fold. LightGBM "
     "with default settings, a tuned logistic regression and the WoE scorecard are fitted and measured on "
-    "the same split; the JSON reports every candidate (selection) and the price of the directions on the "
-    "test rows (direction_cost: the winner with every direction freed minus the winner) and on validation "
-    "(direction_cost_validation). See docs/mappings.md and docs/training.md.")
+    "the same split; the JSON reports every candidate (selection) and the price of the directions, the "
+    "winner with every direction freed minus the winner, on validation (direction_cost) and on the test "
+    "rows (direction_cost_test). See docs/mappings.md and docs/training.md.")
 ORDER = 45
 
 log = logging.getLogger(__name__)
@@ -97,11 +97,11 @@ def run(args: argparse.Namespace) -> int:
                      f"{m['brier' + suffix]:>8.5f}")
     sel = result.get("selection", {})
     winner = sel.get("winner") or ", ".join(f"{k} x{v}" for k, v in sel.get("winners", {}).items())
-    cost, on_validation = result.get("direction_cost"), result.get("direction_cost_validation")
+    cost, on_test = result.get("direction_cost"), result.get("direction_cost_test")
     scheme = sel.get("scheme")
     kind = scheme.get("kind") if isinstance(scheme, dict) else scheme  # holdout: the table; CV: its kind
     lines.append(f"  selection ({kind}): {winner}; price of the directions: "
                  + ("none declared" if cost is None else
-                    f"{cost:+.4f} test AUC ({on_validation:+.4f} on validation)"))
+                    f"{cost:+.4f} validation AUC, {on_test:+.4f} test AUC"))
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

@@ -75,7 +75,7 @@ def test_holdout_reports_the_recipe_the_challengers_and_the_selection() -> None:
     names = {c["name"] for c in sel["candidates"]}
     assert {"linear", "woe", "lightgbm_default"} <= names and sel["winner"] in names  # challengers, directed
     assert all(0.5 < c["auc"] <= 1 and c["log_loss"] > 0 for c in sel["candidates"])
-    assert out["direction_cost_validation"] == sel["direction_cost"] and isinstance(out["direction_cost"], float)
+    assert out["direction_cost"] == sel["direction_cost"] and isinstance(out["direction_cost_test"], float)
 
 
 def test_the_price_of_the_directions_is_measured_on_the_test_rows() -> None:
@@ -84,7 +84,7 @@ def test_the_price_of_the_directions_is_measured_on_the_test_rows() -> None:
     train = apply_mapping(_tape_frame(900, 11), mapping_from_dict(wrong, origin="toy"))
     test = apply_mapping(_tape_frame(600, 12), mapping_from_dict(wrong, origin="toy"))
     out = evaluate_holdout(train, test, seed=0, config=replace(FAST, challengers=False))
-    assert out["direction_cost"] > 0.02 and out["direction_cost_validation"] > 0.02
+    assert out["direction_cost_test"] > 0.02 and out["direction_cost"] > 0.02
     assert out["seconds"]["directions_freed"] > 0
     # the same figure by hand: the winner's parts freed, fitted on the training rows, scored on the test rows
     records, y, _ = labelled(train, "train")
@@ -93,9 +93,9 @@ def test_the_price_of_the_directions_is_measured_on_the_test_rows() -> None:
     freed = recipe.directions_freed(records, y)
     assert freed is not None
     by_hand = auc(y_test, freed(rec_test)) - auc(y_test, recipe.predict_pd(rec_test))
-    assert out["direction_cost"] == pytest.approx(by_hand, abs=1e-6)
-    # the freed parts let the PD fall as pti rises no more: it rises with pti
-    row = rec_test.iloc[[0] * 20].reset_index(drop=True).assign(**{"pti": np.linspace(0.1, 0.6, 20)})
+    assert out["direction_cost_test"] == pytest.approx(by_hand, abs=1e-6)
+    # freed, the score rises with pti; the recipe keeps the declared direction (wrong here)
+    row = rec_test.iloc[[0] * 20].reset_index(drop=True).assign(pti=np.linspace(0.1, 0.6, 20))
     assert freed(row)[-1] > freed(row)[0] and recipe.predict_pd(row)[-1] <= recipe.predict_pd(row)[0] + 1e-12
 
 
@@ -139,9 +139,9 @@ def test_cross_validation_nests_the_search_in_each_fold() -> None:
     assert sum(out["selection"]["winners"].values()) == 3 and out["selection"]["scheme"] == "stratified_kfold"
     assert all(f["selection"]["winner"] in out["selection"]["winners"] for f in out["folds"])
     assert "linear" in out["selection"]["candidates_mean_validation_auc"]
-    costs = [f["direction_cost"] for f in out["folds"]]  # the price on each fold's test rows, and its mean
-    assert out["direction_cost"] == pytest.approx(np.mean(costs), abs=1e-6)
-    assert out["direction_cost_validation"] == pytest.approx(
+    costs = [f["direction_cost_test"] for f in out["folds"]]  # the price on each fold's test rows, and its mean
+    assert out["direction_cost_test"] == pytest.approx(np.mean(costs), abs=1e-6)
+    assert out["direction_cost"] == pytest.approx(
         np.mean([f["selection"]["direction_cost"] for f in out["folds"]]), abs=1e-6)
 
 
