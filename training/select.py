@@ -404,8 +404,8 @@ class Parts:
         for booster, w in boosters:
             out = out + w * np.asarray(booster.predict(x, raw_score=True), dtype="float64")
         if linear is not None:
-            out = out + sum(self.weights.get(nm, 0.0) for nm in self.weights
-                            if nm == "linear" or nm.endswith("+linear")) * linear.decision_function(x)
+            on_linear = sum(w for nm, w in self.weights.items() if nm == "linear" or nm.endswith("+linear"))
+            out = out + on_linear * linear.decision_function(x)
         if scorecard is not None:
             out = out + self.weights["woe"] * scorecard.decision_function(x)
         return out
