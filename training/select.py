@@ -487,7 +487,8 @@ class Selection:
     def directions_freed(self, x: pd.DataFrame, y: np.ndarray) -> Callable[[pd.DataFrame], np.ndarray] | None:
         """The winner's parts with every direction freed, as validated for :attr:`direction_cost`, fitted
         on ``(x, y)`` as the winner was: a function giving new rows' log-odds (for the price of the
-        directions on rows neither side was chosen on). None when no input has a direction."""
+        directions on rows neither side was chosen on). None when no input has a direction. On a large
+        book the freed parts' tree counts are those validated on the ``CHOOSE_ROWS`` subsample."""
         if self.freed is None:
             return None
         return partial(self.freed.raw_score, self.freed.fit(x, y, scale=self.fit_scale))
