@@ -123,3 +123,36 @@ def test_the_sample_book_trains_without_monotonicity_violations() -> None:
     assert out.params["model.selection"] == "rolling_origin"
     assert out.metrics["monotonicity_violations_oot"] == 0
     assert set(out.oot.monotonicity["feature"]) >= {"annual_rate", "bureau_score", "ltv"}
+
+
+def test_when_the_stack_check_fails_the_logistic_regression_alone_trains_saves_and_explains(
+        small_book: Book, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The winner of a run may be the logistic regression alone (the stack lost with cross-fitted weights):
+    the bundle holds it at weight 1 and no tree, explains it exactly and loads without pickle."""
+    import json
+
+    from models.bundle import LeaseModel
+    from training import select
+
+    def lost(y, scheme, raws, **kw):  # type: ignore[no-untyped-def]
+        return {"stack_auc": 0.5, "baseline": "linear", "baseline_auc": 0.6, "parts": len(scheme.folds),
+                "kept": False}
+
+    monkeypatch.setattr(select, "stack_check", lost)
+    out = fit_and_evaluate(small_book.contracts, small_book.performance, seed=0, config=TINY)
+    model = out.model
+    table = model.metadata["selection_table"]
+    assert out.params["model.winner"] == table["winner"] == "linear" and table["stack_check"]["kept"] is False
+    assert model.metadata["stack_weights"] == {"linear": 1.0}
+    records = out.split.test.records.iloc[:300]
+    x = model.transform(records)
+    np.testing.assert_allclose(model.raw_score(records), model.linear.decision_function(x), atol=1e-9)
+    e = model.explain(records)
+    np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value, model.raw_score(records),
+                               atol=1e-6, rtol=0)
+    assert out.metrics["monotonicity_violations_oot"] == 0
+    model.save(tmp_path / "m")
+    stored = json.loads((tmp_path / "m" / "bundle.json").read_text())
+    assert not list((tmp_path / "m").rglob("*.pkl")) and stored["format"].startswith("poolgate")
+    back = LeaseModel.load(tmp_path / "m")
+    np.testing.assert_allclose(back.predict_pd(records), model.predict_pd(records), atol=1e-12)
