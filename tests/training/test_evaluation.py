@@ -146,6 +146,7 @@ def test_when_the_stack_check_fails_the_logistic_regression_alone_trains_saves_a
     assert model.metadata["stack_weights"] == {"linear": 1.0}
     records = out.split.test.records.iloc[:300]
     x = model.transform(records)
+    assert model.linear is not None
     np.testing.assert_allclose(model.raw_score(records), model.linear.decision_function(x), atol=1e-9)
     e = model.explain(records)
     np.testing.assert_allclose(e.contributions.sum(axis=1).to_numpy() + e.base_value, model.raw_score(records),
