@@ -7,7 +7,7 @@ the one validation part; below, rolling-origin folds over the origination dates 
 candidates (the logistic regression, the WoE scorecard, monotone trees from stumps to LightGBM's
 defaults and deeper on large books, trees boosted on the logistic regression) all keep the
 declared risk directions; the winner, their stack (weights fitted to the least validation log
-loss), is refitted on both parts and calibrated on its validation scores, and the price of the directions is measured (``direction_cost_validation``).
+loss), is refitted on both parts and calibrated on its validation scores, and the price of the directions is measured (``direction_cost_validation``, and on the test vintages ``direction_cost_oot``).
 ``poolgate evaluate`` runs the same selection (:mod:`training.evaluate`).
 
 :func:`fit_and_evaluate` does the work and returns plain objects (no MLflow); :func:`train_run`
@@ -288,10 +288,14 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | TapeBatches
                     for k, v in summary_metrics(split.validation.y[validated], p_val[validated]).items()})
     if selection.direction_cost is not None:
         metrics["direction_cost_validation"] = selection.direction_cost
+    x_test = model.transform(test.records)
+    # the same price out of time: the winner's parts freed, fitted on the same rows, on the test vintages
+    freed = selection.directions_freed(x_fit_model, np.concatenate([split.train.y, split.validation.y]))
+    if freed is not None:
+        metrics["direction_cost_oot"] = auc(test.y, freed(x_test)) - metrics["auc_oot"]
     metrics["auc_train"] = auc(split.train.y, p_fit[:len(split.train)])
     metrics["psi_pd_train_oot"] = psi(p_fit[:len(split.train)], oot.pd)
     metrics.update({f"auc_oot_vintage_{v}": a for v, a in oot.auc_by_vintage.items()})
-    x_test = model.transform(test.records)
     psi_features = psi_by_feature(x_fit_model.iloc[:len(split.train)], x_test)
     metrics.update({f"psi_oot_{k}": v for k, v in psi_features.items()})
 

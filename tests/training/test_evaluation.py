@@ -85,6 +85,7 @@ def test_a_small_book_is_chosen_on_rolling_origin_folds(outcome) -> None:  # typ
     assert model.scorecard is not None
     assert [t.params["name"] for t in outcome.search.trials] == [c["name"] for c in table["candidates"]]
     assert "direction_cost_validation" in outcome.metrics
+    assert abs(outcome.metrics["direction_cost_oot"]) < 0.02  # the same price out of time; right directions here
     assert set(outcome.tables["selection"]["name"]) == {c["name"] for c in table["candidates"]}
     records = outcome.split.test.records.iloc[:400]
     e = model.explain(records)
@@ -157,3 +158,17 @@ def test_when_the_stack_check_fails_the_logistic_regression_alone_trains_saves_a
     assert not list((tmp_path / "m").rglob("*.pkl")) and stored["format"].startswith("poolgate")
     back = LeaseModel.load(tmp_path / "m")
     np.testing.assert_allclose(back.predict_pd(records), model.predict_pd(records), atol=1e-12)
+
+
+def test_a_wrong_direction_is_priced_out_of_time_too(small_book: Book) -> None:
+    """A higher bureau score lowers risk in the book; declared the other way, freeing it gains out of time."""
+    from features.spec import load_spec
+
+    spec = load_spec()
+    assert spec.directions["bureau_score"] == -1
+    flipped = tuple(replace(f, direction=1) if f.name == "bureau_score" else f for f in spec.features)
+    wrong = replace(spec, features=flipped)
+    out = fit_and_evaluate(small_book.contracts, small_book.performance, seed=0, spec=wrong,
+                           config=replace(TINY, with_scorecard=False))
+    assert out.metrics["direction_cost_oot"] > 0.01 and out.metrics["direction_cost_validation"] > 0.01
+    assert out.metrics["monotonicity_violations_oot"] == 0  # still enforced, the wrong way
