@@ -496,7 +496,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
         row["seconds"] = {"recipe": round(time.perf_counter() - t0, 2)}
         t1 = time.perf_counter()
         row["direction_cost_test"] = _direction_price(recipe, records.iloc[tr], y[tr], records.iloc[te], y[te],
-                                                 recipe.predict_pd(records.iloc[te]))
+                                                      recipe.predict_pd(records.iloc[te]))
         row["seconds"]["directions_freed"] = round(time.perf_counter() - t1, 2)
         if config.challengers:
             t1 = time.perf_counter()
