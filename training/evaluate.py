@@ -387,6 +387,12 @@ def _direction_price(recipe: Recipe, records_train: pd.DataFrame, y_train: np.nd
     return round(auc(y_test, free(records_test)) - auc(y_test, pd_test), 6)
 
 
+def _mean_or_none(values: Sequence[float | None]) -> float | None:
+    """Mean of the values that are not None (rounded to 6 decimals), None when there are none."""
+    present = [v for v in values if v is not None]
+    return round(float(np.mean(present)), 6) if present else None
+
+
 def _round(d: dict[str, float]) -> dict[str, float]:
     return {k: round(float(v), 6) for k, v in d.items()}
 
@@ -448,7 +454,6 @@ def _selection_summary(tables: list[dict[str, Any]]) -> dict[str, Any]:
     for t in tables:
         for c in t["candidates"]:
             by_name.setdefault(c["name"], []).append(c["auc"])
-    costs = [t["direction_cost"] for t in tables if t["direction_cost"] is not None]  # validation
     winners: dict[str, int] = {}
     for t in tables:
         winners[t["winner"]] = winners.get(t["winner"], 0) + 1
@@ -457,7 +462,7 @@ def _selection_summary(tables: list[dict[str, Any]]) -> dict[str, Any]:
                           "candidates_mean_validation_auc": {nm: round(float(np.mean(by_name[nm])), 6)
                                                              for nm in names if nm in by_name},
                           "candidates_folds": {nm: len(by_name[nm]) for nm in names if nm in by_name}},
-            "direction_cost": round(float(np.mean(costs)), 6) if costs else None}
+            "direction_cost": _mean_or_none([t["direction_cost"] for t in tables])}
 
 
 def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | None = None,
@@ -489,14 +494,15 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
         t0 = time.perf_counter()
         recipe = fit_recipe(records.iloc[tr], y[tr], extras=tape.mapping.features, seed=seed, config=config,
                             spec=spec)
+        p_test = recipe.predict_pd(records.iloc[te])
         row: dict[str, Any] = {"fold": k, "n_train": len(tr), "n_test": len(te),
-                               **_round(_metrics(y[te], recipe.predict_pd(records.iloc[te]))),
+                               **_round(_metrics(y[te], p_test)),
                                **{k: recipe.summary()[k] for k in ("trees", "weights")},
                                "selection": recipe.selection.table()}
         row["seconds"] = {"recipe": round(time.perf_counter() - t0, 2)}
         t1 = time.perf_counter()
         row["direction_cost_test"] = _direction_price(recipe, records.iloc[tr], y[tr], records.iloc[te], y[te],
-                                                      recipe.predict_pd(records.iloc[te]))
+                                                      p_test)
         row["seconds"]["directions_freed"] = round(time.perf_counter() - t1, 2)
         if config.challengers:
             t1 = time.perf_counter()
@@ -520,8 +526,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                               "folds": folds, **_selection_summary([f["selection"] for f in folds]),
                               "seconds": {part: round(sum(f["seconds"].get(part, 0.0) for f in folds), 2)
                                           for part in ("recipe", "directions_freed", "challengers")}}
-    priced = [f["direction_cost_test"] for f in folds if f["direction_cost_test"] is not None]
-    result["direction_cost_test"] = round(float(np.mean(priced)), 6) if priced else None
+    result["direction_cost_test"] = _mean_or_none([f["direction_cost_test"] for f in folds])
     if config.challengers:
         result["challengers"] = {name: summary([f["challengers"][name] for f in folds]) for name in CHALLENGERS}
     return result

@@ -358,6 +358,11 @@ def _ds_params(seed: int, threads: int) -> dict[str, Any]:
     return {"max_bin": 255, "seed": seed, "feature_pre_filter": False, "verbosity": -1, "num_threads": threads}
 
 
+#: Parts fitted on every row (:meth:`Parts.fit`): the logistic regression and the scorecard (None when
+#: no part uses them) and each tree part's booster with its weight.
+FittedParts = tuple[LinearScorecard | None, WoEScorecard | None, list[tuple[lgb.Booster, float]]]
+
+
 @dataclass(frozen=True)
 class Parts:
     """Parts of a stack as validated: their weights, the logistic regression's penalty, each tree part's
@@ -376,8 +381,7 @@ class Parts:
     threads: int
     auc: float
 
-    def fit(self, x: pd.DataFrame, y: np.ndarray, *, scale: float = 1.0
-            ) -> tuple[LinearScorecard | None, WoEScorecard | None, list[tuple[lgb.Booster, float]]]:
+    def fit(self, x: pd.DataFrame, y: np.ndarray, *, scale: float = 1.0) -> FittedParts:
         """Every part fitted on ``(x, y)``: the logistic regression (None unless a part uses it), the
         scorecard (None unless a part), and each tree part with its weight; tree counts times ``scale``."""
         lin_used = any(nm == "linear" or nm.endswith("+linear") for nm in self.weights)
@@ -396,8 +400,7 @@ class Parts:
             boosters.append((lgb.train(params, full, num_boost_round=max(1, round(self.rounds[nm] * scale))), w))
         return linear, scorecard, boosters
 
-    def raw_score(self, fitted: tuple[LinearScorecard | None, WoEScorecard | None, list[tuple[lgb.Booster, float]]],
-                  x: pd.DataFrame) -> np.ndarray:
+    def raw_score(self, fitted: FittedParts, x: pd.DataFrame) -> np.ndarray:
         """Log-odds of ``x`` by the parts :meth:`fit` returned, weighted."""
         linear, scorecard, boosters = fitted
         out = np.zeros(len(x))
@@ -680,8 +683,8 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     linear, scorecard, boosters = chosen.fit(x, y, scale=scale)
     linear = linear or LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x, y)
     scorecard = scorecard or WoEScorecard(directions=directions, random_state=seed).fit(x, y)
-    tree_parts = [b for b, _ in boosters]
-    if not boosters:  # a winner without trees keeps the best family, at weight 0
+    has_trees = bool(boosters)
+    if not has_trees:  # a winner without trees keeps the best family, at weight 0
         boosters = replace(chosen, weights={best_tree: 1.0}).fit(x, y, scale=scale)[2]
     booster = weighted_booster(boosters)
     oof, block = np.full(n, np.nan), np.full(n, -1)
@@ -691,7 +694,7 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     # time-ordered folds: one intercept per fold for the slope, the latest fold's for the level
     calibration = fit_platt(oof[validated], y[validated], block[validated] if scheme.time_ordered else None)
     return Selection(winner=winner, booster=booster, trees=booster.num_trees(), params=dict(fam.params),
-                     linear=linear, scorecard=scorecard, tree_weight=1.0 if tree_parts else 0.0,
+                     linear=linear, scorecard=scorecard, tree_weight=1.0 if has_trees else 0.0,
                      linear_weight=won.get("linear", 0.0) + won.get(on_linear, 0.0),
                      scorecard_weight=won.get("woe", 0.0), weights=won,
                      calibration=calibration, scheme=scheme, candidates=table, direction_cost=cost, oof_raw=oof,
