@@ -1,4 +1,4 @@
-"""The issue's measured targets on a 400,000-contract synthetic book, with the full default search.
+"""The issue's measured targets on a 200,000-contract synthetic book, with the full default search.
 
 * calibration error (mean |expected - observed| over PD deciles) on the out-of-time vintages <= 0.01;
 * out-of-time AUC within 0.01 of the AUC of the generator's true PD (``pd_24m``) on the same rows.
@@ -6,13 +6,13 @@
 The truth PD is the Bayes-optimal PD given the tape, so the gap is estimation error and shrinks as the
 book grows. Measured (seed 0 recipe, book seeds as shown, cut-off 2025-06-30; gap = oracle - model):
 20,000 contracts 0.028 (the committed sample), 50,000 0.015, 100,000 0.012, 200,000 0.006 / 0.0115 /
-0.0106 / 0.0072 (book seeds 7 / 11 / 23 / 5: not reliably within 0.01), 400,000 0.0068 / 0.0076 /
-0.0061 (book seeds 7 / 11 / 23), 1,000,000 0.004 (make bench). With the trees boosted on the logistic
-regression (the default since): 100,000 0.0097, 200,000 0.0073 / 0.0089 / 0.0089, 400,000 0.0042 /
-0.0069 / 0.0060 (book seeds 7 / 11 / 23), 50,000 0.0128. With the one model selection
-(training.select, validated on the validation vintages): 200,000 0.0062 / 0.0089 / 0.0068 (book
-seeds 7 / 11 / 23). This test uses 400,000 contracts, the smallest size measured to meet the target
-for every book seed tried under the earlier recipes; docs/training.md has the tables.
+0.0106 / 0.0072 (book seeds 7 / 11 / 23 / 5) and 400,000 0.0068 / 0.0076 / 0.0061 under the first
+recipe, 1,000,000 0.004 (make bench). With the trees boosted on the logistic regression: 200,000 0.0073
+/ 0.0089 / 0.0089, 400,000 0.0042 / 0.0069 / 0.0060 (book seeds 7 / 11 / 23). With the one model
+selection (training.select) and its stack check: 200,000 0.0046 / 0.0077 / 0.0065, calibration error
+0.0037 / 0.0014 / 0.0019 (book seeds 7 / 11 / 23). This test used 400,000 contracts while the recipe
+was not reliably within 0.01 at 200,000; it now uses 200,000, the size the target is set at, which
+takes 45 s to train instead of 111 s. docs/training.md has the tables.
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def measured() -> TrainingOutcome:
-    book = generate_book(400_000, seed=7, cutoff=dt.date(2025, 6, 30))
+    book = generate_book(200_000, seed=7, cutoff=dt.date(2025, 6, 30))
     return fit_and_evaluate(book.contracts, book.performance, truth=book.truth, seed=0,
                             config=RunConfig(shap_sample=500, sweep_assets=100))
 
 
 def test_out_of_time_calibration_error_at_most_one_point(measured: TrainingOutcome) -> None:
-    assert measured.metrics["n_oot"] > 50_000
+    assert measured.metrics["n_oot"] > 30_000
     assert measured.metrics["calibration_error_oot"] <= 0.01
     assert measured.metrics["monotonicity_violations_oot"] == 0
 
