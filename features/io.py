@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import glob
 import json
+import math
 import os
 import tempfile
 import tomllib
@@ -28,6 +29,7 @@ from features.staging import remove_stale, temp_prefix
 
 __all__ = [
     "TapeBatches",
+    "TomlTable",
     "atomic_write",
     "count_rows",
     "iter_table",
@@ -69,6 +71,98 @@ def read_toml(path: Path, error: Callable[[str, str, Any, str], FileValueError],
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(str(path), "(file)", str(exc), "valid TOML") from None
+
+
+class TomlTable:
+    """One table of a parsed settings TOML file, read key by key: typed values, errors that name the
+    file, the key, the value and what is allowed, and unknown keys refused (:meth:`done`).
+
+    Parameters
+    ----------
+    error : callable
+        The file's error class, called as ``error(file, key, value, allowed)`` (as for :func:`read_toml`).
+    file : str
+    prefix : str
+        The table's dotted name (``"decision"``, ``"classes[0]"``; ``""`` at the top level): the keys
+        in messages are ``prefix.key``.
+    table : Any
+        The parsed value; anything but a table is an error.
+    """
+
+    def __init__(self, error: Callable[[str, str, Any, str], FileValueError], file: str, prefix: str,
+                 table: Any) -> None:
+        self.error, self.file, self.prefix = error, file, prefix
+        if not isinstance(table, dict):
+            raise error(file, prefix or "(top level)", table, "a table")
+        self.table: dict[str, Any] = table
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        """The key as messages name it."""
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, value: Any, allowed: str) -> FileValueError:
+        """The error for ``name = value`` (to raise)."""
+        return self.error(self.file, self.key(name), value, allowed)
+
+    def get(self, name: str, default: Any = ...) -> Any:
+        """The raw value; without ``default`` the key is required."""
+        self.used.add(name)
+        if name not in self.table:
+            if default is ...:
+                raise self.fail(name, "(missing)", "a value (the key is required)")
+            return default
+        return self.table[name]
+
+    def number(self, name: str, *, low: float | None = None, high: float | None = None, default: Any = ...,
+               strict_low: bool = False) -> float:
+        """A finite number within ``[low, high]`` (``(low, high]`` with ``strict_low``), as a float."""
+        value = self.get(name, default)
+        allowed = f"a number {_range_text(low, high, strict_low)}".strip()
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or (low is not None and (value <= low if strict_low else value < low)) \
+                or (high is not None and value > high):
+            raise self.fail(name, value, allowed)
+        return float(value)
+
+    def optional_number(self, name: str, *, low: float | None = None, high: float | None = None) -> float | None:
+        """:meth:`number`, or None when the key is absent."""
+        if self.get(name, None) is None:  # TOML has no null: None is an absent key
+            return None
+        return self.number(name, low=low, high=high)
+
+    def whole(self, name: str, *, low: int, default: Any = ...) -> int:
+        """A whole number >= ``low``."""
+        value = self.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise self.fail(name, value, f"a whole number >= {low}")
+        return int(value)
+
+    def text(self, name: str, default: Any = ..., choices: tuple[str, ...] | None = None) -> str:
+        """A non-empty string (one of ``choices`` when given)."""
+        value = self.get(name, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, value, "a non-empty string")
+        if choices is not None and value not in choices:
+            raise self.fail(name, value, "one of " + ", ".join(choices))
+        return value
+
+    def done(self) -> None:
+        """Refuse a key that no read asked for (a typo would otherwise be ignored silently)."""
+        extra = sorted(set(self.table) - self.used)
+        if extra:
+            raise self.fail(extra[0], self.table[extra[0]], "known keys: " + ", ".join(sorted(self.used)))
+
+
+def _range_text(low: float | None, high: float | None, strict_low: bool = False) -> str:
+    op = ">" if strict_low else ">="
+    if low is not None and high is not None:
+        return f"{op} {low:g} and <= {high:g}"
+    if low is not None:
+        return f"{op} {low:g}"
+    if high is not None:
+        return f"<= {high:g}"
+    return ""
 
 
 def tape_format(path: str | os.PathLike[str]) -> str:

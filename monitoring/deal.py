@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from features.exceptions import FileValueError
-from features.io import read_toml
+from features.io import TomlTable, read_toml
 from scoring.policy import canonical_hash
 
 __all__ = [
@@ -164,55 +164,8 @@ class Deal:
         return float(sum(c.balance for c in self.classes))
 
 
-class _Reader:
-    """Typed access to one table of the parsed TOML; errors name the key; unknown keys refused."""
-
-    def __init__(self, file: str, prefix: str, table: Any) -> None:
-        self.file, self.prefix = file, prefix
-        if not isinstance(table, dict):
-            raise DealError(file, prefix or "(top level)", table, "a table")
-        self.table: dict[str, Any] = table
-        self.used: set[str] = set()
-
-    def fail(self, name: str, value: Any, allowed: str) -> DealError:
-        return DealError(self.file, f"{self.prefix}.{name}" if self.prefix else name, value, allowed)
-
-    def get(self, name: str, default: Any = ...) -> Any:
-        self.used.add(name)
-        if name not in self.table:
-            if default is ...:
-                raise self.fail(name, "(missing)", "a value (the key is required)")
-            return default
-        return self.table[name]
-
-    def number(self, name: str, *, low: float | None = None, high: float | None = None,
-               default: Any = ...) -> float:
-        value = self.get(name, default)
-        allowed = " and ".join(t for t in ((f">= {low:g}" if low is not None else ""),
-                                           (f"<= {high:g}" if high is not None else "")) if t)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or (low is not None and value < low) or (high is not None and value > high):
-            raise self.fail(name, value, f"a number {allowed}".strip())
-        return float(value)
-
-    def whole(self, name: str, *, low: int, default: Any = ...) -> int:
-        value = self.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.fail(name, value, f"a whole number >= {low}")
-        return int(value)
-
-    def text(self, name: str, default: Any = ..., choices: tuple[str, ...] | None = None) -> str:
-        value = self.get(name, default)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, value, "a non-empty string")
-        if choices is not None and value not in choices:
-            raise self.fail(name, value, "one of " + ", ".join(choices))
-        return value
-
-    def done(self) -> None:
-        extra = sorted(set(self.table) - self.used)
-        if extra:
-            raise self.fail(extra[0], self.table[extra[0]], "known keys: " + ", ".join(sorted(self.used)))
+def _table(file: str, prefix: str, table: Any) -> TomlTable:
+    return TomlTable(DealError, file, prefix, table)
 
 
 def load_deal(path: str | os.PathLike[str]) -> Deal:
@@ -232,7 +185,7 @@ def _classes(file: str, raw: Any) -> tuple[NoteClass, ...]:
         raise DealError(file, "classes", raw, "an array of tables [[classes]], senior first")
     out: list[NoteClass] = []
     for i, table in enumerate(raw):
-        r = _Reader(file, f"classes[{i}]", table)
+        r = _table(file, f"classes[{i}]", table)
         name = r.text("name")
         if any(c.name == name for c in out):
             raise r.fail("name", name, "a name not used by another class")
@@ -247,7 +200,7 @@ def _classes(file: str, raw: Any) -> tuple[NoteClass, ...]:
 
 
 def _trigger(file: str, index: int, table: Any, seen: set[str]) -> Trigger:
-    r = _Reader(file, f"triggers[{index}]", table)
+    r = _table(file, f"triggers[{index}]", table)
     code = r.text("code")
     if code in seen:
         raise r.fail("code", code, "a code not used by another trigger")
@@ -277,7 +230,7 @@ def _trigger(file: str, index: int, table: Any, seen: set[str]) -> Trigger:
 
 
 def _backtest(file: str, raw: Any) -> BacktestSettings:
-    r = _Reader(file, "backtest", raw)
+    r = _table(file, "backtest", raw)
     edges = r.get("band_edges")
     if not isinstance(edges, list) or not edges or any(
             isinstance(e, bool) or not isinstance(e, (int, float)) or not 0 < e < 1 for e in edges) \
@@ -299,7 +252,7 @@ def _backtest(file: str, raw: Any) -> BacktestSettings:
 
 def parse_deal(data: dict[str, Any], *, source: str = "<deal>") -> Deal:
     """Validate parsed TOML ``data`` and build a :class:`Deal` (see :func:`load_deal`)."""
-    top = _Reader(source, "", dict(data))
+    top = _table(source, "", dict(data))
     name = top.text("name")
     version = top.text("version")
     cutoff = top.get("cutoff_date")
@@ -315,11 +268,11 @@ def parse_deal(data: dict[str, Any], *, source: str = "<deal>") -> Deal:
         raise top.fail("classes", f"{total:,.2f}", f"class balances plus overcollateralisation adding up to "
                                                    f"cutoff_balance {balance:,.2f} CNY (within 1 CNY)")
     principal = top.text("principal", "sequential", choices=("sequential", "pro_rata"))
-    fees = _Reader(source, "fees", top.get("fees"))
+    fees = _table(source, "fees", top.get("fees"))
     servicing = fees.number("servicing", low=0.0, high=0.2)
     trustee = fees.number("trustee", low=0.0, high=0.2)
     fees.done()
-    liq = _Reader(source, "liquidity", top.get("liquidity"))
+    liq = _table(source, "liquidity", top.get("liquidity"))
     covers = liq.get("covers")
     if not isinstance(covers, list) or not covers or any(c not in _LIQUIDITY_COVERS for c in covers):
         raise liq.fail("covers", covers, "a non-empty list of " + ", ".join(_LIQUIDITY_COVERS))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import string
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from features.exceptions import FileValueError
-from features.io import read_toml
+from features.io import TomlTable, read_toml
 from models.scaling import ScoreScaling
 from scoring.quantities import QUANTITIES
 
@@ -161,67 +160,11 @@ def canonical_hash(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class _Reader:
-    """Typed access to one table of the parsed TOML, with errors that name the key."""
-
-    def __init__(self, file: str, prefix: str, table: Any) -> None:
-        self.file, self.prefix = file, prefix
-        if not isinstance(table, dict):
-            raise PolicyError(file, prefix or "(top level)", table, "a table")
-        self.table: dict[str, Any] = table
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def fail(self, name: str, value: Any, allowed: str) -> PolicyError:
-        return PolicyError(self.file, self.key(name), value, allowed)
-
-    def get(self, name: str, default: Any = ...) -> Any:
-        self.used.add(name)
-        if name not in self.table:
-            if default is ...:
-                raise self.fail(name, "(missing)", "a value (the key is required)")
-            return default
-        return self.table[name]
-
-    def number(self, name: str, *, low: float | None = None, high: float | None = None,
-               default: Any = ..., strict_low: bool = False) -> Any:
-        """The value as a float (None only when ``default`` is None and the key is absent)."""
-        value = self.get(name, default)
-        if value is None:
-            return None
-        allowed = _range_text(low, high, strict_low)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.fail(name, value, f"a number {allowed}".strip())
-        if (low is not None and (value <= low if strict_low else value < low)) or (high is not None and value > high):
-            raise self.fail(name, value, f"a number {allowed}")
-        return float(value)
-
-    def text(self, name: str, default: Any = ...) -> str:
-        value = self.get(name, default)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, value, "a non-empty string")
-        return value
-
-    def done(self) -> None:
-        extra = sorted(set(self.table) - self.used)
-        if extra:
-            raise self.fail(extra[0], self.table[extra[0]], "known keys: " + ", ".join(sorted(self.used)))
+def _table(file: str, prefix: str, table: Any) -> TomlTable:
+    return TomlTable(PolicyError, file, prefix, table)
 
 
-def _range_text(low: float | None, high: float | None, strict_low: bool = False) -> str:
-    op = ">" if strict_low else ">="
-    if low is not None and high is not None:
-        return f"{op} {low:g} and <= {high:g}"
-    if low is not None:
-        return f"{op} {low:g}"
-    if high is not None:
-        return f"<= {high:g}"
-    return ""
-
-
-def _template(r: _Reader, name: str, fields: set[str], sample: dict[str, Any]) -> str:
+def _template(r: TomlTable, name: str, fields: set[str], sample: dict[str, Any]) -> str:
     text = r.text(name)
     try:
         used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
@@ -237,12 +180,12 @@ def _template(r: _Reader, name: str, fields: set[str], sample: dict[str, Any]) -
     return text
 
 
-def _texts(r: _Reader, fields: set[str], sample: dict[str, Any], prefix: str = "") -> dict[str, str]:
+def _texts(r: TomlTable, fields: set[str], sample: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return {lang: _template(r, f"{prefix}{lang}", fields, sample) for lang in LANGUAGES}
 
 
 def _rule(file: str, index: int, table: Any, seen: set[str]) -> EligibilityRule:
-    r = _Reader(file, f"eligibility[{index}]", table)
+    r = _table(file, f"eligibility[{index}]", table)
     code = r.text("code")
     if code in seen:
         raise r.fail("code", code, "a code not used by another eligibility rule")
@@ -251,8 +194,8 @@ def _rule(file: str, index: int, table: Any, seen: set[str]) -> EligibilityRule:
     if quantity not in QUANTITIES:
         raise r.fail("quantity", quantity, "one of " + ", ".join(QUANTITIES))
     kind = QUANTITIES[quantity].kind
-    minimum = r.number("min", default=None)
-    maximum = r.number("max", default=None)
+    minimum = r.optional_number("min")
+    maximum = r.optional_number("max")
     allowed_raw = r.get("allowed", None)
     if_missing = r.get("if_missing", "fail")
     if if_missing not in ("fail", "pass"):
@@ -282,7 +225,7 @@ def _rule(file: str, index: int, table: Any, seen: set[str]) -> EligibilityRule:
 
 
 def _limit(file: str, index: int, table: Any, seen: set[str]) -> ConcentrationLimit:
-    r = _Reader(file, f"concentration[{index}]", table)
+    r = _table(file, f"concentration[{index}]", table)
     code = r.text("code")
     if code in seen:
         raise r.fail("code", code, "a code not used by another concentration limit")
@@ -303,7 +246,7 @@ def _limit(file: str, index: int, table: Any, seen: set[str]) -> ConcentrationLi
 
 
 def _reasons(file: str, table: Any) -> ReasonTexts:
-    r = _Reader(file, "reasons", table)
+    r = _table(file, "reasons", table)
     top_n = r.get("top_n")
     if isinstance(top_n, bool) or not isinstance(top_n, int) or not 1 <= top_n <= 20:
         raise r.fail("top_n", top_n, "a whole number from 1 to 20")
@@ -312,16 +255,16 @@ def _reasons(file: str, table: Any) -> ReasonTexts:
     sample = {"value": 1.0, "display": "x", "logodds": 0.1, "points": -2.0}
     default = _texts(r, fields, {**sample, "value": "x"})
     features: dict[str, dict[str, str]] = {}
-    feats = _Reader(file, "reasons.features", r.get("features", {}))
+    feats = _table(file, "reasons.features", r.get("features", {}))
     for name in sorted(feats.table):
-        features[name] = _texts(_Reader(file, f"reasons.features.{name}", feats.get(name)), fields, sample)
+        features[name] = _texts(_table(file, f"reasons.features.{name}", feats.get(name)), fields, sample)
     r.done()
     return ReasonTexts(int(top_n), min_logodds, default, features)
 
 
 def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy:
     """Validate parsed TOML ``data`` and build a :class:`Policy` (see :func:`load_policy`)."""
-    top = _Reader(source, "", dict(data))
+    top = _table(source, "", dict(data))
     name = top.text("name")
     version = top.get("version")
     if not isinstance(version, str) or not version.strip():
@@ -336,7 +279,7 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
     codes: set[str] = set()
     rules = tuple(_rule(source, i, t, codes) for i, t in enumerate(rules_raw))
 
-    d = _Reader(source, "decision", top.get("decision"))
+    d = _table(source, "decision", top.get("decision"))
     admit = d.number("admit_pd_max", low=0.0, high=1.0)
     refer = d.number("refer_pd_max", low=0.0, high=1.0)
     if refer < admit:
@@ -349,7 +292,7 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
                              _texts(d, {"pd", "admit", "refer"}, band_sample, "reject_"), pd=basis)
     d.done()
 
-    s = _Reader(source, "score", top.get("score"))
+    s = _table(source, "score", top.get("score"))
     bands_raw = s.get("bands", [])
     if (not isinstance(bands_raw, list) or any(isinstance(b, bool) or not isinstance(b, (int, float))
                                                for b in bands_raw)
@@ -359,7 +302,7 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
                          pdo=s.number("pdo", low=0.0, strict_low=True))
     s.done()
 
-    loss = _Reader(source, "loss", top.get("loss"))
+    loss = _table(source, "loss", top.get("loss"))
     lgd = loss.number("lgd", low=0.0, high=1.0)
     loss.done()
 
