@@ -15,6 +15,7 @@ ABS-EE XML file through a mapping, reading only the columns the mapping uses.
 from __future__ import annotations
 
 import codecs
+import json
 import math
 import os
 import re
@@ -48,6 +49,7 @@ __all__ = [
     "load_mapping",
     "mapped_format",
     "mapped_spec",
+    "missing_hint",
     "read_mapped",
     "spec_with_extras",
     "tape_columns",
@@ -61,6 +63,21 @@ _TOP_KEYS = ("name", "description", "format", "encoding", "id", "target", "posit
 _RULE_KEYS = ("column", "scale", "date_format", "codes", "birth_date_format")
 _FEATURE_KEYS = ("kind", "monotone")
 _CANONICAL = {f.name for f in LEASE_FIELDS}
+
+
+#: Cell texts that conventionally mean "no value" (compared without case or surrounding spaces).
+MISSING_MARKERS = frozenset({"na", "n/a", "#n/a", "nan", "null", "none", "nil", "-", "--", ".", "?"})
+
+
+def missing_hint(values: Iterable[Any]) -> str:
+    """A line for the user when cells the mapping could not decode hold texts that conventionally mean
+    "no value" (``NA``, ``NULL``, ``-`` ...): those are decoded as empty already, but each one is also
+    counted as a problem until the mapping's ``missing`` names it. "" when no value is such a text."""
+    found = sorted({str(v) for v in values if str(v).strip().lower() in MISSING_MARKERS})
+    if not found:
+        return ""
+    return (f"{' / '.join(repr(v) for v in found)} read as a value that does not decode; if it means "
+            f"empty, declare missing = {json.dumps(found, ensure_ascii=False)} in the mapping")
 
 
 @dataclass(frozen=True)

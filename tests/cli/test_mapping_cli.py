@@ -69,3 +69,27 @@ def test_validate_ignores_the_target_of_a_mapping(tmp_path: Path, capsys: pytest
     assert main(["validate", "--tape", str(path), "--mapping", str(mapping)]) == 0
     out, _ = capsys.readouterr()
     assert out.strip().endswith("OK")
+
+
+def test_a_no_value_text_that_does_not_decode_suggests_the_mappings_missing_list(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, mapping = renamed(tape({}, {"lessee_age": "NA"}), tmp_path)
+    main(["validate", "--tape", str(path), "--mapping", str(mapping)])
+    err = capsys.readouterr().err
+    assert "src_lessee_age (type): 1" in err
+    assert "'NA' read as a value that does not decode" in err and 'declare missing = ["NA"]' in err
+
+    # declared, the text is an empty cell: no decode problem, no suggestion
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace(
+        'name = "renamed"', 'name = "renamed"\nmissing = ["NA"]'), encoding="utf-8")
+    main(["validate", "--tape", str(path), "--mapping", str(mapping)])
+    err = capsys.readouterr().err
+    assert "could not decode" not in err and "declare missing" not in err
+
+
+def test_missing_hint_names_only_the_conventional_no_value_texts() -> None:
+    from features.mapping import missing_hint
+
+    assert missing_hint(["abc", "12x", ""]) == ""
+    hint = missing_hint(["NULL", " n/a ", "abc", "-"])
+    assert hint.startswith("' n/a ' / '-' / 'NULL' read as a value") and 'missing = [" n/a ", "-", "NULL"]' in hint
