@@ -44,18 +44,20 @@ __all__ = [
     "MappedTape",
     "Mapping",
     "apply_mapping",
+    "decode_hints",
     "extra_input_name",
     "iter_mapped",
     "load_mapping",
     "mapped_format",
     "mapped_spec",
-    "missing_hint",
     "read_mapped",
     "spec_with_extras",
     "tape_columns",
 ]
 
 BUILTIN_MAPPINGS: tuple[str, ...] = ("native", "regab-autolease", "regab-autoloan")
+#: Distinct target values a :class:`MappedTape` keeps counts of (the most frequent).
+TARGET_VALUES_KEPT = 50
 Format = Literal["csv", "parquet", "regab-xml"]
 _FORMATS = ("csv", "parquet", "regab-xml")
 _TOP_KEYS = ("name", "description", "format", "encoding", "id", "target", "positive", "missing", "optional",
@@ -67,18 +69,45 @@ _CANONICAL = {f.name for f in LEASE_FIELDS}
 
 #: Cell texts that conventionally mean "no value" (compared without case or surrounding spaces).
 MISSING_MARKERS = frozenset({"na", "n/a", "#n/a", "nan", "null", "none", "nil", "-", "--", ".", "?"})
+#: Date formats :func:`decode_hints` tries on dates that do not read (day-first before month-first).
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%d-%m-%Y", "%m-%d-%Y", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y",
+                "%d-%m-%y", "%m-%d-%y", "%d/%m/%y", "%m/%d/%y", "%d-%b-%y", "%d-%b-%Y", "%b-%y", "%b %Y",
+                "%m/%Y", "%Y-%m", "%Y-%m-%d %H:%M:%S")
 
 
-def missing_hint(values: Iterable[Any]) -> str:
-    """A line for the user when cells the mapping could not decode hold texts that conventionally mean
-    "no value" (``NA``, ``NULL``, ``-`` ...): those are decoded as empty already, but each one is also
-    counted as a problem until the mapping's ``missing`` names it. "" when no value is such a text."""
-    found = sorted({str(v) for v in values if str(v).strip().lower() in MISSING_MARKERS})
-    if not found:
-        return ""
-    return (f"{' / '.join(repr(v) for v in found)} read as a value that does not decode; if it means "
-            f"empty, declare missing = {json.dumps(found, ensure_ascii=False)} in the mapping")
+def decode_hints(problems: pd.DataFrame, mapping: Mapping) -> list[str]:
+    """Lines for the user when cells the mapping could not decode have an evident remedy.
 
+    * Texts that conventionally mean "no value" (``NA``, ``NULL``, ``-`` ...): they are empty already,
+      but each is counted as a problem until the mapping's ``missing`` names it.
+    * A date field whose texts do not read: the :data:`DATE_FORMATS` that read every one of (at most
+      200 of) them, as the ``date_format`` to declare.
+
+    Parameters
+    ----------
+    problems : DataFrame
+        :attr:`MappedTape.problems` (columns ``column``, ``value``, ``rule``).
+    mapping : Mapping
+    """
+    hints = []
+    found = sorted({str(v) for v in problems["value"].unique() if str(v).strip().lower() in MISSING_MARKERS})
+    if found:
+        hints.append(f"{' / '.join(repr(v) for v in found)} read as a value that does not decode; if it means "
+                     f"empty, declare missing = {json.dumps(found, ensure_ascii=False)} in the mapping")
+    dated = problems[problems["rule"].isin(("type", "date_format"))]
+    for rule in mapping.fields:
+        if lease_field(rule.field).kind != "date" or rule.column not in set(dated["column"]):
+            continue
+        values = pd.Series(dated.loc[dated["column"] == rule.column, "value"].astype(str).unique()[:200])
+        values = values[~values.str.strip().str.lower().isin(MISSING_MARKERS)]
+        fits = [f for f in DATE_FORMATS if len(values) and parse_dates(values, f).notna().all()]
+        if fits:
+            also = f" ({', '.join(repr(f) for f in fits[1:])} also read them: check a day above 12)" \
+                if len(fits) > 1 else ""
+            hints.append(f"{rule.column}: dates such as {values.iloc[0]!r} do not read as "
+                         f"{rule.date_format or 'YYYY-MM-DD'}; {fits[0]!r} reads all of them{also}: "
+                         f'{rule.field} = {{ column = "{rule.column}", date_format = "{fits[0]}" }}')
+    return hints
 
 @dataclass(frozen=True)
 class FieldRule:
@@ -227,6 +256,10 @@ class MappedTape:
     absent : tuple of str
         Optional source columns of the mapping (:attr:`Mapping.optional`) that the tape does not hold;
         their fields and features are left out of ``records``.
+    target_values : tuple of (str, int)
+        The target's values as compared with :attr:`Mapping.positive` (trimmed, lower case, ``1.0`` ->
+        ``1``) and how many rows hold each, most frequent first (at most :data:`TARGET_VALUES_KEPT`):
+        what to tell a user whose ``positive`` matches no row, or every row.
     """
 
     records: pd.DataFrame
@@ -235,6 +268,7 @@ class MappedTape:
     mapping: Mapping
     source: str = ""
     absent: tuple[str, ...] = ()
+    target_values: tuple[tuple[str, int], ...] = ()
 
     @property
     def ids(self) -> pd.Series:
@@ -284,8 +318,12 @@ class MappedTape:
         first = parts[0]
         target = None if first.target is None else pd.concat([p.target for p in parts])  # type: ignore[misc]
         problems = pd.concat([p.problems for p in parts], ignore_index=True)
+        counts: dict[str, int] = {}
+        for p in parts:
+            for value, n in p.target_values:
+                counts[value] = counts.get(value, 0) + n
         return MappedTape(pd.concat([p.records for p in parts]), target, problems, first.mapping, first.source,
-                          first.absent)
+                          first.absent, _most_frequent(counts))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -711,15 +749,22 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping, *, source: str | os.Pat
             records[feat.column] = text.astype("string")
 
     target = None
+    target_values: tuple[tuple[str, int], ...] = ()
     if mapping.target is not None:
         text = texts[mapping.target]
         empty = text.isna().to_numpy()
         out.add(empty, mapping.target, frame[mapping.target], "target_missing",
                 f"{mapping.target}: the target is empty")
-        hit = text.map(lambda v: None if v is None else _norm_token(v) in mapping.positive)
-        target = pd.Series(pd.array(hit.map({True: 1, False: 0, None: pd.NA}), dtype="Int8"),
-                           index=frame.index, name="target")
-    return MappedTape(records, target, out.frame(), mapping, source, absent)
+        tokens = text.map(lambda v: None if v is None else _norm_token(v))
+        target = tokens.isin(mapping.positive).astype("Int8").where(tokens.notna(), pd.NA).rename("target")
+        target.index = frame.index
+        target_values = _most_frequent(tokens.dropna().value_counts().to_dict())
+    return MappedTape(records, target, out.frame(), mapping, source, absent, target_values)
+
+
+def _most_frequent(counts: dict[Any, int]) -> tuple[tuple[str, int], ...]:
+    ranked = sorted(((str(v), int(n)) for v, n in counts.items()), key=lambda vn: (-vn[1], vn[0]))
+    return tuple(ranked[:TARGET_VALUES_KEPT])
 
 
 # ---------------------------------------------------------------------------------------------

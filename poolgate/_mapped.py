@@ -14,7 +14,7 @@ from pathlib import Path
 
 from features.canonical import CanonicalCopy, write_canonical
 from features.io import count_rows, tape_format
-from features.mapping import load_mapping, missing_hint
+from features.mapping import decode_hints, load_mapping
 from poolgate._console import progress
 
 __all__ = ["MAPPING_HELP", "canonical_copy", "report_absent"]
@@ -54,8 +54,7 @@ def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | 
         print(f"  cells the mapping could not decode: {len(copy.problems)}", file=sys.stderr)
         for (column, rule), n in counts.items():
             print(f"    {column} ({rule}): {n}", file=sys.stderr)
-        hint = missing_hint(copy.problems["value"].unique())
-        if hint:
+        for hint in decode_hints(copy.problems, mapping):
             print(f"  {hint}", file=sys.stderr)
     if copy.target is not None:
         labelled = int(copy.target.notna().sum())

@@ -27,6 +27,7 @@ included, inside each training fold.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -339,7 +340,20 @@ def labelled(tape: MappedTape, what: str) -> tuple[pd.DataFrame, np.ndarray, int
         raise ConfigError(f"{what}: no target; name the default column with target = ... in the mapping "
                           "or --target")
     has = tape.target.notna().to_numpy()
-    return tape.records[has], tape.target[has].to_numpy(dtype=np.int64), int((~has).sum())
+    y = tape.target[has].to_numpy(dtype=np.int64)
+    if y.size and y.min() == y.max() and tape.target_values:  # most often a positive list that misses
+        where = f"{what} {tape.source}" if tape.source else what
+        seen = ", ".join(f"{v!r} x{n:,}" for v, n in tape.target_values[:5])
+        more = len(tape.target_values) - 5
+        if more > 0:
+            seen += f" and {more} more values"
+        positive = json.dumps(list(tape.mapping.positive), ensure_ascii=False)
+        every = bool(y[0])
+        raise ConfigError(f"{where}: {'every' if every else 'no'} labelled row is a default: target "
+                          f"{tape.mapping.target} holds {seen}, and positive = {positive} matches "
+                          f"{'all' if every else 'none'} of them; list the values that mean default in the "
+                          "mapping's positive = [...]")
+    return tape.records[has], y, int((~has).sum())
 
 
 def out_of_range(records: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:

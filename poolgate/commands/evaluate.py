@@ -44,15 +44,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _decode_summary(tape: Any, name: str) -> int:
-    from features.mapping import missing_hint
+    from features.mapping import decode_hints
 
     n = len(tape.problems)
     if n:
         top = tape.decode_report().head(5)
         log.warning("%s: %d cells could not be decoded (left empty); most frequent: %s", name, n,
                     "; ".join(f"{r.column} {r.rule} {r.value!r} x{r.count}" for r in top.itertuples()))
-        hint = missing_hint(tape.problems["value"].unique())
-        if hint:
+        for hint in decode_hints(tape.problems, tape.mapping):
             log.warning("%s: %s", name, hint)
     return n
 

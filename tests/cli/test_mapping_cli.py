@@ -87,9 +87,20 @@ def test_a_no_value_text_that_does_not_decode_suggests_the_mappings_missing_list
     assert "could not decode" not in err and "declare missing" not in err
 
 
-def test_missing_hint_names_only_the_conventional_no_value_texts() -> None:
-    from features.mapping import missing_hint
+def test_decode_hints_name_the_missing_texts_and_a_date_format_that_reads_every_date() -> None:
+    from features.mapping import apply_mapping, decode_hints, mapping_from_dict
 
-    assert missing_hint(["abc", "12x", ""]) == ""
-    hint = missing_hint(["NULL", " n/a ", "abc", "-"])
-    assert hint.startswith("' n/a ' / '-' / 'NULL' read as a value") and 'missing = [" n/a ", "-", "NULL"]' in hint
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "opened": ["31-10-18", "01-02-19", "NULL", "15-10-18"],
+                          "income": ["1200", " n/a ", "-", "abc"]})
+    mapping = mapping_from_dict({"name": "t", "id": "id", "fields": {"origination_date": "opened",
+                                                                     "monthly_income": "income"}}, origin="t")
+    hints = decode_hints(apply_mapping(frame, mapping).problems, mapping)
+    assert hints[0].startswith("' n/a ' / '-' / 'NULL' read as a value") and 'missing = [" n/a ", "-", "NULL"]' in hints[0]
+    # 31-10 and 15-10 can only be day first; "abc" is no remedy's business
+    assert hints[1] == ("opened: dates such as '31-10-18' do not read as YYYY-MM-DD; '%d-%m-%y' reads all of them: "
+                        'origination_date = { column = "opened", date_format = "%d-%m-%y" }')
+    assert len(hints) == 2
+    ambiguous = frame.assign(opened=["01-02-19", "03-04-19", "", "05-06-19"], income="1200")
+    (hint,) = decode_hints(apply_mapping(ambiguous, mapping).problems, mapping)
+    assert "'%d-%m-%y' reads all of them ('%m-%d-%y' also read them: check a day above 12)" in hint
+    assert decode_hints(apply_mapping(frame.assign(opened="2019-02-01", income="1"), mapping).problems, mapping) == []

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from features.exceptions import ConfigError
-from features.mapping import apply_mapping, mapping_from_dict
+from features.mapping import MappedTape, apply_mapping, mapping_from_dict
 from training.evaluate import (
     CHALLENGERS,
     EvaluateConfig,
@@ -166,6 +166,23 @@ def test_unlabelled_rows_are_counted_and_a_missing_target_fails() -> None:
     with pytest.raises(ConfigError, match="folds must be a whole number >= 2; got 1"):
         EvaluateConfig(folds=1)
 
+
+
+def test_a_positive_list_that_matches_no_target_value_names_the_values_the_target_holds() -> None:
+    frame = _tape_frame(300, 4)
+    frame["bad"] = np.where(frame["bad"] == "1", "Y", "N")
+    tape = apply_mapping(frame, mapping_from_dict(MAPPING, origin="toy"))
+    assert tape.target_values[0][0] == "n" and {v for v, _ in tape.target_values} == {"n", "y"}
+    assert sum(n for _, n in tape.target_values) == 300
+    with pytest.raises(ConfigError, match=r"no labelled row is a default: target bad holds 'n' x\d+, 'y' x\d+, "
+                                          r"and positive = \[\"1\", \"true\"\] matches none of them"):
+        evaluate_cv(tape, config=FAST)
+    # the same tape read in chunks counts the values across them
+    chunks = [apply_mapping(frame.iloc[i:i + 100], mapping_from_dict(MAPPING, origin="toy"), row_offset=i)
+              for i in (0, 100, 200)]
+    assert MappedTape.concat(chunks).target_values == tape.target_values
+    named = apply_mapping(frame, mapping_from_dict({**MAPPING, "positive": ["Y"]}, origin="toy"))
+    assert labelled(named, "tape")[1].sum() == (frame["bad"] == "Y").sum()
 
 def test_sentinel_values_outside_a_fields_range_are_read_as_missing() -> None:
     frame = _tape_frame(600, 5)
