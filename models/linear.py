@@ -6,8 +6,11 @@ bins cut a straight line into steps. The recipe's model selection (:mod:`trainin
 scores this model beside the trees and uses it, alone, as the base of the trees or in a blend, when
 validation says so.
 
-Each numeric input is filled with its median, standardised, and gets a standardised missing flag
-when it was missing at fit; each categorical input is one-hot coded (levels seen fewer than
+Each numeric input is filled with its median, held within its 0.5 % and 99.5 % training quantiles
+when it takes more than :data:`CLIP_ABOVE_DISTINCT` values (a few extreme amounts would otherwise
+set the log-odds of the rows that hold them: Give Me Some Credit's utilisation runs to 50,708 and
+its debt ratio to 329,664, and the unclipped model validated at 0.70 against 0.85 clipped), then
+standardised, and gets a standardised missing flag when it was missing at fit; each categorical input is one-hot coded (levels seen fewer than
 ``min_level_count`` times share one "other" column, which also takes levels never seen at fit; a
 missing value is a level of its own). The L2 penalty ``C`` is chosen by cross-validated AUC unless given.
 A numeric input with a risk direction must keep it: a coefficient of the wrong sign is dropped (the
@@ -50,6 +53,19 @@ _FORMAT = "poolgate.LinearScorecard/1"
 #: the held-out fold).
 LINEAR_MARGIN = 0.002
 _MISSING = "\x00missing"  # cannot be the text of a real level read from a tape
+#: A numeric input is held within these training quantiles (and 1 minus it) ...
+CLIP_SHARE = 0.005
+#: ... when it takes more than this many distinct values at fit (flags and small counts keep every
+#: value: a flag set on 0.3 % of the rows would be clipped away).
+CLIP_ABOVE_DISTINCT = 10
+
+
+def _held(term: Mapping[str, Any], v: np.ndarray) -> np.ndarray:
+    """A numeric term's values as the model reads them: missing as the median, held within the
+    training quantiles ``low`` and ``high`` when the term has them (models stored before there were
+    none are read unclipped)."""
+    filled = np.where(np.isnan(v), term["median"], v)
+    return np.clip(filled, term["low"], term["high"]) if "low" in term else filled
 
 
 def _is_categorical(s: pd.Series) -> bool:
@@ -81,8 +97,8 @@ class LinearScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     ----------
     terms_ : list of dict
         One per input, in column order: ``name``, ``kind`` and its fitted values (numeric: ``median``,
-        ``mean``, ``scale``, ``coef``, and ``missing_mean``, ``missing_scale``, ``missing_coef`` when
-        it was missing at fit; categorical: ``levels`` (level -> coefficient), ``other``).
+        ``low`` and ``high`` when it is held within quantiles, ``mean``, ``scale``, ``coef``, and
+        ``missing_mean``, ``missing_scale``, ``missing_coef`` when it was missing at fit; categorical: ``levels`` (level -> coefficient), ``other``).
     intercept_ : float
     C_ : float
         The penalty used.
@@ -145,11 +161,14 @@ class LinearScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
                 v = X[col].to_numpy(dtype="float64", na_value=np.nan)
                 ok = ~np.isnan(v)
                 median = float(np.median(v[ok])) if ok.any() else 0.0
-                filled = np.where(ok, v, median)
+                term: dict[str, Any] = {"name": str(col), "kind": "numeric", "median": median}
+                if np.unique(v[ok]).size > CLIP_ABOVE_DISTINCT:
+                    low, high = np.quantile(v[ok], [CLIP_SHARE, 1.0 - CLIP_SHARE])
+                    term.update(low=float(low), high=float(high))
+                filled = _held(term, v)
                 constant = np.ptp(filled) == 0  # a 1e-16 rounding "spread" must not become the scale
-                term: dict[str, Any] = {"name": str(col), "kind": "numeric", "median": median,
-                                        "mean": median if constant else float(filled.mean()),
-                                        "scale": 1.0 if constant else float(filled.std()), "coef": 0.0}
+                term.update(mean=median if constant else float(filled.mean()),
+                            scale=1.0 if constant else float(filled.std()), coef=0.0)
                 if not ok.all():
                     share = float((~ok).mean())
                     term.update(missing_mean=share, missing_scale=float(np.sqrt(share * (1 - share))) or 1.0,
@@ -222,8 +241,7 @@ class LinearScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
             if term["kind"] == "numeric":
                 v = X[term["name"]].to_numpy(dtype="float64", na_value=np.nan)
                 miss = np.isnan(v)
-                cols.append(sparse.csr_matrix(((np.where(miss, term["median"], v) - term["mean"])
-                                               / term["scale"]).reshape(-1, 1)))
+                cols.append(sparse.csr_matrix(((_held(term, v) - term["mean"]) / term["scale"]).reshape(-1, 1)))
                 owners.append((i, True))
                 if "missing_coef" in term:
                     cols.append(sparse.csr_matrix(((miss - term["missing_mean"]) / term["missing_scale"])
@@ -263,7 +281,7 @@ class LinearScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
             if term["kind"] == "numeric":
                 v = X[term["name"]].to_numpy(dtype="float64", na_value=np.nan)
                 miss = np.isnan(v)
-                c = term["coef"] * (np.where(miss, term["median"], v) - term["mean"]) / term["scale"]
+                c = term["coef"] * (_held(term, v) - term["mean"]) / term["scale"]
                 if "missing_coef" in term:
                     c = c + term["missing_coef"] * (miss - term["missing_mean"]) / term["missing_scale"]
             else:

@@ -60,6 +60,34 @@ def test_a_coefficient_against_its_risk_direction_is_dropped() -> None:
     assert violations == {"rate": 0, "income": 0}
 
 
+
+def test_extreme_amounts_are_held_within_the_training_quantiles_and_a_rare_flag_is_kept() -> None:
+    rng = np.random.default_rng(7)
+    n = 6_000
+    util = rng.beta(2, 5, n)
+    util[rng.choice(n, 30, replace=False)] = rng.uniform(1_000, 50_000, 30)  # amounts typed into a ratio
+    flag = (rng.uniform(size=n) < 0.003).astype(float)  # 0.3 % of the rows: below the clipped share
+    logit = -2.5 + 4 * np.minimum(util, 1.0) + 2.0 * flag
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    x = pd.DataFrame({"util": util, "flag": flag})
+    model = LinearScorecard(directions={"util": 1, "flag": 1}).fit(x, y)
+    terms = {t["name"]: t for t in model.terms_}
+    assert terms["util"]["high"] == pytest.approx(np.quantile(util, 0.995)) and terms["util"]["high"] < 1_000
+    assert "low" not in terms["flag"] and terms["flag"]["coef"] > 0  # two values: never clipped
+    # beyond the bounds the input no longer moves the log-odds, and the contributions still add up
+    wide = x.iloc[:3].assign(util=[0.5, terms["util"]["high"], 49_000.0])
+    c = model.contributions(wide)
+    assert c["util"].iloc[2] == pytest.approx(c["util"].iloc[1]) and c["util"].iloc[1] > c["util"].iloc[0]
+    np.testing.assert_allclose(c.sum(axis=1) + model.intercept_, model.decision_function(wide), atol=1e-12)
+    xt = pd.DataFrame({"util": rng.beta(2, 5, n), "flag": (rng.uniform(size=n) < 0.003).astype(float)})
+    yt = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-2.5 + 4 * xt["util"] + 2.0 * xt["flag"])))).astype(int)
+    assert roc_auc_score(yt, model.decision_function(xt)) > 0.65
+    # a model stored before the bounds existed is read as it was fitted: unclipped
+    stored = model.to_dict()
+    stored["terms"] = [{k: v for k, v in t.items() if k not in ("low", "high")} for t in stored["terms"]]
+    old = LinearScorecard.from_dict(stored).contributions(wide)
+    assert old["util"].iloc[2] > 1_000 * abs(old["util"].iloc[0] - old["util"].iloc[1]) > 0
+
 def test_stored_as_json_and_read_back_exactly() -> None:
     x, y = _data(2_000, 4)
     model = LinearScorecard(directions={"rate": 1}).fit(x, y)
