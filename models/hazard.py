@@ -89,8 +89,9 @@ class HazardPart:
         the numeric ``rolled`` columns, shape (len(stacked),).
 
         The trees score every stacked row; the logistic base is additive, so its terms of the other inputs
-        are computed once per base row, and each rolled input's term, affine in a non-missing value, from
-        two probe rows (the same numbers as :meth:`raw`, without coding every categorical input again).
+        are computed once per base row, and each rolled input's term, affine in a non-missing value held
+        within its training quantiles (:meth:`models.LinearScorecard.bounds`), from two probe rows (the
+        same numbers as :meth:`raw`, without coding every categorical input again).
         """
         stacked = self._clip(stacked)
         out = np.asarray(self.trees.predict(stacked, raw_score=True), dtype="float64") + self.offset
@@ -101,10 +102,14 @@ class HazardPart:
         fixed = terms.drop(columns=list(rolled)).to_numpy().sum(axis=1) + float(self.linear.intercept_)
         out += fixed[who]
         for name in rolled:
+            held = self.linear.bounds(name)
+            lo, hi = held or (0.0, 1.0)
             probe = b.iloc[[0, 0]].copy()
-            probe[name] = [0.0, 1.0]
+            probe[name] = [lo, hi]
             at = self.linear.contributions(probe)[name].to_numpy()
-            out += at[0] + (at[1] - at[0]) * stacked[name].to_numpy(dtype="float64")
+            v = stacked[name].to_numpy(dtype="float64")
+            v = np.clip(v, lo, hi) if held else v
+            out += at[0] + ((at[1] - at[0]) / (hi - lo) * (v - lo) if hi > lo else 0.0)
         return out
 
     def raw(self, X: pd.DataFrame) -> np.ndarray:

@@ -291,6 +291,12 @@ class LinearScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
             out[term["name"]] = c
         return pd.DataFrame(out, index=X.index, columns=list(self.feature_names_in_))
 
+    def bounds(self, name: str) -> tuple[float, float] | None:
+        """The training quantiles a numeric input ``name`` is held within, or None when it is not clipped
+        (its term is then affine in every non-missing value; between the bounds it always is)."""
+        term = self.terms_[list(self.feature_names_in_).index(name)]
+        return (float(term["low"]), float(term["high"])) if "low" in term else None
+
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of default, shape (n,)."""
         return np.asarray(self.contributions(X).to_numpy().sum(axis=1) + self.intercept_, dtype="float64")
