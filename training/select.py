@@ -82,7 +82,7 @@ from scipy.special import expit, logit
 from scipy.stats import rankdata
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from models import LinearScorecard, PlattCalibration, WoEScorecard, fit_platt
+from models import CalibrationError, LinearScorecard, PlattCalibration, WoEScorecard, fit_platt
 from models.trees import weighted_booster
 from training.errors import TrainingError
 from training.metrics import auc, logloss
@@ -692,7 +692,11 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
         oof[val], block[val] = r, k
     validated = ~np.isnan(oof)
     # time-ordered folds: one intercept per fold for the slope, the latest fold's for the level
-    calibration = fit_platt(oof[validated], y[validated], block[validated] if scheme.time_ordered else None)
+    try:
+        calibration = fit_platt(oof[validated], y[validated], block[validated] if scheme.time_ordered else None)
+    except CalibrationError as exc:  # most often a tape with too few defaults for any model to rank
+        raise CalibrationError(f"{exc} (the winner, {winner}, on {int(validated.sum()):,} validated rows holding "
+                               f"{int(y[validated].sum()):,} defaults)") from None
     return Selection(winner=winner, booster=booster, trees=booster.num_trees(), params=dict(fam.params),
                      linear=linear, scorecard=scorecard, tree_weight=1.0 if has_trees else 0.0,
                      linear_weight=won.get("linear", 0.0) + won.get(on_linear, 0.0),

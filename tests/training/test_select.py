@@ -158,6 +158,23 @@ def test_calibration_is_fitted_on_validation_scores_only() -> None:
     assert all(c.name not in {f.name for f in deep} for c in sel.candidates)  # 2,000 rows: no deep trees
 
 
+
+def test_a_winner_that_cannot_be_calibrated_is_reported_with_its_validated_rows_and_defaults(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from models import CalibrationError
+    from training import select
+
+    def backwards(raw: np.ndarray, y: np.ndarray, blocks: np.ndarray | None = None) -> None:
+        raise CalibrationError("calibration: fitted slope b=-0.02 is not positive")
+
+    monkeypatch.setattr(select, "fit_platt", backwards)
+    x, y = _data(600, 8)
+    scheme = validation_scheme(y, seed=0)
+    validated = np.concatenate([v for _, v in scheme.folds])
+    with pytest.raises(CalibrationError, match=rf"is not positive \(the winner, [\w+]+, on {len(validated)} validated "
+                                               rf"rows holding {int(y[validated].sum())} defaults\)"):
+        select_model(x, y, scheme=scheme, directions=MONO, categorical=["tier"], measure_directions=False, **FAST)
+
 def test_the_standard_error_of_an_auc_gap_matches_a_bootstrap() -> None:
     from training.select import ValidationScheme, _gap
 
