@@ -50,7 +50,7 @@ import numpy as np
 from assessment.ahp import RANDOM_INDEX
 from assessment.errors import JudgmentsError
 from assessment.indicators import INDICATORS, SOURCES, Indicator
-from features.io import read_toml
+from features.io import TomlTable, read_toml
 from scoring.policy import canonical_hash
 
 __all__ = ["Expert", "Judgments", "Node", "load_judgments", "parse_judgments"]
@@ -149,38 +149,20 @@ def load_judgments(path: str | Path) -> Judgments:
     return parse_judgments(read_toml(p, JudgmentsError, "judgments"), source=str(p))
 
 
-class _Table:
-    """A TOML table read key by key; unknown keys are an error naming them."""
+class _Table(TomlTable):
+    """A TOML table read key by key (:class:`features.io.TomlTable`): keys are named as written, errors
+    name the expert and the node where there is one (set as they become known), texts are trimmed."""
 
     def __init__(self, file: str, table: Any, what: str, *, expert: str | None = None,
                  node: str | None = None) -> None:
-        self.file, self.expert, self.node = file, expert, node
-        if not isinstance(table, dict):
-            raise JudgmentsError(file, what, table, "a table", expert=expert, node=node)
-        self.table: dict[str, Any] = table
-        self.used: set[str] = set()
+        self.expert, self.node = expert, node
+        super().__init__(self._error, file, "", table, what=what)
 
-    def fail(self, key: str, value: Any, allowed: str) -> JudgmentsError:
-        return JudgmentsError(self.file, key, value, allowed, expert=self.expert, node=self.node)
+    def _error(self, file: str, key: str, value: Any, allowed: str) -> JudgmentsError:
+        return JudgmentsError(file, key, value, allowed, expert=self.expert, node=self.node)
 
-    def get(self, key: str, default: Any = ...) -> Any:
-        self.used.add(key)
-        if key not in self.table:
-            if default is ...:
-                raise self.fail(key, "(missing)", "a value (the key is required)")
-            return default
-        return self.table[key]
-
-    def text(self, key: str, default: Any = ...) -> str:
-        value = self.get(key, default)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, value, "a non-empty string")
-        return value.strip()
-
-    def done(self) -> None:
-        extra = sorted(set(self.table) - self.used)
-        if extra:
-            raise self.fail(extra[0], self.table[extra[0]], "known keys: " + ", ".join(sorted(self.used)))
+    def text(self, name: str, default: Any = ..., choices: tuple[str, ...] | None = None) -> str:
+        return super().text(name, default, choices).strip()
 
 
 def _number(value: Any) -> float | None:

@@ -87,13 +87,15 @@ class TomlTable:
         in messages are ``prefix.key``.
     table : Any
         The parsed value; anything but a table is an error.
+    what : str, optional
+        How that error names the table (default: ``prefix``, or ``(top level)``).
     """
 
     def __init__(self, error: Callable[[str, str, Any, str], FileValueError], file: str, prefix: str,
-                 table: Any) -> None:
+                 table: Any, *, what: str | None = None) -> None:
         self.error, self.file, self.prefix = error, file, prefix
         if not isinstance(table, dict):
-            raise error(file, prefix or "(top level)", table, "a table")
+            raise error(file, what or prefix or "(top level)", table, "a table")
         self.table: dict[str, Any] = table
         self.used: set[str] = set()
 
