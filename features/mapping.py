@@ -95,8 +95,9 @@ def decode_hints(problems: pd.DataFrame, mapping: Mapping) -> list[str]:
         hints.append(f"{' / '.join(repr(v) for v in found)} read as a value that does not decode; if it means "
                      f"empty, declare missing = {json.dumps(found, ensure_ascii=False)} in the mapping")
     dated = problems[problems["rule"].isin(("type", "date_format"))]
+    dated_columns = set(dated["column"])
     for rule in mapping.fields:
-        if lease_field(rule.field).kind != "date" or rule.column not in set(dated["column"]):
+        if lease_field(rule.field).kind != "date" or rule.column not in dated_columns:
             continue
         values = pd.Series(dated.loc[dated["column"] == rule.column, "value"].astype(str).unique()[:200])
         values = values[~values.str.strip().str.lower().isin(MISSING_MARKERS)]

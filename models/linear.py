@@ -10,9 +10,9 @@ Each numeric input is filled with its median, held within its 0.5 % and 99.5 % t
 when it takes more than :data:`CLIP_ABOVE_DISTINCT` values (a few extreme amounts would otherwise
 set the log-odds of the rows that hold them: Give Me Some Credit's utilisation runs to 50,708 and
 its debt ratio to 329,664, and the unclipped model validated at 0.70 against 0.85 clipped), then
-standardised, and gets a standardised missing flag when it was missing at fit; each categorical input is one-hot coded (levels seen fewer than
-``min_level_count`` times share one "other" column, which also takes levels never seen at fit; a
-missing value is a level of its own). The L2 penalty ``C`` is chosen by cross-validated AUC unless given.
+standardised, and gets a standardised missing flag when it was missing at fit; each categorical input
+is one-hot coded (levels seen fewer than ``min_level_count`` times share one "other" column, which also
+takes levels never seen at fit; a missing value is a level of its own). The L2 penalty ``C`` is chosen by cross-validated AUC unless given.
 A numeric input with a risk direction must keep it: a coefficient of the wrong sign is dropped (the
 worst first) and the rest refitted, as :class:`models.WoEScorecard` does.
 
@@ -98,7 +98,8 @@ class LinearScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     terms_ : list of dict
         One per input, in column order: ``name``, ``kind`` and its fitted values (numeric: ``median``,
         ``low`` and ``high`` when it is held within quantiles, ``mean``, ``scale``, ``coef``, and
-        ``missing_mean``, ``missing_scale``, ``missing_coef`` when it was missing at fit; categorical: ``levels`` (level -> coefficient), ``other``).
+        ``missing_mean``, ``missing_scale``, ``missing_coef`` when it was missing at fit; categorical:
+        ``levels`` (level -> coefficient), ``other``).
     intercept_ : float
     C_ : float
         The penalty used.

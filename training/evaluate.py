@@ -47,7 +47,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from features.contract import blank_sentinels
 from features.exceptions import ConfigError, NotFittedError
-from features.mapping import ExtraFeature, MappedTape, extra_input_name, mapped_spec
+from features.mapping import TARGET_VALUES_KEPT, ExtraFeature, MappedTape, extra_input_name, mapped_spec
 from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, load_spec
 from models import WoEScorecard
@@ -345,8 +345,9 @@ def labelled(tape: MappedTape, what: str) -> tuple[pd.DataFrame, np.ndarray, int
         where = f"{what} {tape.source}" if tape.source else what
         seen = ", ".join(f"{v!r} x{n:,}" for v, n in tape.target_values[:5])
         more = len(tape.target_values) - 5
-        if more > 0:
-            seen += f" and {more} more values"
+        if more > 0:  # the tape keeps counts of the TARGET_VALUES_KEPT most frequent values only
+            capped = len(tape.target_values) == TARGET_VALUES_KEPT
+            seen += f" and {'at least ' if capped else ''}{more} more values"
         positive = json.dumps(list(tape.mapping.positive), ensure_ascii=False)
         every = bool(y[0])
         raise ConfigError(f"{where}: {'every' if every else 'no'} labelled row is a default: target "
