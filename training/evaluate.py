@@ -19,6 +19,8 @@ which it reports: ``direction_cost`` on the selection's validation rows (the win
 direction freed minus the winner) and ``direction_cost_test`` on the test rows (the freed parts fitted on
 the training rows as the winner was, minus the recipe). The test-row figure is measured where the
 challengers are: on Lending Club the validation rows put the price at 0.0008 and the test folds at 0.0032.
+How large the noise is, each challenger says too: its AUC minus the recipe's on the same rows and the
+standard error of that gap (DeLong's, paired; :func:`training.metrics.auc_gap`).
 
 :func:`evaluate_holdout` fits on one tape and measures on another (e.g. later vintages);
 :func:`evaluate_cv` runs stratified K-fold cross-validation with the whole recipe, selection
@@ -52,7 +54,7 @@ from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, load_spec
 from models import WoEScorecard
 from training.errors import TrainingError
-from training.metrics import auc, brier, gini, ks
+from training.metrics import auc, auc_gap, brier, gini, ks
 from training.select import KFOLD_BELOW_ROWS, Selection, select_model, validation_scheme
 
 __all__ = [
@@ -402,6 +404,12 @@ def _direction_price(recipe: Recipe, records_train: pd.DataFrame, y_train: np.nd
     return round(auc(y_test, free(records_test)) - auc(y_test, pd_test), 6)
 
 
+def _gaps_to_recipe(y: np.ndarray, p_recipe: np.ndarray, pds: dict[str, np.ndarray]
+                    ) -> dict[str, tuple[float, float]]:
+    """Each challenger's AUC minus the recipe's on the same rows, and the variance of that gap (DeLong)."""
+    return {name: auc_gap(y, q, p_recipe) for name, q in pds.items()}
+
+
 def _mean_or_none(values: Sequence[float | None]) -> float | None:
     """Mean of the values that are not None (rounded to 6 decimals), None when there are none."""
     present = [v for v in values if v is not None]
@@ -427,7 +435,8 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
         ``direction_cost`` (validation AUC of the winner's parts with every direction freed minus with
         them; None when no direction is declared), ``direction_cost_test`` (the same price on the test
         rows: test AUC of the freed parts, fitted on the training rows, minus the recipe's),
-        ``challengers`` (name -> the same metrics), ``seconds``.
+        ``challengers`` (name -> the same metrics, and ``gap_to_recipe_test``, its AUC minus the
+        recipe's, with ``gap_to_recipe_se_test``, the standard error of that gap), ``seconds``.
     """
     config = config or EvaluateConfig()
     rec_train, y_train, skip_train = labelled(train, "training tape")
@@ -456,6 +465,9 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
                              config=config, spec=spec)
         out["challengers"] = {name: {f"{k}_test": v for k, v in _round(_metrics(y_test, q)).items()}
                               for name, q in pds.items()}
+        for name, (gap, var) in _gaps_to_recipe(y_test, p, pds).items():
+            out["challengers"][name].update(gap_to_recipe_test=round(gap, 6),
+                                            gap_to_recipe_se_test=round(float(np.sqrt(var)), 6))
         seconds["challengers"] = round(time.perf_counter() - t0, 2)
     out["seconds"] = seconds
     return out
@@ -489,7 +501,9 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
     dict
         ``auc_mean``, ``auc_std``, ``ks_mean``, ``gini_mean``, ``brier_mean``, ``n``, ``folds`` (one
         dict a fold: ``fold``, ``n_train``, ``n_test``, ``auc``, ``ks``, ``gini``, ``brier``,
-        ``challengers``, ``seconds``), ``challengers`` (name -> ``auc_mean``, ``auc_std``, ``ks_mean``, ...),
+        ``challengers`` with each one's ``gap_to_recipe`` and ``gap_to_recipe_se``, ``seconds``),
+        ``challengers`` (name -> ``auc_mean``, ``auc_std``, ``ks_mean``, ..., ``gap_to_recipe_mean`` and
+        ``gap_to_recipe_se``, the standard error of that mean),
         ``n_unlabelled``, ``direction_cost`` (the mean of the selections' price of the directions on
         validation), ``direction_cost_test`` (mean over the folds of the price on the test rows; each
         fold's is in ``folds``),
@@ -504,6 +518,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                             f"got {int(y.sum())} defaults in {len(y)} rows")
     _announce_inputs(records, tape.mapping.features, spec)
     folds: list[dict[str, Any]] = []
+    gap_vars: dict[str, list[float]] = {}  # challenger -> each fold's variance of its gap to the recipe
     splitter = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=seed)
     for k, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y)):
         t0 = time.perf_counter()
@@ -524,6 +539,10 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
             pds = challenger_pds(records.iloc[tr], y[tr], records.iloc[te], extras=tape.mapping.features,
                                  seed=seed, config=config, spec=spec)
             row["challengers"] = {name: _round(_metrics(y[te], q)) for name, q in pds.items()}
+            for name, (gap, var) in _gaps_to_recipe(y[te], p_test, pds).items():
+                row["challengers"][name].update(gap_to_recipe=round(gap, 6),
+                                                gap_to_recipe_se=round(float(np.sqrt(var)), 6))
+                gap_vars.setdefault(name, []).append(var)
             row["seconds"]["challengers"] = round(time.perf_counter() - t1, 2)
         log.info("fold %d: AUC %.4f (%.1f s)", k, row["auc"], time.perf_counter() - t0)
         folds.append(row)
@@ -544,4 +563,8 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
     result["direction_cost_test"] = _mean_or_none([f["direction_cost_test"] for f in folds])
     if config.challengers:
         result["challengers"] = {name: summary([f["challengers"][name] for f in folds]) for name in CHALLENGERS}
+        for name, m in result["challengers"].items():  # folds are disjoint rows: their variances add
+            gaps = [f["challengers"][name]["gap_to_recipe"] for f in folds]
+            m["gap_to_recipe_mean"] = round(float(np.mean(gaps)), 6)
+            m["gap_to_recipe_se"] = round(float(np.sqrt(np.sum(gap_vars[name])) / len(folds)), 6)
     return result

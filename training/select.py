@@ -79,13 +79,12 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit, logit
-from scipy.stats import rankdata
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from models import CalibrationError, LinearScorecard, PlattCalibration, WoEScorecard, fit_platt
 from models.trees import weighted_booster
 from training.errors import TrainingError
-from training.metrics import auc, logloss
+from training.metrics import auc, auc_gap, logloss
 from training.search import lgb_params
 
 __all__ = [
@@ -514,28 +513,12 @@ class Selection:
                 "validation_auc_directions_freed": None if self.free_auc is None else round(self.free_auc, 6)}
 
 
-def _auc_components(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """DeLong's structural components: for each default the share of non-defaults it outranks, for
-    each non-default the share of defaults that outrank it (ties count half)."""
-    pos, neg = score[y == 1], score[y == 0]
-    ranks = rankdata(np.r_[pos, neg])
-    v10 = (ranks[:len(pos)] - rankdata(pos)) / len(neg)
-    v01 = 1.0 - (ranks[len(pos):] - rankdata(neg)) / len(pos)
-    return v10, v01
-
-
 def _gap(y: np.ndarray, scheme: ValidationScheme, best: list[np.ndarray], other: list[np.ndarray]
          ) -> tuple[float, float]:
     """Mean validation AUC of ``best`` minus ``other`` over the folds, and its standard error (DeLong's
-    paired variance of each fold's difference; folds independent)."""
-    gaps, variances = [], []
-    for (_, val), a, b in zip(scheme.folds, best, other, strict=True):
-        yv = y[val]
-        a10, a01 = _auc_components(yv, a)
-        b10, b01 = _auc_components(yv, b)
-        d10, d01 = a10 - b10, a01 - b01
-        gaps.append(float(d10.mean()))
-        variances.append(sum(float(d.var(ddof=1)) / len(d) for d in (d10, d01) if len(d) > 1))
+    paired variance of each fold's difference, :func:`training.metrics.auc_gap`; folds independent)."""
+    pairs = [auc_gap(y[val], a, b) for (_, val), a, b in zip(scheme.folds, best, other, strict=True)]
+    gaps, variances = [g for g, _ in pairs], [v for _, v in pairs]
     return float(np.mean(gaps)), float(np.sqrt(np.sum(variances)) / len(gaps))
 
 

@@ -22,7 +22,9 @@ DESCRIPTION = (
     "with default settings, a tuned logistic regression and the WoE scorecard are fitted and measured on "
     "the same split; the JSON reports every candidate (selection) and the price of the directions, the "
     "winner with every direction freed minus the winner, on validation (direction_cost) and on the test "
-    "rows (direction_cost_test). See docs/mappings.md and docs/training.md.")
+    "rows (direction_cost_test). Each challenger's AUC minus the recipe's comes with its standard error "
+    "(DeLong's, paired on the same rows); a challenger above the recipe by more than the test-row price "
+    "and two standard errors is named. See docs/mappings.md and docs/training.md.")
 ORDER = 45
 
 log = logging.getLogger(__name__)
@@ -93,12 +95,15 @@ def run(args: argparse.Namespace) -> int:
     suffix = "_test" if args.test_tape else "_mean"
     rows = [("recipe", result)] + [(name, m) for name, m in result.get("challengers", {}).items()]
     head = "test tape" if args.test_tape else f"{args.folds}-fold cross-validation"
+    gap_key, se_key = ("gap_to_recipe_test", "gap_to_recipe_se_test") if args.test_tape else \
+        ("gap_to_recipe_mean", "gap_to_recipe_se")
     lines = [f"{head}: {result.get('n_train', result.get('n'))} training rows"
              + (f", {result['n_test']} test rows" if args.test_tape else ""),
-             f"  {'model':<18} {'AUC':>7} {'KS':>7} {'Gini':>7} {'Brier':>8}"]
+             f"  {'model':<18} {'AUC':>7} {'KS':>7} {'Gini':>7} {'Brier':>8}  AUC - recipe (standard error)"]
     for name, m in rows:
+        gap = f"  {m[gap_key]:+.4f} ({m[se_key]:.4f})" if gap_key in m else ""
         lines.append(f"  {name:<18} {m['auc' + suffix]:>7.4f} {m['ks' + suffix]:>7.4f} {m['gini' + suffix]:>7.4f} "
-                     f"{m['brier' + suffix]:>8.5f}")
+                     f"{m['brier' + suffix]:>8.5f}{gap}")
     sel = result.get("selection", {})
     winner = sel.get("winner") or ", ".join(f"{k} x{v}" for k, v in sel.get("winners", {}).items())
     cost, on_test = result.get("direction_cost"), result.get("direction_cost_test")
@@ -107,5 +112,10 @@ def run(args: argparse.Namespace) -> int:
     lines.append(f"  selection ({kind}): {winner}; price of the directions: "
                  + ("none declared" if cost is None else
                     f"{cost:+.4f} validation AUC, {on_test:+.4f} test AUC"))
+    price = max(on_test or 0.0, 0.0)
+    for name, m in result.get("challengers", {}).items():
+        if m.get(gap_key, 0.0) > price + 2 * m.get(se_key, 0.0):
+            lines.append(f"  {name} is above the recipe by {m[gap_key]:.4f}, more than the price of the directions "
+                         f"on the test rows ({price:.4f}) and two standard errors ({2 * m[se_key]:.4f})")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

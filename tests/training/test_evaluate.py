@@ -76,6 +76,9 @@ def test_holdout_reports_the_recipe_the_challengers_and_the_selection() -> None:
     assert {"linear", "woe", "lightgbm_default"} <= names and sel["winner"] in names  # challengers, directed
     assert all(0.5 < c["auc"] <= 1 and c["log_loss"] > 0 for c in sel["candidates"])
     assert out["direction_cost"] == sel["direction_cost"] and isinstance(out["direction_cost_test"], float)
+    for m in out["challengers"].values():  # each challenger against the recipe, paired on the same test rows
+        assert m["gap_to_recipe_test"] == pytest.approx(m["auc_test"] - out["auc_test"], abs=2e-6)
+        assert 0 < m["gap_to_recipe_se_test"] < 0.05
 
 
 def test_the_price_of_the_directions_is_measured_on_the_test_rows() -> None:
@@ -139,6 +142,13 @@ def test_cross_validation_nests_the_search_in_each_fold() -> None:
     assert sum(out["selection"]["winners"].values()) == 3 and out["selection"]["scheme"] == "stratified_kfold"
     assert all(f["selection"]["winner"] in out["selection"]["winners"] for f in out["folds"])
     assert "linear" in out["selection"]["candidates_mean_validation_auc"]
+    for name, m in out["challengers"].items():  # the folds' gaps to the recipe: their mean, and its error
+        fold_gaps = [f["challengers"][name]["gap_to_recipe"] for f in out["folds"]]
+        fold_ses = np.array([f["challengers"][name]["gap_to_recipe_se"] for f in out["folds"]])
+        assert fold_gaps == pytest.approx([f["challengers"][name]["auc"] - f["auc"] for f in out["folds"]], abs=2e-6)
+        assert m["gap_to_recipe_mean"] == pytest.approx(m["auc_mean"] - out["auc_mean"], abs=3e-6)
+        assert m["gap_to_recipe_se"] == pytest.approx(np.sqrt(np.sum(fold_ses ** 2)) / 3, abs=2e-6)
+        assert m["gap_to_recipe_se"] < fold_ses.max()  # three folds of rows: a third of the variance of one
     costs = [f["direction_cost_test"] for f in out["folds"]]  # the price on each fold's test rows, and its mean
     assert out["direction_cost_test"] == pytest.approx(np.mean(costs), abs=1e-6)
     assert out["direction_cost"] == pytest.approx(
@@ -205,7 +215,8 @@ def test_sentinel_values_outside_a_fields_range_are_read_as_missing() -> None:
     assert out_of_range(scaled)[1] == {}
 
 
-def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from poolgate.cli import main
 
     train, test, mapping = tmp_path / "train.csv", tmp_path / "test.csv", tmp_path / "toy.toml"
@@ -220,3 +231,22 @@ def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert out["mode"] == "holdout" and out["n_test"] == 300 and "lightgbm_default" in out["challengers"]
     assert main(["evaluate", "--tape", str(train), "--mapping", str(mapping), "--threads", "0"]) == 2
     assert "--threads must be at least 1; got 0" in capsys.readouterr().err
+    # the table: each challenger's gap to the recipe and its error, and a challenger above the recipe by
+    # more than the price of the directions on the test rows and two standard errors named
+    import training.evaluate
+
+    measured = {k: v for k, v in out.items() if k not in ("mode", "tape", "test_tape", "mapping", "seed",
+                                                           "decode_problems", "absent_columns")}
+    measured["direction_cost_test"] = 0.001
+    measured["challengers"]["logistic_tuned"].update(gap_to_recipe_test=0.012, gap_to_recipe_se_test=0.005)
+    measured["challengers"]["woe_scorecard"].update(gap_to_recipe_test=0.010, gap_to_recipe_se_test=0.005)
+    monkeypatch.setattr(training.evaluate, "evaluate_holdout", lambda *a, **k: measured)
+    assert main(["evaluate", "--tape", str(train), "--test-tape", str(test), "--mapping", str(mapping)]) == 0
+    text = capsys.readouterr().out
+    assert "AUC - recipe (standard error)" in text and "+0.0120 (0.0050)" in text and "+0.0100 (0.0050)" in text
+    plain = measured["challengers"]["lightgbm_default"]
+    assert f"{plain['gap_to_recipe_test']:+.4f} ({plain['gap_to_recipe_se_test']:.4f})" in text
+    named = [line for line in text.splitlines() if "is above the recipe by" in line]
+    expected = ("  logistic_tuned is above the recipe by 0.0120, more than the price of the directions on the test "
+                "rows (0.0010) and two standard errors (0.0100)")
+    assert named == [expected]  # woe_scorecard's 0.0100 is not above 0.001 + 0.01

@@ -106,3 +106,37 @@ def test_bad_input_is_named(y: list[float], s: list[float], message: str) -> Non
 def test_probability_out_of_range() -> None:
     with pytest.raises(MetricsError, match=r"must lie in \[0, 1\]; got min 0.1, max 1.5"):
         m.brier([0, 1], [0.1, 1.5])
+
+
+def test_auc_gap_and_its_delong_variance_by_hand() -> None:
+    y = [1, 1, 0, 0]
+    a = [0.9, 0.4, 0.5, 0.1]  # one default below one non-default: AUC 0.75
+    b = [0.9, 0.6, 0.5, 0.1]  # AUC 1.0
+    gap, var = m.auc_gap(y, a, b)
+    assert gap == pytest.approx(m.auc(y, a) - m.auc(y, b)) == pytest.approx(-0.25)
+    # per default, the share of non-defaults it outranks: 1, 0.5 (a) and 1, 1 (b); per non-default, the
+    # share of defaults above it: 0.5, 1 (a) and 1, 1 (b)
+    by_hand = np.var([0, -0.5], ddof=1) / 2 + np.var([-0.5, 0], ddof=1) / 2
+    assert var == pytest.approx(by_hand) == pytest.approx(0.125)
+    assert m.auc_gap(y, a, a) == (0.0, 0.0)
+    with pytest.raises(MetricsError, match="an AUC gap needs both defaults and non-defaults"):
+        m.auc_gap([1, 1], [0.1, 0.2], [0.2, 0.1])
+    with pytest.raises(MetricsError, match="differ in length: 4 outcomes, 3 scores"):
+        m.auc_gap(y, a, b[:3])
+
+
+def test_auc_gap_standard_error_matches_a_paired_bootstrap() -> None:
+    rng = np.random.default_rng(5)
+    n = 4_000
+    y = (rng.uniform(size=n) < 0.1).astype(int)
+    a = y * 0.8 + rng.normal(size=n)
+    b = a + rng.normal(scale=0.6, size=n)  # correlated with a, noisier: the pairing shrinks the error
+    gap, var = m.auc_gap(y, a, b)
+    assert gap > 0.01  # a is the better score
+    boot = []
+    for _ in range(400):
+        i = rng.integers(0, n, n)
+        boot.append(m.auc(y[i], a[i]) - m.auc(y[i], b[i]))
+    assert np.sqrt(var) == pytest.approx(float(np.std(boot)), rel=0.2)
+    alone = np.std([m.auc(y[i], a[i]) for i in (rng.integers(0, n, n) for _ in range(200))])
+    assert np.sqrt(var) < 0.8 * alone  # the paired error is below either AUC's own
