@@ -44,7 +44,10 @@ Figures per data set: the recipe's AUC (mean over folds, or on the test tape), e
 selection's winner(s) and validation scheme, ``direction_cost`` (validation AUC of the winner's parts
 with every direction freed minus with them), ``direction_cost_test`` (the same price on the test rows:
 the freed parts fitted on the same training rows, minus the recipe), ``reaches_best`` (recipe >= best
-challenger - 0.005) and ``within_direction_cost`` (best challenger - recipe <= max(direction_cost, 0)).
+challenger - 0.005), ``within_direction_cost`` (best challenger - recipe <= max(direction_cost, 0)),
+``best_gap_se`` (the standard error of the best challenger's AUC minus the recipe's, DeLong's, paired on
+the same test rows; over folds, of the mean) and ``within_price_and_noise`` (that gap <=
+max(direction_cost_test, 0) + 2 ``best_gap_se``).
 
 The issue's first test is against the best *usual* tool, which is not only the challengers ``evaluate``
 prints: on its hidden tapes it was plain LightGBM tuned by hand, or 400 trees of 8 leaves. So each set
@@ -52,7 +55,9 @@ also runs two plain LightGBM models on the same splits, as a user with pandas wo
 level kept, no directions; :func:`_usual_tools`): ``lgb_8x400`` (8 leaves, 400 trees, learning rate
 0.05) and ``lgb_tuned`` (leaves 4 / 8 / 16 / 31 and ``min_child_samples`` 20 / 100 chosen with early
 stopping on a stratified fifth of the training rows, then refitted on all of them at the best tree
-count). ``reaches_usual`` is recipe >= the best of the challengers and these - 0.005. They are
+count). A third usual tool is the cheapest of all, ``one_input``: the single numeric input that ranks
+the training rows best (a lender's own rate, in the issue's table), with the sign and the fill for blanks
+taken from the training rows. ``reaches_usual`` is recipe >= the best of the challengers and these - 0.005. They are
 benchmark references only: not candidates and not in ``evaluate``'s JSON, so the second test does not
 apply to them.
 """
@@ -184,7 +189,32 @@ def _usual_tools(records: Any, y: Any, test_records: Any, test_y: Any, extras: A
                 best = (score, params, booster.best_iteration)
     assert best is not None
     out["lgb_tuned"] = auc(test_y, lgb.train(best[1], lgb.Dataset(x, y), best[2]).predict(xt))
+    out["one_input"] = _one_input(x, y, xt, test_y)
     return out
+
+
+def _one_input(x: Any, y: Any, xt: Any, test_y: Any) -> float:
+    """Test AUC of the single numeric input (a lender's rate, say) that ranks the training rows best, its
+    sign and its fill for blanks (the training median) taken from the training rows."""
+    import numpy as np
+    import pandas as pd
+
+    from training.metrics import auc
+
+    best: tuple[float, str, float, float] | None = None
+    for col in x.columns:
+        if isinstance(x[col].dtype, pd.CategoricalDtype):
+            continue
+        v = x[col].to_numpy(dtype="float64", na_value=np.nan)
+        if not np.isfinite(v).any():
+            continue
+        fill = float(np.nanmedian(v))
+        a = auc(y, np.nan_to_num(v, nan=fill))
+        if best is None or max(a, 1 - a) > best[0]:
+            best = (max(a, 1 - a), col, fill, 1.0 if a >= 0.5 else -1.0)
+    assert best is not None
+    _, col, fill, sign = best
+    return auc(test_y, sign * np.nan_to_num(xt[col].to_numpy(dtype="float64", na_value=np.nan), nan=fill))
 
 
 def _usual_cv(tape: Any, config: Any, seed: int) -> dict[str, float]:
@@ -228,6 +258,13 @@ def _figures(name: str, result: dict[str, Any], key: str, usual: dict[str, float
         f"{name}_reaches_best": aucs["recipe"] >= best - 0.005,
         f"{name}_within_direction_cost": best - aucs["recipe"] <= max(float(cost or 0.0), 0.0),
     })
+    # the best challenger's gap to the recipe, paired on the same test rows: its standard error, and whether
+    # the gap is within the price of the directions on those rows and two standard errors
+    top = max((k for k in aucs if k != "recipe"), key=aucs.__getitem__)
+    se = float(result["challengers"][top]["gap_to_recipe_se" if "auc_mean" in result else "gap_to_recipe_se_test"])
+    on_test = max(float(result.get("direction_cost_test") or 0.0), 0.0)
+    out[f"{name}_best_gap_se"] = round(se, 4)
+    out[f"{name}_within_price_and_noise"] = best - aucs["recipe"] <= on_test + 2 * se
     out.update({f"{name}_auc_{k}": round(v, 4) for k, v in usual.items()})
     out[f"{name}_reaches_usual"] = aucs["recipe"] >= max(best, *usual.values()) - 0.005
     return out
