@@ -270,7 +270,8 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | TapeBatches
     seconds["labels_split"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    model, selection, p_val, fit_records = _select(split, spec=spec, scaling=scaling, seed=seed, config=config)
+    model, selection, p_val, fit_records, fit_y = _select(split, spec=spec, scaling=scaling, seed=seed,
+                                                          config=config)
     search = _as_search(selection, len(fit_records))
     seconds["search"], seconds["fit"] = time.perf_counter() - t0, 0.0
     validated = ~np.isnan(p_val)
@@ -290,7 +291,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | TapeBatches
         metrics["direction_cost_validation"] = selection.direction_cost
     x_test = model.transform(test.records)
     # the same price out of time: the winner's parts freed, fitted on the same rows, on the test vintages
-    freed = selection.directions_freed(x_fit_model, np.concatenate([split.train.y, split.validation.y]))
+    freed = selection.directions_freed(x_fit_model, fit_y)
     if freed is not None:
         metrics["direction_cost_oot"] = auc(test.y, freed(x_test)) - metrics["auc_oot"]
     metrics["auc_train"] = auc(split.train.y, p_fit[:len(split.train)])
@@ -377,7 +378,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | TapeBatches
 
 
 def _select(split: VintageSplit, *, spec: FeatureSpec, scaling: ScoreScaling | None, seed: int,
-            config: RunConfig) -> tuple[LeaseModel, Selection, np.ndarray, pd.DataFrame]:
+            config: RunConfig) -> tuple[LeaseModel, Selection, np.ndarray, pd.DataFrame, np.ndarray]:
     """Choose the model on the training and validation vintages, validated time-ordered.
 
     From :attr:`RunConfig.cv_below_rows` rows the validation vintages are the one validation part;
@@ -385,7 +386,7 @@ def _select(split: VintageSplit, *, spec: FeatureSpec, scaling: ScoreScaling | N
     (:func:`training.select.validation_scheme`). The winner is refitted on both parts.
 
     Returns the model, the selection, the calibrated validation-fold PDs of the validation vintages
-    (NaN where a row was never validated) and the records the model was fitted on.
+    (NaN where a row was never validated), and the records the model was fitted on with their labels.
     """
     records = pd.concat([split.train.records, split.validation.records], ignore_index=True)
     y = np.concatenate([split.train.y, split.validation.y]).astype(np.int64)
@@ -425,7 +426,7 @@ def _select(split: VintageSplit, *, spec: FeatureSpec, scaling: ScoreScaling | N
     p_val = np.full(len(raw_val), np.nan)
     ok = ~np.isnan(raw_val)
     p_val[ok] = sel.calibration.predict(raw_val[ok])
-    return model, sel, p_val, records
+    return model, sel, p_val, records, y
 
 
 def _as_search(sel: Selection, rows: int) -> SearchResult:
