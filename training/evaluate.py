@@ -475,7 +475,8 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
 
 def _selection_summary(tables: list[dict[str, Any]]) -> dict[str, Any]:
     """The folds' selections in brief: the scheme, the winners, each candidate's mean validation AUC,
-    and the mean price of the directions."""
+    the mean price of the directions, and each direction that binds: in how many folds, at what mean
+    price (:attr:`training.select.Selection.directions_binding`)."""
     names = list(dict.fromkeys(c["name"] for t in tables for c in t["candidates"]))
     by_name: dict[str, list[float]] = {}
     for t in tables:
@@ -484,11 +485,19 @@ def _selection_summary(tables: list[dict[str, Any]]) -> dict[str, Any]:
     winners: dict[str, int] = {}
     for t in tables:
         winners[t["winner"]] = winners.get(t["winner"], 0) + 1
+    binding: dict[str, list[dict[str, Any]]] = {}
+    for t in tables:
+        for d in t.get("directions_binding", []):
+            binding.setdefault(d["input"], []).append(d)
     # names built on a fold's best tree family (x+linear, blend_x_...) exist only in the folds that chose x
     return {"selection": {"scheme": tables[0]["scheme"]["kind"], "winners": winners,
                           "candidates_mean_validation_auc": {nm: round(float(np.mean(by_name[nm])), 6)
                                                              for nm in names if nm in by_name},
-                          "candidates_folds": {nm: len(by_name[nm]) for nm in names if nm in by_name}},
+                          "candidates_folds": {nm: len(by_name[nm]) for nm in names if nm in by_name},
+                          "directions_binding": sorted(
+                              ({"input": nm, "direction": ds[0]["direction"], "folds": len(ds),
+                                "price_mean": round(float(np.mean([d["price"] for d in ds])), 6)}
+                               for nm, ds in binding.items()), key=lambda d: (-d["folds"], -d["price_mean"]))},
             "direction_cost": _mean_or_none([t["direction_cost"] for t in tables])}
 
 

@@ -446,6 +446,11 @@ class Selection:
         Validation AUC of the winner's parts with every direction freed (and stacked again) minus with
         them (None when nothing has a direction); on a large book both fitted on the subsample of
         ``CHOOSE_ROWS`` fitting rows.
+    directions_binding : list of dict
+        The declared directions the logistic regression holds against the data (its coefficient fitted
+        on every row came out the other way): ``input``, ``direction`` and ``price``, the validation AUC
+        of the logistic regression with that one direction freed minus with every direction
+        (:func:`_binding_directions`). Empty when none binds or the price was not measured.
     oof_raw : ndarray, shape (n,)
         The winner's validation log-odds of every validated row, NaN for rows never validated.
     """
@@ -469,6 +474,7 @@ class Selection:
     stack_check: dict[str, Any] | None = None
     freed: Parts | None = None
     fit_scale: float = 1.0
+    directions_binding: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def raw_score(self, x: pd.DataFrame) -> np.ndarray:
@@ -502,7 +508,7 @@ class Selection:
 
     def table(self) -> dict[str, Any]:
         """JSON-safe: the scheme, every candidate's validation AUC and log loss, the winner and its
-        parts' weights, the price of the directions."""
+        parts' weights, the price of the directions and the directions that bind one by one."""
         return {"scheme": self.scheme.to_dict(), "candidates": [c.to_dict() for c in self.candidates],
                 "winner": self.winner, "winner_kind": self.kind, "trees": self.trees,
                 "weights": {k: round(v, 6) for k, v in self.weights.items()},
@@ -510,7 +516,8 @@ class Selection:
                 "scorecard_weight": round(self.scorecard_weight, 6),
                 "stack_check": self.stack_check,
                 "direction_cost": None if self.direction_cost is None else round(self.direction_cost, 6),
-                "validation_auc_directions_freed": None if self.free_auc is None else round(self.free_auc, 6)}
+                "validation_auc_directions_freed": None if self.free_auc is None else round(self.free_auc, 6),
+                "directions_binding": self.directions_binding}
 
 
 def _gap(y: np.ndarray, scheme: ValidationScheme, best: list[np.ndarray], other: list[np.ndarray]
@@ -665,6 +672,10 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
                    categorical=tuple(categorical), seed=seed, threads=num_threads, auc=scored[winner].score.auc)
     linear, scorecard, boosters = chosen.fit(x, y, scale=scale)
     linear = linear or LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x, y)
+    t0 = time.perf_counter()
+    binding = (_binding_directions(x, y, scheme, directions, c_value, seed, linear.dropped_, scored["linear"].score.auc)
+               if measure_directions else [])
+    t_binding = time.perf_counter() - t0
     scorecard = scorecard or WoEScorecard(directions=directions, random_state=seed).fit(x, y)
     has_trees = bool(boosters)
     if not has_trees:  # a winner without trees keeps the best family, at weight 0
@@ -685,8 +696,30 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
                      linear_weight=won.get("linear", 0.0) + won.get(on_linear, 0.0),
                      scorecard_weight=won.get("woe", 0.0), weights=won,
                      calibration=calibration, scheme=scheme, candidates=table, direction_cost=cost, oof_raw=oof,
-                     free_auc=free_auc, stack_check=check, freed=freed, fit_scale=scale,
-                     seconds={"selection": round(time.perf_counter() - t_start, 2)})
+                     free_auc=free_auc, stack_check=check, freed=freed, fit_scale=scale, directions_binding=binding,
+                     seconds={"selection": round(time.perf_counter() - t_start, 2),
+                              "directions_binding": round(t_binding, 2)})
+
+
+def _binding_directions(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, directions: Mapping[str, int],
+                        c_value: float, seed: int, dropped: Sequence[str], held_auc: float) -> list[dict[str, Any]]:
+    """The declared directions the data argue against, one by one, in the logistic regression.
+
+    ``dropped`` are the inputs whose coefficient, fitted on every row, came out against the declared
+    direction (:attr:`models.LinearScorecard.dropped_`; the model gives them none). For each, the
+    logistic regression with that one direction freed is validated on ``scheme`` at the same penalty:
+    ``price`` is its validation AUC minus ``held_auc``, the logistic regression's with every direction.
+    Most often the input means the opposite once a stronger one is in the model (a lender's rate that
+    already prices it). Sorted by price, highest first.
+    """
+    out = []
+    for name in dropped:
+        freed = {k: v for k, v in directions.items() if k != name}
+        raw = [LinearScorecard(directions=freed, C=c_value, random_state=seed).fit(x.iloc[fit], y[fit])
+               .decision_function(x.iloc[val]) for fit, val in scheme.folds]
+        out.append({"input": name, "direction": int(directions[name]),
+                    "price": round(_fold_metrics(y, scheme, raw)[0] - held_auc, 6)})
+    return sorted(out, key=lambda d: -d["price"])
 
 
 def _combine(weights: Mapping[str, float], raws: Mapping[str, list[np.ndarray]]) -> list[np.ndarray]:

@@ -117,6 +117,12 @@ def test_how_the_model_was_chosen_shows_every_candidate_and_the_price_of_the_dir
     assert "on the out-of-time vintages, fitted on the same rows as the model, -0.0123 AUC against it" in page
     assert "validation AUC 0.7101, against 0.7012 of the logistic regression alone" in page
     assert "the stack is kept" in page
+    assert "holds against the data" not in page  # no direction binds
+    data.bundle_metadata["selection_table"]["directions_binding"] = [
+        {"input": "term_months", "direction": 1, "price": 0.0014}, {"input": "monthly_income", "direction": -1,
+                                                                   "price": -0.0002}]
+    page = render_model_card(data)
+    assert "freeing each alone: term_months (+1, +0.0014), monthly_income (-1, -0.0002)." in page
     legacy = _card_data(500)
     legacy.bundle_metadata = {"selection": "inner_cv"}
     assert "predates the candidate table" in render_model_card(legacy)

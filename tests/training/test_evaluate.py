@@ -88,6 +88,8 @@ def test_the_price_of_the_directions_is_measured_on_the_test_rows() -> None:
     test = apply_mapping(_tape_frame(600, 12), mapping_from_dict(wrong, origin="toy"))
     out = evaluate_holdout(train, test, seed=0, config=replace(FAST, challengers=False))
     assert out["direction_cost_test"] > 0.02 and out["direction_cost"] > 0.02
+    binding = {d["input"]: d for d in out["selection"]["directions_binding"]}
+    assert binding["x_pti"]["direction"] == -1 and binding["x_pti"]["price"] > 0.02  # named, with its price
     assert out["seconds"]["directions_freed"] > 0
     # the same figure by hand: the winner's parts freed, fitted on the training rows, scored on the test rows
     records, y, _ = labelled(train, "train")
@@ -149,10 +151,27 @@ def test_cross_validation_nests_the_search_in_each_fold() -> None:
         assert m["gap_to_recipe_mean"] == pytest.approx(m["auc_mean"] - out["auc_mean"], abs=3e-6)
         assert m["gap_to_recipe_se"] == pytest.approx(np.sqrt(np.sum(fold_ses ** 2)) / 3, abs=2e-6)
         assert m["gap_to_recipe_se"] < fold_ses.max()  # three folds of rows: a third of the variance of one
+    assert out["selection"]["directions_binding"] == []  # the toy's directions are right
     costs = [f["direction_cost_test"] for f in out["folds"]]  # the price on each fold's test rows, and its mean
     assert out["direction_cost_test"] == pytest.approx(np.mean(costs), abs=1e-6)
     assert out["direction_cost"] == pytest.approx(
         np.mean([f["selection"]["direction_cost"] for f in out["folds"]]), abs=1e-6)
+
+
+def test_the_folds_directions_that_bind_are_summed_up_by_input() -> None:
+    from training.evaluate import _selection_summary
+
+    def table(binding: list[tuple[str, int, float]]) -> dict[str, object]:
+        return {"scheme": {"kind": "stratified_kfold"}, "winner": "linear", "direction_cost": 0.001,
+                "candidates": [{"name": "linear", "auc": 0.7}],
+                "directions_binding": [{"input": i, "direction": d, "price": p} for i, d, p in binding]}
+
+    out = _selection_summary([table([("term", 1, 0.002), ("income", -1, 0.0005)]), table([("term", 1, 0.001)]),
+                              table([("util", 1, 0.004)]), table([])])
+    assert out["selection"]["directions_binding"] == [  # most folds first, then the dearest
+        {"input": "term", "direction": 1, "folds": 2, "price_mean": 0.0015},
+        {"input": "util", "direction": 1, "folds": 1, "price_mean": 0.004},
+        {"input": "income", "direction": -1, "folds": 1, "price_mean": 0.0005}]
 
 
 def test_features_left_out_are_logged_once_a_run(caplog: pytest.LogCaptureFixture) -> None:
@@ -240,9 +259,12 @@ def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixtur
     measured["direction_cost_test"] = 0.001
     measured["challengers"]["logistic_tuned"].update(gap_to_recipe_test=0.012, gap_to_recipe_se_test=0.005)
     measured["challengers"]["woe_scorecard"].update(gap_to_recipe_test=0.010, gap_to_recipe_se_test=0.005)
+    measured["selection"]["directions_binding"] = [{"input": "x_pti", "direction": 1, "price": 0.0031}]
     monkeypatch.setattr(training.evaluate, "evaluate_holdout", lambda *a, **k: measured)
     assert main(["evaluate", "--tape", str(train), "--test-tape", str(test), "--mapping", str(mapping)]) == 0
     text = capsys.readouterr().out
+    assert "directions the logistic regression holds against the data (validation AUC gained by freeing each " \
+           "alone): x_pti (+1: +0.0031)" in text
     assert "AUC - recipe (standard error)" in text and "+0.0120 (0.0050)" in text and "+0.0100 (0.0050)" in text
     plain = measured["challengers"]["lightgbm_default"]
     assert f"{plain['gap_to_recipe_test']:+.4f} ({plain['gap_to_recipe_se_test']:.4f})" in text

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models import LinearScorecard
 from training.errors import TrainingError
 from training.metrics import auc
 from training.select import TREE_FAMILIES, select_model, validation_scheme
@@ -100,6 +101,7 @@ def test_selection_is_repeatable_and_keeps_every_declared_direction() -> None:
     for sweep in (up, down):
         assert np.all(np.diff(a.predict_pd(sweep)) >= -1e-12)
     assert a.direction_cost is not None and abs(a.direction_cost) < 0.02  # the directions are right here
+    assert a.directions_binding == [] and a.seconds["directions_binding"] < 1  # nothing to free
 
 
 def test_additive_risk_weighs_the_additive_models_and_an_interaction_weighs_trees() -> None:
@@ -127,6 +129,16 @@ def test_the_price_of_a_wrong_direction_is_measured_not_hidden() -> None:
     assert sel.table()["direction_cost"] == pytest.approx(sel.direction_cost, abs=1e-6)
     row = x.iloc[[0] * 20].reset_index(drop=True).assign(ltv=np.linspace(0.3, 1.0, 20))
     assert np.all(np.diff(sel.predict_pd(row)) <= 1e-12)  # still enforced
+    # and named: the one direction the logistic regression holds against the data, and what freeing it gains
+    assert [d["input"] for d in sel.directions_binding] == ["ltv"] == sel.linear.dropped_
+    assert sel.directions_binding[0]["direction"] == -1 and sel.table()["directions_binding"] == sel.directions_binding
+    scheme = validation_scheme(y, seed=0)
+    c_value = sel.linear.C_
+    by_hand = np.mean([auc(y[val], LinearScorecard(directions={"income": -1}, C=c_value).fit(x.iloc[fit], y[fit])
+                           .decision_function(x.iloc[val])) for fit, val in scheme.folds])
+    held = next(c.auc for c in sel.candidates if c.name == "linear")
+    assert sel.directions_binding[0]["price"] == pytest.approx(by_hand - held, abs=1e-6)
+    assert sel.directions_binding[0]["price"] > 0.02
 
 
 def test_on_a_large_book_the_price_of_the_directions_is_measured_on_the_subsample(
