@@ -10,7 +10,8 @@ Every alias change and every refusal is appended to the registered model's histo
 registered-model tag per event, ``poolgate.history.000001``, ``...000002``, each a JSON object
 with ``time`` (UTC), ``event``, ``version``, ``reason``, ``metrics`` and, for promotions, the
 gate results and the gates file hash. Each version also carries a ``poolgate.status`` tag
-(``challenger``, ``champion``, ``refused``, ``superseded``, ``retired``). ``poolgate models`` reads both.
+(``challenger``, ``champion``, ``refused``, ``superseded``, ``retired``; ``unmarked`` when a training run
+stopped between registering a version and marking it). ``poolgate models`` reads both.
 
 A change of aliases is several registry calls, and a process killed between two of them would leave
 aliases that the history does not explain. So each change is written ahead: the whole change (alias
@@ -69,6 +70,7 @@ CHALLENGER = "challenger"
 CHAMPION = "champion"
 HISTORY_PREFIX = "poolgate.history."
 STATUS_TAG = "poolgate.status"
+UNMARKED = "unmarked"  # registered by a training run that stopped before marking it challenger
 PENDING_TAG = "poolgate.pending"
 HEADLINE_METRICS = ("auc_oot", "ks_oot", "brier_oot", "calibration_error_oot", "auc_oracle_oot",
                     "monotonicity_violations_oot")
@@ -401,7 +403,10 @@ def promote(name: str = "poolgate-pd", *, gates: Gates | None = None, data: pd.D
 
 def list_versions(name: str, *, client: MlflowClient | None = None) -> list[dict[str, Any]]:
     """Every registered version, newest first: ``version``, ``aliases``, ``status``, ``run_id``,
-    ``created`` (UTC) and the headline out-of-time metrics recorded at registration."""
+    ``created`` (UTC) and the headline out-of-time metrics recorded at registration.
+
+    A version without a status tag is ``unmarked``: the training run that registered it stopped (killed,
+    or failed) before :func:`mark_challenger`. It holds no alias, so nothing screens with it."""
     client = client or MlflowClient()
     recover(name, client=client)
     rows = []
@@ -411,7 +416,7 @@ def list_versions(name: str, *, client: MlflowClient | None = None) -> list[dict
         rows.append({
             "version": str(full.version),
             "aliases": sorted(full.aliases),
-            "status": full.tags.get(STATUS_TAG, ""),
+            "status": full.tags.get(STATUS_TAG) or UNMARKED,
             "run_id": full.run_id,
             "created": dt.datetime.fromtimestamp(full.creation_timestamp / 1000, dt.UTC)
             .isoformat(timespec="seconds"),

@@ -26,12 +26,17 @@ def _fmt(value: object) -> str:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from training.registry import check_consistency, history, list_versions
+    from training.registry import UNMARKED, check_consistency, history, list_versions
 
     versions = list_versions(args.model_name)
     events = history(args.model_name)
     for problem in check_consistency(args.model_name):  # aliases the history does not explain
         print(f"poolgate models: warning: registry {args.model_name}: {problem}", file=sys.stderr)
+    unmarked = [v["version"] for v in versions if v["status"] == UNMARKED]
+    if unmarked:
+        print(f"poolgate models: note: version(s) {', '.join(unmarked)} of {args.model_name} are unmarked: the "
+              "training run that registered them stopped before marking them challenger. They hold no alias, so "
+              "screening never uses them; train again for a challenger.", file=sys.stderr)
     if args.json:
         print_json({"model_name": args.model_name, "versions": versions, "history": events})
         return 0

@@ -77,3 +77,13 @@ def test_train_and_promote_killed_leave_a_consistent_registry(registry: Path) ->
     problems, aliases, events = _state()
     assert problems == [] and aliases == {"champion": "1"} and events[-1] == ("champion_set", "1")
     assert len(events) == 4
+
+    # killed after registering version 2 and before marking it: no alias moves, and models names it
+    kill_at(train, registry, "registry.challenger")
+    assert _state() == ([], {"champion": "1"}, events)
+    shown = run(["models"], registry)
+    assert "version(s) 2 of poolgate-pd are unmarked: the training run that registered them stopped" in shown.stderr
+    from training.registry import list_versions
+
+    assert [(v["version"], v["status"], v["aliases"]) for v in list_versions(NAME)] == [
+        ("2", "unmarked", []), ("1", "champion", ["champion"])]
