@@ -114,10 +114,10 @@ def run(args: argparse.Namespace) -> int:
                     f"{cost:+.4f} validation AUC, {on_test:+.4f} test AUC"))
     binding = sel.get("directions_binding") or []
     if binding:  # CV: folds and mean price; a test tape: the one selection's price
-        lines.append("  directions the logistic regression holds against the data (validation AUC gained by "
-                     "freeing each alone): " + ", ".join(
-                         f"{d['input']} ({d['direction']:+d}: {d.get('price_mean', d.get('price')):+.4f}"
-                         + (f", {d['folds']} of {args.folds} folds)" if "folds" in d else ")") for d in binding))
+        lines.append("  declared directions the logistic regression holds against the data "
+                     "(input, direction, validation AUC gained by freeing it alone):")
+        lines += [f"    {d['input']:<24} {d['direction']:+d} {d.get('price_mean', d.get('price')):+.4f}"
+                  + (f"  in {d['folds']} of {args.folds} folds" if "folds" in d else "") for d in binding]
     price = max(on_test or 0.0, 0.0)
     for name, m in result.get("challengers", {}).items():
         if m.get(gap_key, 0.0) > price + 2 * m.get(se_key, 0.0):

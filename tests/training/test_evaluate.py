@@ -263,8 +263,8 @@ def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixtur
     monkeypatch.setattr(training.evaluate, "evaluate_holdout", lambda *a, **k: measured)
     assert main(["evaluate", "--tape", str(train), "--test-tape", str(test), "--mapping", str(mapping)]) == 0
     text = capsys.readouterr().out
-    assert "directions the logistic regression holds against the data (validation AUC gained by freeing each " \
-           "alone): x_pti (+1: +0.0031)" in text
+    assert "declared directions the logistic regression holds against the data (input, direction, validation " \
+           "AUC gained by freeing it alone):\n    x_pti                    +1 +0.0031\n" in text
     assert "AUC - recipe (standard error)" in text and "+0.0120 (0.0050)" in text and "+0.0100 (0.0050)" in text
     plain = measured["challengers"]["lightgbm_default"]
     assert f"{plain['gap_to_recipe_test']:+.4f} ({plain['gap_to_recipe_se_test']:.4f})" in text
@@ -272,3 +272,16 @@ def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixtur
     expected = ("  logistic_tuned is above the recipe by 0.0120, more than the price of the directions on the test "
                 "rows (0.0010) and two standard errors (0.0100)")
     assert named == [expected]  # woe_scorecard's 0.0100 is not above 0.001 + 0.01
+    # cross-validation: the mean gap and the error of the mean; the folds each binding direction bound in
+    cv = {"n": 500, "auc_mean": 0.7, "ks_mean": 0.3, "gini_mean": 0.4, "brier_mean": 0.1,
+          "challengers": {"logistic_tuned": {"auc_mean": 0.71, "ks_mean": 0.3, "gini_mean": 0.42, "brier_mean": 0.1,
+                                             "gap_to_recipe_mean": 0.01, "gap_to_recipe_se": 0.004}},
+          "selection": {"scheme": "stratified_kfold", "winners": {"stack": 5},
+                        "directions_binding": [{"input": "x_pti", "direction": 1, "folds": 4, "price_mean": 0.002}]},
+          "direction_cost": 0.001, "direction_cost_test": 0.003}
+    monkeypatch.setattr(training.evaluate, "evaluate_cv", lambda *a, **k: cv)
+    assert main(["evaluate", "--tape", str(train), "--mapping", str(mapping)]) == 0
+    text = capsys.readouterr().out
+    assert "0.7100  0.3000  0.4200  0.10000  +0.0100 (0.0040)" in text
+    assert "    x_pti                    +1 +0.0020  in 4 of 5 folds" in text
+    assert "is above the recipe by" not in text  # 0.0100 is within 0.003 + 2 x 0.004
