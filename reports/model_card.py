@@ -214,7 +214,8 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
                          "the coefficient came out the other way, so the model gives the input none), with the "
                          "validation AUC gained by freeing each alone: "
                          + ", ".join(f"{d['input']} ({d['direction']:+d}, {d['price']:+.4f})" for d in binding)
-                         + ". These are the lines to read first in the mapping or the specification."))
+                         + ". A direction whose price is near zero costs nothing to keep; one with a clear price is "
+                           "the line to read first in the mapping or the specification."))
 
 
 def _weights_text(meta: Mapping[str, Any]) -> str:
