@@ -203,6 +203,8 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
             sec.add(note(f"The price of the declared risk directions: the winner's parts with every direction freed "
                          f"reaches a validation AUC of {table_['validation_auc_directions_freed']:.4f}, "
                          f"{cost:+.4f} against the winner"
+                         + ("" if table_.get("direction_cost_se") is None
+                            else f" (standard error {float(table_['direction_cost_se']):.4f})")
                          + ("" if oot is None else f"; on the out-of-time vintages, fitted on the same rows as the "
                             f"model, {float(oot):+.4f} AUC against it")
                          + ". The directions stay enforced: they are what makes each "

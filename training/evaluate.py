@@ -395,13 +395,15 @@ def _announce_inputs(records: pd.DataFrame, extras: Sequence[ExtraFeature], spec
 
 
 def _direction_price(recipe: Recipe, records_train: pd.DataFrame, y_train: np.ndarray, records_test: pd.DataFrame,
-                     y_test: np.ndarray, pd_test: np.ndarray) -> float | None:
+                     y_test: np.ndarray, pd_test: np.ndarray) -> dict[str, float | None]:
     """The price of the directions on the test rows: the test AUC of the winner's parts with every direction
-    freed (fitted on the training rows as the winner was) minus the recipe's; None when none is declared."""
+    freed (fitted on the training rows as the winner was) minus the recipe's, and its standard error
+    (DeLong's, paired); None when none is declared."""
     free = recipe.directions_freed(records_train, y_train)
     if free is None:
-        return None
-    return round(auc(y_test, free(records_test)) - auc(y_test, pd_test), 6)
+        return {"direction_cost_test": None, "direction_cost_test_se": None}
+    gap, var = auc_gap(y_test, free(records_test), pd_test)
+    return {"direction_cost_test": round(gap, 6), "direction_cost_test_se": round(float(np.sqrt(var)), 6)}
 
 
 def _gaps_to_recipe(y: np.ndarray, p_recipe: np.ndarray, pds: dict[str, np.ndarray]
@@ -434,7 +436,8 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
         candidate's validation AUC and log loss, the winner; :meth:`training.select.Selection.table`),
         ``direction_cost`` (validation AUC of the winner's parts with every direction freed minus with
         them; None when no direction is declared), ``direction_cost_test`` (the same price on the test
-        rows: test AUC of the freed parts, fitted on the training rows, minus the recipe's),
+        rows: test AUC of the freed parts, fitted on the training rows, minus the recipe's), each with
+        its standard error (``direction_cost_se``, ``direction_cost_test_se``; DeLong's, paired),
         ``challengers`` (name -> the same metrics, and ``gap_to_recipe_test``, its AUC minus the
         recipe's, with ``gap_to_recipe_se_test``, the standard error of that gap), ``seconds``.
     """
@@ -454,10 +457,11 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
                 "default_rate_test": round(float(y_test.mean()), 6), "inputs": recipe.inputs.feature_names_out_,
                 "out_of_range": {"train": range_train, "test": range_test},
                 "search": recipe.summary(), "selection": recipe.selection.table(),
-                "direction_cost": recipe.selection.table()["direction_cost"]})
+                "direction_cost": recipe.selection.table()["direction_cost"],
+                "direction_cost_se": recipe.selection.table()["direction_cost_se"]})
     seconds = {"recipe": round(time.perf_counter() - t0, 2)}
     t0 = time.perf_counter()
-    out["direction_cost_test"] = _direction_price(recipe, rec_train, y_train, rec_test, y_test, p)
+    out.update(_direction_price(recipe, rec_train, y_train, rec_test, y_test, p))
     seconds["directions_freed"] = round(time.perf_counter() - t0, 2)
     if config.challengers:
         t0 = time.perf_counter()
@@ -515,7 +519,8 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
         ``gap_to_recipe_se``, the standard error of that mean),
         ``n_unlabelled``, ``direction_cost`` (the mean of the selections' price of the directions on
         validation), ``direction_cost_test`` (mean over the folds of the price on the test rows; each
-        fold's is in ``folds``),
+        fold's is in ``folds``) and ``direction_cost_test_se`` (the standard error of that mean; each
+        fold's selection has the error of its validation price),
         ``seconds`` (wall time of the recipe, of the freed parts and of the challengers, summed over the folds).
     """
     config = config or EvaluateConfig()
@@ -540,8 +545,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                                "selection": recipe.selection.table()}
         row["seconds"] = {"recipe": round(time.perf_counter() - t0, 2)}
         t1 = time.perf_counter()
-        row["direction_cost_test"] = _direction_price(recipe, records.iloc[tr], y[tr], records.iloc[te], y[te],
-                                                      p_test)
+        row |= _direction_price(recipe, records.iloc[tr], y[tr], records.iloc[te], y[te], p_test)
         row["seconds"]["directions_freed"] = round(time.perf_counter() - t1, 2)
         if config.challengers:
             t1 = time.perf_counter()
@@ -570,6 +574,10 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
                               "seconds": {part: round(sum(f["seconds"].get(part, 0.0) for f in folds), 2)
                                           for part in ("recipe", "directions_freed", "challengers")}}
     result["direction_cost_test"] = _mean_or_none([f["direction_cost_test"] for f in folds])
+    ses = [f["direction_cost_test_se"] for f in folds if f["direction_cost_test_se"] is not None]
+    # the folds' test rows are disjoint: their variances add (the validation price's folds overlap, so
+    # its error stays per fold, in each fold's selection)
+    result["direction_cost_test_se"] = round(float(np.sqrt(np.sum(np.square(ses))) / len(ses)), 6) if ses else None
     if config.challengers:
         result["challengers"] = {name: summary([f["challengers"][name] for f in folds]) for name in CHALLENGERS}
         for name, m in result["challengers"].items():  # folds are disjoint rows: their variances add

@@ -40,7 +40,7 @@ from models.population import population_profile
 from training import plots
 from training.errors import TrainingError
 from training.evaluation import Evaluation, evaluate_model
-from training.metrics import auc, calibration_error, psi, psi_by_feature, summary_metrics
+from training.metrics import auc, auc_gap, calibration_error, psi, psi_by_feature, summary_metrics
 from training.search import SearchConfig, SearchResult, Trial
 from training.select import KFOLD_BELOW_ROWS, Selection, select_model, validation_scheme
 from training.splits import SplitConfig, VintageSplit, split_by_vintage
@@ -289,11 +289,14 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | TapeBatches
                     for k, v in summary_metrics(split.validation.y[validated], p_val[validated]).items()})
     if selection.direction_cost is not None:
         metrics["direction_cost_validation"] = selection.direction_cost
+    if selection.direction_cost_se is not None:
+        metrics["direction_cost_validation_se"] = selection.direction_cost_se
     x_test = model.transform(test.records)
     # the same price out of time: the winner's parts freed, fitted on the same rows, on the test vintages
     freed = selection.directions_freed(x_fit_model, fit_y)
     if freed is not None:
-        metrics["direction_cost_oot"] = auc(test.y, freed(x_test)) - metrics["auc_oot"]
+        metrics["direction_cost_oot"], var = auc_gap(test.y, freed(x_test), oot.pd)
+        metrics["direction_cost_oot_se"] = float(np.sqrt(var))
     metrics["auc_train"] = auc(split.train.y, p_fit[:len(split.train)])
     metrics["psi_pd_train_oot"] = psi(p_fit[:len(split.train)], oot.pd)
     metrics.update({f"auc_oot_vintage_{v}": a for v, a in oot.auc_by_vintage.items()})

@@ -446,6 +446,9 @@ class Selection:
         Validation AUC of the winner's parts with every direction freed (and stacked again) minus with
         them (None when nothing has a direction); on a large book both fitted on the subsample of
         ``CHOOSE_ROWS`` fitting rows.
+    direction_cost_se : float or None
+        Standard error of ``direction_cost`` (DeLong's, paired on the same validation rows, folds
+        independent): the price's own noise.
     directions_binding : list of dict
         The declared directions the logistic regression holds against the data (its coefficient fitted
         on every row came out the other way): ``input``, ``direction`` and ``price``, the validation AUC
@@ -475,6 +478,7 @@ class Selection:
     freed: Parts | None = None
     fit_scale: float = 1.0
     directions_binding: list[dict[str, Any]] = field(default_factory=list)
+    direction_cost_se: float | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
     def raw_score(self, x: pd.DataFrame) -> np.ndarray:
@@ -516,6 +520,7 @@ class Selection:
                 "scorecard_weight": round(self.scorecard_weight, 6),
                 "stack_check": self.stack_check,
                 "direction_cost": None if self.direction_cost is None else round(self.direction_cost, 6),
+                "direction_cost_se": None if self.direction_cost_se is None else round(self.direction_cost_se, 6),
                 "validation_auc_directions_freed": None if self.free_auc is None else round(self.free_auc, 6),
                 "directions_binding": self.directions_binding}
 
@@ -653,15 +658,18 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     # (on a large book both sides on the subsample the tree families were compared on: the same
     # validation rows, and a fifth of the cost of fitting the freed parts on every row)
     settings = {**{f.name: dict(f.params) for f in families}, on_linear: dict(fam.params)}
-    free_auc, cost, freed = None, None, None
+    free_auc, cost, cost_se, freed = None, None, None, None
     if measure_directions and any(directions.values()):
         t0 = time.perf_counter()
         validate = partial(_validated_parts, x, y, choose, data, used, settings, categorical, seed, num_threads,
                            max_rounds, early_stopping_rounds)
-        freed = validate(directions=None)
+        freed, free_raw = validate(directions=None)
         free_auc = freed.auc
-        held = scored[winner].score.auc if choose is scheme else validate(directions=directions).auc
+        held_parts, held_raw = ((None, scored[winner].raw) if choose is scheme
+                                else validate(directions=directions))
+        held = scored[winner].score.auc if held_parts is None else held_parts.auc
         cost = free_auc - held
+        cost_se = _gap(y, choose, free_raw, held_raw)[1]
         log.info("price of the directions: validation AUC %.4f freed vs %.4f%s (%.1f s)", free_auc, held,
                  "" if choose is scheme else f" (fitted on {CHOOSE_ROWS:,} rows)", time.perf_counter() - t0)
 
@@ -697,6 +705,7 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
                      scorecard_weight=won.get("woe", 0.0), weights=won,
                      calibration=calibration, scheme=scheme, candidates=table, direction_cost=cost, oof_raw=oof,
                      free_auc=free_auc, stack_check=check, freed=freed, fit_scale=scale, directions_binding=binding,
+                     direction_cost_se=cost_se,
                      seconds={"selection": round(time.perf_counter() - t_start, 2),
                               "directions_binding": round(t_binding, 2)})
 
@@ -843,9 +852,9 @@ def stack_check(y: np.ndarray, scheme: ValidationScheme, raws: Mapping[str, list
 def _validated_parts(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, data: lgb.Dataset,
                      used: Sequence[str], families: Mapping[str, dict[str, Any]], categorical: Sequence[str],
                      seed: int, threads: int, max_rounds: int, patience: int, *,
-                     directions: Mapping[str, int] | None) -> Parts:
+                     directions: Mapping[str, int] | None) -> tuple[Parts, list[np.ndarray]]:
     """The winner's parts validated again on ``scheme`` with ``directions`` (None: every direction freed),
-    each choosing its own penalty or tree count, and stacked again."""
+    each choosing its own penalty or tree count, and stacked again; with the stack's validation log-odds."""
     raws: dict[str, list[np.ndarray]] = {}
     rounds: dict[str, int] = {}
     c_value, lin = None, None
@@ -863,6 +872,7 @@ def _validated_parts(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, d
                                                    max_rounds=max_rounds, patience=patience)
     weights = stack_weights(y, scheme, raws)[0] if len(used) > 1 else {used[0]: 1.0}
     weights = {nm: w for nm, w in weights.items() if w > 0}
+    raw = _combine(weights, {nm: raws[nm] for nm in weights})
     return Parts(weights=weights, c_value=c_value, rounds=rounds, families={nm: families[nm] for nm in rounds},
                  directions=dict(directions or {}), categorical=tuple(categorical), seed=seed, threads=threads,
-                 auc=_fold_metrics(y, scheme, _combine(weights, {nm: raws[nm] for nm in weights}))[0])
+                 auc=_fold_metrics(y, scheme, raw)[0]), raw

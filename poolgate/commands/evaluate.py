@@ -109,9 +109,11 @@ def run(args: argparse.Namespace) -> int:
     cost, on_test = result.get("direction_cost"), result.get("direction_cost_test")
     scheme = sel.get("scheme")
     kind = scheme.get("kind") if isinstance(scheme, dict) else scheme  # holdout: the table; CV: its kind
+    cost_se, test_se = result.get("direction_cost_se"), result.get("direction_cost_test_se")
     lines.append(f"  selection ({kind}): {winner}; price of the directions: "
                  + ("none declared" if cost is None else
-                    f"{cost:+.4f} validation AUC, {on_test:+.4f} test AUC"))
+                    f"{cost:+.4f} validation AUC{f' ({cost_se:.4f})' if cost_se is not None else ''}, "
+                    f"{on_test:+.4f} test AUC{f' ({test_se:.4f})' if test_se is not None else ''}"))
     binding = sel.get("directions_binding") or []
     if binding:  # CV: folds and mean price; a test tape: the one selection's price
         lines.append("  declared directions the logistic regression holds against the data "

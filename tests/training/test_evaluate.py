@@ -23,7 +23,7 @@ from training.evaluate import (
     labelled,
     out_of_range,
 )
-from training.metrics import auc
+from training.metrics import auc, auc_gap
 
 MAPPING = {
     "name": "toy",
@@ -99,6 +99,9 @@ def test_the_price_of_the_directions_is_measured_on_the_test_rows() -> None:
     assert freed is not None
     by_hand = auc(y_test, freed(rec_test)) - auc(y_test, recipe.predict_pd(rec_test))
     assert out["direction_cost_test"] == pytest.approx(by_hand, abs=1e-6)
+    _, var = auc_gap(y_test, freed(rec_test), recipe.predict_pd(rec_test))
+    assert out["direction_cost_test_se"] == pytest.approx(np.sqrt(var), abs=1e-6) and 0 < np.sqrt(var) < 0.02
+    assert out["direction_cost_se"] == out["selection"]["direction_cost_se"] > 0
     # freed, the score rises with pti; the recipe keeps the declared direction (wrong here)
     row = rec_test.iloc[[0] * 20].reset_index(drop=True).assign(pti=np.linspace(0.1, 0.6, 20))
     assert freed(row)[-1] > freed(row)[0] and recipe.predict_pd(row)[-1] <= recipe.predict_pd(row)[0] + 1e-12
@@ -153,6 +156,8 @@ def test_cross_validation_nests_the_search_in_each_fold() -> None:
         assert m["gap_to_recipe_se"] < fold_ses.max()  # three folds of rows: a third of the variance of one
     assert out["selection"]["directions_binding"] == []  # the toy's directions are right
     costs = [f["direction_cost_test"] for f in out["folds"]]  # the price on each fold's test rows, and its mean
+    errors = np.array([f["direction_cost_test_se"] for f in out["folds"]])
+    assert out["direction_cost_test_se"] == pytest.approx(np.sqrt(np.sum(errors ** 2)) / 3, abs=2e-6)
     assert out["direction_cost_test"] == pytest.approx(np.mean(costs), abs=1e-6)
     assert out["direction_cost"] == pytest.approx(
         np.mean([f["selection"]["direction_cost"] for f in out["folds"]]), abs=1e-6)
@@ -266,6 +271,8 @@ def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "declared directions the logistic regression holds against the data (input, direction, validation " \
            "AUC gained by freeing it alone):\n    x_pti                    +1 +0.0031\n" in text
     assert "AUC - recipe (standard error)" in text and "+0.0120 (0.0050)" in text and "+0.0100 (0.0050)" in text
+    assert (f"price of the directions: {measured['direction_cost']:+.4f} validation AUC "
+            f"({measured['direction_cost_se']:.4f}), +0.0010 test AUC ({measured['direction_cost_test_se']:.4f})") in text
     plain = measured["challengers"]["lightgbm_default"]
     assert f"{plain['gap_to_recipe_test']:+.4f} ({plain['gap_to_recipe_se_test']:.4f})" in text
     named = [line for line in text.splitlines() if "is above the recipe by" in line]

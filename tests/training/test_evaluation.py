@@ -171,4 +171,7 @@ def test_a_wrong_direction_is_priced_out_of_time_too(small_book: Book) -> None:
     out = fit_and_evaluate(small_book.contracts, small_book.performance, seed=0, spec=wrong,
                            config=replace(TINY, with_scorecard=False))
     assert out.metrics["direction_cost_oot"] > 0.01 and out.metrics["direction_cost_validation"] > 0.01
+    # each with its own noise (DeLong, paired), well below the price of a wrong direction
+    assert 0 < out.metrics["direction_cost_oot_se"] < out.metrics["direction_cost_oot"] / 2
+    assert 0 < out.metrics["direction_cost_validation_se"] < out.metrics["direction_cost_validation"]
     assert out.metrics["monotonicity_violations_oot"] == 0  # still enforced, the wrong way

@@ -127,6 +127,8 @@ def test_the_price_of_a_wrong_direction_is_measured_not_hidden() -> None:
     sel = select_model(x, y, scheme=validation_scheme(y, seed=0), directions=wrong, categorical=["tier"], **FAST)
     assert sel.direction_cost is not None and sel.direction_cost > 0.02
     assert sel.table()["direction_cost"] == pytest.approx(sel.direction_cost, abs=1e-6)
+    assert sel.direction_cost_se is not None and 0 < sel.direction_cost_se < sel.direction_cost / 2  # clear of noise
+    assert sel.table()["direction_cost_se"] == pytest.approx(sel.direction_cost_se, abs=1e-6)
     row = x.iloc[[0] * 20].reset_index(drop=True).assign(ltv=np.linspace(0.3, 1.0, 20))
     assert np.all(np.diff(sel.predict_pd(row)) <= 1e-12)  # still enforced
     # and named: the one direction the logistic regression holds against the data, and what freeing it gains
