@@ -43,7 +43,8 @@ times over (results may differ in the last digits from a run with 2).
 Figures per data set: the recipe's AUC (mean over folds, or on the test tape), each challenger's, the
 selection's winner(s) and validation scheme, ``direction_cost`` (validation AUC of the winner's parts
 with every direction freed minus with them), ``direction_cost_test`` (the same price on the test rows:
-the freed parts fitted on the same training rows, minus the recipe), ``reaches_best`` (recipe >= best
+the freed parts fitted on the same training rows, minus the recipe; ``direction_cost_test_se`` its
+standard error), ``reaches_best`` (recipe >= best
 challenger - 0.005), ``within_direction_cost`` (best challenger - recipe <= max(direction_cost, 0)),
 ``best_gap_se`` (the standard error of the best challenger's AUC minus the recipe's, DeLong's, paired on
 the same test rows; over folds, of the mean) and ``within_price_and_noise`` (that gap <=
@@ -255,6 +256,8 @@ def _figures(name: str, result: dict[str, Any], key: str, usual: dict[str, float
         f"{name}_direction_cost": None if cost is None else round(float(cost), 4),
         f"{name}_direction_cost_test": None if result.get("direction_cost_test") is None
         else round(float(result["direction_cost_test"]), 4),
+        f"{name}_direction_cost_test_se": None if result.get("direction_cost_test_se") is None
+        else round(float(result["direction_cost_test_se"]), 4),
         f"{name}_reaches_best": aucs["recipe"] >= best - 0.005,
         f"{name}_within_direction_cost": best - aucs["recipe"] <= max(float(cost or 0.0), 0.0),
     })
