@@ -198,7 +198,7 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
                             "the logistic regression wins alone (the weights in the table are those of the stack "
                             "that lost).")))
         cost = table_.get("direction_cost")
-        oot = data.metrics.get("direction_cost_oot")
+        oot, oot_se = data.metrics.get("direction_cost_oot"), data.metrics.get("direction_cost_oot_se")
         if cost is not None:
             sec.add(note(f"The price of the declared risk directions: the winner's parts with every direction freed "
                          f"reaches a validation AUC of {table_['validation_auc_directions_freed']:.4f}, "
@@ -206,7 +206,8 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
                          + ("" if table_.get("direction_cost_se") is None
                             else f" (standard error {float(table_['direction_cost_se']):.4f})")
                          + ("" if oot is None else f"; on the out-of-time vintages, fitted on the same rows as the "
-                            f"model, {float(oot):+.4f} AUC against it")
+                            f"model, {float(oot):+.4f} AUC against it"
+                            + ("" if oot_se is None else f" (standard error {float(oot_se):.4f})"))
                          + ". The directions stay enforced: they are what makes each "
                          "reason code defensible; a user who disagrees with one edits the feature specification or "
                          "the mapping."))

@@ -111,12 +111,13 @@ def test_how_the_model_was_chosen_shows_every_candidate_and_the_price_of_the_dir
     assert "+0.0034 against the winner" in page and "0.7151" in page
     assert "standard error 0." not in page.split("+0.0034 against the winner", 1)[1][:40]  # none recorded
     assert "fitted on the same rows as the model" not in page  # no out-of-time price logged
-    data.metrics = {**data.metrics, "direction_cost_oot": -0.0123}
+    data.metrics = {**data.metrics, "direction_cost_oot": -0.0123, "direction_cost_oot_se": 0.0041}
     data.bundle_metadata["selection_table"]["direction_cost_se"] = 0.0011
     data.bundle_metadata["selection_table"]["stack_check"] = {"stack_auc": 0.7101, "baseline": "linear",
                                                              "baseline_auc": 0.7012, "parts": 4, "kept": True}
     page = render_model_card(data)
-    assert "on the out-of-time vintages, fitted on the same rows as the model, -0.0123 AUC against it" in page
+    assert ("on the out-of-time vintages, fitted on the same rows as the model, -0.0123 AUC against it "
+            "(standard error 0.0041)") in page
     assert "+0.0034 against the winner (standard error 0.0011)" in page
     assert "validation AUC 0.7101, against 0.7012 of the logistic regression alone" in page
     assert "the stack is kept" in page
