@@ -18,7 +18,7 @@ Each is also a candidate of the selection in its directed form (``lightgbm_defau
 which it reports: ``direction_cost`` on the selection's validation rows (the winner's parts with every
 direction freed minus the winner) and ``direction_cost_test`` on the test rows (the freed parts fitted on
 the training rows as the winner was, minus the recipe). The test-row figure is measured where the
-challengers are: on Lending Club the validation rows put the price at 0.0008 and the test folds at 0.0032.
+challengers are: on Lending Club the validation rows put the price at 0.0007 and the test folds at 0.0032.
 How large the noise is, each challenger says too: its AUC minus the recipe's on the same rows and the
 standard error of that gap (DeLong's, paired; :func:`training.metrics.auc_gap`).
 
