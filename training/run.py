@@ -164,7 +164,8 @@ class RunResult:
     experiment : str
         MLflow experiment name.
     seconds : dict
-        Wall time of each stage (labels_split, search, fit, evaluate, plots, mlflow), seconds.
+        Wall time of each stage (labels_split, search, fit, evaluate, plots, mlflow), seconds;
+        ``search_directions_binding`` is the part of ``search`` that priced the binding directions.
     """
 
     run_id: str
@@ -274,6 +275,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | TapeBatches
                                                           config=config)
     search = _as_search(selection, len(fit_records))
     seconds["search"], seconds["fit"] = time.perf_counter() - t0, 0.0
+    seconds["search_directions_binding"] = selection.seconds.get("directions_binding", 0.0)  # within search
     validated = ~np.isnan(p_val)
 
     t0 = time.perf_counter()

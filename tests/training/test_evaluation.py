@@ -174,4 +174,9 @@ def test_a_wrong_direction_is_priced_out_of_time_too(small_book: Book) -> None:
     # each with its own noise (DeLong, paired), well below the price of a wrong direction
     assert 0 < out.metrics["direction_cost_oot_se"] < out.metrics["direction_cost_oot"] / 2
     assert 0 < out.metrics["direction_cost_validation_se"] < out.metrics["direction_cost_validation"]
+    # the wrong direction binds in the logistic regression, named with its price, and pricing it is timed
+    # as a part of the search
+    binding = {d["input"]: d for d in out.model.metadata["selection_table"]["directions_binding"]}
+    assert binding["bureau_score"]["direction"] == 1 and binding["bureau_score"]["price"] > 0.01
+    assert 0.001 < out.seconds["search_directions_binding"] < out.seconds["search"]
     assert out.metrics["monotonicity_violations_oot"] == 0  # still enforced, the wrong way
