@@ -263,11 +263,13 @@ def _figures(name: str, result: dict[str, Any], key: str, usual: dict[str, float
     })
     # the best challenger's gap to the recipe, paired on the same test rows: its standard error, and whether
     # the gap is within the price of the directions on those rows and two standard errors
+    from training.evaluate import within_price_and_noise
+
     top = max((k for k in aucs if k != "recipe"), key=aucs.__getitem__)
-    se = float(result["challengers"][top]["gap_to_recipe_se" if "auc_mean" in result else "gap_to_recipe_se_test"])
-    on_test = max(float(result.get("direction_cost_test") or 0.0), 0.0)
+    se = float(result["challengers"][top]["gap_to_recipe_se" if key == "auc_mean" else "gap_to_recipe_se_test"])
     out[f"{name}_best_gap_se"] = round(se, 4)
-    out[f"{name}_within_price_and_noise"] = best - aucs["recipe"] <= on_test + 2 * se
+    out[f"{name}_within_price_and_noise"] = within_price_and_noise(best - aucs["recipe"], se,
+                                                                   result.get("direction_cost_test"))
     out.update({f"{name}_auc_{k}": round(v, 4) for k, v in usual.items()})
     out[f"{name}_reaches_usual"] = aucs["recipe"] >= max(best, *usual.values()) - 0.005
     return out

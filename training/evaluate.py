@@ -68,6 +68,7 @@ __all__ = [
     "fit_recipe",
     "labelled",
     "out_of_range",
+    "within_price_and_noise",
 ]
 
 log = logging.getLogger(__name__)
@@ -410,6 +411,12 @@ def _gaps_to_recipe(y: np.ndarray, p_recipe: np.ndarray, pds: dict[str, np.ndarr
                     ) -> dict[str, tuple[float, float]]:
     """Each challenger's AUC minus the recipe's on the same rows, and the variance of that gap (DeLong)."""
     return {name: auc_gap(y, q, p_recipe) for name, q in pds.items()}
+
+
+def within_price_and_noise(gap: float, se: float, price_test: float | None) -> bool:
+    """Whether a challenger's AUC gap above the recipe is explained by the price of the directions on the
+    same test rows (a negative or missing price counts as 0) and two standard errors of the gap."""
+    return gap <= max(price_test or 0.0, 0.0) + 2 * se
 
 
 def _mean_or_none(values: Sequence[float | None]) -> float | None:

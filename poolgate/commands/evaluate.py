@@ -61,7 +61,7 @@ def _decode_summary(tape: Any, name: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from features.exceptions import ConfigError
     from features.mapping import load_mapping, read_mapped
-    from training.evaluate import EvaluateConfig, evaluate_cv, evaluate_holdout
+    from training.evaluate import EvaluateConfig, evaluate_cv, evaluate_holdout, within_price_and_noise
 
     mapping = load_mapping(args.mapping)
     if args.target:
@@ -120,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
                      "(input, direction, validation AUC gained by freeing it alone):")
         lines += [f"    {d['input']:<24} {d['direction']:+d} {d.get('price_mean', d.get('price')):+.4f}"
                   + (f"  in {d['folds']} of {args.folds} folds" if "folds" in d else "") for d in binding]
-    price = max(on_test or 0.0, 0.0)
     for name, m in result.get("challengers", {}).items():
-        if m.get(gap_key, 0.0) > price + 2 * m.get(se_key, 0.0):
+        if gap_key in m and not within_price_and_noise(m[gap_key], m[se_key], on_test):
             lines.append(f"  {name} is above the recipe by {m[gap_key]:.4f}, more than the price of the directions "
-                         f"on the test rows ({price:.4f}) and two standard errors ({2 * m[se_key]:.4f})")
+                         f"on the test rows ({max(on_test or 0.0, 0.0):.4f}) and two standard errors "
+                         f"({2 * m[se_key]:.4f})")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

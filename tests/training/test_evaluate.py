@@ -163,6 +163,15 @@ def test_cross_validation_nests_the_search_in_each_fold() -> None:
         np.mean([f["selection"]["direction_cost"] for f in out["folds"]]), abs=1e-6)
 
 
+def test_a_gap_is_within_the_price_and_two_errors_and_a_negative_price_counts_as_none() -> None:
+    from training.evaluate import within_price_and_noise
+
+    assert within_price_and_noise(0.0048, 0.0012, 0.0032)        # Lending Club: 0.0048 <= 0.0032 + 0.0024
+    assert not within_price_and_noise(0.0060, 0.0012, 0.0032)
+    assert within_price_and_noise(0.0020, 0.0010, None) and not within_price_and_noise(0.0021, 0.0010, None)
+    assert not within_price_and_noise(0.0021, 0.0010, -0.0444)  # directions that gain do not widen the margin
+
+
 def test_the_folds_directions_that_bind_are_summed_up_by_input() -> None:
     from training.evaluate import _selection_summary
 
