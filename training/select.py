@@ -295,11 +295,16 @@ def _linear_folds(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, dire
     """The logistic regression's penalty, chosen on the scheme's own folds, and each fold's log-odds of its
     fitting and its validation rows."""
     c_value = LinearScorecard(directions=directions, random_state=seed).fit(x, y, cv=list(scheme.folds)).C_
-    out = []
-    for fit, val in scheme.folds:
-        lin = LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x.iloc[fit], y[fit])
-        out.append((lin.decision_function(x.iloc[fit]), lin.decision_function(x.iloc[val])))
-    return c_value, out
+    return c_value, [(lin.decision_function(x.iloc[fit]), lin.decision_function(x.iloc[val]))
+                     for lin, (fit, val) in zip(_linear_fits(x, y, scheme, directions, c_value, seed), scheme.folds,
+                                                strict=True)]
+
+
+def _linear_fits(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, directions: Mapping[str, int] | None,
+                 c_value: float, seed: int) -> list[LinearScorecard]:
+    """The logistic regression at penalty ``c_value`` fitted on each fold's fitting rows."""
+    return [LinearScorecard(directions=directions, C=c_value, random_state=seed).fit(x.iloc[fit], y[fit])
+            for fit, _ in scheme.folds]
 
 
 def _woe_folds(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme, directions: Mapping[str, int] | None,
@@ -724,8 +729,8 @@ def _binding_directions(x: pd.DataFrame, y: np.ndarray, scheme: ValidationScheme
     out = []
     for name in dropped:
         freed = {k: v for k, v in directions.items() if k != name}
-        raw = [LinearScorecard(directions=freed, C=c_value, random_state=seed).fit(x.iloc[fit], y[fit])
-               .decision_function(x.iloc[val]) for fit, val in scheme.folds]
+        raw = [lin.decision_function(x.iloc[val])
+               for lin, (_, val) in zip(_linear_fits(x, y, scheme, freed, c_value, seed), scheme.folds, strict=True)]
         out.append({"input": name, "direction": int(directions[name]),
                     "price": round(_fold_metrics(y, scheme, raw)[0] - held_auc, 6)})
     return sorted(out, key=lambda d: -d["price"])
