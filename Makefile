@@ -7,10 +7,12 @@ DEMO   := demo_out
 
 .PHONY: install demo test fuzz bench lint clean
 
+# setuptools warns at every editable install that folders named like the packages may shadow them;
+# here those folders are the packages, so the warning is silenced for that one command
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
