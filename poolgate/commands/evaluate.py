@@ -118,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     if binding:  # CV: folds and mean price; a test tape: the one selection's price
         lines.append("  declared directions the logistic regression holds against the data "
                      "(input, direction, validation AUC gained by freeing it alone):")
-        lines += [f"    {d['input']:<24} {d['direction']:+d} {d.get('price_mean', d.get('price')):+.4f}"
+        width = max(24, *(len(d["input"]) for d in binding))  # the longest name sets the column
+        lines += [f"    {d['input']:<{width}} {d['direction']:+d} {d.get('price_mean', d.get('price')):+.4f}"
                   + (f"  in {d['folds']} of {args.folds} folds" if "folds" in d else "") for d in binding]
     for name, m in result.get("challengers", {}).items():
         if gap_key in m and not within_price_and_noise(m[gap_key], m[se_key], on_test):

@@ -288,6 +288,13 @@ def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixtur
     expected = ("  logistic_tuned is above the recipe by 0.0120, more than the price of the directions on the test "
                 "rows (0.0010) and two standard errors (0.0100)")
     assert named == [expected]  # woe_scorecard's 0.0100 is not above 0.001 + 0.01
+    # a name longer than the column widens it, and the directions and prices stay in line
+    measured["selection"]["directions_binding"] = [
+        {"input": "x_msincemostrecenttradeopen", "direction": -1, "price": 0.0004},
+        {"input": "x_pti", "direction": 1, "price": 0.0001}]
+    assert main(["evaluate", "--tape", str(train), "--test-tape", str(test), "--mapping", str(mapping)]) == 0
+    text = capsys.readouterr().out
+    assert "\n    x_msincemostrecenttradeopen -1 +0.0004\n    x_pti                       +1 +0.0001\n" in text
     # cross-validation: the mean gap and the error of the mean; the folds each binding direction bound in
     cv = {"n": 500, "auc_mean": 0.7, "ks_mean": 0.3, "gini_mean": 0.4, "brier_mean": 0.1,
           "challengers": {"logistic_tuned": {"auc_mean": 0.71, "ks_mean": 0.3, "gini_mean": 0.42, "brier_mean": 0.1,
