@@ -53,6 +53,7 @@ from features.mapping import TARGET_VALUES_KEPT, ExtraFeature, MappedTape, extra
 from features.pipeline import FeatureBuilder
 from features.spec import FeatureSpec, load_spec
 from models import WoEScorecard
+from models.calibration import CalibrationError
 from training.errors import TrainingError
 from training.metrics import auc, auc_gap, brier, gini, ks
 from training.select import KFOLD_BELOW_ROWS, Selection, select_model, validation_scheme
@@ -543,8 +544,13 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
     splitter = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=seed)
     for k, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y)):
         t0 = time.perf_counter()
-        recipe = fit_recipe(records.iloc[tr], y[tr], extras=tape.mapping.features, seed=seed, config=config,
-                            spec=spec)
+        try:
+            recipe = fit_recipe(records.iloc[tr], y[tr], extras=tape.mapping.features, seed=seed, config=config,
+                                spec=spec)
+        except CalibrationError as exc:  # most often a tape with a handful of defaults: say where and what helps
+            raise CalibrationError(f"cross-validation fold {k + 1} of {config.folds}: {exc}; the tape holds "
+                                   f"{int(y.sum())} defaults in {len(y)} labelled rows, too few for the recipe "
+                                   "to rank rows it was not fitted on") from None
         p_test = recipe.predict_pd(records.iloc[te])
         row: dict[str, Any] = {"fold": k, "n_train": len(tr), "n_test": len(te),
                                **_round(_metrics(y[te], p_test)),

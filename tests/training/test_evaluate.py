@@ -210,6 +210,24 @@ def test_unlabelled_rows_are_counted_and_a_missing_target_fails() -> None:
         EvaluateConfig(folds=1)
 
 
+def test_a_fold_that_cannot_be_calibrated_is_named_with_the_tapes_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    import training.evaluate
+    from models.calibration import CalibrationError
+
+    def backwards(*args: object, **kwargs: object) -> None:
+        raise CalibrationError("calibration: fitted slope b=-4.3 is not positive")
+
+    monkeypatch.setattr(training.evaluate, "fit_recipe", backwards)
+    tape = apply_mapping(_tape_frame(300, 4), mapping_from_dict(MAPPING, origin="toy"))
+    defaults = int(training.evaluate.labelled(tape, "toy")[1].sum())
+    with pytest.raises(CalibrationError) as caught:
+        evaluate_cv(tape, seed=0, config=replace(FAST, challengers=False))
+    said = str(caught.value)
+    assert said.startswith("cross-validation fold 1 of ") and "b=-4.3 is not positive" in said
+    assert "labelled rows, too few for the recipe to rank rows it was not fitted on" in said
+    assert f"the tape holds {defaults} defaults in 300 labelled rows" in said
+
+
 
 def test_a_positive_list_that_matches_no_target_value_names_the_values_the_target_holds() -> None:
     frame = _tape_frame(300, 4)
