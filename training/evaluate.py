@@ -55,7 +55,7 @@ from features.spec import FeatureSpec, load_spec
 from models import WoEScorecard
 from models.calibration import CalibrationError
 from training.errors import TrainingError
-from training.metrics import auc, auc_gap, brier, gini, ks
+from training.metrics import auc, auc_gap, brier, gini, ks, mean_se
 from training.select import KFOLD_BELOW_ROWS, Selection, select_model, validation_scheme
 
 __all__ = [
@@ -460,13 +460,13 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
     recipe = fit_recipe(rec_train, y_train, extras=train.mapping.features, seed=seed, config=config, spec=spec)
     p = recipe.predict_pd(rec_test)
     out: dict[str, Any] = {f"{k}_test": v for k, v in _round(_metrics(y_test, p)).items()}
+    table = recipe.selection.table()
     out.update({"n_train": len(y_train), "n_test": len(y_test), "n_unlabelled_train": skip_train,
                 "n_unlabelled_test": skip_test, "default_rate_train": round(float(y_train.mean()), 6),
                 "default_rate_test": round(float(y_test.mean()), 6), "inputs": recipe.inputs.feature_names_out_,
                 "out_of_range": {"train": range_train, "test": range_test},
-                "search": recipe.summary(), "selection": recipe.selection.table(),
-                "direction_cost": recipe.selection.table()["direction_cost"],
-                "direction_cost_se": recipe.selection.table()["direction_cost_se"]})
+                "search": recipe.summary(), "selection": table, "direction_cost": table["direction_cost"],
+                "direction_cost_se": table["direction_cost_se"]})
     seconds = {"recipe": round(time.perf_counter() - t0, 2)}
     t0 = time.perf_counter()
     out.update(_direction_price(recipe, rec_train, y_train, rec_test, y_test, p))
@@ -590,11 +590,11 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
     ses = [f["direction_cost_test_se"] for f in folds if f["direction_cost_test_se"] is not None]
     # the folds' test rows are disjoint: their variances add (the validation price's folds overlap, so
     # its error stays per fold, in each fold's selection)
-    result["direction_cost_test_se"] = round(float(np.sqrt(np.sum(np.square(ses))) / len(ses)), 6) if ses else None
+    result["direction_cost_test_se"] = round(mean_se(np.square(ses)), 6) if ses else None
     if config.challengers:
         result["challengers"] = {name: summary([f["challengers"][name] for f in folds]) for name in CHALLENGERS}
         for name, m in result["challengers"].items():  # folds are disjoint rows: their variances add
             gaps = [f["challengers"][name]["gap_to_recipe"] for f in folds]
             m["gap_to_recipe_mean"] = round(float(np.mean(gaps)), 6)
-            m["gap_to_recipe_se"] = round(float(np.sqrt(np.sum(gap_vars[name])) / len(folds)), 6)
+            m["gap_to_recipe_se"] = round(mean_se(gap_vars[name]), 6)
     return result

@@ -29,6 +29,7 @@ __all__ = [
     "gini",
     "ks",
     "logloss",
+    "mean_se",
     "psi",
     "psi_by_feature",
     "summary_metrics",
@@ -101,6 +102,13 @@ def auc_gap(y: Any, score_a: Any, score_b: Any) -> tuple[float, float]:
     d10, d01 = a10 - b10, a01 - b01
     variance = sum(float(d.var(ddof=1)) / len(d) for d in (d10, d01) if len(d) > 1)
     return float(d10.mean()), variance
+
+
+def mean_se(variances: Any) -> float:
+    """Standard error of the mean of estimates made on disjoint rows, from each one's variance: the
+    variances add, so the error is the root of their sum over their count (cross-validation folds)."""
+    v = np.asarray(variances, dtype="float64")
+    return float(np.sqrt(v.sum()) / v.size)
 
 
 def gini(y: Any, score: Any) -> float:

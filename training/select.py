@@ -84,7 +84,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from models import CalibrationError, LinearScorecard, PlattCalibration, WoEScorecard, fit_platt
 from models.trees import weighted_booster
 from training.errors import TrainingError
-from training.metrics import auc, auc_gap, logloss
+from training.metrics import auc, auc_gap, logloss, mean_se
 from training.search import lgb_params
 
 __all__ = [
@@ -536,7 +536,7 @@ def _gap(y: np.ndarray, scheme: ValidationScheme, best: list[np.ndarray], other:
     paired variance of each fold's difference, :func:`training.metrics.auc_gap`; folds independent)."""
     pairs = [auc_gap(y[val], a, b) for (_, val), a, b in zip(scheme.folds, best, other, strict=True)]
     gaps, variances = [g for g, _ in pairs], [v for _, v in pairs]
-    return float(np.mean(gaps)), float(np.sqrt(np.sum(variances)) / len(gaps))
+    return float(np.mean(gaps)), mean_se(variances)
 
 
 def _gaps(y: np.ndarray, scored: Mapping[str, _Scored], winner: str, scheme: ValidationScheme

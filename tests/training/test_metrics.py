@@ -125,6 +125,11 @@ def test_auc_gap_and_its_delong_variance_by_hand() -> None:
         m.auc_gap(y, a, b[:3])
 
 
+def test_the_error_of_a_mean_over_disjoint_folds_adds_their_variances() -> None:
+    assert m.mean_se([0.0004, 0.0009, 0.0003]) == pytest.approx(np.sqrt(0.0016) / 3)  # 0.04 / 3
+    assert m.mean_se([0.0001]) == pytest.approx(0.01)  # one fold: its own error
+
+
 def test_auc_gap_standard_error_matches_a_paired_bootstrap() -> None:
     rng = np.random.default_rng(5)
     n = 4_000
