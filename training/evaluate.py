@@ -488,7 +488,8 @@ def evaluate_holdout(train: MappedTape, test: MappedTape, *, seed: int = 0,
 def _selection_summary(tables: list[dict[str, Any]]) -> dict[str, Any]:
     """The folds' selections in brief: the scheme, the winners, each candidate's mean validation AUC,
     the mean price of the directions, and each direction that binds: in how many folds, at what mean
-    price (:attr:`training.select.Selection.directions_binding`)."""
+    price (:attr:`training.select.Selection.directions_binding`); the mean price's error is bounded
+    from above (:func:`_overlapping_se`), as the folds' validation rows overlap."""
     names = list(dict.fromkeys(c["name"] for t in tables for c in t["candidates"]))
     by_name: dict[str, list[float]] = {}
     for t in tables:
@@ -510,7 +511,17 @@ def _selection_summary(tables: list[dict[str, Any]]) -> dict[str, Any]:
                               ({"input": nm, "direction": ds[0]["direction"], "folds": len(ds),
                                 "price_mean": round(float(np.mean([d["price"] for d in ds])), 6)}
                                for nm, ds in binding.items()), key=lambda d: (-d["folds"], -d["price_mean"]))},
-            "direction_cost": _mean_or_none([t["direction_cost"] for t in tables])}
+            "direction_cost": _mean_or_none([t["direction_cost"] for t in tables]),
+            "direction_cost_se": _overlapping_se([t.get("direction_cost_se") for t in tables])}
+
+
+def _overlapping_se(ses: list[float | None]) -> float | None:
+    """An upper bound of the standard error of a mean of estimates made on overlapping rows: the mean of
+    their errors (the error of a sum is at most the sum of the errors, whatever their correlation; equal
+    only when they move together). None unless every estimate has one."""
+    if not ses or any(s is None for s in ses):
+        return None
+    return round(float(np.mean(np.asarray(ses, dtype="float64"))), 6)
 
 
 def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | None = None,
@@ -526,7 +537,8 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
         ``challengers`` (name -> ``auc_mean``, ``auc_std``, ``ks_mean``, ..., ``gap_to_recipe_mean`` and
         ``gap_to_recipe_se``, the standard error of that mean),
         ``n_unlabelled``, ``direction_cost`` (the mean of the selections' price of the directions on
-        validation), ``direction_cost_test`` (mean over the folds of the price on the test rows; each
+        validation) and ``direction_cost_se`` (an upper bound of its standard error: the mean of the
+        selections' errors, as their validation rows overlap), ``direction_cost_test`` (mean over the folds of the price on the test rows; each
         fold's is in ``folds``) and ``direction_cost_test_se`` (the standard error of that mean; each
         fold's selection has the error of its validation price),
         ``seconds`` (wall time of the recipe, of the freed parts and of the challengers, summed over the folds).
@@ -589,7 +601,7 @@ def evaluate_cv(tape: MappedTape, *, seed: int = 0, config: EvaluateConfig | Non
     result["direction_cost_test"] = _mean_or_none([f["direction_cost_test"] for f in folds])
     ses = [f["direction_cost_test_se"] for f in folds if f["direction_cost_test_se"] is not None]
     # the folds' test rows are disjoint: their variances add (the validation price's folds overlap, so
-    # its error stays per fold, in each fold's selection)
+    # its top-level error is only bounded from above)
     result["direction_cost_test_se"] = round(mean_se(np.square(ses)), 6) if ses else None
     if config.challengers:
         result["challengers"] = {name: summary([f["challengers"][name] for f in folds]) for name in CHALLENGERS}

@@ -110,9 +110,10 @@ def run(args: argparse.Namespace) -> int:
     scheme = sel.get("scheme")
     kind = scheme.get("kind") if isinstance(scheme, dict) else scheme  # holdout: the table; CV: its kind
     cost_se, test_se = result.get("direction_cost_se"), result.get("direction_cost_test_se")
+    bound = "" if args.test_tape else "at most "  # CV: the folds' validation rows overlap, the error is a bound
     lines.append(f"  selection ({kind}): {winner}; price of the directions: "
                  + ("none declared" if cost is None else
-                    f"{cost:+.4f} validation AUC{f' ({cost_se:.4f})' if cost_se is not None else ''}, "
+                    f"{cost:+.4f} validation AUC{f' ({bound}{cost_se:.4f})' if cost_se is not None else ''}, "
                     f"{on_test:+.4f} test AUC{f' ({test_se:.4f})' if test_se is not None else ''}"))
     binding = sel.get("directions_binding") or []
     if binding:  # CV: folds and mean price; a test tape: the one selection's price

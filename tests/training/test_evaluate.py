@@ -161,6 +161,21 @@ def test_cross_validation_nests_the_search_in_each_fold() -> None:
     assert out["direction_cost_test"] == pytest.approx(np.mean(costs), abs=1e-6)
     assert out["direction_cost"] == pytest.approx(
         np.mean([f["selection"]["direction_cost"] for f in out["folds"]]), abs=1e-6)
+    val_errors = np.array([f["selection"]["direction_cost_se"] for f in out["folds"]])
+    assert out["direction_cost_se"] == pytest.approx(val_errors.mean(), abs=1e-6)  # overlapping rows: a bound
+
+
+def test_the_error_of_a_mean_on_overlapping_rows_is_bounded_by_the_mean_error() -> None:
+    from training.evaluate import _overlapping_se
+
+    rng = np.random.default_rng(0)
+    common, own = rng.normal(size=(20_000, 1)), rng.normal(size=(20_000, 4))
+    for share in (0.0, 0.5, 1.0):  # estimates that share nothing, half, everything
+        draws = np.sqrt(share) * common + np.sqrt(1 - share) * own * np.array([1.0, 2.0, 0.5, 1.5])
+        bound = _overlapping_se(list(draws.std(axis=0)))
+        assert draws.mean(axis=1).std() <= bound + 0.01
+    assert _overlapping_se([0.001, 0.003]) == 0.002
+    assert _overlapping_se([0.001, None]) is None and _overlapping_se([]) is None
 
 
 def test_a_gap_is_within_the_price_and_two_errors_and_a_negative_price_counts_as_none() -> None:
@@ -319,10 +334,12 @@ def test_cli_prints_one_json_object(tmp_path: Path, capsys: pytest.CaptureFixtur
                                              "gap_to_recipe_mean": 0.01, "gap_to_recipe_se": 0.004}},
           "selection": {"scheme": "stratified_kfold", "winners": {"stack": 5},
                         "directions_binding": [{"input": "x_pti", "direction": 1, "folds": 4, "price_mean": 0.002}]},
-          "direction_cost": 0.001, "direction_cost_test": 0.003}
+          "direction_cost": 0.001, "direction_cost_se": 0.0011, "direction_cost_test": 0.003,
+          "direction_cost_test_se": 0.0008}
     monkeypatch.setattr(training.evaluate, "evaluate_cv", lambda *a, **k: cv)
     assert main(["evaluate", "--tape", str(train), "--mapping", str(mapping)]) == 0
     text = capsys.readouterr().out
+    assert "price of the directions: +0.0010 validation AUC (at most 0.0011), +0.0030 test AUC (0.0008)" in text
     assert "0.7100  0.3000  0.4200  0.10000  +0.0100 (0.0040)" in text
     assert "    x_pti                    +1 +0.0020  in 4 of 5 folds" in text
     assert "is above the recipe by" not in text  # 0.0100 is within 0.003 + 2 x 0.004
