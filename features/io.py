@@ -400,6 +400,29 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     raise TapeError(f"{target}: cannot write {target.suffix or 'a file without suffix'}; use .csv or .parquet")
 
 
+def read_json_object(path: str | os.PathLike[str], *, what: str) -> dict[str, Any]:
+    """Read a JSON file that must hold one object (a run's ``summary.json``, a monitor's ``backtest.json``).
+
+    Raises
+    ------
+    TapeError
+        If the file cannot be read, is not UTF-8 JSON, or holds something else than an object; the
+        message names the file, where the JSON breaks, and ``what`` the file should be.
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise TapeError(f"{p}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); expected {what}") from None
+    except UnicodeDecodeError:
+        raise TapeError(f"{p}: not UTF-8 text; expected {what}") from None
+    except OSError as exc:
+        raise TapeError(f"{p}: cannot read ({exc.strerror or exc}); expected {what}") from None
+    if not isinstance(data, dict):
+        raise TapeError(f"{p}: holds a JSON {type(data).__name__}, not an object; expected {what}")
+    return data
+
+
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``obj`` as indented, key-sorted JSON, atomically."""
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"

@@ -81,7 +81,8 @@ def decode_hints(problems: pd.DataFrame, mapping: Mapping) -> list[str]:
     * Texts that conventionally mean "no value" (``NA``, ``NULL``, ``-`` ...): they are empty already,
       but each is counted as a problem until the mapping's ``missing`` names it.
     * A date field whose texts do not read: the :data:`DATE_FORMATS` that read every one of (at most
-      200 of) them, as the ``date_format`` to declare.
+      200 of) them, as the ``date_format`` to declare if the whole column is written so (only the
+      failed cells are seen here, and a column may mix formats: then those cells need correcting).
 
     Parameters
     ----------
@@ -99,15 +100,20 @@ def decode_hints(problems: pd.DataFrame, mapping: Mapping) -> list[str]:
     for rule in mapping.fields:
         if lease_field(rule.field).kind != "date" or rule.column not in dated_columns:
             continue
-        values = pd.Series(dated.loc[dated["column"] == rule.column, "value"].astype(str).unique()[:200])
-        values = values[~values.str.strip().str.lower().isin(MISSING_MARKERS)]
+        cells = dated.loc[dated["column"] == rule.column, "value"].astype(str)
+        cells = cells[~cells.str.strip().str.lower().isin(MISSING_MARKERS)]
+        values = pd.Series(cells.unique()[:200])
         fits = [f for f in DATE_FORMATS if len(values) and parse_dates(values, f).notna().all()]
         if fits:
             also = f" ({', '.join(repr(f) for f in fits[1:])} also read them: check a day above 12)" \
                 if len(fits) > 1 else ""
-            hints.append(f"{rule.column}: dates such as {values.iloc[0]!r} do not read as "
-                         f"{rule.date_format or 'YYYY-MM-DD'}; {fits[0]!r} reads all of them{also}: "
-                         f'{rule.field} = {{ column = "{rule.column}", date_format = "{fits[0]}" }}')
+            # the hint sees only the cells that failed: the column may mix formats, so both remedies are named
+            many = len(cells) != 1
+            hints.append(f"{rule.column}: {len(cells)} {'dates such as' if many else 'date,'} {values.iloc[0]!r}"
+                         f"{',' if not many else ''} {'do' if many else 'does'} not read as "
+                         f"{rule.date_format or 'YYYY-MM-DD'}; {fits[0]!r} reads all of them{also}. If the whole "
+                         f'column is written so: {rule.field} = {{ column = "{rule.column}", date_format = '
+                         f'"{fits[0]}" }}; if only these cells are, correct them in the tape')
     return hints
 
 @dataclass(frozen=True)
@@ -668,9 +674,10 @@ def _resolve_columns(columns: Iterable[str], mapping: Mapping, source: str) -> t
     label = mapping.origin or mapping.name
     required = [c for c in absent if c not in mapping.optional]
     if required:
+        hint = ("; it is the target, which a tape must hold (--target names another column)"
+                if required[0] == mapping.target else "; mark it optional = [...] in the mapping if a tape may lack it")
         raise TapeError(f"{where}: column {required[0]!r} named by mapping {label} is not in the tape"
-                        + (f" (also absent: {', '.join(required[1:])})" if len(required) > 1 else "")
-                        + "; mark it optional = [...] in the mapping if a tape may lack it")
+                        + (f" (also absent: {', '.join(required[1:])})" if len(required) > 1 else "") + hint)
     reduced = mapping.without(absent)
     if not reduced.fields and not reduced.features:
         raise TapeError(f"{where}: the tape holds none of the columns mapping {label} reads "

@@ -11,7 +11,6 @@ by rule, never guessed.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ import pyarrow.parquet as pq
 
 from features.contract import check_lease_tape, check_performance
 from features.exceptions import TapeError
-from features.io import read_table
+from features.io import read_json_object, read_table
 from features.schema import PERFORMANCE_FIELDS, PERFORMANCE_LOSS_FIELDS, PERFORMANCE_STATUSES
 from monitoring.pool import month_index, month_numbers
 from scoring.audit import file_digest
@@ -79,7 +78,7 @@ def load_pool(run_dir: Path, *, with_records: bool = True) -> ScreenedPool:
     summary_path = run_dir / "summary.json"
     if not summary_path.is_file():
         raise MonitorInputError(f"{summary_path}: missing; --run must be a poolgate screen output folder")
-    run = json.loads(summary_path.read_text(encoding="utf-8")).get("run", {})
+    run = read_json_object(summary_path, what="the summary of a poolgate screen run").get("run", {})
     tape = Path(str(run.get("tape", "")))
     if not tape.is_file():
         raise MonitorInputError(f"{summary_path}: run.tape = {str(tape)!r}: rule tape_present (the screened tape "

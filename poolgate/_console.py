@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -16,10 +16,13 @@ from tqdm import tqdm
 __all__ = [
     "is_terminal",
     "iso_date",
+    "name_text",
     "print_json",
     "print_table",
     "progress",
+    "seed",
     "setup_logging",
+    "whole",
 ]
 
 T = TypeVar("T")
@@ -31,6 +34,31 @@ def iso_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """argparse type for a whole number in ``[low, high]`` (``--chunksize``, ``--max-waterfalls``)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            rule = f">= {low}" if high is None else f"from {low} to {high:,}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {rule}; got {value}")
+        return value
+    return parse
+
+
+#: argparse type of ``--seed``: what NumPy and scikit-learn accept as a seed.
+seed = whole(0, 2**32 - 1)
+
+
+def name_text(text: str) -> str:
+    """argparse type for a name (``--experiment``, ``--model-name``): not empty, no blanks at its ends."""
+    if not text.strip() or text != text.strip():
+        raise argparse.ArgumentTypeError(f"a name must be text without blanks at either end; got {text!r}")
+    return text
 
 
 def is_terminal() -> bool:
@@ -49,8 +77,8 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str) + "\n")
 
 
-def print_table(frame: pd.DataFrame, *, max_rows: int | None = None, file: Any = None) -> None:
-    """Plain fixed-width table."""
+def print_table(frame: pd.DataFrame, *, max_rows: int | None = None, file: Any = None, what: str = "rows") -> None:
+    """Plain fixed-width table; past ``max_rows``, a line counts the ``what`` left out."""
     out = file or sys.stdout
     shown = frame if max_rows is None else frame.head(max_rows)
     text = shown.astype(object).where(shown.notna(), "").astype(str)
@@ -59,7 +87,7 @@ def print_table(frame: pd.DataFrame, *, max_rows: int | None = None, file: Any =
     for row in text.itertuples(index=False):
         out.write("  ".join(v.ljust(widths[c]) for c, v in zip(text.columns, row)).rstrip() + "\n")
     if max_rows is not None and len(frame) > max_rows:
-        out.write(f"... {len(frame) - max_rows} more rows\n")
+        out.write(f"... {len(frame) - max_rows} more {what}\n")
 
 
 def setup_logging(verbose: bool = False) -> None:

@@ -2,13 +2,16 @@
 
 Each command module defines ``NAME``, ``HELP``, ``ORDER``, ``add_arguments(parser)`` and
 ``run(args) -> int``; it is a thin layer over a library function. Errors that poolgate raises on
-purpose (:class:`features.exceptions.PoolgateError`) are printed as one line, never a traceback.
+purpose (:class:`features.exceptions.PoolgateError`) are printed as one line, never a traceback, and so
+are the paths the system refuses (:class:`OSError`: an ``--out`` that is a file, a folder that does not
+exist, no permission); ``-v`` adds the traceback of those.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import pkgutil
 import sys
@@ -79,6 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `poolgate validate ... | head`: the reader left, that is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # the system refused a path (an --out that is a file, a folder that is not there)
+        logging.getLogger("poolgate").debug("the refused call", exc_info=True)  # with -v, where it happened
+        where = " and ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        print(f"poolgate {args.command}: error: {where + ': ' if where else ''}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"poolgate {args.command}: interrupted", file=sys.stderr)
         return 130

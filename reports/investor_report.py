@@ -10,7 +10,6 @@ images inline; Chinese chart text is drawn with a CJK font (:mod:`reports.monito
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from features.exceptions import TapeError
+from features.io import read_json_object
 from reports.html import Document, Markup, badge, figure, key_values, note, table
 from reports.monitor_charts import bars_chart, cjk_charts, line_chart, stack_chart
 
@@ -118,9 +118,10 @@ def load_monitor_output(folder: str | os.PathLike[str]) -> MonitorOutput:
     for name in ("summary.json", "monthly.parquet", "vintages.parquet", "backtest.json"):
         if not (d / name).is_file():
             raise TapeError(f"{d / name}: missing; --monitor must be a poolgate monitor output folder")
-    return MonitorOutput(folder=d, summary=json.loads((d / "summary.json").read_text(encoding="utf-8")),
+    what = "a file poolgate monitor wrote"
+    return MonitorOutput(folder=d, summary=read_json_object(d / "summary.json", what=what),
                          monthly=pd.read_parquet(d / "monthly.parquet"), vintages=pd.read_parquet(d / "vintages.parquet"),
-                         backtest=json.loads((d / "backtest.json").read_text(encoding="utf-8")))
+                         backtest=read_json_object(d / "backtest.json", what=what))
 
 
 def _card(value: str, label: str) -> str:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features.exceptions import TapeError
+from features.io import read_json_object
 
 __all__ = ["PROVENANCE_KEYS", "RunData", "load_run", "run_data_from_frames"]
 
@@ -237,7 +238,7 @@ def load_run(run_dir: str | os.PathLike[str], *, inputs: pd.DataFrame | None = N
         raise TapeError(f"{d}: no decisions.parquet or decisions.csv in the run folder")
     summary: dict[str, Any] = {}
     if (d / "summary.json").exists():
-        summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+        summary = read_json_object(d / "summary.json", what="the summary of a poolgate screen run")
     contributions = pd.read_parquet(d / "contributions.parquet") if (d / "contributions.parquet").exists() else None
     if inputs is None and (d / "inputs.parquet").exists():
         inputs = pd.read_parquet(d / "inputs.parquet")

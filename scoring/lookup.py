@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from features.exceptions import PoolgateError
+from features.io import read_json_object
 from scoring import audit
 
 __all__ = ["AssetDecision", "NotFoundError", "asset_decisions", "find_run_dir"]
@@ -72,7 +72,8 @@ def asset_decisions(run_dir: str | os.PathLike[str], asset_id: str) -> list[Asse
     contrib = pq.read_table(folder / "contributions.parquet",
                             filters=pc.field("row").isin(decisions["row"].tolist())).to_pandas()
     summary_path = folder / "summary.json"
-    run = json.loads(summary_path.read_text(encoding="utf-8")).get("run", {}) if summary_path.is_file() else {}
+    run = (read_json_object(summary_path, what="the summary of a poolgate screen run").get("run", {})
+           if summary_path.is_file() else {})
     out: list[AssetDecision] = []
     for rec in decisions.to_dict(orient="records"):
         row = contrib[contrib["row"] == rec["row"]]

@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any
 
-from poolgate._console import print_json
+from poolgate._console import print_json, seed
 from poolgate._mapped import report_absent
 
 NAME = "evaluate"
@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-tape", help="test tape read through the same mapping (e.g. later vintages)")
     p.add_argument("--target", help="target column (overrides the mapping's target)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds without --test-tape (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the splits, the search and the models (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the splits, the search and the models (default 0)")
     p.add_argument("--threads", type=int, default=2,
                    help="LightGBM threads (default 2); use 1 when another job shares the machine, as LightGBM's "
                         "threads wait actively and slow down many times over when a core is taken")

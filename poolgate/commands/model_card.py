@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from features.io import atomic_write
-from poolgate._console import print_json
+from poolgate._console import name_text, print_json
 
 NAME = "model-card"
 HELP = "write the model card (self-contained HTML) of a registered model version"
@@ -20,7 +20,7 @@ ORDER = 72
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--version", required=True, help="registered version number, or an alias such as champion")
     p.add_argument("--out", required=True, help="HTML file to write")
-    p.add_argument("--model-name", default="poolgate-pd", help="registered model name (default poolgate-pd)")
+    p.add_argument("--model-name", type=name_text, default="poolgate-pd", help="registered model name (default poolgate-pd)")
     p.add_argument("--no-log", action="store_true", help="do not log the card as an MLflow artifact")
     p.add_argument("--check", action="store_true", help="open the file in headless Chromium and check it")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from poolgate._console import print_json, print_table
+from poolgate._console import name_text, print_json, print_table
 
 NAME = "models"
 HELP = "list registered model versions, aliases and the promotion history"
@@ -15,7 +15,7 @@ ORDER = 44
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model-name", default="poolgate-pd", help="registered model name (default poolgate-pd)")
+    p.add_argument("--model-name", type=name_text, default="poolgate-pd", help="registered model name (default poolgate-pd)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from poolgate._console import print_json, print_table
+from poolgate._console import name_text, print_json, print_table
 
 NAME = "promote"
 HELP = "promote the challenger model to champion if it passes the written gates"
@@ -19,7 +19,7 @@ ORDER = 42
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model-name", default="poolgate-pd", help="registered model name (default poolgate-pd)")
+    p.add_argument("--model-name", type=name_text, default="poolgate-pd", help="registered model name (default poolgate-pd)")
     p.add_argument("--gates", help="gates TOML (default: training/gates.toml)")
     p.add_argument("--tape", help="judge on this book's test vintages instead (needs --performance)")
     p.add_argument("--performance", help="performance history of --tape")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from features.io import atomic_write
-from poolgate._console import print_json
+from poolgate._console import print_json, whole
 
 NAME = "report"
 HELP = "write the screening-run report (self-contained HTML) for auditors"
@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "carries no profile")
     p.add_argument("--no-inputs", action="store_true", help="do not recompute model inputs from the run's tape")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of display names and texts")
-    p.add_argument("--max-waterfalls", type=int, default=50, help="assets drawn one by one (default 50)")
+    p.add_argument("--max-waterfalls", type=whole(0), default=50, help="assets drawn one by one (default 50)")
     p.add_argument("--check", action="store_true", help="open the file in headless Chromium and check it")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 

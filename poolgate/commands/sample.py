@@ -7,7 +7,7 @@ import datetime as dt
 
 from features.exceptions import ConfigError
 from features.synthetic import write_book
-from poolgate._console import iso_date, print_json, progress
+from poolgate._console import iso_date, print_json, progress, seed
 
 NAME = "sample"
 HELP = "generate a synthetic auto-lease book, performance history and candidate pool tape"
@@ -20,7 +20,7 @@ ORDER = 10
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--contracts", type=int, default=20_000, help="contracts in the book (default 20000)")
-    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--seed", type=seed, default=7, help="random seed (default 7)")
     p.add_argument("--cutoff", type=iso_date, default=dt.date(2025, 6, 30),
                    help="pool cut-off date YYYY-MM-DD (default 2025-06-30)")
     p.add_argument("--out", required=True, help="output folder")

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from features.pause import pause_point
-from poolgate._console import print_json
+from poolgate._console import name_text, print_json, seed
 from poolgate._mapped import MAPPING_HELP, canonical_copy
 from poolgate._series import holds_a_series, series_copy
 
@@ -40,9 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", help="with --mapping: the tape's default column (overrides the mapping's target); "
                    "its values listed in the mapping's positive = [...] (default 1 / true) mean default")
     p.add_argument("--truth", help="generator truth with pd_24m (synthetic books only): adds oracle metrics")
-    p.add_argument("--experiment", default="poolgate", help="MLflow experiment (default poolgate)")
-    p.add_argument("--model-name", default="poolgate-pd", help="registered model name (default poolgate-pd)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the selection and the model (default 0)")
+    p.add_argument("--experiment", type=name_text, default="poolgate", help="MLflow experiment (default poolgate)")
+    p.add_argument("--model-name", type=name_text, default="poolgate-pd", help="registered model name (default poolgate-pd)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the selection and the model (default 0)")
     p.add_argument("--policy", help="policy TOML stored with the model (default: the shipped screening policy)")
     p.add_argument("--threads", type=int, default=2, help="LightGBM threads (default 2)")
     p.add_argument("--period", choices=("month", "quarter", "half", "year"), default="quarter",

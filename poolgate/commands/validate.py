@@ -58,7 +58,8 @@ def _validate(args: argparse.Namespace, path: str | Path, copy: CanonicalCopy | 
         print_json(summary)
         return code
     if not report.ok:
-        print_table(report.problems[["row", "column", "value", "rule", "message"]], max_rows=args.max_problems)
+        print_table(report.problems[["row", "column", "value", "rule", "message"]], max_rows=args.max_problems,
+                    what="problems")
         print()
     print(f"{report.path}: {report.kind} tape, {report.n_rows} rows, {report.n_invalid_rows} rows with problems, "
           f"{len(report.problems)} problems")

@@ -97,10 +97,18 @@ def test_decode_hints_name_the_missing_texts_and_a_date_format_that_reads_every_
     hints = decode_hints(apply_mapping(frame, mapping).problems, mapping)
     assert hints[0].startswith("' n/a ' / '-' / 'NULL' read as a value") and 'missing = [" n/a ", "-", "NULL"]' in hints[0]
     # 31-10 and 15-10 can only be day first; "abc" is no remedy's business
-    assert hints[1] == ("opened: dates such as '31-10-18' do not read as YYYY-MM-DD; '%d-%m-%y' reads all of them: "
-                        'origination_date = { column = "opened", date_format = "%d-%m-%y" }')
+    assert hints[1] == ("opened: 3 dates such as '31-10-18' do not read as YYYY-MM-DD; '%d-%m-%y' reads all of them. "
+                        'If the whole column is written so: origination_date = { column = "opened", date_format = '
+                        '"%d-%m-%y" }; if only these cells are, correct them in the tape')
     assert len(hints) == 2
     ambiguous = frame.assign(opened=["01-02-19", "03-04-19", "", "05-06-19"], income="1200")
     (hint,) = decode_hints(apply_mapping(ambiguous, mapping).problems, mapping)
     assert "'%d-%m-%y' reads all of them ('%m-%d-%y' also read them: check a day above 12)" in hint
     assert decode_hints(apply_mapping(frame.assign(opened="2019-02-01", income="1"), mapping).problems, mapping) == []
+    # a column declared "%m/%Y" with one ISO date among them: the hint sees that cell alone, so it names both remedies
+    monthly = mapping_from_dict({"name": "t", "id": "id", "fields": {"origination_date": {
+        "column": "opened", "date_format": "%m/%Y"}}}, origin="t")
+    mixed = pd.DataFrame({"id": ["a", "b", "c"], "opened": ["05/2020", "2020-05-01", "06/2020"]})
+    (hint,) = decode_hints(apply_mapping(mixed, monthly).problems, monthly)
+    assert hint.startswith("opened: 1 date, '2020-05-01', does not read as %m/%Y; '%Y-%m-%d' reads all of them. ")
+    assert hint.endswith("if only these cells are, correct them in the tape")
