@@ -42,6 +42,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from features.exceptions import TapeError
 from features.io import read_table
 from features.pause import pause_point
 from models import LeaseModel
@@ -373,7 +374,14 @@ def promote(name: str = "poolgate-pd", *, gates: Gates | None = None, data: pd.D
         c_metrics = _measure(load_version(name, challenger, dst=Path(tmp) / "c"), data, sweep_assets, seed)
         h_metrics: dict[str, float] = {}
         if champion is not None and champion != challenger:
-            h_metrics = _measure(load_version(name, champion, dst=Path(tmp) / "h"), data, sweep_assets, seed)
+            try:
+                h_metrics = _measure(load_version(name, champion, dst=Path(tmp) / "h"), data, sweep_assets, seed)
+            except TapeError as exc:  # e.g. a challenger trained through a mapping, a champion on canonical fields
+                raise RegistryError(
+                    f"champion version {champion} of {name!r} cannot score the rows the challenger (version "
+                    f"{challenger}) is judged on ({data_label or 'the rows given'}): {exc}. The two models read "
+                    "different inputs, so the gates cannot compare them on these rows; give rows both read "
+                    "(--tape/--performance), or register the challenger under another --model-name") from None
     results = check_gates(c_metrics, h_metrics or None, gates)
     failed = [g for g in results if g.passed is False]
     promoted = not failed

@@ -17,7 +17,8 @@ DESCRIPTION = ("Follow the admitted pool of a screening run through a monthly pe
                "cumulative net loss, SMM / CPR / ABS speed, vintage curves, the deal's waterfall with note factors, "
                "credit enhancement and liquidity support, each trigger against its threshold, and a back-test of "
                "the screening model's PDs (verdict holds / watch / retrain). Writes OUT/monthly.parquet, "
-               "OUT/monthly.csv, OUT/vintages.parquet, OUT/backtest.json and OUT/summary.json, appends a "
+               "OUT/monthly.csv, OUT/vintages.parquet, OUT/assets.parquet (each asset's state and balance at the "
+               "as-of date), OUT/backtest.json and OUT/summary.json, appends a "
                "monitoring record to the decision log and logs the back-test to MLflow. See docs/monitoring.md.")
 ORDER = 45
 PERFORMANCE_MAPPINGS = ("native", "regab-autolease", "regab-autoloan")

@@ -11,10 +11,11 @@ from poolgate._console import iso_date, print_json, progress, seed
 
 NAME = "sample"
 HELP = "generate a synthetic auto-lease book, performance history and candidate pool tape"
-DESCRIPTION = ("Write DIR/contracts, DIR/performance, DIR/pool and DIR/truth (Parquet or CSV): a synthetic "
-               "Chinese auto-lease book with vintages 2018-01 to 2024-12 and its monthly history up to the "
-               "cut-off, the candidate pool tape at the cut-off (with a few defective rows), and the true "
-               "default probabilities. Assumptions: docs/sample_book.md.")
+DESCRIPTION = ("Write DIR/contracts, DIR/performance, DIR/pool, DIR/truth and DIR/pool_performance (Parquet or "
+               "CSV): a synthetic Chinese auto-lease book with vintages 2018-01 to 2024-12 and its monthly history "
+               "up to the cut-off, the candidate pool tape at the cut-off (with a few defective rows), the true "
+               "default probabilities, and the pool's monthly history after the cut-off (for poolgate monitor). "
+               "Assumptions: docs/sample_book.md.")
 ORDER = 10
 
 

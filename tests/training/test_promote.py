@@ -39,7 +39,7 @@ def _train(capsys: pytest.CaptureFixture[str], files: dict[str, Path], seed: int
 
 
 def test_train_promote_refuse_and_history(capsys: pytest.CaptureFixture[str], mlflow_dir: Path,
-                                          small_book_files: dict[str, Path]) -> None:
+                                          small_book_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     first = _train(capsys, small_book_files, seed=0)
     assert first["model_version"] == "1" and first["model_uri"] == "models:/poolgate-pd/1"
     for key in ("auc_oot", "ks_oot", "brier_oot", "calibration_error_oot", "auc_oracle_oot"):
@@ -84,6 +84,30 @@ def test_train_promote_refuse_and_history(capsys: pytest.CaptureFixture[str], ml
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert "promotion_refused" in text and "champion_set" in text
+
+    # a champion that cannot read the rows the challenger is judged on (one trained through a mapping, the
+    # other on canonical fields): named, with what to do, and nothing recorded
+    import training.registry
+    from features.exceptions import TapeError
+
+    measure = training.registry._measure
+    calls: list[int] = []
+
+    def champion_reads_other_inputs(*args: Any, **kwargs: Any) -> dict[str, float]:
+        calls.append(1)
+        if len(calls) == 2:  # the challenger first, then the champion
+            raise TapeError("FeatureBuilder.transform: missing canonical columns ['financed_amount']")
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(training.registry, "_measure", champion_reads_other_inputs)
+    assert main(["promote"]) == 2
+    err = capsys.readouterr().err
+    assert "champion version 1 of 'poolgate-pd' cannot score the rows the challenger (version 2) is judged on" in err
+    assert "missing canonical columns ['financed_amount']" in err and "--model-name" in err
+    assert "Traceback" not in err
+    monkeypatch.setattr(training.registry, "_measure", measure)
+    rc, listing = _run(capsys, "models", "--json")
+    assert [e["event"] for e in listing["history"]][-1] == "promotion_refused"  # nothing recorded
 
     # gates the challenger meets against the champion: champion moves, the old one is retired
     lenient = mlflow_dir / "lenient.toml"
