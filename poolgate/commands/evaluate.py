@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from typing import Any
 
 from poolgate._console import print_json, seed
@@ -49,11 +50,18 @@ def _decode_summary(tape: Any, name: str) -> int:
     from features.mapping import decode_hints
 
     n = len(tape.problems)
-    if n:
-        top = tape.decode_report().head(5)
-        log.warning("%s: %d cells could not be decoded (left empty); most frequent: %s", name, n,
+    if not n:
+        return 0
+    unlabelled = tape.problems["rule"].eq("target_missing")
+    if unlabelled.any():  # not a fault: such rows are left out and counted (n_unlabelled)
+        log.info("%s: %d rows with an empty target, left out of the fit and the measures (n_unlabelled)", name,
+                 int(unlabelled.sum()))
+    if not unlabelled.all():
+        rest = replace(tape, problems=tape.problems[~unlabelled])
+        top = rest.decode_report().head(5)
+        log.warning("%s: %d cells could not be decoded (left empty); most frequent: %s", name, len(rest.problems),
                     "; ".join(f"{r.column} {r.rule} {r.value!r} x{r.count}" for r in top.itertuples()))
-        for hint in decode_hints(tape.problems, tape.mapping):
+        for hint in decode_hints(rest.problems, tape.mapping):
             log.warning("%s: %s", name, hint)
     return n
 

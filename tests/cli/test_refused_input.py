@@ -110,3 +110,19 @@ def test_validate_counts_the_problems_it_leaves_out_as_problems(tmp_path: Path,
     assert main(["validate", "--tape", str(path), "--max-problems", "2"]) == 1
     out = capsys.readouterr().out
     assert "... 4 more problems\n" in out and "more rows" not in out
+
+
+def test_evaluate_counts_empty_targets_as_unlabelled_not_as_undecodable(caplog: pytest.LogCaptureFixture) -> None:
+    from features.mapping import apply_mapping, mapping_from_dict
+    from poolgate.commands.evaluate import _decode_summary
+
+    mapping = mapping_from_dict({"name": "t", "id": "id", "target": "bad",
+                                 "fields": {"bureau_score": "score"}}, origin="t")
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "score": ["600", "x", "650", "700"], "bad": ["0", "", "1", ""]})
+    tape = apply_mapping(frame, mapping)
+    with caplog.at_level(logging.INFO, logger="poolgate"):
+        assert _decode_summary(tape, "t.csv") == 3  # every problem still counted in the JSON
+    said = {r.levelname: r.getMessage() for r in caplog.records}
+    assert said["INFO"] == "t.csv: 2 rows with an empty target, left out of the fit and the measures (n_unlabelled)"
+    assert said["WARNING"].startswith("t.csv: 1 cells could not be decoded (left empty); most frequent: score ")
+    assert "target_missing" not in said["WARNING"]
