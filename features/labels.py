@@ -13,16 +13,26 @@ so :func:`default_labels` also takes the history as an iterable of frames (e.g.
 :class:`features.io.TapeBatches`): each batch is reduced to one row per contract and the reductions
 are combined, and the whole history is never held at once. A contract's rows may be spread over
 batches and come in any order.
+
+A bad cell in a column the labels read refuses the whole history (:class:`TapeError`), never a row:
+a label is an aggregate over all of a contract's months, so leaving one month out would change it
+without a trace (a ``defaulted`` month left out turns a default into a good contract, a ``prepaid``
+one an ended contract into an unobserved one). A ``months_on_book`` or ``dpd`` that is not a number
+stops at the first such row; a ``status`` outside :data:`features.schema.PERFORMANCE_STATUSES`
+(compared exactly, as ``poolgate validate`` does) is counted over the whole pass first, so that the
+message gives every bad value with its count and first row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from features.exceptions import ConfigError, TapeError
+from features.schema import PERFORMANCE_STATUSES
 
 __all__ = ["ENDED_STATUSES", "LABEL_COLUMNS", "default_labels"]
 
@@ -33,23 +43,72 @@ _NEEDED = ("contract_id", "months_on_book", "dpd", "status")
 _COMBINE = {"hit": "any", "ended": "any", "mob": "max", "last": "max"}
 
 
-def _numbers(frame: pd.DataFrame, column: str, first_row: int) -> np.ndarray:
+#: Distinct bad ``status`` values counted one by one in the message; further ones are counted together.
+_LISTED_VALUES = 10
+
+
+def _where(source: str | None) -> str:
+    return f"{source}: performance history" if source else "performance history"
+
+
+def _cell(value: object) -> str:
+    return "an empty value" if pd.isna(value) else f"value {value!r}"
+
+
+def _numbers(frame: pd.DataFrame, column: str, first_row: int, source: str | None) -> np.ndarray:
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     if np.isnan(values).any():
         row = int(np.flatnonzero(np.isnan(values))[0])
-        raise TapeError(f"performance history, row {first_row + row + 1}, column {column!r}: value "
-                        f"{frame[column].iloc[row]!r} is not a number (labels need every {column})")
+        raise TapeError(f"{_where(source)}, row {first_row + row + 1}, column {column!r}: "
+                        f"{_cell(frame[column].iloc[row])} is not a number (labels need every {column})")
     return values
 
 
-def _per_contract(batch: pd.DataFrame, first_row: int, horizon_months: int, dpd_threshold: int) -> pd.DataFrame:
+class _BadStatuses:
+    """``status`` cells outside :data:`PERFORMANCE_STATUSES`, counted over a pass: per value (the first
+    :data:`_LISTED_VALUES` distinct ones) the count and the first row (1-based data row of the file)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.values: dict[object, list[int]] = {}   # value -> [count, first row]
+        self.others = 0
+
+    def add(self, raw: pd.Series, wrong: np.ndarray, first_row: int) -> None:
+        at = np.flatnonzero(wrong)
+        self.rows += len(at)
+        cells = raw.iloc[at]
+        keys = cells.where(cells.notna(), None).tolist()
+        for key, row in zip(keys, (at + first_row + 1).tolist()):
+            if key in self.values:
+                self.values[key][0] += 1
+            elif len(self.values) < _LISTED_VALUES:
+                self.values[key] = [1, row]
+            else:
+                self.others += 1
+
+    def error(self, source: str | None) -> TapeError:
+        (value, (_, row)), *_ = sorted(self.values.items(), key=lambda kv: kv[1][1])
+        allowed = ", ".join(PERFORMANCE_STATUSES)
+        listed = ", ".join(f"{'empty' if v is None else repr(v)} x{n:,} (first row {r})"
+                           for v, (n, r) in sorted(self.values.items(), key=lambda kv: kv[1][1]))
+        if self.others:
+            listed += f", {self.others:,} more rows with other values"
+        counted = f"; {self.rows:,} rows in all: {listed}" if self.rows > 1 else "; the only such row"
+        hint = f"; `poolgate validate --tape {source}` lists every problem" if source else ""
+        return TapeError(f"{_where(source)}, row {row}, column 'status': {_cell(value)} is not one of {allowed} "
+                         f"(the labels read every status){counted}{hint}")
+
+
+def _statuses(batch: pd.DataFrame) -> np.ndarray:
+    return batch["status"].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+
+
+def _per_contract(batch: pd.DataFrame, mob: np.ndarray, dpd: np.ndarray, status: np.ndarray, horizon_months: int,
+                  dpd_threshold: int) -> pd.DataFrame:
     """One row per contract of ``batch`` (indexed by ``contract_id``): ``hit``, ``ended``, ``mob``, ``last``.
 
-    ``first_row`` is the 0-based row number of the batch's first row in the whole history (for errors).
+    ``mob``, ``dpd`` and ``status`` are the batch's checked ``months_on_book``, ``dpd`` and stripped ``status``.
     """
-    mob = _numbers(batch, "months_on_book", first_row)
-    dpd = _numbers(batch, "dpd", first_row)
-    status = batch["status"].astype(str).str.strip().to_numpy()
     within = mob <= horizon_months
     hit = within & ((dpd >= dpd_threshold) | (status == "defaulted"))
     ended = within & np.isin(status, ENDED_STATUSES)
@@ -96,29 +155,45 @@ def default_labels(performance: pd.DataFrame | Iterable[pd.DataFrame], *, horizo
     ConfigError
         If ``horizon_months`` or ``dpd_threshold`` is below 1.
     TapeError
-        If a needed column is missing or ``months_on_book`` / ``dpd`` hold something other than numbers.
+        If a needed column is missing, ``months_on_book`` / ``dpd`` hold something other than numbers,
+        or a ``status`` is not one of ``current``, ``prepaid``, ``defaulted``, ``terminated``
+        (:data:`features.schema.PERFORMANCE_STATUSES`, compared exactly after stripping blanks). The
+        message names the file (when the history is a :class:`features.io.TapeBatches`), the first bad
+        row, the column and the value; for ``status``, every bad value with its count and first row.
     """
     if int(horizon_months) < 1:
         raise ConfigError(f"horizon_months must be >= 1 month, got {horizon_months!r}")
     if int(dpd_threshold) < 1:
         raise ConfigError(f"dpd_threshold must be >= 1 day, got {dpd_threshold!r}")
     batches = [performance] if isinstance(performance, pd.DataFrame) else performance
+    path = getattr(performance, "path", None)
+    source = str(path) if isinstance(path, (str, Path)) else None
     merged: pd.DataFrame | None = None
     pending: list[pd.DataFrame] = []
+    bad = _BadStatuses()
     first_row = 0
     for batch in batches:
         missing = [c for c in _NEEDED if c not in batch.columns]
         if missing:
-            raise TapeError(f"performance history lacks column(s) {', '.join(missing)}; "
+            raise TapeError(f"{_where(source)} lacks column(s) {', '.join(missing)}; "
                             f"labels need {', '.join(_NEEDED)}")
         if len(batch):
-            pending.append(_per_contract(batch, first_row, horizon_months, dpd_threshold))
+            mob = _numbers(batch, "months_on_book", first_row, source)
+            dpd = _numbers(batch, "dpd", first_row, source)
+            status = _statuses(batch)
+            wrong = ~np.isin(status, PERFORMANCE_STATUSES)
+            if wrong.any():
+                bad.add(batch["status"], wrong, first_row)
+            if not bad.rows:   # after a bad status the pass only checks and counts
+                pending.append(_per_contract(batch, mob, dpd, status, horizon_months, dpd_threshold))
         first_row += len(batch)
         # combined once the pending reductions outgrow the combined one: each contract is combined
         # a few times, and at most about twice the contracts are held
         if sum(len(p) for p in pending) >= (0 if merged is None else len(merged)) and pending:
             merged = _combine(pending if merged is None else [merged, *pending])
             pending = []
+    if bad.rows:
+        raise bad.error(source)
     if pending:
         merged = _combine(pending if merged is None else [merged, *pending])
     if merged is None:

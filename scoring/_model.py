@@ -17,7 +17,7 @@ import pandas as pd
 
 from models.hazard import cutoff_state
 
-__all__ = ["Scored", "display_names", "pd_basis", "score_and_explain"]
+__all__ = ["Scored", "display_names", "pd_basis", "pd_basis_fallback", "score_and_explain"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,25 @@ def pd_basis(model: Any, wanted: str) -> str:
     if wanted == "origination" or getattr(model, "forward", None) is None:
         return "origination"
     return wanted
+
+
+#: The forward PDs a policy may ask for, in words (:func:`pd_basis_fallback`).
+_BASIS_WORDS = {"remaining": "default over the remaining term from the cut-off",
+                "12m": "default within 12 months of the cut-off"}
+
+
+def pd_basis_fallback(model: Any, wanted: str, *, model_uri: str, policy: str) -> str | None:
+    """The one-line warning of a run whose policy asks for a forward PD that ``model`` cannot give.
+
+    None when :func:`pd_basis` gives the ``wanted`` basis; otherwise the line names the policy, the PD
+    it asks for, the model (``model_uri``), that it has no forward model, and the basis used instead.
+    """
+    used = pd_basis(model, wanted)
+    if used == wanted:
+        return None
+    return (f"policy {policy} asks for pd = \"{wanted}\" ({_BASIS_WORDS.get(wanted, 'a forward PD')}), but model "
+            f"{model_uri} has no forward model (its training run logged forward_fitted = 0, or it predates forward "
+            f"models): the bands apply to the {used} PD instead (summary.json run.pd_basis = \"{used}\")")
 
 
 def score_and_explain(model: Any, records: pd.DataFrame, basis: str = "origination") -> Scored:

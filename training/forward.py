@@ -45,11 +45,12 @@ from models.hazard import (
     hazard_rows,
 )
 from models.pd_model import PDClassifier
+from training.errors import TrainingError
 from training.metrics import calibration_error
 from training.select import TREE_FAMILIES
 
 __all__ = ["HAZARD_FAMILIES", "SEASONING_BUCKETS", "ForwardConfig", "ForwardResult", "HazardChoice", "attach_forward",
-           "choose_hazard_families", "fit_forward", "forward_figures"]
+           "check_hazard_events", "choose_hazard_families", "fit_forward", "forward_figures"]
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,59 @@ class HazardChoice:
     rows: int
 
 
+#: What each hazard's rows are and what its events are called, in plain words (for messages).
+_HAZARD_WORDS: dict[str, tuple[str, str]] = {
+    "default": ("contracts current at a month-end: does the delinquency that ends in default start the next month?",
+                "defaults"),
+    "prepay": ("contracts current at a month-end: do they prepay the next month?", "prepayments"),
+    "open": ("contracts past due at a month-end: does that delinquency end in default?", "defaults"),
+}
+#: What a training run does without a forward model (the end of the ``no forward model`` warning).
+_FALLBACK = ("the model is registered without a forward model, so screening bands on the origination PD: a policy "
+             "with pd = \"remaining\" or \"12m\" falls back to pd = \"origination\" (summary.json run.pd_basis)")
+
+
+def check_hazard_events(rows: Mapping[str, np.ndarray], fit: np.ndarray, valid: np.ndarray, *,
+                        spans: Mapping[str, str] | None = None) -> None:
+    """Refuse, in plain words, a hazard without both events and non-events among its fitting or validation rows.
+
+    A hazard is fitted on its fitting rows and stopped early on its validation rows, so both parts
+    need an event and a non-event; a short or young history may have no past-due contract ending in
+    default in the validation months, for example.
+
+    Parameters
+    ----------
+    rows, fit, valid
+        As :func:`models.hazard.fit_forward_model`.
+    spans : mapping of str to str, optional
+        The snapshot months of ``fitting`` and ``validation`` as text (e.g. ``"2024-01 to 2024-06"``).
+
+    Raises
+    ------
+    TrainingError
+        Naming the first such hazard (and what its rows are), the part, its events among its rows and
+        its months, and the other part's events among its rows.
+    """
+    spans = spans or {}
+    for hazard in HAZARDS:
+        y = np.asarray(rows[f"y_{hazard}"])
+        counts: dict[str, tuple[int, int]] = {}
+        for name, part in (("fitting", fit), ("validation", valid)):
+            mask = np.asarray(rows[hazard]) & part
+            counts[name] = (int(y[mask].sum()), int(mask.sum()))
+        for name, (events, n) in counts.items():
+            if 0 < events < n:
+                continue
+            what, called = _HAZARD_WORDS[hazard]
+            lacking = "no rows" if n == 0 else f"no {called}" if events == 0 else f"nothing but {called}"
+            other = "validation" if name == "fitting" else "fitting"
+            span = f", snapshot months {spans[name]}" if name in spans else ""
+            raise TrainingError(
+                f"the {hazard} hazard ({what}) has {lacking} in its {name} part ({events:,} {called} among {n:,} "
+                f"snapshot rows{span}; {other} part: {counts[other][0]:,} among {counts[other][1]:,}); each hazard "
+                f"needs {called} and rows without one in both its fitting and its validation part")
+
+
 def _family(name: str, learning_rate: float | None) -> Mapping[str, Any]:
     found = [f for f in TREE_FAMILIES if f.name == name]
     if not found:
@@ -171,8 +225,15 @@ def choose_hazard_families(X: pd.DataFrame, rows: Mapping[str, np.ndarray], fit:
     -------
     dict
         Hazard name -> :class:`HazardChoice`.
+
+    Raises
+    ------
+    TrainingError
+        If a hazard lacks events or non-events among its fitting or validation rows
+        (:func:`check_hazard_events`).
     """
     settings = {name: _family(name, learning_rate) for name in families}
+    check_hazard_events(rows, fit, valid)
     out: dict[str, HazardChoice] = {}
     for k, hazard in enumerate(HAZARDS):
         y = rows[f"y_{hazard}"]
@@ -279,8 +340,12 @@ def fit_forward(contracts: pd.DataFrame, performance: History, *, spec: FeatureS
     X = forward_inputs(builder, spec, records, snaps)
     rows = hazard_rows(snaps, fraction=fraction, seed=seed)
     n_snapshots = len(snaps)
-    del records, snaps
     fit, valid = part == "train", part == "validation"
+    month = pd.to_datetime(snaps["snapshot_date"]).dt.strftime("%Y-%m").to_numpy()
+    spans = {name: f"{month[m].min()} to {month[m].max()}" for name, m in (("fitting", fit), ("validation", valid))
+             if m.any()}
+    del records, snaps, month
+    check_hazard_events(rows, fit, valid, spans=spans)
     choices = choose_hazard_families(X, rows, fit, valid, directions=hazard_directions(builder, spec, list(X.columns)),
                                      families=config.families, choose_rows=config.choose_rows,
                                      learning_rate=config.learning_rate, seed=seed, threads=config.threads)
@@ -325,8 +390,9 @@ def attach_forward(outcome: Any, book: pd.DataFrame, performance: History, *, tr
 
     The behaviour inputs are the model specification's ``snapshot`` features (the shipped
     specification's when a mapped subset has none). A history without the amounts the snapshots need
-    (``month``, ``amount_due``, ``amount_paid``), or with too few events to fit a hazard, leaves the model
-    without a forward part: logged, and ``forward_fitted`` = 0.
+    (``month``, ``amount_due``, ``amount_paid``), or a hazard without events in its fitting or validation
+    months (:func:`check_hazard_events`), leaves the model without a forward part: one warning says why
+    and that screening then bands on the origination PD (``_FALLBACK``), and ``forward_fitted`` = 0.
     """
     from features.exceptions import PoolgateError
     from features.spec import load_spec, spec_from_dict
@@ -342,7 +408,7 @@ def attach_forward(outcome: Any, book: pd.DataFrame, performance: History, *, tr
     try:
         result = fit_forward(book, performance, spec=spec, truth=truth, config=config, seed=seed)
     except PoolgateError as exc:
-        log.warning("no forward model: %s", exc)
+        log.warning("no forward model: %s; %s", exc, _FALLBACK)
         outcome.metrics["forward_fitted"] = 0.0
         outcome.seconds["forward"] = time.perf_counter() - t0
         return

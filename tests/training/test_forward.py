@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,7 @@ from features.exceptions import ConfigError
 from features.spec import load_spec
 from features.synthetic import Book
 from models.hazard import HAZARDS, ForwardModel
+from training.errors import TrainingError
 from training.forward import ForwardConfig, attach_forward, choose_hazard_families, fit_forward
 
 #: One family (no choosing): fast enough for the tests that are not about the choice.
@@ -120,3 +123,65 @@ def test_the_choice_is_reported(small_book: Book) -> None:
     for h in HAZARDS:
         assert re.search(f"<td[^>]*>{h}</td><td[^>]*>{chosen[h]['family']}</td>", html)
     assert "trees_8 0." in html
+
+
+def test_a_hazard_without_validation_events_is_named_in_plain_words() -> None:
+    X = pd.DataFrame({"a": np.arange(20, dtype=float)})
+    rows, fit, valid = _hazard_rows(20, np.array([0, 1] * 10))
+    rows["y_open"] = np.where(valid, 0, rows["y_open"])      # no past-due contract ends in default in validation
+    with pytest.raises(TrainingError, match=(
+            r"the open hazard \(contracts past due at a month-end: does that delinquency end in default\?\) has no "
+            r"defaults in its validation part \(0 defaults among 6 snapshot rows; fitting part: 7 among 14\)")):
+        choose_hazard_families(X, rows, fit, valid, directions={h: {} for h in HAZARDS}, families=("stumps",))
+
+
+def test_a_young_book_without_late_defaults_says_which_hazard_and_that_screening_uses_the_origination_pd(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from features.synthetic import generate_book
+    from tests.training.conftest import CUTOFF
+
+    book = generate_book(800, seed=1, cutoff=CUTOFF)      # no open-hazard default in the validation months
+    outcome = _Outcome(model=_Model(spec=load_spec()))
+    attach_forward(outcome, book.contracts, book.performance, config=ForwardConfig(families=("stumps",)))
+    assert outcome.metrics["forward_fitted"] == 0.0 and outcome.model.forward is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert re.search(r"^no forward model: the open hazard \(.*\) has no defaults in its validation part \(0 defaults "
+                     r"among \d+ snapshot rows, snapshot months \d{4}-\d\d to \d{4}-\d\d; fitting part: \d+ among \d+\)",
+                     warnings[0])
+    assert "screening bands on the origination PD" in warnings[0] and "PDClassifier" not in warnings[0]
+
+
+def test_screening_says_when_the_policy_asks_for_a_pd_the_model_cannot_give(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from models import fit_lease_model
+    from scoring.policy import load_policy, parse_policy
+    from scoring.registry import load_model
+    from scoring.screen import screen_tape
+    from tests.models.book import make_book
+
+    train, y_train, _ = make_book(600, seed=11)
+    valid, y_valid, _ = make_book(300, seed=12)
+    plain = fit_lease_model(train, y_train, valid, y_valid, params={"n_jobs": 1, "n_estimators": 20})
+    loaded = load_model(str(plain.save(tmp_path / "bundle")))
+    assert loaded.model.forward is None
+    tape = tmp_path / "pool.csv"
+    make_book(50, seed=13)[0].to_csv(tape, index=False)
+    remaining = load_policy()
+    assert remaining.decision.pd == "remaining"
+    text = Path(remaining.source).read_text(encoding="utf-8").replace('pd = "remaining"', 'pd = "origination"')
+    origination = parse_policy(tomllib.loads(text), source="origination.toml")
+    for name, policy in (("remaining", remaining), ("origination", origination)):
+        caplog.clear()
+        res = screen_tape(tape, model=loaded.model, model_ref=loaded.ref, policy=policy, out_dir=tmp_path / name,
+                          log_path=tmp_path / f"{name}.log")
+        assert res.summary["run"]["pd_basis"] == "origination"
+        said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "forward model" in r.getMessage()]
+        if name == "origination":
+            assert said == []
+            continue
+        assert len(said) == 1
+        assert re.fullmatch(rf'policy {re.escape(remaining.source)} asks for pd = "remaining" \(default over the '
+                            rf'remaining term from the cut-off\), but model {re.escape(loaded.ref.uri)} has no forward '
+                            r'model .*: the bands apply to the origination PD instead \(summary.json run.pd_basis = '
+                            r'"origination"\)', said[0])
