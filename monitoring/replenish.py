@@ -4,7 +4,10 @@ A monitoring output (``poolgate monitor --out``) knows each admitted asset's sta
 period (``assets.parquet``) and which tape the original screening read (``summary.json``). The assets still
 in the pool, with their current balances and the group fields of the concentration limits (lessee,
 province, dealer, make, new/used, new-energy) from that tape, are what the limits must count besides the
-new candidates (:func:`scoring.concentration.apply_limits`, ``existing``).
+new candidates (:func:`scoring.concentration.apply_limits`, ``existing``). Every asset of the monitored pool,
+whether still in it or gone (prepaid, matured, defaulted), is a contract the deal has bought: a candidate
+with its ``contract_id`` is refused (:func:`held_contracts`; rule ``already_in_pool`` of
+:func:`scoring.screen.screen_tape`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -20,9 +24,22 @@ from features.contract import check_lease_tape
 from features.io import read_table
 from monitoring.inputs import MonitorInputError
 
-__all__ = ["GROUP_COLUMNS", "existing_pool"]
+__all__ = ["GROUP_COLUMNS", "existing_pool", "held_contracts"]
 
 GROUP_COLUMNS = ["lessee_id", "province", "dealer_id", "vehicle_make", "vehicle_condition", "is_nev"]
+
+
+def _monitor_assets(d: Path, cutoff: dt.date | None) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The monitor output's summary and its ``asset_id``, ``state``, ``balance`` (checked: present, same date)."""
+    for name in ("summary.json", "assets.parquet"):
+        if not (d / name).is_file():
+            raise MonitorInputError(f"{d / name}: missing; --existing-pool must be a poolgate monitor output folder")
+    summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+    asof = str(summary.get("asof"))
+    if cutoff is not None and cutoff.isoformat() != asof:
+        raise MonitorInputError(f"{d / 'summary.json'}: asof = {asof!r}: rule same_date (the pool's balances are "
+                                f"of that date; the replenishment's cut-off is {cutoff.isoformat()})")
+    return summary, pd.read_parquet(d / "assets.parquet", columns=["asset_id", "state", "balance"])
 
 
 def existing_pool(monitor_dir: str | os.PathLike[str], *, cutoff: dt.date | None = None) -> pd.DataFrame:
@@ -46,15 +63,7 @@ def existing_pool(monitor_dir: str | os.PathLike[str], *, cutoff: dt.date | None
         If a file is missing, the dates differ, or an asset is not in the original tape.
     """
     d = Path(monitor_dir)
-    for name in ("summary.json", "assets.parquet"):
-        if not (d / name).is_file():
-            raise MonitorInputError(f"{d / name}: missing; --existing-pool must be a poolgate monitor output folder")
-    summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
-    asof = str(summary.get("asof"))
-    if cutoff is not None and cutoff.isoformat() != asof:
-        raise MonitorInputError(f"{d / 'summary.json'}: asof = {asof!r}: rule same_date (the pool's balances are "
-                                f"of that date; the replenishment's cut-off is {cutoff.isoformat()})")
-    assets = pd.read_parquet(d / "assets.parquet", columns=["asset_id", "state", "balance"])
+    summary, assets = _monitor_assets(d, cutoff)
     live = assets[assets["state"] == "in_pool"]
     tape = Path(str(summary.get("run", {}).get("tape", "")))
     if not tape.is_file():
@@ -71,3 +80,29 @@ def existing_pool(monitor_dir: str | os.PathLike[str], *, cutoff: dt.date | None
     out = records.loc[live["asset_id"].to_numpy(), ["contract_id", *GROUP_COLUMNS]].reset_index(drop=True)
     out["outstanding_principal"] = live["balance"].to_numpy(dtype="float64")
     return out
+
+
+def held_contracts(monitor_dir: str | os.PathLike[str], *, cutoff: dt.date | None = None) -> pd.Series:
+    """Every contract the monitored pool holds or has held, with its state at the as-of date.
+
+    Parameters
+    ----------
+    monitor_dir : path-like
+        A ``poolgate monitor`` output folder.
+    cutoff : date, optional
+        The replenishment's cut-off; it must be the monitor's as-of date.
+
+    Returns
+    -------
+    Series of str
+        ``state`` (``in_pool``, ``prepaid``, ``matured``, ``defaulted``, ``not_reported``) indexed by
+        ``contract_id``: the ``screen_tape`` argument ``held``.
+
+    Raises
+    ------
+    MonitorInputError
+        If a file is missing or the dates differ.
+    """
+    _, assets = _monitor_assets(Path(monitor_dir), cutoff)
+    return pd.Series(assets["state"].astype(str).to_numpy(), index=assets["asset_id"].astype(str).to_numpy(),
+                     name="state")

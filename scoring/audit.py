@@ -12,7 +12,8 @@ Appends are atomic for readers and other poolgate processes: the file is locked 
 line is checked to be complete, and the new record is written with a single ``os.write`` on a file
 opened with ``O_APPEND``, then ``fsync``-ed. A run killed before that write leaves no record at all; a
 torn write (power loss) leaves a last line without its newline, which :func:`verify` reports and
-:func:`append` refuses to build on.
+:func:`append` refuses to build on. :func:`check_appendable` makes the same checks without writing, so a
+run can refuse a log it could not append to before it writes anything.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +39,7 @@ __all__ = [
     "AuditError",
     "VerifyReport",
     "append",
+    "check_appendable",
     "file_digest",
     "find_run",
     "read_records",
@@ -101,6 +105,56 @@ def _last_line(fd: int, path: Path) -> bytes | None:
     return tail[:-1].rsplit(b"\n", 1)[-1]
 
 
+def _chain_head(last: bytes | None, path: Path) -> tuple[str, int]:
+    """(hash of the last record, seq of the next) from the log's last complete line (None when empty)."""
+    if last is None:
+        return GENESIS, 1
+    try:
+        rec = json.loads(last)
+        return str(rec["hash"]), int(rec["seq"]) + 1
+    except (ValueError, KeyError, TypeError):
+        raise AuditError(f"{path}: the last line is not a decision-log record; "
+                         "run `poolgate audit verify`") from None
+
+
+def check_appendable(path: str | os.PathLike[str]) -> None:
+    """Check, writing nothing, that :func:`append` could add a record to the log at ``path`` now.
+
+    An existing log must be a regular file open for reading and writing whose last line is a complete
+    record; a new one needs a folder it can be created in (the nearest existing folder on its path must
+    accept a new file: tried with an anonymous temporary file, which leaves nothing behind).
+
+    Raises
+    ------
+    AuditError
+        Naming the file and what is wrong.
+    """
+    p = Path(path)
+    if not p.exists():
+        folder = p.parent
+        while not folder.exists() and folder != folder.parent:  # the nearest folder that exists
+            folder = folder.parent
+        if not folder.is_dir():
+            raise AuditError(f"{p}: cannot be created: {folder} is not a folder")
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise AuditError(f"{p}: cannot be created: no file can be created in {folder} "
+                             f"({exc.strerror or exc})") from None
+        return
+    try:
+        fd = os.open(p, os.O_RDWR | os.O_APPEND)  # a folder or a file without write permission fails here
+    except OSError as exc:
+        raise AuditError(f"{p}: cannot be opened to append to ({exc.strerror or exc})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise AuditError(f"{p}: not a regular file; the decision log must be one")
+        _chain_head(_last_line(fd, p), p)
+    finally:
+        os.close(fd)
+
+
 def append(path: str | os.PathLike[str], entry: Mapping[str, Any], *,
            now: Callable[[], dt.datetime] | None = None) -> dict[str, Any]:
     """Append one record for ``entry`` (run id, model, policy, digests, counts, ...) and return it.
@@ -120,15 +174,7 @@ def append(path: str | os.PathLike[str], entry: Mapping[str, Any], *,
             last = _last_line(rfd, p)
         finally:
             os.close(rfd)
-        if last is None:
-            prev, seq = GENESIS, 1
-        else:
-            try:
-                prev_rec = json.loads(last)
-                prev, seq = str(prev_rec["hash"]), int(prev_rec["seq"]) + 1
-            except (ValueError, KeyError, TypeError):
-                raise AuditError(f"{p}: the last line is not a decision-log record; "
-                                 "run `poolgate audit verify`") from None
+        prev, seq = _chain_head(last, p)
         clock = now or (lambda: dt.datetime.now(dt.UTC))
         reserved = {"seq", "prev_hash", "time", "hash"} & set(entry)
         if reserved:

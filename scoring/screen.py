@@ -1,17 +1,19 @@
 """A screening run: tape in, decisions, contributions, pool summary and one decision-log record out.
 
 The tape is streamed in chunks (:func:`features.io.iter_table`). Each chunk is validated, scored,
-explained and decided (:func:`scoring.decisions.decide_chunk`); its contributions go straight into the
-(temporary) contributions file, written by a worker thread, its decision records into a temporary
-Arrow part file, and only the small per-asset columns needed for the pool
+explained and decided (:func:`scoring.decisions.decide_chunk`); in a replenishment, a candidate the
+pool already holds or has held is refused (rule ``already_in_pool``, :func:`_refuse_held`). Its
+contributions go straight into the (temporary) contributions file, written by a worker thread, its
+decision records into a temporary Arrow part file, and only the small per-asset columns needed for the pool
 (:data:`scoring.decisions.POOL_COLUMNS`) stay in memory. Concentration limits then run on the whole admitted set, and the decision parts are streamed
 once more into the final files, with the assets the limits dropped turned into ``reject``
 (``decided_by`` = the limit's ``conc_*`` code, the limit's message appended to ``failed_rules``).
 
 Outputs in ``out_dir``: ``decisions.parquet`` and ``decisions.csv`` (one row per input row, input
 order), ``contributions.parquet`` (every feature's log-odds contribution of every valid row, plus the
-base value) and ``summary.json``. Each is written to a temporary file and moved into place; the log
-record is appended last. A run that fails midway leaves none of the new files and no log record.
+base value) and ``summary.json``. The decision log is checked first (it must accept a record); each
+output is written to a temporary file and moved into place; the log record is appended last. A run that
+fails midway leaves none of the new files and no log record.
 
 The run id is derived from the content: sha256 of (tape digest, model digest, policy hash, cut-off),
 first 16 hex digits. So the same tape, model and policy give the same run id and byte-identical
@@ -28,7 +30,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +50,8 @@ from features.pause import pause_point
 from features.staging import make_staging, remove_stale
 from models import LeaseModel
 from scoring import audit
-from scoring._model import pd_basis
-from scoring.concentration import Drop, apply_limits
+from scoring._model import pd_basis, pd_basis_fallback
+from scoring.concentration import apply_limits
 from scoring.decide import STATUSES
 from scoring.decisions import (
     DecisionRecordError,
@@ -63,11 +65,21 @@ from scoring.policy import Policy
 from scoring.registry import ModelRef
 from scoring.summary import pool_summary
 
-__all__ = ["OUTPUT_FILES", "ScreenResult", "run_id_for", "screen_tape"]
+__all__ = ["ALREADY_IN_POOL", "OUTPUT_FILES", "ScreenResult", "run_id_for", "screen_tape"]
 
 log = logging.getLogger(__name__)
 
 OUTPUT_FILES = ("decisions.parquet", "decisions.csv", "contributions.parquet", "summary.json")
+
+#: Eligibility rule of a replenishment: a contract the pool holds or has held is not bought again.
+ALREADY_IN_POOL = "already_in_pool"
+#: Its message by policy language (not a policy figure: like the data contract's ``unique``, it holds in
+#: every deal); ``{value}`` is the contract id, ``{state}`` its state at the cut-off.
+_ALREADY_IN_POOL_TEXT = {
+    "en": ("contract_id {value} was bought into the pool before (its state at the cut-off: {state}); "
+           "a contract enters the pool once"),
+    "zh": "合同编号 {value} 此前已购入资产池（基准日状态：{state}），同一合同只能入池一次",
+}
 
 
 @dataclass(frozen=True)
@@ -136,27 +148,57 @@ class _Sink:
             self._writer.close()
 
 
-def _apply_drops(table: pa.Table, drops: dict[int, Drop], dropped_rows: np.ndarray) -> pa.Table:
-    """Turn the admitted assets dropped by concentration limits into rejects, with their reason.
+def _reject_rows(table: pa.Table, refusals: Mapping[int, tuple[str, str]], rows_hit: np.ndarray,
+                 decided_by: str | None = None) -> pa.Table:
+    """Turn the rows of ``refusals`` (row -> (rule code, message)) into rejects, with their reason.
 
-    ``dropped_rows`` are the keys of ``drops``, sorted. Only the three edited columns of the hit rows
-    are touched; every other cell is passed through as it is.
+    The rule is appended to ``failed_rules``. ``decided_by`` None: each row's rule code (a concentration
+    limit, which only admitted assets meet); otherwise that value for every hit row and its ``note``
+    cleared (an eligibility rule: the PD band no longer settles the status, see
+    :func:`scoring.decide.band_messages`). ``rows_hit`` are the keys of ``refusals``, sorted. Only those
+    columns of the hit rows are touched; every other cell is passed through as it is.
     """
     rows = table.column("row").to_numpy()
-    hit = np.isin(rows, dropped_rows)
+    hit = np.isin(rows, rows_hit)
     if not hit.any():
         return table
-    gone = [drops[int(r)] for r in rows[hit]]
+    rules = [refusals[int(r)] for r in rows[hit]]
     old = pc.filter(table.column("failed_rules"), pa.array(hit)).to_pylist()
-    failed = [json.dumps(json.loads(text) + [{"code": d.code, "message": d.message}], ensure_ascii=False,
-                         separators=(",", ":")) for text, d in zip(old, gone)]
-    new = {"status": ["reject"] * len(gone), "decided_by": [d.code for d in gone], "failed_rules": failed}
+    failed = [json.dumps(json.loads(text) + [{"code": code, "message": message}], ensure_ascii=False,
+                         separators=(",", ":")) for text, (code, message) in zip(old, rules)]
+    new = {"status": ["reject"] * len(rules), "failed_rules": failed,
+           "decided_by": [code for code, _ in rules] if decided_by is None else [decided_by] * len(rules)}
+    if decided_by is not None:
+        new["note"] = [""] * len(rules)
     mask = pa.array(hit)
     for name, values in new.items():
         i = table.schema.get_field_index(name)
         column = pc.replace_with_mask(table.column(name).combine_chunks(), mask, pa.array(values, pa.string()))
         table = table.set_column(i, table.schema.field(i), column)
     return table
+
+
+def _refuse_held(table: pa.Table, pool: pd.DataFrame, held: pd.Series,
+                 language: str) -> tuple[pa.Table, pd.DataFrame, int]:
+    """Refuse the valid candidates the pool already holds or has held (rule :data:`ALREADY_IN_POOL`).
+
+    ``held`` maps a stripped contract id to its state at the cut-off. Such a candidate becomes ``reject``
+    (``decided_by`` ``eligibility``, the rule appended to its ``failed_rules``; its PD, score and reason
+    codes stay); an invalid row stays invalid. Returns the edited decisions, ``pool`` with the same
+    statuses, and the number refused.
+    """
+    ids = table.column("asset_id").to_pandas().astype(str).str.strip()
+    state = ids.map(held)
+    hit = (state.notna() & (table.column("status").to_pandas() != "invalid")).to_numpy(dtype=bool)
+    if not hit.any():
+        return table, pool, 0
+    rows = table.column("row").to_numpy()[hit]
+    template = _ALREADY_IN_POOL_TEXT[language]
+    refusals = {int(r): (ALREADY_IN_POOL, template.format(value=v, state=st))
+                for r, v, st in zip(rows, ids[hit], state[hit])}
+    pool = pool.copy()
+    pool.loc[pool["row"].isin(rows), "status"] = "reject"
+    return _reject_rows(table, refusals, np.sort(rows), decided_by="eligibility"), pool, int(hit.sum())
 
 
 def screen_tape(
@@ -171,6 +213,7 @@ def screen_tape(
     chunksize: int = 100_000,
     on_chunk: Callable[[int], None] | None = None,
     existing: pd.DataFrame | None = None,
+    held: pd.Series | None = None,
 ) -> ScreenResult:
     """Screen every row of ``tape`` and write the outputs (see the module docstring).
 
@@ -185,7 +228,7 @@ def screen_tape(
     out_dir : path-like
         Output folder (created if needed); existing output files are replaced.
     log_path : path-like
-        Decision log to append to.
+        Decision log to append to; checked before anything is written (:func:`scoring.audit.check_appendable`).
     cutoff : date, optional
         Pool cut-off; rows with another ``cutoff_date`` are ``invalid`` (rule ``cutoff_mismatch``).
     chunksize : int, default 100_000
@@ -194,25 +237,49 @@ def screen_tape(
         Called with the number of rows of each chunk done (progress bars).
     existing : DataFrame, optional
         The pool as it stands, for a replenishment: its assets count in the concentration limits (see
-        :func:`scoring.concentration.apply_limits`) but are not screened again.
+        :func:`scoring.concentration.apply_limits`) but are not screened again, and a candidate among
+        them is refused (rule :data:`ALREADY_IN_POOL`).
+    held : Series of str, optional
+        With ``existing``: the state at the cut-off (``in_pool``, ``prepaid``, ``matured``, ``defaulted``,
+        ...) of every contract the pool holds or has held, indexed by ``contract_id``; a candidate among
+        them is refused (rule :data:`ALREADY_IN_POOL`). Default: ``existing["contract_id"]``, ``in_pool``.
 
     Raises
     ------
     TapeError
         If the tape as a whole cannot be read.
+    AuditError
+        If the decision log could not be appended to (checked before any output is written).
+    ValueError
+        If ``held`` is given without ``existing``.
     """
     started = time.perf_counter()
+    if held is not None and existing is None:
+        raise ValueError("screen_tape: held (the contracts a pool holds or has held) needs existing (that pool)")
+    audit.check_appendable(log_path)
     contrib_seconds = 0.0
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     input_digest = audit.file_digest(tape)
     run_id = run_id_for(input_digest, model_ref.digest, policy.sha256, cutoff)
     existing_digest = None
+    held_ids: pd.Series | None = None
     if existing is not None:   # a replenishment: the pool as it stands is an input too
-        existing_digest = hashlib.sha256(pd.util.hash_pandas_object(existing, index=False).to_numpy().tobytes()).hexdigest()
+        digest = hashlib.sha256(pd.util.hash_pandas_object(existing, index=False).to_numpy().tobytes())
+        if held is not None:
+            digest.update(pd.util.hash_pandas_object(held, index=True).to_numpy().tobytes())
+        else:
+            held = pd.Series("in_pool", index=existing["contract_id"].astype(str).to_numpy(), dtype=object)
+        existing_digest = digest.hexdigest()
         run_id = hashlib.sha256(f"{run_id}|{existing_digest}".encode()).hexdigest()[:16]
+        held_ids = pd.Series(held.astype(str).to_numpy(), index=held.index.astype(str).str.strip())
+        held_ids = held_ids[~held_ids.index.duplicated()]
     meta = RunMeta(model_uri=model_ref.uri, model_version=model_ref.version, policy_hash=policy.sha256,
                    run_id=run_id)
+    fallback = pd_basis_fallback(model, policy.decision.pd, model_uri=model_ref.uri,
+                                 policy=policy.source or policy.name)
+    if fallback:
+        log.warning("%s", fallback)
     top_n = policy.reasons.top_n
     schema = decision_schema(top_n)
     remove_stale(out, (".screen-*", ".*.tmp"))  # what runs killed here left (never a live run's)
@@ -223,6 +290,7 @@ def screen_tape(
         parts: list[Path] = []
         pools: list[pd.DataFrame] = []
         counts = {s: 0 for s in STATUSES}
+        already_in_pool = 0
         seen = FirstRows()
         n_rows = 0
         try:
@@ -232,14 +300,18 @@ def screen_tape(
                     res = decide_chunk(chunk, model, policy, meta=meta, row_offset=n_rows, cutoff=cutoff,
                                        seen_ids=seen)
                     pause_point("screen.score")
-                    frame = res.decisions
+                    table, chunk_pool = res.table, res.pool
+                    if held_ids is not None:
+                        table, chunk_pool, refused = _refuse_held(table, chunk_pool, held_ids, policy.language)
+                        already_in_pool += refused
+                    frame = decision_frame(table)
                     check_decisions(frame, top_n, n_rows=len(chunk))
                     for status, c in frame["status"].value_counts().items():
                         counts[str(status)] += int(c)
                     del frame
                     contrib_seconds += res.contrib_seconds
                     parts.append(staging / f"decisions-{len(parts):05d}.arrow")
-                    _write_part(res.table, parts[-1])
+                    _write_part(table, parts[-1])
                     if len(res.contributions):
                         contrib = pa.Table.from_pandas(res.contributions, preserve_index=False)
                         contrib = contrib.replace_schema_metadata(None)
@@ -247,7 +319,7 @@ def screen_tape(
                             contrib_sink = _Sink(pq.ParquetWriter(tmp["contributions.parquet"], contrib.schema),
                                                  tmp["contributions.parquet"])
                         contrib_sink.write(contrib)
-                    pools.append(res.pool)
+                    pools.append(chunk_pool)
                     n_rows += len(chunk)
                     if on_chunk is not None:
                         on_chunk(len(chunk))
@@ -279,6 +351,7 @@ def screen_tape(
             raise TapeError(f"{tape}: {sum(counts.values())} decisions for {n_rows} rows")
 
         dropped_rows = np.array(sorted(drops), dtype="int64")
+        limit_refusals = {row: (d.code, d.message) for row, d in drops.items()}
         written = {s: 0 for s in STATUSES}
         expected_row = 1
         with ThreadPoolExecutor(max_workers=1) as summarizer:
@@ -289,7 +362,7 @@ def screen_tape(
             try:
                 for path in parts:
                     with pa.memory_map(str(path)) as source:
-                        table = _apply_drops(pa.ipc.open_file(source).read_all(), drops, dropped_rows)
+                        table = _reject_rows(pa.ipc.open_file(source).read_all(), limit_refusals, dropped_rows)
                     frame = decision_frame(table)
                     check_decisions(frame, top_n)
                     if len(frame) and int(frame["row"].iat[0]) != expected_row:
@@ -321,7 +394,9 @@ def screen_tape(
                           "digests": digests}
         if existing is not None:
             summary["run"]["existing_pool"] = {"assets": len(existing), "digest": existing_digest,
-                                               "balance": round(float(existing["outstanding_principal"].sum()), 2)}
+                                               "balance": round(float(existing["outstanding_principal"].sum()), 2),
+                                               "held": len(held_ids) if held_ids is not None else 0,
+                                               ALREADY_IN_POOL: already_in_pool}
         write_json(summary, tmp["summary.json"])
         for name in OUTPUT_FILES:
             with open(tmp[name], "rb") as fh:

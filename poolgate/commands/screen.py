@@ -11,7 +11,7 @@ import pandas as pd
 from features.io import count_rows, tape_format
 from poolgate._console import iso_date, print_json, print_table, progress
 from poolgate._mapped import MAPPING_HELP, canonical_copy
-from scoring.audit import DEFAULT_LOG
+from scoring.audit import DEFAULT_LOG, check_appendable
 from scoring.policy import load_policy
 from scoring.registry import DEFAULT_MODEL_URI, load_model
 from scoring.screen import screen_tape
@@ -39,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunksize", type=int, default=100_000, help="rows per chunk (default 100000)")
     p.add_argument("--existing-pool", metavar="DIR",
                    help="replenishment of a revolving deal: a poolgate monitor output whose as-of date is --cutoff; "
-                        "the assets still in that pool count in the concentration limits (never dropped)")
+                        "the assets still in that pool count in the concentration limits (never dropped), and a "
+                        "candidate that pool holds or has held is rejected (rule already_in_pool)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
@@ -67,11 +68,13 @@ def _pool_table(pool: dict[str, Any]) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
-    existing = None
+    check_appendable(args.log)  # before anything is written (the --mapping copy too) or loaded
+    existing = held = None
     if args.existing_pool:
-        from monitoring.replenish import existing_pool
+        from monitoring.replenish import existing_pool, held_contracts
 
         existing = existing_pool(args.existing_pool, cutoff=args.cutoff)
+        held = held_contracts(args.existing_pool, cutoff=args.cutoff)
     policy = load_policy(args.policy)
     loaded = load_model(args.model)
     tape = args.tape
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     with progress(total=total, desc="screen") as bar:
         result = screen_tape(tape, model=loaded.model, model_ref=loaded.ref, policy=policy,
                              out_dir=args.out, log_path=args.log, cutoff=args.cutoff, chunksize=args.chunksize,
-                             on_chunk=bar.update, existing=existing)
+                             on_chunk=bar.update, existing=existing, held=held)
     if args.json:
         print_json({"run_id": result.run_id, "counts": result.counts, "out": str(result.out_dir),
                     "log": str(args.log), "log_hash": result.record["hash"],
@@ -95,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
           "  ".join(f"{k} {v}" for k, v in result.counts.items()))
     print(f"model {loaded.ref.uri} {('version ' + loaded.ref.version) if loaded.ref.version else ''}  "
           f"policy {policy.version} ({policy.sha256[:12]})  concentration drops {s['run']['concentration_drops']}")
+    if "existing_pool" in s["run"]:
+        e = s["run"]["existing_pool"]
+        print(f"existing pool {e['assets']:,} assets, {e['balance']:,.2f} CNY; "
+              f"candidates it holds or has held (rejected, already_in_pool) {e['already_in_pool']}")
     print()
     print_table(_pool_table(s["pool"]))
     for name, rows in s["distributions"].items():

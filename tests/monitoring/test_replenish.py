@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,10 @@ import pytest
 
 from monitoring import monitor
 from monitoring.inputs import MonitorInputError
-from monitoring.replenish import GROUP_COLUMNS, existing_pool
+from monitoring.replenish import GROUP_COLUMNS, existing_pool, held_contracts
 from poolgate.cli import main
 from scoring.concentration import apply_limits
-from scoring.policy import load_policy, parse_policy
+from scoring.policy import default_policy_path, load_policy, parse_policy
 from tests.monitoring.conftest import Sample, deal_dict, make_run, pool_balance, write_deal
 
 
@@ -97,3 +98,50 @@ def test_existing_pool_reads_the_assets_still_in_the_pool(sample: Sample, tmp_pa
     assert runs["plain"] != runs["replenish"]
     assert "existing_pool" not in json.loads((tmp_path / "plain" / "summary.json").read_text())["run"]
     assert load_policy() is not None
+
+
+def test_a_candidate_the_pool_holds_or_has_held_is_not_bought_again(sample: Sample, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    run = make_run(sample, tmp_path / "screen")
+    deal = write_deal(tmp_path / "deal.toml", deal_dict(pool_balance(run)))
+    monitor(str(run), sample.performance, deal, tmp_path / "mon", asof=dt.date(2026, 6, 30),
+            log_path=tmp_path / "log.jsonl", drift=False, track=False)
+    assets = pd.read_parquet(tmp_path / "mon" / "assets.parquet")
+    held = held_contracts(tmp_path / "mon", cutoff=dt.date(2026, 6, 30))
+    assert held.to_dict() == dict(zip(assets["asset_id"], assets["state"]))
+    with pytest.raises(MonitorInputError, match="rule same_date"):
+        held_contracts(tmp_path / "mon", cutoff=dt.date(2026, 7, 31))
+    # the candidates of a later cut-off: a book from the same generator, whose contract ids overlap the
+    # pool's (still in it or gone), as a seller re-offering contracts would
+    from features.synthetic import write_book
+    from models import fit_lease_model
+    from tests.models.book import make_book
+
+    train, y, _ = make_book(1500, seed=21)
+    valid, yv, _ = make_book(600, seed=22)
+    bundle = fit_lease_model(train, y, valid, yv, params={"n_jobs": 1, "n_estimators": 30}).save(tmp_path / "bundle")
+    tape = write_book(tmp_path / "later", 2000, 9, dt.date(2026, 6, 30)).paths["pool"]
+    loose = tmp_path / "policy.toml"  # no binding concentration limit: a 125-row tape cannot meet them
+    loose.write_text(re.sub(r"max_share = [0-9.]+", "max_share = 1.0",
+                            default_policy_path().read_text(encoding="utf-8")), encoding="utf-8")
+    runs = {}
+    for name, extra in (("plain", []), ("replenish", ["--existing-pool", str(tmp_path / "mon")])):
+        code = main(["screen", "--tape", str(tape), "--cutoff", "2026-06-30", "--model", str(bundle), "--policy",
+                     str(loose), "--log", str(tmp_path / "log.jsonl"), "--out", str(tmp_path / name), *extra])
+        assert code == 0
+        runs[name] = pd.read_parquet(tmp_path / name / "decisions.parquet")
+    text = capsys.readouterr().out
+    plain, rep = runs["plain"], runs["replenish"]
+    was = rep["asset_id"].isin(held.index).to_numpy() & (rep["status"] != "invalid").to_numpy()
+    assert (plain.loc[was, "status"] == "admit").any()            # what the bug let in
+    assert (rep.loc[was, "status"] == "reject").all() and (rep.loc[was, "decided_by"] == "eligibility").all()
+    for asset, rules in zip(rep.loc[was, "asset_id"], rep.loc[was, "failed_rules"]):
+        last = json.loads(rules)[-1]
+        assert last["code"] == "already_in_pool" and f"cut-off: {held[asset]})" in last["message"]
+    assert set(held[rep.loc[was, "asset_id"]]) > {"in_pool"}       # gone ones too
+    assert not rep.loc[~was, "failed_rules"].str.contains("already_in_pool").any()
+    summary = json.loads((tmp_path / "replenish" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["run"]["existing_pool"]["already_in_pool"] == int(was.sum())
+    assert summary["run"]["existing_pool"]["held"] == len(held)
+    assert sum(summary["counts"].values()) == len(rep)
+    assert f"(rejected, already_in_pool) {int(was.sum())}" in text

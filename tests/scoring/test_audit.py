@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scoring.audit import GENESIS, AuditError, append, find_run, verify
+from scoring.audit import GENESIS, AuditError, append, check_appendable, find_run, verify
 
 
 def _clock() -> dt.datetime:
@@ -82,3 +82,29 @@ def test_missing_log_and_reserved_keys(tmp_path: Path) -> None:
         append(tmp_path / "x.log", {"seq": 3, "hash": "h"})
     with pytest.raises(AuditError, match=r"no screening run 'zzz'"):
         find_run(_log(tmp_path, 1), "zzz")
+
+
+def test_check_appendable_refuses_what_append_would_and_writes_nothing(tmp_path: Path) -> None:
+    log = _log(tmp_path, 2)
+    before = log.read_bytes()
+    check_appendable(log)                                   # an intact log
+    check_appendable(tmp_path / "new" / "deeper" / "d.log")  # a new log in folders append would create
+    assert log.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["decisions.log"]
+    ordinary = tmp_path / "ordinary.csv"
+    ordinary.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(AuditError, match=r"ordinary.csv: the last line is not a decision-log record"):
+        check_appendable(ordinary)
+    with pytest.raises(AuditError, match=r"ordinary.csv/x.log: cannot be created: .*ordinary.csv is not a folder"):
+        check_appendable(ordinary / "x.log")
+    with pytest.raises(AuditError, match=r": cannot be opened to append to \(Is a directory\)"):
+        check_appendable(tmp_path)
+    log.write_bytes(before[:-25])
+    with pytest.raises(AuditError, match=r"the last line is incomplete"):
+        check_appendable(log)
+    assert log.read_bytes() == before[:-25] and ordinary.read_text(encoding="utf-8") == "a,b\n1,2\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_check_appendable_refuses_a_folder_nothing_can_be_created_in() -> None:
+    with pytest.raises(AuditError, match=r"/proc/nolog/x.log: cannot be created: no file can be created in /proc"):
+        check_appendable("/proc/nolog/x.log")

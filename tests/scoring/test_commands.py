@@ -78,3 +78,18 @@ def test_errors_are_one_line_with_exit_2(uniform_tape: Path, tmp_path: Path, cap
     assert "no such decision log" in capsys.readouterr().err
     assert main(["explain", "--run", "deadbeef", "--log", str(tmp_path / "none.log"), "--asset", "X"]) == 2
     assert "run 'deadbeef': not a folder" in capsys.readouterr().err
+
+
+def test_screen_refuses_an_unusable_log_before_writing_anything(uniform_tape: Path, bundle_dir: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    ordinary = tmp_path / "ordinary.csv"
+    ordinary.write_text("a,b\n1,2\n", encoding="utf-8")
+    for log, what in ((ordinary, "the last line is not a decision-log record"),
+                      (ordinary / "x.log", "cannot be created: " + str(ordinary) + " is not a folder")):
+        rc = main(["screen", "--tape", str(uniform_tape), "--mapping", "native", "--cutoff", "2023-06-30",
+                   "--model", str(bundle_dir), "--log", str(log), "--out", str(tmp_path / "o")])
+        err = capsys.readouterr().err
+        assert rc == 2 and err == f"poolgate screen: error: {log}: {what}" + (
+            "; run `poolgate audit verify`\n" if log == ordinary else "\n")
+        assert not (tmp_path / "o").exists()       # not even the --mapping copy
+    assert ordinary.read_text(encoding="utf-8") == "a,b\n1,2\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from models import LeaseModel
 from scoring import audit
 from scoring.decisions import check_decisions, decide_frame
-from scoring.policy import load_policy
+from scoring.policy import Policy, default_policy_path, load_policy
 from scoring.registry import load_model
 from scoring.screen import OUTPUT_FILES, screen_tape
 from tests.scoring.conftest import candidate_rows
@@ -21,9 +22,9 @@ from tests.scoring.conftest import candidate_rows
 POLICY = load_policy()
 
 
-def _screen(tape: Path, bundle_dir: Path, out: Path, log: Path, **kw: object):
+def _screen(tape: Path, bundle_dir: Path, out: Path, log: Path, policy: Policy = POLICY, **kw: object):
     loaded = load_model(str(bundle_dir))
-    return screen_tape(tape, model=loaded.model, model_ref=loaded.ref, policy=POLICY, out_dir=out,
+    return screen_tape(tape, model=loaded.model, model_ref=loaded.ref, policy=policy, out_dir=out,
                        log_path=log, chunksize=64, **kw)
 
 
@@ -162,3 +163,71 @@ def test_unreadable_tape_is_a_tape_error_and_writes_nothing(bundle_dir: Path, tm
     with pytest.raises(TapeError, match="the tape has a header but no rows"):
         _screen(tape, bundle_dir, tmp_path / "out", tmp_path / "log")
     assert list((tmp_path / "out").iterdir()) == [] and not (tmp_path / "log").exists()
+
+
+@pytest.mark.parametrize("kind", ["ordinary_file", "no_such_folder"])
+def test_a_log_that_cannot_take_the_record_is_refused_before_any_output(
+        tape: Path, bundle_dir: Path, tmp_path: Path, kind: str) -> None:
+    if kind == "ordinary_file":
+        log = tmp_path / "ordinary.csv"
+        log.write_text("a,b\n1,2\n", encoding="utf-8")
+        match = r"ordinary.csv: the last line is not a decision-log record"
+    else:
+        if not Path("/proc/self").is_dir():
+            pytest.skip("needs Linux /proc")
+        log, match = Path("/proc/nolog/x.log"), r"/proc/nolog/x.log: cannot be created"
+    with pytest.raises(audit.AuditError, match=match):
+        _screen(tape, bundle_dir, tmp_path / "out", log)
+    assert not (tmp_path / "out").exists()
+    if kind == "ordinary_file":
+        assert log.read_text(encoding="utf-8") == "a,b\n1,2\n"
+
+
+def _existing(ids: list[str]) -> pd.DataFrame:
+    """A pool as it stands (``monitoring.replenish.existing_pool``): its contracts, group fields, balances."""
+    return pd.DataFrame({"contract_id": ids, "lessee_id": [f"E{i}" for i in range(len(ids))], "province": "P",
+                         "dealer_id": "D", "vehicle_make": "M", "vehicle_condition": "new", "is_nev": False,
+                         "outstanding_principal": 1.0})
+
+
+def test_a_candidate_the_pool_holds_or_has_held_is_rejected_as_ineligible(
+        tape: Path, bundle_dir: Path, tmp_path: Path) -> None:
+    loose = tmp_path / "policy.toml"  # no binding concentration limit: a 300-row tape cannot meet them
+    loose.write_text(re.sub(r"max_share = [0-9.]+", "max_share = 1.0", default_policy_path().read_text("utf-8")),
+                     encoding="utf-8")
+    policy = load_policy(loose)
+    existing = _existing(["E1", "E2"])
+    log = tmp_path / "log"
+    base = _screen(tape, bundle_dir, tmp_path / "base", log, policy, existing=existing, held=pd.Series(dtype=object))
+    before = pd.read_parquet(tmp_path / "base" / "decisions.parquet").set_index("row")
+    admitted = before.index[before["status"] == "admit"]
+    referred = before.index[(before["status"] == "refer") | (before["decided_by"] == "pd_reject")]
+    assert base.summary["run"]["existing_pool"]["already_in_pool"] == 0 and len(admitted) >= 2 and len(referred)
+    hits = {int(admitted[0]): "in_pool", int(admitted[1]): "prepaid", int(referred[0]): "matured"}
+    held = pd.Series(list(hits.values()), index=[" " + before.at[r, "asset_id"] for r in hits])  # ids as written
+    held[before.at[3, "asset_id"]] = "in_pool"          # row 3 breaks the data contract: it stays invalid
+    res = _screen(tape, bundle_dir, tmp_path / "out", log, policy, existing=existing, held=held)
+    after = pd.read_parquet(tmp_path / "out" / "decisions.parquet").set_index("row")
+
+    refused = after.loc[list(hits)]
+    assert (refused["status"] == "reject").all() and (refused["decided_by"] == "eligibility").all()
+    assert (refused["note"] == "").all() and refused["pd"].notna().all() and (refused["reason_1_feature"] != "").all()
+    for row, state in hits.items():
+        last = json.loads(after.at[row, "failed_rules"])[-1]
+        assert last["code"] == "already_in_pool"
+        assert f"contract_id {before.at[row, 'asset_id']} " in last["message"] and f"cut-off: {state})" in last["message"]
+    assert after.at[3, "status"] == "invalid" and "already_in_pool" not in after.at[3, "failed_rules"]
+    others = after.index.difference(list(hits))           # nothing else changed but the run id
+    cols = [c for c in after.columns if c != "run_id"]
+    pd.testing.assert_frame_equal(after.loc[others, cols], before.loc[others, cols])
+    assert sum(res.counts.values()) == 300 and res.counts["admit"] == base.counts["admit"] - 2
+    assert res.summary["run"]["existing_pool"]["already_in_pool"] == 3 and res.record["counts"] == res.counts
+    assert res.summary["counts"] == res.counts and res.run_id != base.run_id
+    # without held, the pool's own contracts are the ones refused (state in_pool)
+    existing = _existing(["E1", before.at[int(admitted[0]), "asset_id"]])
+    plain = _screen(tape, bundle_dir, tmp_path / "plain", log, policy, existing=existing)
+    row = pd.read_parquet(tmp_path / "plain" / "decisions.parquet").set_index("row").loc[int(admitted[0])]
+    assert row["status"] == "reject" and "cut-off: in_pool)" in row["failed_rules"]
+    assert plain.summary["run"]["existing_pool"]["already_in_pool"] == 1
+    with pytest.raises(ValueError, match="held .* needs existing"):
+        _screen(tape, bundle_dir, tmp_path / "x", log, policy, held=held)

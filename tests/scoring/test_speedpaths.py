@@ -17,7 +17,7 @@ from scoring.concentration import Drop
 from scoring.decisions import _json_list, _rule_items, decision_frame, decision_schema
 from scoring.policy import load_policy
 from scoring.reasons import _top_order, reason_codes, reason_text, value_text
-from scoring.screen import _apply_drops
+from scoring.screen import _reject_rows
 
 POLICY = load_policy()
 
@@ -121,7 +121,7 @@ def _decisions(rows: list[int], statuses: list[str]) -> pa.Table:
 def test_concentration_drops_edit_only_the_dropped_rows() -> None:
     table = _decisions([4, 5, 6], ["admit", "admit", "refer"])
     drops = {5: Drop(5, "conc_make", "make BYD would hold 31.0% of the pool balance, above 30%")}
-    out = _apply_drops(table, drops, np.array([5]))
+    out = _reject_rows(table, {r: (d.code, d.message) for r, d in drops.items()}, np.array([5]))
     frame = decision_frame(out)
     assert frame["status"].tolist() == ["admit", "reject", "refer"]
     assert frame["decided_by"].tolist() == ["x", "conc_make", "x"]
@@ -130,7 +130,7 @@ def test_concentration_drops_edit_only_the_dropped_rows() -> None:
     assert out.schema == table.schema
     assert out.drop_columns(["status", "decided_by", "failed_rules"]).equals(
         table.drop_columns(["status", "decided_by", "failed_rules"]))
-    assert _apply_drops(table, drops, np.array([99])) is table
+    assert _reject_rows(table, {99: ("conc_make", "")}, np.array([99])) is table
 
 
 @pytest.mark.parametrize("kind", ["string", "float64", "int64"])
