@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from features.io import count_rows, tape_format
-from poolgate._console import iso_date, print_json, print_table, progress
+from poolgate._console import iso_date, print_json, print_table, progress, whole
 from poolgate._mapped import MAPPING_HELP, canonical_copy
 from scoring.audit import DEFAULT_LOG, check_appendable
 from scoring.policy import load_policy
@@ -25,6 +28,8 @@ DESCRIPTION = ("Decide every row of a candidate pool tape (admit, refer, reject,
 ORDER = 40
 MAPPED_TAPE = "mapped_tape.parquet"
 
+log = logging.getLogger(__name__)
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tape", required=True, help="candidate pool tape (CSV or Parquet)")
@@ -36,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", help="policy TOML (default: the bundled policy, data_samples/policy.toml)")
     p.add_argument("--log", default=DEFAULT_LOG, help=f"decision log to append to (default ./{DEFAULT_LOG})")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--chunksize", type=int, default=100_000, help="rows per chunk (default 100000)")
+    p.add_argument("--chunksize", type=whole(1), default=100_000, help="rows per chunk (default 100000)")
     p.add_argument("--existing-pool", metavar="DIR",
                    help="replenishment of a revolving deal: a poolgate monitor output whose as-of date is --cutoff; "
                         "the assets still in that pool count in the concentration limits (never dropped), and a "
@@ -67,6 +72,22 @@ def _pool_table(pool: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"pool": [labels[k] for k in labels], "value": [show(k, pool.get(k)) for k in labels]})
 
 
+def _say_if_every_row_is_invalid(counts: dict[str, int], decisions: Path, tape: str) -> None:
+    """One warning on stderr when no row passed the data contract: most often the tape as a whole does not
+    fit (a column missing, another cut-off), which a count of ``invalid`` alone does not say."""
+    rows = sum(counts.values())
+    if not rows or counts.get("invalid", 0) < rows:
+        return
+    reasons = pd.read_parquet(decisions, columns=["invalid_reasons"])["invalid_reasons"]
+    found: Counter[tuple[str, str]] = Counter()
+    for text in reasons:
+        found.update({(r["column"], r["message"]) for r in json.loads(text)})
+    top = "; ".join(f"{column}: {message} ({n:,} rows)" for (column, message), n in found.most_common(3))
+    log.warning("every row (%s) failed the data contract; the most frequent reasons: %s. A reason every row "
+                "shares is a fault of the tape as a whole (a missing column, another cut-off): `poolgate validate "
+                "--tape %s` lists every problem", f"{rows:,}", top, tape)
+
+
 def run(args: argparse.Namespace) -> int:
     check_appendable(args.log)  # before anything is written (the --mapping copy too) or loaded
     existing = held = None
@@ -87,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         result = screen_tape(tape, model=loaded.model, model_ref=loaded.ref, policy=policy,
                              out_dir=args.out, log_path=args.log, cutoff=args.cutoff, chunksize=args.chunksize,
                              on_chunk=bar.update, existing=existing, held=held)
+    _say_if_every_row_is_invalid(result.counts, Path(result.out_dir) / "decisions.parquet",
+                                 args.tape + (f" --mapping {args.mapping}" if args.mapping else ""))
     if args.json:
         print_json({"run_id": result.run_id, "counts": result.counts, "out": str(result.out_dir),
                     "log": str(args.log), "log_hash": result.record["hash"],

@@ -93,3 +93,28 @@ def test_screen_refuses_an_unusable_log_before_writing_anything(uniform_tape: Pa
             "; run `poolgate audit verify`\n" if log == ordinary else "\n")
         assert not (tmp_path / "o").exists()       # not even the --mapping copy
     assert ordinary.read_text(encoding="utf-8") == "a,b\n1,2\n"
+
+
+def test_a_tape_whose_every_row_is_invalid_says_why_on_stderr(uniform_tape: Path, bundle_dir: Path, tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    args = ["screen", "--tape", str(uniform_tape), "--model", str(bundle_dir), "--log", str(tmp_path / "l"),
+            "--out", str(tmp_path / "o"), "--json"]
+    with caplog.at_level(logging.WARNING, logger="poolgate.commands.screen"):
+        assert main([*args, "--cutoff", "2024-06-30"]) == 0  # the tape's rows are cut off at 2023-06-30
+    assert json.loads(capsys.readouterr().out)["counts"]["invalid"] == 200
+    (said,) = [r.getMessage() for r in caplog.records if r.name == "poolgate.commands.screen"]
+    assert said.startswith("every row (200) failed the data contract; the most frequent reasons: cutoff_date: ")
+    assert "(200 rows)" in said and f"`poolgate validate --tape {uniform_tape}` lists every problem" in said
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="poolgate.commands.screen"):
+        assert main([*args, "--cutoff", "2023-06-30"]) == 0
+    assert not [r for r in caplog.records if r.name == "poolgate.commands.screen"]  # not when rows pass
+
+
+def test_a_chunksize_below_one_is_refused_before_any_work(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["screen", "--tape", "t.csv", "--cutoff", "2023-06-30", "--out", "o", "--chunksize", "0"])
+    assert exc.value.code == 2 and "argument --chunksize: must be a whole number >= 1; got 0" in capsys.readouterr().err
