@@ -374,6 +374,7 @@ def fit_and_evaluate(book: pd.DataFrame, performance: pd.DataFrame | TapeBatches
         "rows.validation": len(split.validation),
         "rows.fit": len(fit_records),
         "rows.test": len(test),
+        **_flat("rows.left_out.", split.left_out),
         "vintages.train": ",".join(split.train.vintages),
         "vintages.validation": ",".join(split.validation.vintages),
         "vintages.test": ",".join(split.test.vintages),

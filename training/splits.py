@@ -99,13 +99,18 @@ class SplitPart:
 
 @dataclass(frozen=True)
 class VintageSplit:
-    """Train, validation and test parts plus what was left out and why."""
+    """Train, validation and test parts plus what was left out and why.
+
+    ``left_out`` counts the book's contracts in no part: ``in_excluded_vintages`` (a vintage not yet
+    fully labelled) and ``not_observed_in_kept_vintages`` (a contract whose outcome window is not seen).
+    """
 
     train: SplitPart
     validation: SplitPart
     test: SplitPart
     excluded: dict[str, str] = field(default_factory=dict)
     config: SplitConfig = field(default_factory=SplitConfig)
+    left_out: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
         """Row counts, default rates and vintages of each part (for logging)."""
@@ -116,6 +121,7 @@ class VintageSplit:
             out[f"{name}_default_rate"] = round(float(part.y.mean()), 6) if len(part) else None
             out[f"{name}_vintages"] = f"{part.vintages[0]}..{part.vintages[-1]}" if len(part) else ""
         out["excluded_vintages"] = dict(self.excluded)
+        out["rows_left_out"] = dict(self.left_out)  # contracts of the book in no part, and why
         return out
 
 
@@ -186,7 +192,9 @@ def split_by_vintage(book: pd.DataFrame, labels: pd.DataFrame, config: SplitConf
     share = labelled["observed"].groupby(vintage).mean().sort_index()
     rows = labelled["observed"].groupby(vintage).sum().sort_index()
     full = [v for v in share.index if share[v] >= config.min_observed_share]
-    excluded = {v: f"only {share[v]:.1%} of contracts observed (< {config.min_observed_share:.0%})"
+    contracts = labelled["observed"].groupby(vintage).size()
+    excluded = {v: f"only {share[v]:.1%} of contracts observed ({int(rows[v]):,} of {int(contracts[v]):,}; "
+                   f"< {config.min_observed_share:.0%})"
                 for v in share.index if v not in full}
     total = float(rows[full].sum())
     latest_first = sorted(full, reverse=True)
@@ -205,7 +213,9 @@ def split_by_vintage(book: pd.DataFrame, labels: pd.DataFrame, config: SplitConf
             f"a vintage needs >= {config.min_observed_share:.0%} of its contracts observed; a book spanning a few "
             f"months can be split by month (poolgate train --period month), and one without vintages measured by "
             f"cross-validation (poolgate evaluate)")
+    left_out = {"in_excluded_vintages": int(contracts.drop(full).sum()),
+                "not_observed_in_kept_vintages": int((contracts[full] - rows[full]).sum())}
     return VintageSplit(train=_take(book, labelled, vintage, train),
                         validation=_take(book, labelled, vintage, validation),
                         test=_take(book, labelled, vintage, test),
-                        excluded=excluded, config=config)
+                        excluded=excluded, config=config, left_out=left_out)

@@ -31,8 +31,12 @@ def test_latest_full_vintages_are_test_then_validation_then_train() -> None:
     assert split.validation.vintages == ["2020Q1", "2020Q2"]
     assert split.train.vintages == ["2019Q1", "2019Q2", "2019Q3", "2019Q4"]
     assert set(split.excluded) == {"2021Q1", "2021Q2"}
-    assert "30.0% of contracts observed" in split.excluded["2021Q1"]
+    assert "30.0% of contracts observed (3 of 10; < 95%)" in split.excluded["2021Q1"]
     assert len(split.train) == 40 and split.train.y.sum() == 4
+    # every contract of the book is in a part or counted as left out
+    assert split.left_out == {"in_excluded_vintages": 20, "not_observed_in_kept_vintages": 0}
+    assert len(split.train) + len(split.validation) + len(split.test) + 20 == len(book)
+    assert split.summary()["rows_left_out"] == split.left_out
 
 
 def test_unobserved_rows_are_dropped_and_missing_labels_count_as_unobserved() -> None:
@@ -42,6 +46,7 @@ def test_unobserved_rows_are_dropped_and_missing_labels_count_as_unobserved() ->
     split = split_by_vintage(book, labels, SplitConfig(min_observed_share=0.8))
     assert "C079" not in set(split.test.records["contract_id"])
     assert "C078" not in set(split.test.records["contract_id"])
+    assert split.left_out["not_observed_in_kept_vintages"] == 2
     assert len(split.test.records) == len(split.test.y) == len(split.test.vintage)
 
 

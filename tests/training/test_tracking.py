@@ -43,6 +43,9 @@ def test_run_holds_params_metrics_tags_and_artifacts(logged: RunResult, module_m
     run = client.get_run(logged.run_id)
     assert run.data.params["seed"] == "0" and "model.num_leaves" in run.data.params
     assert run.data.params["split.period"] == "quarter"
+    parts = ("rows.train", "rows.validation", "rows.test", "rows.left_out.in_excluded_vintages",
+             "rows.left_out.not_observed_in_kept_vintages")  # every contract of the book accounted for
+    assert sum(int(run.data.params[k]) for k in parts) == int(run.data.params["rows.book"])
     assert run.data.metrics["auc_oot"] == pytest.approx(logged.metrics["auc_oot"])
     assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?|poolgate==.*", run.data.tags["poolgate.code_version"])
     local = Path(mlflow.artifacts.download_artifacts(run_id=logged.run_id, dst_path=str(module_mlflow_dir / "a")))
