@@ -257,7 +257,10 @@ def monitor(run: str, performance: str | os.PathLike[str], deal_path: str | os.P
     ------
     DealError, MonitorInputError
         On bad input; nothing is written then.
+    AuditError
+        If the decision log could not take the record (checked before anything is read or written).
     """
+    audit.check_appendable(log_path)  # the record is appended last: a log that cannot take it stops the run now
     deal = load_deal(deal_path)
     run_dir = find_run_dir(run, log_path)
     pool = load_pool(run_dir, with_records=drift)

@@ -202,6 +202,20 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(sample: Sample, run_di
     assert not out.exists() and not log.exists()
 
 
+def test_a_log_that_cannot_take_the_record_stops_the_run_before_anything_is_written(
+        sample: Sample, run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deal = write_deal(tmp_path / "deal.toml", deal_dict(pool_balance(run_dir)))
+    ordinary = tmp_path / "ordinary.csv"
+    ordinary.write_text("a,b\n1,2\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = _cli(["--run", str(run_dir), "--performance", str(sample.performance), "--deal", str(deal),
+                 "--asof", "2027-06-30", "--out", str(out), "--log", str(ordinary)])
+    assert code == 2
+    assert capsys.readouterr().err == (f"poolgate monitor: error: {ordinary}: the last line is not a decision-log "
+                                       "record; run `poolgate audit verify`\n")
+    assert not out.exists() and ordinary.read_text(encoding="utf-8") == "a,b\n1,2\n"
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_rows_breaking_the_contract_are_left_out_and_counted(sample: Sample, run_dir: Path, fmt: str) -> None:
     pool = load_pool(run_dir)
