@@ -139,15 +139,18 @@ def read_training_data(tape: str | os.PathLike[str], performance: str | os.PathL
         log.warning("%s: %s", source or tape, refused)
     checked = check_lease_tape(raw)
     problems = checked.problems
-    bad_rows = problems.loc[problems["column"].isin(used), "row"].unique()
-    other_rows = problems.loc[~problems["column"].isin(used), "row"].unique()
+    in_rows = problems[problems["row"] > 0]   # row 0: a problem of the file as a whole (a column it lacks)
+    bad_rows = in_rows.loc[in_rows["column"].isin(used), "row"].unique()
+    other_rows = in_rows.loc[~in_rows["column"].isin(used), "row"].unique()
     drop = pd.Series(raw.index + 1).isin(bad_rows).to_numpy()   # problem rows are 1-based
     kept_with_problems = len(set(other_rows.tolist()) - set(bad_rows.tolist()))
     if len(problems):
         by_rule = problems.groupby(["column", "rule"]).size().to_dict()
-        log.warning("%s: %d problems in %d rows (%s); %d rows left out (a field the model or the split reads "
+        whole = len(problems) - len(in_rows)
+        log.warning("%s: %d problems in %d rows%s (%s); %d rows left out (a field the model or the split reads "
                     "is bad), %d kept (only fields the run does not read are bad); `poolgate validate --tape %s` "
-                    "lists every problem", source or tape, len(problems), len(set(problems["row"])),
+                    "lists every problem", source or tape, len(in_rows), in_rows["row"].nunique(),
+                    f" and {whole} of the file as a whole" if whole else "",
                     ", ".join(f"{c}:{r}={n}" for (c, r), n in by_rule.items()), int(drop.sum()),
                     kept_with_problems, source or tape)
     blanked = {name: int((mask.to_numpy() & ~drop).sum()) for name, mask in sentinels.items()}

@@ -92,3 +92,17 @@ def test_many_distinct_out_of_range_values_are_a_unit_problem_not_sentinels(
     scored = int(pd.to_numeric(contracts["bureau_score"]).notna().sum())
     assert data.out_of_range_as_missing == {} and data.rows_invalid == scored
     assert "not sentinel codes but a unit or mapping problem" in caplog.text
+
+
+def test_a_column_the_run_does_not_read_missing_is_a_problem_of_the_file_not_of_a_row(
+        small_book: Book, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    contracts = _as_text(small_book.contracts.head(50)).drop(columns=["worst_dpd"])  # a status field
+    contracts.loc[0, "financed_amount"] = "lots"
+    tape = tmp_path / "book.csv"
+    contracts.to_csv(tape, index=False)
+    data = read_training_data(tape, None)
+    assert data.rows_read == 50 and data.rows_invalid == 1 and data.rows_with_other_problems == 0
+    assert len(data.book) == 49
+    said = [r.getMessage() for r in caplog.records if "problems in" in r.getMessage()]
+    assert len(said) == 1 and "1 problems in 1 rows and 1 of the file as a whole (" in said[0]
+    assert "1 rows left out (a field the model or the split reads is bad), 0 kept" in said[0]
