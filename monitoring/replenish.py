@@ -13,7 +13,6 @@ with its ``contract_id`` is refused (:func:`held_contracts`; rule ``already_in_p
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from features.contract import check_lease_tape
-from features.io import read_table
+from features.io import read_json_object, read_table
 from monitoring.inputs import MonitorInputError
 
 __all__ = ["GROUP_COLUMNS", "existing_pool", "held_contracts"]
@@ -34,7 +33,7 @@ def _monitor_assets(d: Path, cutoff: dt.date | None) -> tuple[dict[str, Any], pd
     for name in ("summary.json", "assets.parquet"):
         if not (d / name).is_file():
             raise MonitorInputError(f"{d / name}: missing; --existing-pool must be a poolgate monitor output folder")
-    summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+    summary = read_json_object(d / "summary.json", what="the summary of a poolgate monitor run")
     asof = str(summary.get("asof"))
     if cutoff is not None and cutoff.isoformat() != asof:
         raise MonitorInputError(f"{d / 'summary.json'}: asof = {asof!r}: rule same_date (the pool's balances are "

@@ -126,3 +126,13 @@ def test_evaluate_counts_empty_targets_as_unlabelled_not_as_undecodable(caplog: 
     assert said["INFO"] == "t.csv: 2 rows with an empty target, left out of the fit and the measures (n_unlabelled)"
     assert said["WARNING"].startswith("t.csv: 1 cells could not be decoded (left empty); most frequent: score ")
     assert "target_missing" not in said["WARNING"]
+
+
+def test_an_existing_pool_with_a_damaged_summary_is_named(tmp_path: Path) -> None:
+    from monitoring.replenish import held_contracts
+
+    (tmp_path / "summary.json").write_text('{"asof": ', encoding="utf-8")
+    pd.DataFrame({"asset_id": ["A"], "state": ["in_pool"], "balance": [1.0]}).to_parquet(tmp_path / "assets.parquet")
+    with pytest.raises(TapeError, match=r"summary.json: not JSON \(line 1, column 10: Expecting value\); expected the "
+                                        r"summary of a poolgate monitor run"):
+        held_contracts(tmp_path)
