@@ -63,11 +63,13 @@ pg risk-assess --judgments "$S/risk_assessment.toml" --run "$OUT/screen" ${MON[@
 
 echo
 echo "demo outputs:"
-echo "  $OUT/screen/decisions.parquet, decisions.csv, summary.json   one decision per pool row, pool summary"
-echo "  $OUT/decision_log.jsonl                                      hash-chained decision log"
-echo "  $OUT/report.html, $OUT/model_card.html                       auditor documents (open in a browser)"
-echo "  $OUT/monitor/monthly.parquet (.csv), vintages.parquet, assets.parquet, backtest.json, summary.json"
-echo "                                                               the pool's life after the cut-off"
-echo "  $OUT/investor_report.html, $OUT/investor_report.zh.html     monthly investor report (English, Chinese)"
-echo "  $OUT/assessment/assessment.html (.zh.html), assessment.json, weights.csv   product risk assessment (AHP)"
-echo "  mlflow.db, mlruns/                                           MLflow runs and registry (mlflow ui)"
+out() { if [ -n "$2" ]; then printf '  %-64s %s\n' "$1" "$2"; else printf '  %s\n' "$1"; fi; }  # two columns
+out "$OUT/screen/decisions.parquet, decisions.csv, summary.json" "one decision per pool row, pool summary"
+out "$OUT/decision_log.jsonl" "hash-chained decision log"
+out "$OUT/report.html, $OUT/model_card.html" "auditor documents (open in a browser)"
+out "$OUT/monitor/monthly.parquet (.csv), vintages.parquet," ""
+out "  assets.parquet, backtest.json, summary.json" "the pool's life after the cut-off"
+out "$OUT/investor_report.html, investor_report.zh.html" "monthly investor report (English, Chinese)"
+out "$OUT/assessment/assessment.html (.zh.html)," ""
+out "  assessment.json, weights.csv" "product risk assessment (AHP)"
+out "mlflow.db, mlruns/" "MLflow runs and registry (mlflow ui)"
