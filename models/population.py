@@ -1,8 +1,9 @@
 """The training population in a few kilobytes, and a pool's stability against it.
 
 A *population profile* is a JSON-safe summary of the data a model was trained on: for each model
-input, the bins that :func:`training.metrics.psi` would use (cut points at the training deciles,
-with missing values in a bin of their own; one bin per level for categorical inputs) and the share
+input, the bins that :func:`training.metrics.psi` would use (cut points at the training deciles, a
+value that holds a decile's share of the rows in a bin of its own (:func:`bin_edges`), missing values
+in a bin of their own; one bin per level for categorical inputs) and the share
 of training rows in each, plus 101 quantiles of the training PD and score. Training stores it in the
 model bundle's metadata under ``population`` (see :func:`population_profile`), so a report can draw
 the training distributions and compute the population stability index (PSI) of a pool without the
@@ -27,6 +28,7 @@ from features.exceptions import ConfigError
 __all__ = [
     "PSI_ALERT",
     "PSI_WARN",
+    "bin_edges",
     "population_profile",
     "profile_frame",
     "profile_scores",
@@ -44,6 +46,24 @@ def _numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
 
 
+def bin_edges(finite: np.ndarray, n_bins: int = 10) -> np.ndarray:
+    """Cut points of numeric values for a stability index: bin ``i`` holds ``edges[i-1] <= v < edges[i]``.
+
+    The values' ``n_bins``-quantiles, and around every value that holds at least ``1 / n_bins`` of the
+    rows (a mass point) a bin of its own. Quantiles alone merge a mass point with everything above it:
+    a yes/no input that is 5 % yes (new-energy vehicles in a petrol-era book) has nine deciles at 0, so
+    one cut point and one bin, and no shift of it could show (30 % yes in a pool read as PSI 0).
+    """
+    finite = np.asarray(finite, dtype=float)
+    if not finite.size:
+        return np.empty(0)
+    cuts = np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1])
+    values, counts = np.unique(finite, return_counts=True)
+    mass = values[counts >= finite.size / n_bins]
+    above = np.searchsorted(values, mass, side="right")  # the next value up closes the mass point's bin
+    return np.unique(np.concatenate([cuts, mass, values[above[above < values.size]]]))
+
+
 def profile_frame(frame: pd.DataFrame, n_bins: int = 10) -> dict[str, dict[str, Any]]:
     """Bins and shares of every column of ``frame`` (the training population's model inputs).
 
@@ -52,7 +72,7 @@ def profile_frame(frame: pd.DataFrame, n_bins: int = 10) -> dict[str, dict[str, 
     frame : DataFrame
         One row per training contract, one column per model input.
     n_bins : int
-        Quantile bins for numeric columns (fewer when values repeat).
+        Quantile bins for numeric columns (fewer when values repeat; a mass point gets its own, :func:`bin_edges`).
 
     Returns
     -------
@@ -69,8 +89,7 @@ def profile_frame(frame: pd.DataFrame, n_bins: int = 10) -> dict[str, dict[str, 
         if _numeric(s):
             x = s.astype(float)
             finite = x.dropna().to_numpy()
-            edges = (np.unique(np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1])).tolist()
-                     if finite.size else [])
+            edges = bin_edges(finite, n_bins).tolist()
             labels = _numeric_labels(x, edges)
             out[str(col)] = {"kind": "numeric", "edges": [float(e) for e in edges],
                              "shares": _shares(labels)}

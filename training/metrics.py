@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.stats import rankdata
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score, roc_curve
 
+from models.population import bin_edges
 from training.errors import MetricsError
 
 __all__ = [
@@ -196,8 +197,8 @@ def auc_by_group(y: Any, score: Any, groups: Any) -> dict[str, float]:
 def psi(expected: Any, actual: Any, n_bins: int = 10, *, floor: float = 1e-4) -> float:
     """Population stability index of ``actual`` against ``expected`` (e.g. train -> test).
 
-    Numeric values are cut at the quantiles of ``expected`` (missing values form a bin of their
-    own); anything else (text, categories, booleans) uses one bin per level. Bin shares below
+    Numeric values are cut at the quantiles of ``expected``, a value that holds a bin's share of them
+    in a bin of its own (:func:`models.population.bin_edges`; missing values form a bin of their own); anything else (text, categories, booleans) uses one bin per level. Bin shares below
     ``floor`` are raised to it so that an empty bin gives a large but finite index.
 
     Returns
@@ -214,8 +215,7 @@ def psi(expected: Any, actual: Any, n_bins: int = 10, *, floor: float = 1e-4) ->
     if numeric:
         e_num, a_num = e.astype(float), pd.to_numeric(a, errors="coerce").astype(float)
         finite = e_num.dropna().to_numpy()
-        edges: np.ndarray = (np.unique(np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1])) if finite.size
-                             else np.empty(0))
+        edges = bin_edges(finite, n_bins)
 
         def labels(s: pd.Series) -> pd.Series:
             values = s.to_numpy()

@@ -47,3 +47,21 @@ def test_score_quantiles() -> None:
     s = profile_scores(np.linspace(0.01, 0.2, 1001), np.linspace(500, 700, 1001))
     assert s["n"] == 1001 and len(s["pd_quantiles"]) == 101
     assert s["pd_quantiles"][0] == pytest.approx(0.01) and s["score_quantiles"][50] == pytest.approx(600)
+
+
+def test_a_yes_no_input_rare_in_training_keeps_a_bin_for_each_answer() -> None:
+    from models.population import bin_edges
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"is_nev": (rng.random(10_000) < 0.053).astype(float)})  # 5 % new-energy vehicles
+    pool = pd.DataFrame({"is_nev": (rng.random(3_000) < 0.30).astype(float)})     # 30 % in the pool
+    profile = profile_frame(train)
+    assert profile["is_nev"]["edges"] == [0.0, 1.0]  # deciles alone gave [0.0]: one bin, PSI 0
+    row = psi_against_profile(profile, pool).iloc[0]
+    assert row["psi"] == pytest.approx(psi(train["is_nev"], pool["is_nev"]), abs=1e-9)
+    assert row["psi"] > 0.25 and row["level"] == "shift"
+    # a value holding a decile's rows gets its own bin; a continuous input keeps its nine deciles
+    mass = np.r_[np.zeros(9_000), rng.exponential(size=1_000)]
+    bins = np.searchsorted(bin_edges(mass), mass, side="right")
+    assert set(bins[:9_000].tolist()) == {1} and (bins[9_000:] > 1).all()  # the zeros, and only they
+    assert len(bin_edges(rng.normal(size=10_000))) == 9
