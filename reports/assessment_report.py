@@ -54,7 +54,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "matrix_of": "{node}: the group's (AIJ) matrix and every expert's local priorities",
         "meas_intro": "Leaves that name an indicator read it from the run's summary.json and map it onto the "
                       "rating scale through the leaf's thresholds. A difference of at least {d:g} level(s) "
-                      "between the experts' rating and the measured one is a disagreement.",
+                      "between the experts' weighted mean rating (the number, not its rounded level) and the "
+                      "measured rating is a disagreement.",
         "indicator": "indicator", "figure": "measured figure", "thresholds": "thresholds",
         "measured_rating": "measured rating", "difference": "difference", "disagree": "disagree",
         "agree": "agree", "no_indicator": "No leaf names an indicator.",
@@ -100,7 +101,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "gm_diff": "特征向量法与几何平均法之差（最大）",
         "matrix_of": "{node}：群组（AIJ）判断矩阵及各专家的局部优先级",
         "meas_intro": "指定了指标的末级风险从运行结果的 summary.json 读取该指标，并按其阈值映射到评级标度。"
-                      "专家评级与实测评级相差至少 {d:g} 级即视为不一致。",
+                      "专家加权平均评级（按数值，而非取整后的等级）与实测评级相差至少 {d:g} 级即视为不一致。",
         "indicator": "指标", "figure": "实测值", "thresholds": "阈值", "measured_rating": "实测评级",
         "difference": "差异", "disagree": "不一致", "agree": "一致", "no_indicator": "没有末级风险指定指标。",
         "sens_intro": "单一准则的权重变动，其余准则保持相互比例。首要风险（{top}）在该准则权重处于下表区间时保持首位；"

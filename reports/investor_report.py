@@ -37,6 +37,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "class": "class", "rank": "rank", "orig": "original (CNY)", "coupon": "coupon", "current": "balance (CNY)",
         "ce": "credit enhancement", "month": "month", "scheduled": "scheduled (CNY)", "collected": "collected (CNY)",
         "rate": "collection rate", "interest": "interest (CNY)", "principal": "principal (CNY)",
+        "note_factor": "note factor", "paid_interest": "interest paid (CNY)", "paid_principal": "principal paid (CNY)",
         "prepaid": "prepaid (CNY)", "recoveries": "recoveries (CNY)", "bucket": "days past due", "count": "count",
         "share": "share of balance", "dq_chart": "Delinquent balance by bucket, share of the pool balance",
         "loss_chart": "Cumulative net loss and its trigger schedule, share of the cut-off balance",
@@ -69,6 +70,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "class": "档次", "rank": "级别", "orig": "初始本金（元）", "coupon": "票面利率", "current": "当前余额（元）",
         "ce": "信用增级", "month": "月份", "scheduled": "应收（元）", "collected": "实收（元）", "rate": "回收率",
         "interest": "利息回收（元）", "principal": "本金回收（元）", "prepaid": "早偿本金（元）",
+        "note_factor": "证券本金因子", "paid_interest": "支付利息（元）", "paid_principal": "偿付本金（元）",
         "recoveries": "违约回收（元）", "bucket": "逾期天数", "count": "笔数", "share": "余额占比",
         "dq_chart": "各逾期区间余额占资产池余额比例", "loss_chart": "累计净损失率与触发阈值（占起算日余额）",
         "cgd": "累计违约率", "trigger_line": "累计净损失触发线", "cpr_chart": "早偿速度", "smm": "单月早偿率（SMM）",
@@ -165,7 +167,7 @@ def render_investor_report(mon: MonitorOutput, *, language: str = "en") -> str:
             n = last["notes"][cls["name"]]
             rows.append([cls["name"], _RANK_ZH[cls["rank"]] if zh else cls["rank"], cls["balance"], cls["coupon"],
                          n["balance"], n["factor"], n["credit_enhancement"]])
-        sec.add(table(rows, [t["class"], t["rank"], t["orig"], t["coupon"], t["current"], t["factor"], t["ce"]],
+        sec.add(table(rows, [t["class"], t["rank"], t["orig"], t["coupon"], t["current"], t["note_factor"], t["ce"]],
                       kinds=["text", "text", "cny", "pct", "cny", "f4", "pct"]))
         sec.add(figure(line_chart(months, {f"{k}": m[f"class_{k}_factor"] for k in last["notes"]},
                                   title=c["factor_chart"], percent=False), c["factor_chart"]))
@@ -214,13 +216,16 @@ def render_investor_report(mon: MonitorOutput, *, language: str = "en") -> str:
 
         sec = doc.section("waterfall", t["s_wf"])
         r = m.iloc[-1]
-        items = [(t["available"], r["available_funds"]), (t["liq_draw"], r["liquidity_draw"]), (t["fees"], -r["fees_paid"])]
+        def out(v: float) -> float:  # money paid out of the period's funds, as a negative amount (0, not -0)
+            return 0.0 - float(v)
+
+        items = [(t["available"], r["available_funds"]), (t["liq_draw"], r["liquidity_draw"]), (t["fees"], out(r["fees_paid"]))]
         for k in last["notes"]:
-            items.append((f"{t['class']} {k} · {t['interest']}", -r[f"class_{k}_interest"]))
-        items.append((t["liq_repaid"], -r["liquidity_repaid"]))
+            items.append((f"{t['class']} {k} · {t['paid_interest']}", out(r[f"class_{k}_interest"])))
+        items.append((t["liq_repaid"], out(r["liquidity_repaid"])))
         for k in last["notes"]:
-            items.append((f"{t['class']} {k} · {t['principal']}", -r[f"class_{k}_principal"]))
-        items += [(t["turbo"], -r["turbo_principal"]), (t["excess"], -r["excess_released"])]
+            items.append((f"{t['class']} {k} · {t['paid_principal']}", out(r[f"class_{k}_principal"])))
+        items += [(t["turbo"], out(r["turbo_principal"])), (t["excess"], out(r["excess_released"]))]
         sec.add(table([[a, b] for a, b in items], [t["item"], t["amount"]], kinds=["text", "cny"]))
 
         sec = doc.section("triggers", t["s_trig"])

@@ -54,7 +54,7 @@ def _finish(ax: object, title: str, ylabel: str, percent: bool) -> None:
 
     _style(ax)
     if percent:
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))  # type: ignore[attr-defined]
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))  # type: ignore[attr-defined]  # as the ticks need
     ax.set_ylabel(ylabel, fontsize=8.5)  # type: ignore[attr-defined]
     if title:
         ax.set_title(title, fontsize=10, loc="left")  # type: ignore[attr-defined]

@@ -251,8 +251,12 @@ def _waterfalls(doc: Document, run: RunData, names: _Names, cap: int) -> None:
     d = run.decisions
     sec = doc.section("assets", "Why each referred or rejected asset was not admitted",
                       "From the model's base value (its average log-odds over the training data) each bar adds "
-                      "one input's contribution; the sum is the asset's raw score, which calibration maps to "
-                      "its PD.")
+                      "one input's contribution; the sum is the asset's raw score. With the PD from origination, "
+                      "calibration maps that score to the PD. With the PD at the cut-off (pd = \"remaining\" or "
+                      "\"12m\", the run's pd_basis) the score is the forward band model's log-odds at the cut-off "
+                      "state (a current asset's default hazard in the first month after it; a past-due asset's "
+                      "chance that its delinquency ends in default), and the PD is that hazard rolled forward "
+                      "over the asset's remaining months, so it is not the score's logistic (docs/screening.md).")
     sel = d[d["status"].isin(["refer", "reject"])].sort_values(["pd", "asset_id"], ascending=[False, True],
                                                               na_position="last")
     if run.contributions is None or run.base_value is None:

@@ -24,8 +24,10 @@ def monitored(sample: Sample, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base / "mon"
 
 
-@pytest.mark.parametrize("language, words", [("en", ["Pool and notes", "Triggers", "Back-test"]),
-                                             ("zh", ["资产池与证券概况", "触发事件", "回溯检验"])])
+@pytest.mark.parametrize("language, words", [("en", ["Pool and notes", "Triggers", "Back-test", "note factor",
+                                                    "class A · interest paid (CNY)", "class A · principal paid (CNY)"]),
+                                             ("zh", ["资产池与证券概况", "触发事件", "回溯检验", "证券本金因子",
+                                                     "档次 A · 支付利息（元）", "档次 A · 偿付本金（元）"])])
 def test_report_is_self_contained_and_shows_the_monitor_figures(monitored: Path, language: str,
                                                                 words: list[str]) -> None:
     mon = load_monitor_output(monitored)
@@ -37,6 +39,7 @@ def test_report_is_self_contained_and_shows_the_monitor_figures(monitored: Path,
     assert balance in html
     assert mon.summary["deal"]["sha256"] in html
     assert html.count("data:image/png;base64,") == 6
+    assert not re.search(r">\s*-0(\.0+)?\s*<", html)  # nothing paid is 0, not -0
 
 
 @pytest.mark.skipif(cjk_font() is None, reason="no CJK font installed (fonts-noto-cjk)")
