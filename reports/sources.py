@@ -95,10 +95,8 @@ def _audit(log_path: Path, run_id: str, run_dir: Path, summary: dict[str, Any]) 
         rec = {}
     if rec:
         out["time"], out["log_hash"] = rec.get("time"), rec.get("hash")
-        for name, key in (("decisions.parquet", "decisions_digest"), ("decisions.csv", "decisions_csv_digest"),
-                          ("contributions.parquet", "contributions_digest"), ("summary.json", "summary_digest")):
-            if key in rec and (run_dir / name).exists() and audit.file_digest(run_dir / name) != rec[key]:
-                problems.append(f"{name} differs from the digest in the run's log record")
+        problems += [f"{name} differs from the digest in the run's log record"
+                     for name in audit.changed_files(run_dir, rec)]
     out["audit_ok"] = not problems
     out["audit_message"] = ("; ".join(problems[:3]) if problems
                             else f"{report.records} records, chain intact; files match the run's record")

@@ -36,13 +36,16 @@ from features.pause import pause_point
 __all__ = [
     "DEFAULT_LOG",
     "GENESIS",
+    "RUN_FILE_DIGESTS",
     "AuditError",
     "VerifyReport",
     "append",
+    "changed_files",
     "check_appendable",
     "file_digest",
     "find_run",
     "read_records",
+    "run_files_problems",
     "verify",
 ]
 
@@ -243,6 +246,37 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
         expected_seq = (seq if isinstance(seq, int) else expected_seq) + 1
     report.head = prev
     return report
+
+
+#: The files of a screening run and the key of each one's digest in the run's log record.
+RUN_FILE_DIGESTS = (("decisions.parquet", "decisions_digest"), ("decisions.csv", "decisions_csv_digest"),
+                    ("contributions.parquet", "contributions_digest"), ("summary.json", "summary_digest"))
+
+
+def changed_files(run_dir: str | os.PathLike[str], record: Mapping[str, Any]) -> list[str]:
+    """The files of a screening run whose digest is no longer the one its log ``record`` holds.
+
+    The chain (:func:`verify`) proves the log was not edited; this proves the run's files are the ones
+    the log describes. A file the record has no digest for, or that is gone, is not compared.
+    """
+    d = Path(run_dir)
+    return [name for name, key in RUN_FILE_DIGESTS
+            if key in record and (d / name).is_file() and file_digest(d / name) != record[key]]
+
+
+def run_files_problems(run_dir: str | os.PathLike[str], log_path: str | os.PathLike[str]) -> list[str]:
+    """What is wrong between a screening run's files and its record in the log at ``log_path``: the
+    record missing, or each file changed since (:func:`changed_files`); empty when they agree."""
+    summary = Path(run_dir) / "summary.json"
+    try:
+        run_id = str(json.loads(summary.read_text(encoding="utf-8"))["run"]["run_id"])
+        record = find_run(log_path, run_id)
+    except (OSError, ValueError, KeyError, TypeError):
+        return [f"{summary}: no run id to look up in the decision log"]
+    except AuditError as exc:
+        return [str(exc)]
+    return [f"{Path(run_dir) / name}: differs from the digest the decision log recorded for run {run_id} "
+            "(changed after the run)" for name in changed_files(run_dir, record)]
 
 
 def find_run(path: str | os.PathLike[str], run_id: str) -> dict[str, Any]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+from pathlib import Path
 
 import pandas as pd
 
 from poolgate._console import print_json, print_table
-from scoring.audit import DEFAULT_LOG
+from scoring.audit import DEFAULT_LOG, run_files_problems
 from scoring.lookup import asset_decisions, find_run_dir
 
 NAME = "explain"
@@ -16,8 +18,11 @@ HELP = "print one asset's decision in full: status, rules, reason codes, every c
 DESCRIPTION = ("Print the decision of asset ID (its contract_id) in screening run RUN: status, PD, score, failed "
                "rules, data-contract problems, reason codes and every feature's contribution in log-odds and "
                "score points, relative to the model's base value. RUN is an output folder of `poolgate screen` "
-               "or a run id found in the decision log.")
+               "or a run id found in the decision log. When the decision log is there, a run file changed since "
+               "the run (its digest is not the one the log recorded) is named in a warning.")
 ORDER = 45
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,7 +33,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    found = asset_decisions(find_run_dir(args.run, args.log), args.asset)
+    run_dir = find_run_dir(args.run, args.log)
+    found = asset_decisions(run_dir, args.asset)
+    if Path(args.log).is_file():  # the files must be those the log describes, or the explanation is of something else
+        for problem in run_files_problems(run_dir, args.log):
+            log.warning("%s", problem)
     if args.json:
         print_json({"asset": args.asset, "decisions": [
             {"decision": f.decision, "contributions": f.contributions, "run": f.run} for f in found]})

@@ -118,3 +118,30 @@ def test_a_chunksize_below_one_is_refused_before_any_work(capsys: pytest.Capture
     with pytest.raises(SystemExit) as exc:
         main(["screen", "--tape", "t.csv", "--cutoff", "2023-06-30", "--out", "o", "--chunksize", "0"])
     assert exc.value.code == 2 and "argument --chunksize: must be a whole number >= 1; got 0" in capsys.readouterr().err
+
+
+def test_a_run_file_changed_after_the_run_is_named_by_verify_and_explain(
+        uniform_tape: Path, bundle_dir: Path, tmp_path: Path, loose_policy: Path, caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    log, out = tmp_path / "decisions.log", tmp_path / "run"
+    assert main(["screen", "--tape", str(uniform_tape), "--cutoff", "2023-06-30", "--model", str(bundle_dir),
+                 "--policy", str(loose_policy), "--log", str(log), "--out", str(out), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["audit", "verify", "--log", str(log), "--run", str(out)]) == 0  # files as recorded
+    assert "intact, 1 records" in capsys.readouterr().out
+    dec = pd.read_parquet(out / "decisions.parquet")
+    asset = str(dec["asset_id"].iloc[0])
+    dec.loc[0, "status"] = "admit" if dec.loc[0, "status"] != "admit" else "reject"
+    dec.to_parquet(out / "decisions.parquet", index=False)  # an edit after the run: the log's chain is intact
+    assert main(["audit", "verify", "--log", str(log)]) == 0   # the chain alone cannot see it
+    capsys.readouterr()
+    assert main(["audit", "verify", "--log", str(log), "--run", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert f"{out / 'decisions.parquet'}: differs from the digest the decision log recorded for run " in text
+    assert "decisions.csv" not in text and "TAMPERED or damaged: 1 problems" in text
+    with caplog.at_level(logging.WARNING, logger="poolgate.commands.explain"):
+        assert main(["explain", "--run", str(out), "--log", str(log), "--asset", asset]) == 0
+    said = [r.getMessage() for r in caplog.records if r.name == "poolgate.commands.explain"]
+    assert len(said) == 1 and said[0].startswith(f"{out / 'decisions.parquet'}: differs from the digest")
