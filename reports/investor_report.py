@@ -37,6 +37,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "class": "class", "rank": "rank", "orig": "original (CNY)", "coupon": "coupon", "current": "balance (CNY)",
         "ce": "credit enhancement", "month": "month", "scheduled": "scheduled (CNY)", "collected": "collected (CNY)",
         "rate": "collection rate", "interest": "interest (CNY)", "principal": "principal (CNY)",
+        "last12": "The table shows the last {n} of {total} periods; every period is in monthly.csv.",
         "note_factor": "note factor", "paid_interest": "interest paid (CNY)", "paid_principal": "principal paid (CNY)",
         "prepaid": "prepaid (CNY)", "recoveries": "recoveries (CNY)", "bucket": "days past due", "count": "count",
         "share": "share of balance", "dq_chart": "Delinquent balance by bucket, share of the pool balance",
@@ -70,6 +71,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "class": "档次", "rank": "级别", "orig": "初始本金（元）", "coupon": "票面利率", "current": "当前余额（元）",
         "ce": "信用增级", "month": "月份", "scheduled": "应收（元）", "collected": "实收（元）", "rate": "回收率",
         "interest": "利息回收（元）", "principal": "本金回收（元）", "prepaid": "早偿本金（元）",
+        "last12": "表中为 {total} 个期间中的最近 {n} 个；全部期间见 monthly.csv。",
         "note_factor": "证券本金因子", "paid_interest": "支付利息（元）", "paid_principal": "偿付本金（元）",
         "recoveries": "违约回收（元）", "bucket": "逾期天数", "count": "笔数", "share": "余额占比",
         "dq_chart": "各逾期区间余额占资产池余额比例", "loss_chart": "累计净损失率与触发阈值（占起算日余额）",
@@ -172,7 +174,8 @@ def render_investor_report(mon: MonitorOutput, *, language: str = "en") -> str:
         sec.add(figure(line_chart(months, {f"{k}": m[f"class_{k}_factor"] for k in last["notes"]},
                                   title=c["factor_chart"], percent=False), c["factor_chart"]))
 
-        sec = doc.section("collections", t["s_coll"])
+        shown = t["last12"].format(n=12, total=len(m)) if len(m) > 12 else ""
+        sec = doc.section("collections", t["s_coll"], shown)
         tail = m.tail(12)
         sec.add(table([[r["month"], r["scheduled_amount"], r["collected_amount"], r["collection_rate"],
                         r["interest_collections"], r["principal_collections"], r["prepaid_principal"], r["recoveries"]]
@@ -191,7 +194,7 @@ def render_investor_report(mon: MonitorOutput, *, language: str = "en") -> str:
                        for b, v in dq.items()], [t["bucket"], t["count"], t["current"], t["share"]],
                       kinds=["text", "int", "cny", "pct"]))
 
-        sec = doc.section("losses", t["s_loss"])
+        sec = doc.section("losses", t["s_loss"], shown)
         cnl = next((tr for tr in s["triggers"] if tr["measure"] == "cumulative_net_loss_share"), None)
         dashed = {c["trigger_line"]: m[f"trigger_{cnl['code']}_threshold"]} if cnl else None
         sec.add(figure(line_chart(months, {c["cnl"]: m["cumulative_net_loss_share"],

@@ -40,6 +40,9 @@ def test_report_is_self_contained_and_shows_the_monitor_figures(monitored: Path,
     assert mon.summary["deal"]["sha256"] in html
     assert html.count("data:image/png;base64,") == 6
     assert not re.search(r">\s*-0(\.0+)?\s*<", html)  # nothing paid is 0, not -0
+    periods = len(mon.monthly)
+    shown = {"en": f"The table shows the last 12 of {periods} periods", "zh": f"表中为 {periods} 个期间中的最近 12 个"}
+    assert periods > 12 and html.count(shown[language]) == 2  # collections and losses say they are cut
 
 
 @pytest.mark.skipif(cjk_font() is None, reason="no CJK font installed (fonts-noto-cjk)")
