@@ -234,9 +234,10 @@ class Mapping:
         Raises
         ------
         ConfigError
-            If ``target`` is also one of the mapping's ``[features]`` (the outcome as a model input).
+            If ``target`` is also one of the mapping's ``[features]``, the column of a field, or the id (the
+            outcome as a model input).
         """
-        _check_target_not_input(self.origin or self.name, target, self.features)
+        _check_target_not_input(self.origin or self.name, target, self.features, self.fields, self.id)
         return replace(self, target=target, optional=self.optional - {target})
 
 
@@ -488,7 +489,7 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "<dict>") -> Mappin
         origin=origin,
         description=str(data.get("description", "")),
     )
-    _check_target_not_input(origin, mapping.target, features)
+    _check_target_not_input(origin, mapping.target, features, rules, mapping.id)
     names: dict[str, str] = {}
     for feat in features:
         name = extra_input_name(feat.column)
@@ -522,10 +523,22 @@ def _parse_optional(origin: str, value: Any, mapping: Mapping) -> frozenset[str]
     return frozenset(value)
 
 
-def _check_target_not_input(origin: str, target: str | None, features: Iterable[ExtraFeature]) -> None:
-    if target is not None and any(f.column == target for f in features):
+def _check_target_not_input(origin: str, target: str | None, features: Iterable[ExtraFeature],
+                            fields: Iterable[FieldRule] = (), id_column: str | None = None) -> None:
+    """Refuse a target column that the mapping also reads as an input: an extra feature, the source of a
+    canonical field (every field can feed a model input), or the contract id."""
+    if target is None:
+        return
+    if any(f.column == target for f in features):
         raise ConfigError(f"{origin}: target {target!r} is also listed in [features]; the outcome cannot be a "
                           "model input")
+    field = next((r.field for r in fields if r.column == target), None)
+    if field is not None:
+        raise ConfigError(f"{origin}: target {target!r} is also the column of field {field} in [fields]; the "
+                          "outcome cannot be a model input (name another column, or drop that field's rule)")
+    if id_column is not None and id_column == target:
+        raise ConfigError(f"{origin}: target {target!r} is also the id column; the outcome cannot identify "
+                          "the contracts")
 
 
 def load_mapping(name_or_path: str | os.PathLike[str]) -> Mapping:

@@ -299,6 +299,22 @@ def test_target_override_cannot_name_an_input() -> None:
     assert mapping.with_target("ok2").target == "ok2"
 
 
+def test_a_target_that_feeds_a_field_or_names_the_id_is_refused() -> None:
+    """The outcome as the source of a canonical field is a model input too (a walkthrough's challengers
+    and a registered model reached AUC 1.0 that way)."""
+    data = {"id": "app", "fields": {"vehicle_condition": {"column": "used", "codes": {"1": "used", "0": "new"}},
+                                   "monthly_income": "income"}}
+    mapping = mapping_from_dict(data, origin="m")
+    with pytest.raises(ConfigError, match=r"m: target 'used' is also the column of field vehicle_condition in "
+                                          r"\[fields\]; the outcome cannot be a model input"):
+        mapping.with_target("used")
+    with pytest.raises(ConfigError, match=r"m: target 'app' is also the id column"):
+        mapping.with_target("app")
+    with pytest.raises(ConfigError, match=r"m: target 'income' is also the column of field monthly_income"):
+        mapping_from_dict({**data, "target": "income"}, origin="m")
+    assert mapping.with_target("bad").target == "bad"
+
+
 def test_extras_become_specification_features_named_x_in_snake_case() -> None:
     from features.spec import load_spec, spec_from_dict
 
