@@ -250,13 +250,16 @@ def read_table(path: str | os.PathLike[str], *, columns: list[str] | None = None
 
 def iter_table(
     path: str | os.PathLike[str], *, chunksize: int | None = 200_000, columns: list[str] | None = None,
-    encoding: str = "utf-8",
+    encoding: str = "utf-8", whole_rows: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """Yield a CSV or Parquet file as frames of at most ``chunksize`` rows (all of it if ``None``).
 
     The row index of each chunk continues from the previous one, so ``index`` is the 0-based
     data row number in the file (the CSV header is not counted). ``encoding`` is the CSV's text
-    encoding (a UTF-8 byte-order mark is skipped).
+    encoding (a UTF-8 byte-order mark is skipped). With ``columns``, a CSV row holding more fields
+    than the header loses the extra ones silently (pandas' reader, told to keep some columns only);
+    ``whole_rows`` reads every field and keeps ``columns`` after, so such a row is refused as it is
+    without ``columns`` (a thousands separator left unquoted shifts every later cell of its row).
     """
     p = Path(path)
     fmt = tape_format(p)
@@ -273,20 +276,21 @@ def iter_table(
             start += len(frame)
             yield frame
         return
+    keep = columns if whole_rows and columns is not None else None
     options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""], "encoding": encoding,
-                               "usecols": columns}
+                               "usecols": None if keep is not None else columns}
     try:
         if chunksize is None:
             frame = pd.read_csv(p, **options)
             if len(frame) == 0:
                 raise TapeError(f"{p}: the tape has a header but no rows")
-            yield frame
+            yield _kept(frame, keep, p)
             return
         seen = 0
         with pd.read_csv(p, chunksize=chunksize, **options) as reader:  # closed even if the consumer stops early
             for frame in reader:
                 seen += len(frame)
-                yield frame
+                yield _kept(frame, keep, p)
         if seen == 0:
             raise TapeError(f"{p}: the tape has a header but no rows")
     except UnicodeDecodeError as exc:
@@ -299,6 +303,15 @@ def iter_table(
         if "Usecols" in str(exc) or "usecols" in str(exc):
             raise TapeError(f"{p}: {exc}") from None
         raise
+
+
+def _kept(frame: pd.DataFrame, columns: list[str] | None, path: Path) -> pd.DataFrame:
+    if columns is None:
+        return frame
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise TapeError(f"{path}: columns expected but not found: {missing}")
+    return frame[columns]
 
 
 def tape_columns(path: str | os.PathLike[str], *, encoding: str = "utf-8") -> list[str]:

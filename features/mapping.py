@@ -15,6 +15,7 @@ ABS-EE XML file through a mapping, reading only the columns the mapping uses.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import json
 import math
 import os
@@ -28,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.contract import PROBLEM_COLUMNS, FirstRows, coerce_column, empty_problems, parse_dates
@@ -382,7 +384,7 @@ def _parse_rule(origin: str, name: str, spec: Any) -> FieldRule:
     if date_format is not None:
         if kind != "date":
             raise _fail(origin, where, f"'date_format' applies to date fields only; {name} is {kind}")
-        if not isinstance(date_format, str) or "%" not in date_format:
+        if not isinstance(date_format, str) or "%" not in date_format or not _reads_back(date_format):
             raise _fail(origin, where, f"'date_format' must be a strptime format such as '%m/%Y'; got {date_format!r}")
     codes = spec.get("codes")
     pairs: tuple[tuple[str, str], ...] | None = None
@@ -394,17 +396,44 @@ def _parse_rule(origin: str, name: str, spec: Any) -> FieldRule:
             if allowed is not None and value not in allowed:
                 raise _fail(origin, where, f"code {code!r} maps to {value!r}; {name} must be one of "
                             f"{', '.join(allowed)}")
+            if not _code_value_fits(kind, value):
+                raise _fail(origin, where, f"code {code!r} maps to {value!r}, which is not a {kind} value "
+                            f"({'true or false' if kind == 'bool' else 'a number' if kind in ('int', 'float') else kind})")
         pairs = tuple((_norm_token(c), _norm_token(v) if isinstance(v, bool) else str(v)) for c, v in codes.items())
     born = spec.get("birth_date_format")
     if born is not None:
         if name != "lessee_age":
             raise _fail(origin, where, f"'birth_date_format' applies to lessee_age only; not to {name}")
-        if not isinstance(born, str) or not re.search(r"(?<!%)%[yY]", born.replace("%%", "")):
+        if not isinstance(born, str) or not re.search(r"(?<!%)%[yY]", born.replace("%%", "")) \
+                or not _reads_back(born):
             raise _fail(origin, where, f"'birth_date_format' must be a strptime format with a year (%y or %Y) such "
                         f"as '%d-%m-%y'; got {born!r}")
         if scale is not None or pairs is not None:
             raise _fail(origin, where, "'birth_date_format' cannot be combined with 'scale' or 'codes'")
     return FieldRule(name, column, scale, date_format, pairs, born)
+
+
+def _reads_back(fmt: str) -> bool:
+    """``fmt`` is a strptime format Python can read with (no unknown directive, no stray %): a date written
+    with it reads back."""
+    try:
+        dt.datetime.strptime(dt.datetime(2001, 2, 3).strftime(fmt), fmt)
+    except ValueError:
+        return False
+    return True
+
+
+def _code_value_fits(kind: str, value: Any) -> bool:
+    """A ``codes`` value a field of ``kind`` can hold (checked when the mapping loads, not cell by cell)."""
+    if kind == "bool":
+        return isinstance(value, bool) or str(value).strip().lower() in ("true", "false", "1", "0", "yes", "no")
+    if kind in ("int", "float"):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return False
+        return not isinstance(value, bool)
+    return True
 
 
 def _parse_feature(origin: str, column: str, spec: Any) -> ExtraFeature:
@@ -558,7 +587,12 @@ def load_mapping(name_or_path: str | os.PathLike[str]) -> Mapping:
         if not path.is_file():
             raise ConfigError(f"mapping {text_name!r}: no such file and not a built-in mapping "
                               f"(built-in: {', '.join(BUILTIN_MAPPINGS)})")
-        raw, origin = path.read_text(encoding="utf-8"), str(path)
+        origin = str(path)
+        try:  # a byte-order mark, as some Windows editors write, is not part of the TOML
+            raw = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"mapping {origin}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
+                              "save the mapping file as UTF-8") from None
     try:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
@@ -824,7 +858,10 @@ def tape_columns(path: str | os.PathLike[str]) -> list[str]:
 
 def _header(path: Path, fmt: Format, encoding: str = "utf-8") -> list[str]:
     if fmt == "parquet":
-        return list(pq.ParquetFile(path).schema_arrow.names)
+        try:
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise TapeError(f"{path}: cannot be read as Parquet (the mapping's format, or the file's): {exc}") from None
     try:
         return list(pd.read_csv(path, nrows=0, dtype=str, encoding=encoding).columns)
     except UnicodeDecodeError as exc:
@@ -866,7 +903,7 @@ def iter_mapped(path: str | os.PathLike[str], mapping: Mapping, *,
     else:
         mapping, absent = _resolve_columns(_header(p, fmt, mapping.encoding), mapping, str(p))
         columns = mapping.source_columns()
-        chunks = iter_table(p, chunksize=chunksize, columns=columns, encoding=mapping.encoding)
+        chunks = iter_table(p, chunksize=chunksize, columns=columns, encoding=mapping.encoding, whole_rows=True)
     offset = 0
     pending: MappedTape | None = None
     for frame in chunks:

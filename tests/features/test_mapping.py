@@ -338,3 +338,38 @@ def test_extras_become_specification_features_named_x_in_snake_case() -> None:
     bad["feature"][-1]["inputs"] = ["bureau_score"]
     with pytest.raises(ConfigError, match="a feature from a mapping is named x_... and is its own one input"):
         spec_from_dict(bad)
+
+
+def test_mapping_files_that_python_would_choke_on_are_refused_in_one_line(tmp_path: Path) -> None:
+    """A walkthrough found tracebacks for each of these (UnicodeDecodeError, 'bad directive', ArrowInvalid)."""
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('name = "café"\n[fields]\nfinanced_amount = "Amt"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin.toml: not UTF-8 text \(byte 11: b'\\xe9'\); save the mapping"):
+        load_mapping(latin)
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b'\xef\xbb\xbfid = "Id"\n[fields]\nfinanced_amount = "Amt"\n')  # as some editors save it
+    assert load_mapping(bom).id == "Id"
+    for rule, said in (({"column": "d", "date_format": "%Q-%Y"}, "'date_format' must be a strptime format"),
+                       ({"column": "d", "date_format": "%"}, "'date_format' must be a strptime format")):
+        with pytest.raises(ConfigError, match=said):
+            mapping_from_dict({"fields": {"origination_date": rule}}, origin="m")
+    with pytest.raises(ConfigError, match="'birth_date_format' must be a strptime format with a year"):
+        mapping_from_dict({"fields": {"lessee_age": {"column": "b", "birth_date_format": "%Q-%y"}}}, origin="m")
+    with pytest.raises(ConfigError, match=r"code '0' maps to 'maybe', which is not a bool value \(true or false\)"):
+        mapping_from_dict({"fields": {"has_guarantor": {"column": "g", "codes": {"0": "maybe", "1": True}}}},
+                          origin="m")
+    with pytest.raises(ConfigError, match=r"code '36' maps to 'three years', which is not a int value \(a number\)"):
+        mapping_from_dict({"fields": {"term_months": {"column": "t", "codes": {"36": "three years"}}}}, origin="m")
+    assert mapping_from_dict({"fields": {"term_months": {"column": "t", "codes": {"3Y": 36}}}}, origin="m")
+
+
+def test_a_csv_row_with_more_fields_than_the_header_is_refused_through_a_mapping_too(tmp_path: Path) -> None:
+    tape = tmp_path / "shift.csv"
+    tape.write_text("Id,Amt,Score,Name\n1,25000,700,a\n2,25,000,700,b\n3,30000,650,c\n", encoding="utf-8")
+    mapping = mapping_from_dict({"id": "Id", "fields": {"financed_amount": "Amt", "bureau_score": "Score"}},
+                                origin="m")  # Name is not read: the shifted row used to lose 700 and b silently
+    with pytest.raises(TapeError, match="shift.csv: not a well-formed CSV file: .*Expected 4 fields in line 3, saw 5"):
+        read_mapped(tape, mapping)
+    with pytest.raises(TapeError, match=r"shift.csv: cannot be read as Parquet \(the mapping's format"):
+        read_mapped(tape, mapping_from_dict({"id": "Id", "format": "parquet", "fields": {"financed_amount": "Amt"}},
+                                            origin="m"))
