@@ -628,8 +628,13 @@ class _Problems:
 
 
 def _source_text(values: pd.Series, missing: tuple[str, ...]) -> pd.Series:
-    """Cells as trimmed text (object dtype), with the mapping's missing tokens as None."""
+    """Cells as trimmed text (object dtype), with the mapping's missing tokens as None. A typed date or
+    timestamp column (Parquet) gives its dates as ISO text, an empty one (NaT) as None."""
     drop = set(missing)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        iso = values.dt.strftime("%Y-%m-%d")
+        return pd.Series([None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v
+                          for v in iso.tolist()], index=values.index, dtype=object)
     cells = [None if _is_missing(v) else str(v).strip() for v in values.tolist()]
     return pd.Series([None if c in drop else c for c in cells], index=values.index, dtype=object)
 
@@ -666,7 +671,7 @@ def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problem
         out.add(unknown, rule.column, raw, "code",
                 f"{rule.column} -> {rule.field}: code not in the mapping's table ({', '.join(table)})")
         present = present & ~unknown
-    if rule.date_format is not None:
+    if rule.date_format is not None and not pd.api.types.is_datetime64_any_dtype(raw):  # typed dates need none
         parsed = parse_dates(values, rule.date_format)
         bad = present & parsed.isna().to_numpy()
         out.add(bad, rule.column, raw, "date_format",
@@ -689,7 +694,7 @@ def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problem
 def _age_from_birth_date(rule: FieldRule, raw: pd.Series, text: pd.Series, origination: pd.Series,
                          out: _Problems) -> pd.Series:
     """Whole years from the birth date in ``text`` to ``origination`` (:attr:`FieldRule.birth_date_format`)."""
-    fmt = rule.birth_date_format
+    fmt = "%Y-%m-%d" if pd.api.types.is_datetime64_any_dtype(raw) else rule.birth_date_format  # typed: ISO text
     assert fmt is not None
     born = parse_dates(text, fmt)
     bad = text.notna().to_numpy() & born.isna().to_numpy()

@@ -373,3 +373,17 @@ def test_a_csv_row_with_more_fields_than_the_header_is_refused_through_a_mapping
     with pytest.raises(TapeError, match=r"shift.csv: cannot be read as Parquet \(the mapping's format"):
         read_mapped(tape, mapping_from_dict({"id": "Id", "format": "parquet", "fields": {"financed_amount": "Amt"}},
                                             origin="m"))
+
+
+def test_typed_parquet_dates_read_through_a_mapping_as_their_text_does(tmp_path: Path) -> None:
+    text = pd.DataFrame({"id": ["a", "b", "c"], "opened": ["2024-06-30", "2024-07-01", None]})
+    typed = text.assign(opened=pd.to_datetime(text["opened"]))  # a timestamp column, NaT for the empty cell
+    typed.to_parquet(tmp_path / "typed.parquet", index=False)
+    iso = mapping_from_dict({"id": "id", "fields": {"origination_date": "opened"}}, origin="m")
+    declared = mapping_from_dict({"id": "id", "fields": {"origination_date": {"column": "opened",
+                                                                               "date_format": "%d/%m/%Y"}}}, origin="m")
+    want = apply_mapping(text, iso).records["origination_date"]
+    for mapping in (iso, declared):  # a format declared for a text export does not apply to typed dates
+        got = read_mapped(tmp_path / "typed.parquet", mapping)
+        assert got.problems.empty  # before: every date a 'type' problem ('2024-06-30 00:00:00'), NaT one too
+        pd.testing.assert_series_equal(got.records["origination_date"], want)
