@@ -727,7 +727,9 @@ def _resolve_columns(columns: Iterable[str], mapping: Mapping, source: str) -> t
     required = [c for c in absent if c not in mapping.optional]
     if required:
         hint = ("; it is the target, which a tape must hold (--target names another column)"
-                if required[0] == mapping.target else "; mark it optional = [...] in the mapping if a tape may lack it")
+                if required[0] == mapping.target else
+                "; it is the id column, which a tape must hold (is it the right mapping?)"
+                if required[0] == mapping.id else "; mark it optional = [...] in the mapping if a tape may lack it")
         raise TapeError(f"{where}: column {required[0]!r} named by mapping {label} is not in the tape"
                         + (f" (also absent: {', '.join(required[1:])})" if len(required) > 1 else "") + hint)
     reduced = mapping.without(absent)

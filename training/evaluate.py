@@ -341,7 +341,8 @@ def labelled(tape: MappedTape, what: str) -> tuple[pd.DataFrame, np.ndarray, int
         If the tape has no target column (set ``target`` in the mapping or pass ``--target``).
     """
     if tape.target is None:
-        raise ConfigError(f"{what}: no target; name the default column with target = ... in the mapping "
+        where = f"{what} {tape.source}" if tape.source else what
+        raise ConfigError(f"{where}: no target; name the default column with target = ... in the mapping "
                           "or --target")
     has = tape.target.notna().to_numpy()
     y = tape.target[has].to_numpy(dtype=np.int64)

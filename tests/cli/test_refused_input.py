@@ -98,6 +98,11 @@ def test_a_missing_target_column_is_not_sent_to_the_optional_list(tmp_path: Path
     assert "column 'nosuch'" in line and line.endswith("it is the target, which a tape must hold (--target names "
                                                        "another column)")
     assert "optional" not in line
+    mapping.write_text('id = "app"\ntarget = "bad"\n[fields]\nbureau_score = "score"\n', encoding="utf-8")
+    assert main(["evaluate", "--tape", str(tape), "--mapping", str(mapping)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "column 'app'" in line and line.endswith("it is the id column, which a tape must hold (is it the "
+                                                    "right mapping?)")
 
 
 def test_validate_counts_the_problems_it_leaves_out_as_problems(tmp_path: Path,

@@ -219,8 +219,10 @@ def test_unlabelled_rows_are_counted_and_a_missing_target_fails() -> None:
     assert out["n"] == 290 and out["n_unlabelled"] == 10 and "challengers" not in out
     untargeted = mapping_from_dict({k: v for k, v in MAPPING.items() if k != "target"}, origin="toy")
     no_target = apply_mapping(frame, untargeted)
-    with pytest.raises(ConfigError, match="no target; name the default column"):
+    with pytest.raises(ConfigError, match="^tape: no target; name the default column"):
         evaluate_cv(no_target, config=FAST)
+    with pytest.raises(ConfigError, match="^tape book.csv: no target; name the default column"):
+        evaluate_cv(apply_mapping(frame, untargeted, source="book.csv"), config=FAST)
     with pytest.raises(ConfigError, match="folds must be a whole number >= 2; got 1"):
         EvaluateConfig(folds=1)
 
