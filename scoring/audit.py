@@ -196,8 +196,16 @@ def append(path: str | os.PathLike[str], entry: Mapping[str, Any], *,
         os.close(fd)
 
 
-def read_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
-    """Yield (line number, parsed record or None, raw text) for every line of the log."""
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):  # JSON would keep the last: a line could show one value and hash another
+        raise ValueError(f"a key twice: {sorted({k for k in keys if keys.count(k) > 1})}")
+    return dict(pairs)
+
+
+def read_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield (line number, parsed record or None, raw text) for every line of the log; the text is None
+    for a torn last line (no newline after it). A line that holds a key twice is not a record."""
     p = Path(path)
     if not p.exists():
         raise AuditError(f"{p}: no such decision log")
@@ -210,10 +218,10 @@ def read_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, 
         text = raw.decode("utf-8", errors="replace")
         partial = (not complete) and i == len(lines)
         try:
-            rec = None if partial else json.loads(text)
+            rec = None if partial else json.loads(text, object_pairs_hook=_unique_keys)
         except ValueError:
             rec = None
-        yield i, (rec if isinstance(rec, dict) else None), ("" if partial else text)
+        yield i, (rec if isinstance(rec, dict) else None), (None if partial else text)
 
 
 def verify(path: str | os.PathLike[str]) -> VerifyReport:
@@ -228,7 +236,9 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
     prev, expected_seq = GENESIS, 1
     for line, rec, text in read_records(path):
         if rec is None:
-            what = "incomplete last line (a torn write)" if text == "" else "not a JSON record (edited or corrupted)"
+            what = ("incomplete last line (a torn write)" if text is None
+                    else "blank line (inserted)" if not text.strip()
+                    else "not a JSON record, or a key twice (edited or corrupted)")
             report.problems.append((line, what))
             continue
         report.records += 1

@@ -46,6 +46,18 @@ def test_edited_record_is_reported_with_its_line(tmp_path: Path) -> None:
     assert report.problems == [(2, "record edited: its content does not match its hash")]
 
 
+def test_a_blank_line_and_a_key_twice_are_named_for_what_they_are(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    lines = _lines(log)
+    log.write_text("\n" + "".join(lines), encoding="utf-8")  # was reported as a torn write
+    assert verify(log).problems[0] == (1, "blank line (inserted)")
+    # a key written twice: JSON keeps the last value, which the hash covers, while a reader may see the first
+    twice = lines[1].replace('"admit":1', '"admit":7,"admit":1', 1)
+    assert twice != lines[1]
+    log.write_text("".join([lines[0], twice, *lines[2:]]), encoding="utf-8")
+    assert verify(log).problems[0] == (2, "not a JSON record, or a key twice (edited or corrupted)")
+
+
 def test_deleted_record_is_reported(tmp_path: Path) -> None:
     log = _log(tmp_path)
     lines = _lines(log)
