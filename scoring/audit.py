@@ -44,6 +44,7 @@ __all__ = [
     "check_appendable",
     "file_digest",
     "find_run",
+    "monitor_files_problems",
     "read_records",
     "run_files_problems",
     "verify",
@@ -272,6 +273,22 @@ def changed_files(run_dir: str | os.PathLike[str], record: Mapping[str, Any]) ->
     d = Path(run_dir)
     return [name for name, key in RUN_FILE_DIGESTS
             if key in record and (d / name).is_file() and file_digest(d / name) != record[key]]
+
+
+def monitor_files_problems(folder: str | os.PathLike[str], monitor_id: str,
+                           log_path: str | os.PathLike[str]) -> list[str]:
+    """What is wrong between a ``poolgate monitor`` output folder and its record (``monitor_id``) in the
+    log at ``log_path``: the record missing, or each file whose digest is not the one it holds."""
+    found: dict[str, Any] | None = None
+    for _, rec, _ in read_records(log_path):
+        if rec is not None and rec.get("record") == "monitoring" and rec.get("monitor_id") == monitor_id:
+            found = rec
+    if found is None:
+        return [f"{log_path}: no monitoring record {monitor_id!r} in the decision log"]
+    d = Path(folder)
+    return [f"{d / name}: differs from the digest the decision log recorded for monitor {monitor_id} "
+            "(changed after the run)" for name, digest in dict(found.get("digests") or {}).items()
+            if (d / name).is_file() and file_digest(d / name) != digest]
 
 
 def run_files_problems(run_dir: str | os.PathLike[str], log_path: str | os.PathLike[str]) -> list[str]:

@@ -51,8 +51,9 @@ echo
 echo "== 6. the pool's life: monitor 24 months after the cut-off (waterfall, triggers, back-test), investor reports"
 pg monitor --run "$OUT/screen" --performance "$S/pool_performance.parquet" --deal "$S/deal.toml" --asof 2027-06-30 \
     --log "$OUT/decision_log.jsonl" --out "$OUT/monitor"
-pg investor-report --monitor "$OUT/monitor" --out "$OUT/investor_report.html" --lang en
-pg investor-report --monitor "$OUT/monitor" --out "$OUT/investor_report.zh.html" --lang zh
+pg investor-report --monitor "$OUT/monitor" --log "$OUT/decision_log.jsonl" --out "$OUT/investor_report.html" --lang en
+pg investor-report --monitor "$OUT/monitor" --log "$OUT/decision_log.jsonl" --out "$OUT/investor_report.zh.html" \
+    --lang zh
 pg audit verify --log "$OUT/decision_log.jsonl"
 
 echo

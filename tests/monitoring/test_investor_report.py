@@ -71,3 +71,26 @@ def test_a_folder_that_is_not_a_monitor_output_is_one_line_exit_2(tmp_path: Path
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "summary.json: missing" in err[0]
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_monitor_file_changed_after_the_run_is_named(monitored: Path, tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import logging
+    import shutil
+
+    log = monitored.parent / "log.jsonl"
+    copy = tmp_path / "mon"
+    shutil.copytree(monitored, copy)
+    args = ["investor-report", "--monitor", str(copy), "--out", str(tmp_path / "r.html"), "--log", str(log), "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["log_problems"] == []  # as the monitor wrote and logged them
+    summary = json.loads((copy / "summary.json").read_text(encoding="utf-8"))
+    summary["latest"]["cumulative_net_loss_share"] = 0.00188  # the headline card's figure, edited
+    (copy / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="poolgate.commands.investor_report"):
+        assert main(args) == 0
+    (problem,) = json.loads(capsys.readouterr().out)["log_problems"]
+    assert problem.startswith(f"{copy / 'summary.json'}: differs from the digest the decision log recorded")
+    assert [r.getMessage() for r in caplog.records if r.name == "poolgate.commands.investor_report"] == [problem]
