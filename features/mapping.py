@@ -396,10 +396,13 @@ def _parse_rule(origin: str, name: str, spec: Any) -> FieldRule:
             if allowed is not None and value not in allowed:
                 raise _fail(origin, where, f"code {code!r} maps to {value!r}; {name} must be one of "
                             f"{', '.join(allowed)}")
-            if not _code_value_fits(kind, value):
-                raise _fail(origin, where, f"code {code!r} maps to {value!r}, which is not a {kind} value "
-                            f"({'true or false' if kind == 'bool' else 'a number' if kind in ('int', 'float') else kind})")
         pairs = tuple((_norm_token(c), _norm_token(v) if isinstance(v, bool) else str(v)) for c, v in codes.items())
+        # each value as the cells will decode it (features.contract.coerce_column): checked once, here
+        unfit = coerce_column(pd.Series([v for _, v in pairs], dtype=object), lease_field(name))[1]
+        if unfit.any():
+            code, value = list(codes.items())[int(np.flatnonzero(unfit)[0])]
+            raise _fail(origin, where, f"code {code!r} maps to {value!r}, which is not a {kind} value "
+                        f"({'true or false' if kind == 'bool' else 'a number' if kind in ('int', 'float') else kind})")
     born = spec.get("birth_date_format")
     if born is not None:
         if name != "lessee_age":
@@ -420,19 +423,6 @@ def _reads_back(fmt: str) -> bool:
         dt.datetime.strptime(dt.datetime(2001, 2, 3).strftime(fmt), fmt)
     except ValueError:
         return False
-    return True
-
-
-def _code_value_fits(kind: str, value: Any) -> bool:
-    """A ``codes`` value a field of ``kind`` can hold (checked when the mapping loads, not cell by cell)."""
-    if kind == "bool":
-        return isinstance(value, bool) or str(value).strip().lower() in ("true", "false", "1", "0", "yes", "no")
-    if kind in ("int", "float"):
-        try:
-            float(value)
-        except (TypeError, ValueError):
-            return False
-        return not isinstance(value, bool)
     return True
 
 
@@ -632,9 +622,7 @@ def _source_text(values: pd.Series, missing: tuple[str, ...]) -> pd.Series:
     timestamp column (Parquet) gives its dates as ISO text, an empty one (NaT) as None."""
     drop = set(missing)
     if pd.api.types.is_datetime64_any_dtype(values):
-        iso = values.dt.strftime("%Y-%m-%d")
-        return pd.Series([None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v
-                          for v in iso.tolist()], index=values.index, dtype=object)
+        values = values.dt.strftime("%Y-%m-%d")  # NaT stays missing
     cells = [None if _is_missing(v) else str(v).strip() for v in values.tolist()]
     return pd.Series([None if c in drop else c for c in cells], index=values.index, dtype=object)
 
