@@ -264,31 +264,31 @@ RUN_FILE_DIGESTS = (("decisions.parquet", "decisions_digest"), ("decisions.csv",
                     ("contributions.parquet", "contributions_digest"), ("summary.json", "summary_digest"))
 
 
+def _changed(folder: str | os.PathLike[str], digests: Mapping[str, str]) -> list[str]:
+    """The files of ``folder`` whose digest is no longer the one ``digests`` (file name -> sha256) holds;
+    a file that is gone is not compared."""
+    d = Path(folder)
+    return [name for name, digest in digests.items() if (d / name).is_file() and file_digest(d / name) != digest]
+
+
 def changed_files(run_dir: str | os.PathLike[str], record: Mapping[str, Any]) -> list[str]:
     """The files of a screening run whose digest is no longer the one its log ``record`` holds.
 
     The chain (:func:`verify`) proves the log was not edited; this proves the run's files are the ones
     the log describes. A file the record has no digest for, or that is gone, is not compared.
     """
-    d = Path(run_dir)
-    return [name for name, key in RUN_FILE_DIGESTS
-            if key in record and (d / name).is_file() and file_digest(d / name) != record[key]]
+    return _changed(run_dir, {name: record[key] for name, key in RUN_FILE_DIGESTS if key in record})
 
 
 def monitor_files_problems(folder: str | os.PathLike[str], monitor_id: str,
                            log_path: str | os.PathLike[str]) -> list[str]:
     """What is wrong between a ``poolgate monitor`` output folder and its record (``monitor_id``) in the
     log at ``log_path``: the record missing, or each file whose digest is not the one it holds."""
-    found: dict[str, Any] | None = None
-    for _, rec, _ in read_records(log_path):
-        if rec is not None and rec.get("record") == "monitoring" and rec.get("monitor_id") == monitor_id:
-            found = rec
+    found = _latest(log_path, record="monitoring", monitor_id=monitor_id)
     if found is None:
         return [f"{log_path}: no monitoring record {monitor_id!r} in the decision log"]
-    d = Path(folder)
-    return [f"{d / name}: differs from the digest the decision log recorded for monitor {monitor_id} "
-            "(changed after the run)" for name, digest in dict(found.get("digests") or {}).items()
-            if (d / name).is_file() and file_digest(d / name) != digest]
+    return [f"{Path(folder) / name}: differs from the digest the decision log recorded for monitor {monitor_id} "
+            "(changed after the run)" for name in _changed(folder, dict(found.get("digests") or {}))]
 
 
 def run_files_problems(run_dir: str | os.PathLike[str], log_path: str | os.PathLike[str]) -> list[str]:
@@ -314,10 +314,16 @@ def find_run(path: str | os.PathLike[str], run_id: str) -> dict[str, Any]:
     AuditError
         If the log is missing or holds no record of that run.
     """
-    found: dict[str, Any] | None = None
-    for _, rec, _ in read_records(path):
-        if rec is not None and rec.get("run_id") == run_id:
-            found = rec
+    found = _latest(path, run_id=run_id)
     if found is None:
         raise AuditError(f"{path}: no screening run {run_id!r} in the decision log")
+    return found
+
+
+def _latest(path: str | os.PathLike[str], **match: Any) -> dict[str, Any] | None:
+    """The last record of the log whose keys hold the values of ``match``; None when none does."""
+    found: dict[str, Any] | None = None
+    for _, rec, _ in read_records(path):
+        if rec is not None and all(rec.get(k) == v for k, v in match.items()):
+            found = rec
     return found
