@@ -361,6 +361,10 @@ def test_mapping_files_that_python_would_choke_on_are_refused_in_one_line(tmp_pa
     with pytest.raises(ConfigError, match=r"code '36' maps to 'three years', which is not a int value \(a number\)"):
         mapping_from_dict({"fields": {"term_months": {"column": "t", "codes": {"36": "three years"}}}}, origin="m")
     assert mapping_from_dict({"fields": {"term_months": {"column": "t", "codes": {"3Y": 36}}}}, origin="m")
+    with pytest.raises(ConfigError, match=r"code 'x' maps to '36.5', which is not a int value"):
+        mapping_from_dict({"fields": {"term_months": {"column": "t", "codes": {"x": "36.5"}}}}, origin="m")
+    # the load check is the cells' decoder: a code meaning "empty" is fine, as it is in a cell
+    assert mapping_from_dict({"fields": {"bureau_score": {"column": "s", "codes": {"0": ""}}}}, origin="m")
 
 
 def test_a_csv_row_with_more_fields_than_the_header_is_refused_through_a_mapping_too(tmp_path: Path) -> None:
