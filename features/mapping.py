@@ -496,7 +496,7 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "<dict>") -> Mappin
     if not rules and not features:
         raise _fail(origin, "[fields]", "the mapping maps no canonical field and declares no [features]")
     mapping = Mapping(
-        name=str(data.get("name", origin)),
+        name=_optional_text(origin, data, "name") or origin,
         format=fmt,
         encoding=encoding,
         id=_optional_text(origin, data, "id"),
@@ -506,7 +506,7 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "<dict>") -> Mappin
         fields=rules,
         features=features,
         origin=origin,
-        description=str(data.get("description", "")),
+        description=_optional_text(origin, data, "description") or "",
     )
     _check_target_not_input(origin, mapping.target, features, rules, mapping.id)
     names: dict[str, str] = {}
@@ -588,6 +588,22 @@ def load_mapping(name_or_path: str | os.PathLike[str]) -> Mapping:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"mapping {origin}: not valid TOML: {exc}") from None
     return mapping_from_dict(data, origin=origin)
+
+
+def better_builtin(columns: Iterable[str], mapping: Mapping) -> tuple[str, int, int] | None:
+    """A built-in mapping that reads more of the tape's ``columns`` than ``mapping`` does and at least
+    half of its own: the likely right one for a tape read through the wrong one (a Reg AB II loan tape
+    through ``regab-autolease``). Returns its name, the columns it reads and the columns it names."""
+    have = set(columns)
+    best, most = None, sum(c in have for c in mapping.source_columns())
+    for name in BUILTIN_MAPPINGS:
+        if name == (mapping.origin or mapping.name):
+            continue
+        named = load_mapping(name).with_target(None).source_columns()
+        found = sum(c in have for c in named)
+        if found > most and 2 * found >= len(named):
+            best, most = (name, found, len(named)), found
+    return best
 
 
 # ---------------------------------------------------------------------------------------------

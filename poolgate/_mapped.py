@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 from features.canonical import CanonicalCopy, write_canonical
+from features.exceptions import TapeError
 from features.io import count_rows, tape_format
-from features.mapping import decode_hints, load_mapping
+from features.mapping import Mapping, better_builtin, decode_hints, load_mapping, tape_columns
 from poolgate._console import progress
 
 __all__ = ["MAPPING_HELP", "canonical_copy", "report_absent"]
@@ -25,11 +26,25 @@ MAPPING_HELP = ("read the tape through a mapping: a built-in name (native, regab
                 "mapping TOML file (docs/mappings.md); default: the tape is already canonical")
 
 
-def report_absent(tape: str | os.PathLike[str], mapping_label: str, absent: tuple[str, ...]) -> None:
-    """Name once on stderr the optional columns of the mapping that the tape lacks (they are left out)."""
-    if absent:
-        print(f"{tape}: {len(absent)} column{'s' if len(absent) > 1 else ''} of mapping {mapping_label} not in the "
-              f"tape, left out (optional): {', '.join(absent)}", file=sys.stderr)
+def report_absent(tape: str | os.PathLike[str], mapping_label: str, absent: tuple[str, ...],
+                  mapping: Mapping | None = None) -> None:
+    """Name once on stderr the optional columns of the mapping that the tape lacks (they are left out),
+    and a built-in mapping that reads more of the tape, if one does (:func:`features.mapping.better_builtin`)."""
+    if not absent:
+        return
+    print(f"{tape}: {len(absent)} column{'s' if len(absent) > 1 else ''} of mapping {mapping_label} not in the "
+          f"tape, left out (optional): {', '.join(absent)}", file=sys.stderr)
+    if mapping is None:
+        return
+    try:
+        other = better_builtin(tape_columns(tape), mapping)
+    except TapeError:  # an XML filing has no header to compare
+        return
+    if other is not None:
+        name, found, named = other
+        print(f"  the tape holds {found} of the {named} columns of the built-in mapping {name} and "
+              f"{len(mapping.source_columns()) - len(absent)} of mapping {mapping_label}'s: is it a tape for "
+              f"--mapping {name}?", file=sys.stderr)
 
 
 def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | os.PathLike[str], *,
@@ -48,7 +63,7 @@ def canonical_copy(tape: str | os.PathLike[str], mapping_name: str, dest: str | 
     label = mapping.origin or mapping.name
     print(f"{tape}: {copy.rows} rows read through mapping {label} -> {len(copy.fields)} canonical fields "
           f"({Path(dest).name})", file=sys.stderr)
-    report_absent(tape, label, copy.absent)
+    report_absent(tape, label, copy.absent, mapping)
     if not copy.problems.empty:
         counts = copy.problems.groupby(["column", "rule"], sort=True).size()
         print(f"  cells the mapping could not decode: {len(copy.problems)}", file=sys.stderr)

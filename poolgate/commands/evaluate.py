@@ -79,12 +79,12 @@ def run(args: argparse.Namespace) -> int:
     config = EvaluateConfig(folds=args.folds, num_threads=args.threads)
     label = mapping.origin or mapping.name
     train = read_mapped(args.tape, mapping)
-    report_absent(args.tape, label, train.absent)
+    report_absent(args.tape, label, train.absent, mapping)
     problems = {"train": _decode_summary(train, args.tape)}
     absent = {"train": list(train.absent)}
     if args.test_tape:
         test = read_mapped(args.test_tape, mapping)
-        report_absent(args.test_tape, label, test.absent)
+        report_absent(args.test_tape, label, test.absent, mapping)
         problems["test"] = _decode_summary(test, args.test_tape)
         absent["test"] = list(test.absent)
         only_one = sorted(set(train.absent) ^ set(test.absent))

@@ -236,6 +236,8 @@ def test_repeated_ids_are_reported_after_the_first() -> None:
      r"encoding: applies to CSV tapes only; format is parquet"),
     ({"id": "a", "fields": {"contract_id": "b"}}, r"give the id column once"),
     ({"name": "empty"}, r"maps no canonical field and declares no \[features\]"),
+    ({"name": 5, "fields": {"bureau_score": "s"}}, r"mapping inline: name: must be a non-empty text; got 5"),
+    ({"description": ["a"], "fields": {"bureau_score": "s"}}, r"description: must be a non-empty text; got \['a'\]"),
     ({"features": {"bureau_score": {"kind": "numeric"}}}, r"may not carry a canonical field name"),
     ({"target": "bad", "features": {"bad": {"kind": "numeric"}}}, r"target 'bad' is also listed in \[features\]"),
 ])

@@ -130,6 +130,19 @@ def test_validate_json_names_the_absent_columns_once(tmp_path: Path, capsys: pyt
     assert lines == [expected]
 
 
+def test_a_loan_tape_read_as_leases_is_pointed_to_the_loan_mapping(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from poolgate.cli import main
+
+    path = _regab_extract(tmp_path, ["vehicleModelYear"])
+    main(["validate", "--tape", str(path), "--mapping", "regab-autolease", "--json"])
+    err = capsys.readouterr().err
+    assert ("the tape holds 20 of the 21 columns of the built-in mapping regab-autoloan and 10 of mapping "
+            "regab-autolease's: is it a tape for --mapping regab-autoloan?") in err
+    main(["validate", "--tape", str(path), "--mapping", "regab-autoloan", "--json"])  # the right one: no hint
+    assert "is it a tape for" not in capsys.readouterr().err
+
+
 def test_evaluate_leaves_out_what_only_the_test_tape_lacks(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                           caplog: pytest.LogCaptureFixture) -> None:
     from poolgate.cli import main
