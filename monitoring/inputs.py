@@ -330,7 +330,9 @@ def _read_typed_parquet(p: Path, tape_ids: pd.Index) -> Performance | None:
 
 
 def _check_months(p: Path, ids: np.ndarray, mi: np.ndarray, month_text: Any, id_text: Any) -> None:
-    """Refuse a contract and month repeated, or months out of order within a contract (file order)."""
+    """Refuse a contract and month repeated, months out of order within a contract (file order), or a
+    month missing between two of a contract's rows (a contract in the pool is reported every month until
+    it leaves it; a month without its row would read as the contract gone and its balance as unpaid)."""
     ok = (mi >= 0) & (ids >= 0)
     valid: np.ndarray | None = None if ok.all() else np.flatnonzero(ok)   # None: every row (no index array)
     del ok
@@ -353,6 +355,15 @@ def _check_months(p: Path, ids: np.ndarray, mi: np.ndarray, month_text: Any, id_
         i = int(j if valid is None else valid[j])
         raise MonitorInputError(f"{p}: row {i + 1}, month = {month_text(i)!r}: rule months_in_order "
                                 f"(contract {id_text(i)} has a later month in an earlier row)")
+    gap = (k_id[1:] == k_id[:-1]) & (k_m[1:] > k_m[:-1] + 1)
+    if gap.any():
+        j = _first(gap)
+        i = int(j + 1 if valid is None else valid[j + 1])
+        missing = int(k_m[j]) + 1
+        year, month = divmod(missing, 12)
+        raise MonitorInputError(f"{p}: row {i + 1}, month = {month_text(i)!r}: rule months_contiguous (contract "
+                                f"{id_text(i)} has no row for {year:04d}-{month + 1:02d}, the month before; a contract "
+                                "is reported every month until it leaves the pool)")
 
 
 def periods_between(cutoff: dt.date, asof: dt.date) -> int:

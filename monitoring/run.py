@@ -286,6 +286,10 @@ def monitor(run: str, performance: str | os.PathLike[str], deal_path: str | os.P
     last_no = int(month_no[admitted].max())
     del month_no, admitted
     last_month = (pd.Timestamp(year=last_no // 12, month=last_no % 12 + 1, day=1) + pd.offsets.MonthEnd(0)).date()
+    if asof is not None and asof > last_month:
+        raise MonitorInputError(f"--asof = {asof.isoformat()}: rule within_tape (the performance tape reports the "
+                                f"admitted assets to {last_month.isoformat()}; the figures would stop there while "
+                                f"the outputs said {asof.isoformat()}: give that month or leave --asof out)")
     end = min(asof, last_month) if asof is not None else last_month
     periods = periods_between(deal.cutoff_date, end)
     if periods < 1:

@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     print()
     for t in result["triggers"]:
         state = f"BREACHED in period {t['first_breach_period']} ({t['first_breach_month']})" if t["breached"] else "ok"
-        print(f"trigger {t['code']:<16} {t['measure']:<28} {t['value']:.4g} vs {t['threshold']:.4g}  {state}")
+        value = "n/a" if t["value"] is None else f"{t['value']:.4g}"   # a 3-month average of an empty pool
+        print(f"trigger {t['code']:<16} {t['measure']:<28} {value} vs {t['threshold']:.4g}  {state}")
     print()
     print(f"back-test: {bt['verdict'].upper()}  ({bt['defaults']} defaults, {bt['expected_defaults']:.1f} expected)")
     for r in bt["reasons"]:

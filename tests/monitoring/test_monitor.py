@@ -166,8 +166,10 @@ def test_monitor_writes_every_output_once_and_logs_a_record(sample: Sample, run_
     ("foreign_contract", "row 1, contract_id = 'ZZ9': rule in_run_pool"),
     ("repeated_month", "rule unique_month"),
     ("out_of_order", "rule months_in_order"),
+    ("month_missing", "rule months_contiguous (contract "),
     ("negative_amount", "row 3, amount_paid = "),
     ("asof_before_cutoff", "--asof = 2025-05-31: rule after_cutoff"),
+    ("asof_after_the_tape", "2027-06-30: rule within_tape (the performance tape reports the admitted assets to 2026"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(sample: Sample, run_dir: Path, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str], change: str,
@@ -186,8 +188,14 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(sample: Sample, run_di
     elif change == "out_of_order":
         i = int(np.flatnonzero(perf["contract_id"].duplicated().to_numpy())[0])
         perf.iloc[[i - 1, i]] = perf.iloc[[i, i - 1]].to_numpy()
+    elif change == "month_missing":   # a contract's second row left out: its first and third remain
+        same = perf["contract_id"].to_numpy()
+        i = int(np.flatnonzero((same[1:-1] == same[:-2]) & (same[1:-1] == same[2:]))[0]) + 1
+        perf = perf.drop(index=i).reset_index(drop=True)
     elif change == "negative_amount":
         perf.loc[2, "amount_paid"] = -5.0
+    elif change == "asof_after_the_tape":   # the tape cut a year before --asof
+        perf = perf[pd.to_datetime(perf["month"]) <= "2026-06-30"].reset_index(drop=True)
     elif change == "asof_before_cutoff":
         asof = "2025-05-31"
     deal = write_deal(tmp_path / "deal.toml", data)
@@ -321,3 +329,26 @@ def test_forward_pds_are_backtested_on_the_first_twelve_months(sample: Sample, c
         verdicts[scale] = bt["verdict"]
         assert bt["pd_basis"] == "forward" and bt["horizon_months"] == 12 and bt["periods"] == 12
     assert verdicts[1.0] == "holds" and verdicts[2.0] != "holds"
+
+
+def test_a_trigger_without_a_value_is_printed_as_such(sample: Sample, run_dir: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # recoveries on a defaulted asset reported after the pool paid down: the pool is empty for those
+    # periods, so the 60+ delinquency average over three of them has no value (None in the JSON)
+    pool = load_pool(run_dir)
+    perf = pd.read_parquet(sample.performance)
+    perf["month"] = pd.to_datetime(perf["month"])
+    admitted = perf[perf["contract_id"].astype(str).isin(pool.assets["asset_id"])]
+    last = admitted["month"].max()
+    gone = admitted.groupby("contract_id", observed=True).tail(1)
+    row = gone[gone["status"].astype(str) == "defaulted"].iloc[0]
+    months = pd.date_range(row["month"] + pd.offsets.MonthEnd(1), last + pd.offsets.MonthEnd(4), freq="ME")
+    tail = pd.DataFrame([{**row.to_dict(), "month": m, "amount_due": 0.0, "amount_paid": 0.0,
+                          "charged_off_amount": 0.0, "recovered_amount": 10.0} for m in months])
+    tape = tmp_path / "tail.parquet"
+    pd.concat([perf, tail]).sort_values(["contract_id", "month"], kind="stable").to_parquet(tape, index=False)
+    deal = write_deal(tmp_path / "deal.toml", deal_dict(pool_balance(run_dir)))
+    assert _cli(["--run", str(run_dir), "--performance", str(tape), "--deal", str(deal), "--out",
+                 str(tmp_path / "out"), "--log", str(tmp_path / "log.jsonl")]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("trigger ")]
+    assert any(" n/a vs " in line for line in printed), printed
