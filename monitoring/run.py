@@ -104,7 +104,8 @@ def compute_monitoring(assets: pd.DataFrame, perf: pd.DataFrame, deal: Deal, *, 
         The PD the screening's bands used (``summary.json`` ``run.pd_basis``): ``origination`` (the PD of
         the deal's ``[backtest] horizon_months`` from origination) or a forward PD at the cut-off; for the
         latter the back-test takes the run's 12-month forward PD (``pd_12m``) against the defaults of the
-        first 12 periods, the textbook one-year back-test.
+        first 12 periods, the textbook one-year back-test; every asset counts for the whole window, as the
+        forward PD already allows for prepayment and maturity.
     """
     cutoff_month = int(month_index(np.array([np.datetime64(deal.cutoff_date, "D")]))[0])
     figs = pool_figures(assets, perf, cutoff_month=cutoff_month, periods=periods, default_dpd=deal.default_dpd)
@@ -117,8 +118,10 @@ def compute_monitoring(assets: pd.DataFrame, perf: pd.DataFrame, deal: Deal, *, 
     pd12 = assets["pd_12m"].to_numpy(dtype="float64") if "pd_12m" in assets.columns else None
     if pd_basis != "origination" and pd12 is not None and np.isfinite(pd12).all():
         window = min(periods, 12)
+        # pd_12m already allows for prepayment and maturity (the forward model's competing hazards): every
+        # asset counts for the whole window, not only the months it stayed (that would allow for them twice)
         bt = backtest(pd12, (ev.default_period > 0) & (ev.default_period <= window),
-                      np.minimum(ev.exposure_months, window), deal.backtest, periods=window,
+                      np.full(len(pd12), float(window)), deal.backtest, periods=window,
                       seasoning_months=seasoning, psi=psi, psi_note=psi_note, horizon_months=12, forward=True)
     else:
         bt = backtest(assets["pd"].to_numpy(dtype="float64"), ev.default_period > 0, ev.exposure_months,

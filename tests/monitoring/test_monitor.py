@@ -328,6 +328,8 @@ def test_forward_pds_are_backtested_on_the_first_twelve_months(sample: Sample, c
         bt = compute_monitoring(assets, perf.rows, deal, periods=PERIODS, pd_basis="remaining").backtest
         verdicts[scale] = bt["verdict"]
         assert bt["pd_basis"] == "forward" and bt["horizon_months"] == 12 and bt["periods"] == 12
+        # the forward PD allows for prepayment and maturity already: every asset counts in full
+        assert bt["pool"]["expected_defaults"] == pytest.approx(assets["pd_12m"].sum(), rel=1e-9)
     assert verdicts[1.0] == "holds" and verdicts[2.0] != "holds"
 
 
