@@ -13,7 +13,9 @@ Definitions (period ``t`` = the ``t``-th month-end after the cut-off; balances i
 * the **pool balance** at the end of ``t`` is the outstanding principal of the assets whose row at
   ``t`` is ``current`` and not in default; assets prepaid, matured or defaulted have left;
 * **principal collections** of a row are the fall of its outstanding principal (all of it when it
-  prepays or matures); **interest collections** the rest of ``amount_paid``; **recoveries** the
+  prepays or matures) as far as ``amount_paid`` covers it: a balance that leaves the pool without the
+  cash for it (a payoff below the balance) is a **payoff shortfall**, not a collection, and the
+  waterfall never pays it out; **interest collections** the rest of ``amount_paid``; **recoveries** the
   ``recovered_amount`` (0 when the tape has no such column);
 * **SMM** = prepaid principal / (beginning balance - scheduled principal of the assets that did not
   prepay); **CPR** = 1 - (1 - SMM)^12; the **ABS speed** (the auto-ABS convention, prepayments as a
@@ -172,7 +174,8 @@ def _chunk(acc: _Sums, a_idx: np.ndarray, per: np.ndarray, c: dict[str, np.ndarr
     matured = live & (status == 3)
     default_bal = np.where(default_row, np.where(charged_col > 0, charged_col, np.where(out > 0, out, prev_out)), 0.0)
     charged = charged_col if has_charged else default_bal
-    principal = np.where(prepaid | matured, prev_out, np.where(performing, np.maximum(prev_out - out, 0.0), 0.0))
+    fall = np.where(prepaid | matured, prev_out, np.where(performing, np.maximum(prev_out - out, 0.0), 0.0))
+    principal = np.minimum(fall, np.maximum(paid, 0.0))   # collected in cash: at most what was paid
     counted = ~after_default & ~closed
     interest = np.where(counted, np.maximum(paid - principal, 0.0), 0.0)
 
@@ -180,7 +183,7 @@ def _chunk(acc: _Sums, a_idx: np.ndarray, per: np.ndarray, c: dict[str, np.ndarr
     acc.add("assets", per, None, performing)
     acc.add("wmob", per, out * (mob0[a_idx] + per), performing)
     acc.add("prepaid_principal", per, prev_out, prepaid)
-    acc.add("scheduled_principal", per, np.where(performing | matured, principal, 0.0))
+    acc.add("scheduled_principal", per, np.where(performing | matured, fall, 0.0))
     acc.add("prepayments", per, None, prepaid)
     acc.add("matured", per, None, matured)
     acc.add("defaults", per, None, default_row)
@@ -191,6 +194,7 @@ def _chunk(acc: _Sums, a_idx: np.ndarray, per: np.ndarray, c: dict[str, np.ndarr
     acc.add("collected_amount", per, np.where(counted, paid, 0.0))
     acc.add("interest_collections", per, interest)
     acc.add("principal_collections", per, principal)
+    acc.add("payoff_shortfall", per, fall - principal)
     bucket = _bucket(dpd)
     for b, name in enumerate(BUCKETS):
         mask = performing & (bucket == b)
@@ -315,6 +319,7 @@ def pool_figures(assets: pd.DataFrame, perf: pd.DataFrame, *, cutoff_month: int,
                                      where=m["scheduled_amount"] > 0)
     m.update({
         "interest_collections": acc.get("interest_collections"), "principal_collections": acc.get("principal_collections"),
+        "payoff_shortfall": acc.get("payoff_shortfall"),
         "scheduled_principal": sched, "prepaid_principal": prepaid_principal,
         "prepayments": acc.get("prepayments"), "matured": acc.get("matured"),
         "smm": smm, "cpr": 1.0 - (1.0 - smm) ** 12, "abs_speed": smm / (1.0 + smm * (age_begin - 1.0)),

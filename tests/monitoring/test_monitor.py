@@ -354,3 +354,22 @@ def test_a_trigger_without_a_value_is_printed_as_such(sample: Sample, run_dir: P
                  str(tmp_path / "out"), "--log", str(tmp_path / "log.jsonl")]) == 0
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("trigger ")]
     assert any(" n/a vs " in line for line in printed), printed
+
+
+def test_the_waterfall_pays_out_only_the_cash_collected(computed) -> None:  # type: ignore[no-untyped-def]
+    pool, perf, deal, comp = computed
+    rows = perf.rows.copy()
+    held = rows["contract_id"].astype(str).isin(pool.assets["asset_id"]).to_numpy()
+    i = int(np.flatnonzero(held & (rows["status"].astype(str) == "prepaid").to_numpy())[0])
+    assert rows["contract_id"].iloc[i - 1] == rows["contract_id"].iloc[i]
+    owed = float(rows["outstanding_principal"].iloc[i - 1])
+    rows.loc[rows.index[i], "amount_paid"] = owed - 5_000.0   # paid off 5,000 below its balance
+    m = compute_monitoring(pool.assets, rows, deal, periods=PERIODS).monthly
+    period = int(np.flatnonzero((m["month"] == rows["month"].iloc[i]).to_numpy())[0])
+    for figures in (m, comp.monthly):
+        np.testing.assert_allclose(figures["available_funds"],
+                                   figures["collected_amount"] + figures["recoveries"], rtol=1e-12)
+    assert m["payoff_shortfall"].iloc[period] == pytest.approx(5_000.0)
+    assert m["payoff_shortfall"].drop(index=m.index[period]).eq(comp.monthly["payoff_shortfall"]
+                                                                .drop(index=m.index[period])).all()
+    assert m["pool_balance"].equals(comp.monthly["pool_balance"])   # the asset left the pool all the same
