@@ -165,13 +165,14 @@ def render_investor_report(mon: MonitorOutput, *, language: str = "en") -> str:
             (t["perf"], f"{s['performance']['file']} ({s['performance']['rows']:,})"),
             (t["left_out"], ", ".join(f"{k}: {v}" for k, v in left.items()) or "0")]))
         rows = []
+        priority = [cls["name"] for cls in s["deal"]["classes"]]   # the deal's order of payment, not the keys'
         for cls in s["deal"]["classes"]:
             n = last["notes"][cls["name"]]
             rows.append([cls["name"], _RANK_ZH[cls["rank"]] if zh else cls["rank"], cls["balance"], cls["coupon"],
                          n["balance"], n["factor"], n["credit_enhancement"]])
         sec.add(table(rows, [t["class"], t["rank"], t["orig"], t["coupon"], t["current"], t["note_factor"], t["ce"]],
                       kinds=["text", "text", "cny", "pct", "cny", "f4", "pct"]))
-        sec.add(figure(line_chart(months, {f"{k}": m[f"class_{k}_factor"] for k in last["notes"]},
+        sec.add(figure(line_chart(months, {f"{k}": m[f"class_{k}_factor"] for k in priority},
                                   title=c["factor_chart"], percent=False), c["factor_chart"]))
 
         shown = t["last12"].format(n=12, total=len(m)) if len(m) > 12 else ""
@@ -223,10 +224,10 @@ def render_investor_report(mon: MonitorOutput, *, language: str = "en") -> str:
             return 0.0 - float(v)
 
         items = [(t["available"], r["available_funds"]), (t["liq_draw"], r["liquidity_draw"]), (t["fees"], out(r["fees_paid"]))]
-        for k in last["notes"]:
+        for k in priority:
             items.append((f"{t['class']} {k} · {t['paid_interest']}", out(r[f"class_{k}_interest"])))
         items.append((t["liq_repaid"], out(r["liquidity_repaid"])))
-        for k in last["notes"]:
+        for k in priority:
             items.append((f"{t['class']} {k} · {t['paid_principal']}", out(r[f"class_{k}_principal"])))
         items += [(t["turbo"], out(r["turbo_principal"])), (t["excess"], out(r["excess_released"]))]
         sec.add(table([[a, b] for a, b in items], [t["item"], t["amount"]], kinds=["text", "cny"]))

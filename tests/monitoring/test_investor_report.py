@@ -94,3 +94,16 @@ def test_a_monitor_file_changed_after_the_run_is_named(monitored: Path, tmp_path
     (problem,) = json.loads(capsys.readouterr().out)["log_problems"]
     assert problem.startswith(f"{copy / 'summary.json'}: differs from the digest the decision log recorded")
     assert [r.getMessage() for r in caplog.records if r.name == "poolgate.commands.investor_report"] == [problem]
+
+
+def test_the_classes_are_listed_in_the_deals_order_of_payment(sample: Sample, tmp_path: Path) -> None:
+    run = make_run(sample, tmp_path / "screen")
+    data = deal_dict(pool_balance(run))
+    for cls, name in zip(data["classes"], ("Senior", "Mezz", "Equity"), strict=True):   # alphabetically reversed
+        cls["name"] = name
+    monitor(str(run), sample.performance, write_deal(tmp_path / "deal.toml", data), tmp_path / "mon",
+            log_path=tmp_path / "log.jsonl", drift=False, track=False)
+    html = render_investor_report(load_monitor_output(tmp_path / "mon"))
+    for what in ("interest paid", "principal paid"):
+        at = [html.index(f"class {name} · {what}") for name in ("Senior", "Mezz", "Equity")]
+        assert at == sorted(at), what
