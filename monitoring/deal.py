@@ -210,22 +210,25 @@ def _trigger(file: str, index: int, table: Any, seen: set[str]) -> Trigger:
     action = r.text("action", choices=ACTIONS)
     threshold = r.get("threshold", None)
     schedule_raw = r.get("schedule", None)
+    texts = {lang: r.text(lang) for lang in ("en", "zh")}
+    r.done()   # a misspelt key is named as such, not read as a missing threshold
     if (threshold is None) == (schedule_raw is None):
         raise r.fail("threshold", threshold, "either threshold or schedule = [[last period, threshold], ...]")
+    # a share is a fraction: 1.5 meant as 1.5 % would be a trigger that can never breach
+    high = None if measure == "liquidity_draws" else 1.0
     if threshold is not None:
-        schedule: tuple[tuple[int, float], ...] = ((10**6, r.number("threshold", low=0.0)),)
+        schedule: tuple[tuple[int, float], ...] = ((10**6, r.number("threshold", low=0.0, high=high)),)
     else:
         ok = isinstance(schedule_raw, list) and schedule_raw and all(
             isinstance(s, list) and len(s) == 2 and isinstance(s[0], int) and not isinstance(s[0], bool)
             and s[0] >= 1 and isinstance(s[1], (int, float)) and not isinstance(s[1], bool) and s[1] >= 0
-            for s in schedule_raw)
+            and (high is None or s[1] <= high) for s in schedule_raw)
         periods = [s[0] for s in schedule_raw] if ok else []
         if not ok or periods != sorted(set(periods)):
-            raise r.fail("schedule", schedule_raw, "a list of [last period (months >= 1), threshold >= 0] "
+            bound = "threshold >= 0" if high is None else "threshold from 0 to 1 (a fraction)"
+            raise r.fail("schedule", schedule_raw, f"a list of [last period (months >= 1), {bound}] "
                                                    "with strictly ascending periods")
         schedule = tuple((int(a), float(b)) for a, b in schedule_raw)
-    texts = {lang: r.text(lang) for lang in ("en", "zh")}
-    r.done()
     return Trigger(code, measure, schedule, direction, action, texts)
 
 

@@ -51,6 +51,9 @@ def _bad(**edit: Any) -> dict[str, Any]:
     ({"triggers__0__schedule": [[12, 0.01], [6, 0.02]]}, "strictly ascending periods"),
     ({"triggers__1__schedule": [[12, 0.01]]}, "triggers[1].threshold = 0.015 is invalid; allowed: either threshold"),
     ({"backtest__band_edges": [0.05, 0.01]}, "backtest.band_edges"),
+    ({"triggers__1__threshold": 1.5}, "triggers[1].threshold = 1.5 is invalid; allowed: a number >= 0 and <= 1"),
+    ({"triggers__0__schedule": [[12, 1.5]]}, "threshold from 0 to 1 (a fraction)"),
+    ({"triggers__1__treshold": 0.015}, "triggers[1].treshold = 0.015 is invalid; allowed: known keys: action"),
     ({"cutoff_date": "2025-06-30"}, "cutoff_date = '2025-06-30' is invalid; allowed: a TOML date"),
     ({"principal": "turbo"}, "principal = 'turbo' is invalid"),
 ])
