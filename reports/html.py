@@ -131,7 +131,8 @@ def _cell(value: Any, kind: str) -> str:
 
 
 def table(rows: Iterable[Sequence[Cell]], columns: Sequence[str], *, kinds: Sequence[str] | None = None,
-          caption: str | None = None, numeric: Sequence[bool] | None = None, css: str = "") -> Markup:
+          caption: str | None = None, numeric: Sequence[bool] | None = None, css: str = "",
+          empty: str = "none") -> Markup:
     """A table from rows of cells.
 
     Parameters
@@ -145,6 +146,8 @@ def table(rows: Iterable[Sequence[Cell]], columns: Sequence[str], *, kinds: Sequ
         :func:`fmt` kind per column (default ``"auto"``).
     numeric : sequence of bool, optional
         Right-align these columns (default: columns whose kind is not ``"auto"`` or ``"text"``).
+    empty : str, default "none"
+        The one cell of a table without rows (in the page's language).
     """
     kinds = list(kinds) if kinds is not None else ["auto"] * len(columns)
     right = list(numeric) if numeric is not None else [k not in ("auto", "text") for k in kinds]
@@ -155,7 +158,7 @@ def table(rows: Iterable[Sequence[Cell]], columns: Sequence[str], *, kinds: Sequ
                         for v, k, r in zip(row, kinds, right))
         body.append(f"<tr>{cells}</tr>")
     if not body:
-        body.append(f'<tr><td colspan="{len(columns)}" class="empty">none</td></tr>')
+        body.append(f'<tr><td colspan="{len(columns)}" class="empty">{esc(empty)}</td></tr>')
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return Markup(f'<table class="{esc(css)}">{cap}<thead><tr>{head}</tr></thead>'
                   f'<tbody>{"".join(body)}</tbody></table>')

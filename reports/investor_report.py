@@ -78,7 +78,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cgd": "累计违约率", "trigger_line": "累计净损失触发线", "cpr_chart": "早偿速度", "smm": "单月早偿率（SMM）",
         "abs": "ABS 早偿速度", "vint_chart": "各批次累计违约率（占该批次起算日余额）", "mob": "账龄（月）",
         "factor_chart": "证券本金因子", "item": "项目", "amount": "金额（元）", "available": "可分配资金",
-        "fees": "税费与服务费", "liq_draw": "流动性支持提取", "liq_repaid": "流动性支持偿还",
+        "fees": "服务费与受托管理费", "liq_draw": "流动性支持提取", "liq_repaid": "流动性支持偿还",
         "excess": "超额利差（分配给次级档）", "turbo": "加速清偿本金（触发后）",
         "code": "触发事件", "measure": "指标", "value": "当前值", "threshold": "阈值", "status": "状态",
         "first": "首次触发", "action": "触发后果", "ok": "未触发", "breached": "已触发",
@@ -96,6 +96,12 @@ TEXTS: dict[str, dict[str, str]] = {
 _BUCKET_NAMES = {"current": ("current", "正常"), "1_30": ("1-30", "1-30 天"), "31_60": ("31-60", "31-60 天"),
                  "61_90": ("61-90", "61-90 天"), "91_plus": ("91+", "91 天以上")}
 _RANK_ZH = {"senior": "优先级", "mezzanine": "中间级", "subordinated": "次级"}
+#: The deal file's measure and cover codes in Chinese (``monitoring.deal.MEASURES``, ``liquidity.covers``).
+_MEASURE_ZH = {"cumulative_net_loss_share": "累计净损失率", "cumulative_gross_default_share": "累计违约率",
+               "delinquency_60_plus_3m": "60天以上逾期率（3个月平均）", "delinquency_30_plus_share": "30天以上逾期率",
+               "liquidity_draws": "流动性支持提取期数", "liquidity_outstanding_share": "流动性支持占用比例",
+               "pool_factor": "资产池因子"}
+_COVERS_ZH = {"fees": "费用", "senior_interest": "优先级利息", "mezzanine_interest": "中间级利息"}
 _OUTCOME_ZH = {"consistent": "一致", "pd_too_low": "违约概率偏低", "pd_too_high": "违约概率偏高", "no assets": "无资产"}
 
 
@@ -237,19 +243,22 @@ def render_investor_report(mon: MonitorOutput, *, language: str = "en") -> str:
         for tr in s["triggers"]:
             kind = "int" if tr["measure"] == "liquidity_draws" else "pct"
             state = badge(t["breached"], "bad") if tr["breached"] else badge(t["ok"], "ok")
-            trows.append([tr["code"], tr["measure"], fmt(tr["value"], kind), fmt(tr["threshold"], kind), state,
+            trows.append([tr["code"], _MEASURE_ZH.get(tr["measure"], tr["measure"]) if zh else tr["measure"],
+                          fmt(tr["value"], kind), fmt(tr["threshold"], kind), state,
                           tr["first_breach_month"] or "\u2013", tr["zh" if zh else "en"]])
         sec.add(table(trows, [t["code"], t["measure"], t["value"], t["threshold"], t["status"], t["first"], t["action"]],
                       kinds=["text"] * 7))
 
         sec = doc.section("liquidity", t["s_liq"])
         liq = s["deal"]["liquidity"]
-        sec.add(key_values([(t["provider"], liq["provider"]), (t["covers"], ", ".join(liq["covers"])),
+        covers = "、".join(_COVERS_ZH.get(x, x) for x in liq["covers"]) if zh else ", ".join(liq["covers"])
+        sec.add(key_values([(t["provider"], liq["provider"]), (t["covers"], covers),
                             (t["limit"], fmt(liq["limit"], "cny")), (t["draws"], fmt(last["liquidity_draws"], "int")),
                             (t["outstanding"], fmt(last["liquidity_outstanding"], "cny"))]))
         sec.add(table([[rr["month"], rr["liquidity_draw"], rr["liquidity_repaid"], rr["liquidity_outstanding"]]
                        for _, rr in m[(m["liquidity_draw"] > 0) | (m["liquidity_repaid"] > 0)].iterrows()],
-                      [t["month"], t["liq_draw"], t["liq_repaid"], t["outstanding"]], kinds=["text", "cny", "cny", "cny"]))
+                      [t["month"], t["liq_draw"], t["liq_repaid"], t["outstanding"]], kinds=["text", "cny", "cny", "cny"],
+                      empty="无" if zh else "none"))
 
         sec = doc.section("backtest", t["s_bt"])
         level = {"holds": "ok", "watch": "warn", "retrain": "bad"}[bt["verdict"]]
@@ -258,7 +267,9 @@ def render_investor_report(mon: MonitorOutput, *, language: str = "en") -> str:
         sec.add(Markup("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in reasons) + "</ul>"))
         sec.add(note(bt.get("horizon_zh", bt["horizon"]) if zh else bt["horizon"]))
         bands = bt["bands"]
-        sec.add(table([[g["band"], g["assets"], g["defaults"], g["expected_defaults"], g["jeffreys_watch"]["p_value"],
+        whole = "全部" if zh else "all"
+        sec.add(table([[whole if g is bt["pool"] else g["band"], g["assets"], g["defaults"], g["expected_defaults"],
+                        g["jeffreys_watch"]["p_value"],
                         _OUTCOME_ZH.get(g["jeffreys_watch"]["outcome"], "") if zh else g["jeffreys_watch"]["outcome"]]
                        for g in [*bands, bt["pool"]]],
                       [t["band"], t["assets"], t["observed"], t["expected"], t["jeffreys"], t["outcome"]],

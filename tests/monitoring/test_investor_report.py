@@ -27,7 +27,8 @@ def monitored(sample: Sample, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("language, words", [("en", ["Pool and notes", "Triggers", "Back-test", "note factor",
                                                     "class A · interest paid (CNY)", "class A · principal paid (CNY)"]),
                                              ("zh", ["资产池与证券概况", "触发事件", "回溯检验", "证券本金因子",
-                                                     "档次 A · 支付利息（元）", "档次 A · 偿付本金（元）"])])
+                                                     "档次 A · 支付利息（元）", "档次 A · 偿付本金（元）",
+                                                     "服务费与受托管理费", "累计净损失率", "优先级利息", ">全部<"])])
 def test_report_is_self_contained_and_shows_the_monitor_figures(monitored: Path, language: str,
                                                                 words: list[str]) -> None:
     mon = load_monitor_output(monitored)
@@ -107,3 +108,10 @@ def test_the_classes_are_listed_in_the_deals_order_of_payment(sample: Sample, tm
     for what in ("interest paid", "principal paid"):
         at = [html.index(f"class {name} · {what}") for name in ("Senior", "Mezz", "Equity")]
         assert at == sorted(at), what
+
+
+def test_every_trigger_measure_has_its_chinese_name() -> None:
+    from monitoring.deal import _LIQUIDITY_COVERS, MEASURES
+    from reports.investor_report import _COVERS_ZH, _MEASURE_ZH
+
+    assert set(_MEASURE_ZH) == set(MEASURES) and set(_COVERS_ZH) == set(_LIQUIDITY_COVERS)
