@@ -22,10 +22,10 @@ import pandas as pd
 from features.contract import check_lease_tape
 from features.io import read_json_object, read_table
 from monitoring.inputs import MonitorInputError
+from scoring.concentration import GROUP_COLUMNS
 
 __all__ = ["GROUP_COLUMNS", "existing_pool", "held_contracts"]
 
-GROUP_COLUMNS = ["lessee_id", "province", "dealer_id", "vehicle_make", "vehicle_condition", "is_nev"]
 
 
 def _monitor_assets(d: Path, cutoff: dt.date | None) -> tuple[dict[str, Any], pd.DataFrame]:

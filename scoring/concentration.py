@@ -18,7 +18,7 @@ import pandas as pd
 
 from scoring.policy import ConcentrationLimit, Policy
 
-__all__ = ["Drop", "apply_limits", "limit_values"]
+__all__ = ["GROUP_COLUMNS", "Drop", "apply_limits", "limit_values"]
 
 _EPS = 1e-12  # relative tolerance on shares, so a limit met exactly is not broken by rounding
 _KEY_COLUMN = {"lessee": "lessee_id", "province": "province", "dealer": "dealer_id", "make": "vehicle_make"}
@@ -32,6 +32,9 @@ class Drop:
     code: str
     message: str
 
+
+#: The columns the limits group assets by (an existing pool must hold them; :func:`apply_limits`).
+GROUP_COLUMNS = ("lessee_id", "province", "dealer_id", "vehicle_make", "vehicle_condition", "is_nev")
 
 def _risk_order(pool: pd.DataFrame) -> pd.DataFrame:
     """Admitted assets, riskiest first (pd descending, then asset id, then row)."""
@@ -141,8 +144,7 @@ def apply_limits(pool: pd.DataFrame, policy: Policy, existing: pd.DataFrame | No
         return []
     n_candidates = len(assets)
     if existing is not None and len(existing):
-        cols = ["lessee_id", "province", "dealer_id", "vehicle_make", "vehicle_condition", "is_nev",
-                "outstanding_principal"]
+        cols = [*GROUP_COLUMNS, "outstanding_principal"]
         assets = pd.concat([assets, existing[cols].assign(row=-1)], ignore_index=True)
     fixed = np.arange(len(assets)) >= n_candidates
     balance = assets["outstanding_principal"].to_numpy(dtype="float64")

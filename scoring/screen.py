@@ -51,7 +51,7 @@ from features.staging import make_staging, remove_stale
 from models import LeaseModel
 from scoring import audit
 from scoring._model import pd_basis, pd_basis_fallback
-from scoring.concentration import apply_limits
+from scoring.concentration import GROUP_COLUMNS, apply_limits, limit_values
 from scoring.decide import STATUSES
 from scoring.decisions import (
     DecisionRecordError,
@@ -393,10 +393,18 @@ def screen_tape(
                               1.0 if pd_basis(model, policy.decision.pd) != "origination" else float(model.calibration.b)),
                           "digests": digests}
         if existing is not None:
-            summary["run"]["existing_pool"] = {"assets": len(existing), "digest": existing_digest,
-                                               "balance": round(float(existing["outstanding_principal"].sum()), 2),
-                                               "held": len(held_ids) if held_ids is not None else 0,
-                                               ALREADY_IN_POOL: already_in_pool}
+            # the limits hold on the pool after the purchase: the assets still in it and the candidates admitted
+            cols = ["outstanding_principal", *GROUP_COLUMNS]
+            bought = pool.loc[pool["status"].astype(str) == "admit", cols]
+            combined = pd.concat([bought, existing[cols]], ignore_index=True)
+            summary["run"]["existing_pool"] = {
+                "assets": len(existing), "digest": existing_digest,
+                "balance": round(float(existing["outstanding_principal"].sum()), 2),
+                "held": len(held_ids) if held_ids is not None else 0, ALREADY_IN_POOL: already_in_pool,
+                "after_purchase": {"assets": len(combined),
+                                   "balance": round(float(combined["outstanding_principal"].sum()), 2),
+                                   "concentration": [{**v, "value": round(float(v["value"]), 6)}  # type: ignore[arg-type]
+                                                     for v in limit_values(combined, policy)]}}
         write_json(summary, tmp["summary.json"])
         for name in OUTPUT_FILES:
             with open(tmp[name], "rb") as fh:

@@ -125,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
         e = s["run"]["existing_pool"]
         print(f"existing pool {e['assets']:,} assets, {e['balance']:,.2f} CNY; "
               f"candidates it holds or has held (rejected, already_in_pool) {e['already_in_pool']}")
+        after = e["after_purchase"]
+        print(f"pool after the purchase {after['assets']:,} assets, {after['balance']:,.2f} CNY: the concentration "
+              "limits below are measured on it (the tables above are of the candidates)")
     print()
     print_table(_pool_table(s["pool"]))
     for name, rows in s["distributions"].items():
@@ -135,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
         frame["share"] = frame["share"].map(lambda v: f"{v:.1%}")
         frame["balance"] = frame["balance"].map(lambda v: f"{v:,.0f}")
         print_table(frame, max_rows=10)
-    print("\nconcentration limits")
-    conc = pd.DataFrame(s["concentration"])
+    print("\nconcentration limits" + (" (the pool after the purchase)" if "existing_pool" in s["run"] else ""))
+    conc = pd.DataFrame(s["run"]["existing_pool"]["after_purchase"]["concentration"] if "existing_pool" in s["run"]
+                        else s["concentration"])
     if not conc.empty:
         conc["max_share"] = conc["max_share"].map(lambda v: f"{v:.2%}")
         conc["value"] = conc["value"].map(lambda v: f"{v:.2%}")

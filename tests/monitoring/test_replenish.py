@@ -95,6 +95,17 @@ def test_existing_pool_reads_the_assets_still_in_the_pool(sample: Sample, tmp_pa
         runs[name] = json.loads(capsys.readouterr().out)["run_id"]
     summary = json.loads((tmp_path / "replenish" / "summary.json").read_text(encoding="utf-8"))
     assert summary["run"]["existing_pool"]["assets"] == len(pool)
+    # the limits are reported on the pool after the purchase: the assets still in it and those admitted
+    decisions = pd.read_parquet(tmp_path / "replenish" / "decisions.parquet")
+    bought = cands.set_index("contract_id").loc[decisions.loc[decisions["status"] == "admit", "asset_id"]]
+    after = summary["run"]["existing_pool"]["after_purchase"]
+    assert after["assets"] == len(pool) + len(bought)
+    assert after["balance"] == pytest.approx(pool["outstanding_principal"].sum() + bought["outstanding_principal"].sum())
+    combined = pd.concat([pool[["province", "outstanding_principal"]],
+                          bought[["province", "outstanding_principal"]]])
+    shares = combined.groupby("province")["outstanding_principal"].sum() / combined["outstanding_principal"].sum()
+    province = next(c for c in after["concentration"] if c["group"] == "province")
+    assert province["value"] == pytest.approx(shares.max(), abs=1e-6) and province["largest"] == shares.idxmax()
     assert runs["plain"] != runs["replenish"]
     assert "existing_pool" not in json.loads((tmp_path / "plain" / "summary.json").read_text())["run"]
     assert load_policy() is not None
