@@ -164,9 +164,11 @@ def coerce_column(values: pd.Series, field: Field) -> tuple[pd.Series, np.ndarra
         num = num.where(np.isfinite(num.to_numpy()))  # "inf", or 400 digits that overflow a float: not a number
         bad = present & num.isna().to_numpy()
         if field.kind == "int":
-            frac = num.notna().to_numpy() & (np.abs(num.to_numpy() - np.round(num.to_numpy())) > 1e-9)
-            bad |= frac
-            num = num.where(~frac)
+            v = num.to_numpy()
+            # a fraction, or a whole number no 64-bit integer holds (1e19): not a count
+            wrong = num.notna().to_numpy() & ((np.abs(v - np.round(v)) > 1e-9) | ~(np.abs(v) < 2.0**63))
+            bad |= wrong
+            num = num.where(~wrong)
             return num.round().astype("Int64"), bad
         return num, bad
     if field.kind == "bool":
@@ -195,6 +197,8 @@ def parse_dates(text: pd.Series, fmt: str) -> pd.Series:
 
 def _in_ns_range(parsed: pd.Series) -> pd.Series:
     # a date pandas cannot hold in nanoseconds (before 1677 or after 2262) is not a date a lease has
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):   # a zoned timestamp: its date where it was written
+        parsed = parsed.dt.tz_localize(None)
     return parsed.where((parsed >= _NS_RANGE[0]) & (parsed <= _NS_RANGE[1])).astype("datetime64[ns]")
 
 

@@ -9,6 +9,7 @@ file or the new one, never half of one.
 from __future__ import annotations
 
 import codecs
+import csv
 import glob
 import json
 import math
@@ -32,11 +33,13 @@ __all__ = [
     "TomlTable",
     "atomic_write",
     "count_rows",
+    "csv_header",
     "iter_table",
     "read_table",
     "read_toml",
     "tape_columns",
     "tape_format",
+    "unique_columns",
     "write_json",
     "write_table",
 ]
@@ -234,6 +237,30 @@ def _check_parquet(path: Path) -> pq.ParquetFile:
         raise TapeError(f"{path}: cannot be read as Parquet: {exc}") from None
 
 
+def unique_columns(path: Path, names: list[str]) -> list[str]:
+    """``names`` (a tape's header), refused when one is there twice: a reader would keep one copy and
+    rename or drop the other without a word, and the copy kept may be the wrong one."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise TapeError(f"{path}: column {name!r} is in the header twice (columns {seen[name] + 1} and {i + 1}); "
+                            "a tape names each column once")
+        seen[name] = i
+    return names
+
+
+def csv_header(path: Path, encoding: str) -> list[str]:
+    """The CSV header row's names as written (pandas renames a repeated one ``x.1``); [] for an empty file."""
+    try:
+        with open(path, encoding="utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding,
+                  newline="") as fh:
+            return next(csv.reader(fh), [])
+    except UnicodeDecodeError as exc:
+        raise decode_error(path, exc, encoding) from None
+    except csv.Error as exc:
+        raise TapeError(f"{path}: not a well-formed CSV file: {exc}") from None
+
+
 def read_table(path: str | os.PathLike[str], *, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a whole CSV or Parquet file into a frame.
 
@@ -265,6 +292,7 @@ def iter_table(
     fmt = tape_format(p)
     if fmt == "parquet":
         pf = _check_parquet(p)
+        unique_columns(p, list(pf.schema_arrow.names))
         if pf.metadata.num_rows == 0:
             raise TapeError(f"{p}: the tape has no rows")
         start = 0
@@ -276,6 +304,7 @@ def iter_table(
             start += len(frame)
             yield frame
         return
+    unique_columns(p, csv_header(p, encoding))
     keep = columns if whole_rows and columns is not None else None
     options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""], "encoding": encoding,
                                "usecols": None if keep is not None else columns}
@@ -324,7 +353,8 @@ def tape_columns(path: str | os.PathLike[str], *, encoding: str = "utf-8") -> li
     """
     p = Path(path)
     if tape_format(p) == "parquet":
-        return list(_check_parquet(p).schema_arrow.names)
+        return unique_columns(p, list(_check_parquet(p).schema_arrow.names))
+    unique_columns(p, csv_header(p, encoding))
     try:
         return [str(c) for c in pd.read_csv(p, nrows=0, dtype=str, encoding=encoding).columns]
     except UnicodeDecodeError as exc:

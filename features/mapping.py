@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from features.contract import PROBLEM_COLUMNS, FirstRows, coerce_column, empty_problems, parse_dates
 from features.exceptions import ConfigError, TapeError
-from features.io import decode_error, iter_table, tape_format
+from features.io import csv_header, decode_error, iter_table, tape_format, unique_columns
 from features.regab import iter_regab_xml
 from features.schema import LEASE_FIELDS, lease_field
 from features.spec import FeatureSpec, computable_subset, spec_from_dict
@@ -870,9 +870,11 @@ def tape_columns(path: str | os.PathLike[str]) -> list[str]:
 def _header(path: Path, fmt: Format, encoding: str = "utf-8") -> list[str]:
     if fmt == "parquet":
         try:
-            return list(pq.ParquetFile(path).schema_arrow.names)
+            names = list(pq.ParquetFile(path).schema_arrow.names)
         except (pa.ArrowInvalid, OSError) as exc:
             raise TapeError(f"{path}: cannot be read as Parquet (the mapping's format, or the file's): {exc}") from None
+        return unique_columns(path, names)
+    unique_columns(path, csv_header(path, encoding))
     try:
         return list(pd.read_csv(path, nrows=0, dtype=str, encoding=encoding).columns)
     except UnicodeDecodeError as exc:

@@ -181,3 +181,43 @@ def test_dates_pandas_cannot_hold_are_invalid_cells_not_a_crash() -> None:
     bad = p[(p["column"] == "origination_date") & (p["rule"] == "type")]
     assert list(bad["row"]) == [2] and "from 1678 to 2261" in bad["message"].iloc[0]
     assert bool(result.invalid[1]) and pd.isna(result.records["origination_date"].iloc[1])
+
+
+def test_a_count_no_64_bit_integer_holds_is_an_invalid_cell_not_a_crash() -> None:
+    frame = tape({}, {"lessee_age": "1e19"}, {"current_dpd": "9223372036854775808"})
+    found = problems(frame)
+    assert (2, "lessee_age", "1e19", "type") in found
+    assert (3, "current_dpd", "9223372036854775808", "type") in found
+
+
+def test_a_zoned_parquet_timestamp_is_read_as_its_local_date() -> None:
+    frame = tape({}, {}, {})
+    zoned = frame.copy()
+    zoned["cutoff_date"] = pd.to_datetime(frame["cutoff_date"]).dt.tz_localize("Asia/Shanghai")
+    plain, read = check_lease_tape(frame), check_lease_tape(zoned)
+    assert read.records["cutoff_date"].equals(plain.records["cutoff_date"])
+    assert list(read.invalid) == list(plain.invalid)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_column_named_twice_in_the_header_refuses_the_tape(tmp_path, suffix: str) -> None:  # type: ignore[no-untyped-def]
+    """pandas would read the second copy as 'gps_installed.1' and keep the first, wrong one, without a word."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from features.exceptions import TapeError
+    from features.io import iter_table, read_table, tape_columns
+    from features.mapping import load_mapping, read_mapped
+
+    path = tmp_path / f"twice{suffix}"
+    if suffix == ".csv":
+        path.write_text("contract_id,gps_installed,term_months,gps_installed\nC1,false,36,true\n", encoding="utf-8")
+    else:
+        pq.write_table(pa.table([["C1"], [False], [36], [True]],
+                                names=["contract_id", "gps_installed", "term_months", "gps_installed"]), path)
+    said = f"{path}: column 'gps_installed' is in the header twice (columns 2 and 4); a tape names each column once"
+    for read in (read_table, tape_columns, lambda p: list(iter_table(p, chunksize=1)),
+                 lambda p: read_mapped(p, load_mapping("native"))):
+        with pytest.raises(TapeError) as info:
+            read(path)
+        assert str(info.value) == said
