@@ -10,6 +10,7 @@ asset ``invalid`` with these reasons).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ __all__ = [
     "PROBLEM_COLUMNS",
     "CheckResult",
     "FirstRows",
+    "RepeatedIds",
     "blank_sentinels",
     "check_lease_tape",
     "check_performance",
@@ -106,6 +108,58 @@ class FirstRows:
         self._hashes = merged[order]
         self._rows = np.concatenate([self._rows, np.asarray(rows, dtype="int64")[new][at]])[order]
         return first
+
+
+def _id_hashes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of contract ids as text (trimmed) and whether each is present (not empty)."""
+    text = ids.astype("string").str.strip().reset_index(drop=True).fillna("")
+    return pd.util.hash_pandas_object(text, index=False).to_numpy(), (text != "").to_numpy(dtype=bool)
+
+
+class RepeatedIds:
+    """The contract ids a whole tape holds more than once, with the row each first occurs on.
+
+    Built from every id of the tape in file order (one column, read before the chunks are checked), so
+    that every copy of a repeated id is found whichever chunk it falls in: what a chunked reader decides
+    does not depend on the chunk size. Ids are kept as sorted 64-bit hashes (16 bytes a repeated id).
+    """
+
+    def __init__(self, ids: pd.Series) -> None:
+        self._build(*_id_hashes(ids))
+
+    @classmethod
+    def of_tape(cls, path: str | os.PathLike[str], *, chunksize: int = 1_000_000) -> RepeatedIds | None:
+        """The repeated ids of a CSV or Parquet tape's ``contract_id`` column, read a chunk at a time
+        (hashes only are kept); None when the tape has no such column."""
+        from features.io import iter_table, tape_columns
+
+        if "contract_id" not in tape_columns(path):
+            return None
+        parts = [_id_hashes(chunk["contract_id"])
+                 for chunk in iter_table(path, chunksize=chunksize, columns=["contract_id"])]
+        out = cls.__new__(cls)
+        out._build(np.concatenate([h for h, _ in parts]), np.concatenate([p for _, p in parts]))
+        return out
+
+    def _build(self, hashes: np.ndarray, present: np.ndarray) -> None:
+        rows = np.flatnonzero(present) + 1   # 1-based data rows
+        uniq, first, counts = np.unique(hashes[present], return_index=True, return_counts=True)
+        self._hashes = uniq[counts > 1]
+        self._first = rows[first[counts > 1]]
+
+    def __len__(self) -> int:
+        return int(self._hashes.size)
+
+    def first_rows(self, ids: pd.Series) -> np.ndarray:
+        """For each id, the 1-based row of its first occurrence in the tape when the tape repeats it, else 0."""
+        out = np.zeros(len(ids), dtype="int64")
+        if not self._hashes.size:
+            return out
+        hashes, present = _id_hashes(ids)
+        pos = np.searchsorted(self._hashes, hashes).clip(max=self._hashes.size - 1)
+        hit = present & (self._hashes[pos] == hashes)
+        out[hit] = self._first[pos[hit]]
+        return out
 
 
 class _Collector:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.contract import CheckResult, FirstRows, check_lease_tape, check_performance, empty_problems
+from features.contract import CheckResult, RepeatedIds, check_lease_tape, check_performance, empty_problems
 from features.io import iter_table
 
 __all__ = ["TapeReport", "detect_kind", "validate_tape"]
@@ -99,7 +99,7 @@ def validate_tape(
 
     report = TapeReport(path=Path(path), kind=kind or "")
     parts: list[pd.DataFrame] = []
-    first_rows = FirstRows()
+    repeated: RepeatedIds | None = None
     key = "contract_id"
     for chunk in iter_table(path, chunksize=chunksize):
         offset = int(chunk.index[0]) if len(chunk) else report.n_rows
@@ -116,16 +116,22 @@ def validate_tape(
             probs = probs[probs["row"] > 0]
         invalid = result.invalid.copy()
         if report.kind == "lease" and key in chunk.columns:
+            # every copy of an id the whole tape repeats, whichever chunk it is in, said the same way:
+            # the report does not depend on the chunk size
+            if repeated is None:
+                repeated = RepeatedIds.of_tape(path)
             rows = np.arange(len(chunk)) + offset + 1
-            first = first_rows.earlier(chunk[key].reset_index(drop=True), rows)
-            seen_before = first > 0
-            if seen_before.any():
-                dup = pd.DataFrame({"row": rows[seen_before], "column": key,
-                                    "value": chunk[key].astype(str).to_numpy()[seen_before], "rule": "unique",
-                                    "message": [f"contract_id appears more than once in the tape (first at row {r})"
-                                                for r in first[seen_before]]})
+            first = repeated.first_rows(chunk[key].reset_index(drop=True)) if repeated is not None else 0 * rows
+            probs = probs[~((probs["rule"] == "unique") & (probs["column"] == key))]   # said below, with the first row
+            other = first > 0
+            if other.any():
+                dup = pd.DataFrame({"row": rows[other], "column": key,
+                                    "value": chunk[key].astype(str).to_numpy()[other], "rule": "unique",
+                                    "message": ["contract_id appears more than once in the tape ("
+                                                + ("again later" if f == r else f"first at row {f}") + ")"
+                                                for f, r in zip(first[other], rows[other], strict=True)]})
                 probs = pd.concat([probs, dup], ignore_index=True)
-                invalid |= seen_before
+                invalid |= other
         parts.append(probs)
         report.n_rows += len(chunk)
         report.n_invalid_rows += int(invalid.sum())

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.contract import FirstRows, check_lease_tape
+from features.contract import RepeatedIds, check_lease_tape
 from features.exceptions import PoolgateError
 from scoring._model import display_names, score_and_explain
 from scoring.decide import STATUSES, band_messages, decide, decided_by
@@ -160,7 +160,7 @@ def _text_column(values: pd.Series) -> np.ndarray:
     return values.astype(object).where(values.notna(), "").astype(str).to_numpy(dtype=object)
 
 
-def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None, seen_ids: FirstRows | None,
+def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None, repeated: RepeatedIds | None,
               ids: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, dict[int, list[dict[str, Any]]]]:
     """Typed records, invalid mask and the problems of each row that has any (by position); ``ids`` are
     the rows' contract ids as text ('' when empty)."""
@@ -187,18 +187,23 @@ def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None, seen_i
                                 "rule": "cutoff_mismatch",
                                 "message": f"cutoff_date differs from the screening cut-off {cutoff.isoformat()}"})
         invalid |= off
-    if seen_ids is not None and "contract_id" in raw.columns:
-        first = seen_ids.earlier(pd.Series(ids), np.arange(n) + row_offset + 1)
-        for i in np.flatnonzero(first).tolist():  # seen in an earlier chunk
+    if repeated is not None and "contract_id" in raw.columns:
+        # every copy of an id the whole tape repeats, in whichever chunk, said the same way (the
+        # chunk's own copies, which the contract's unique rule found, are said again with the first row)
+        first = repeated.first_rows(pd.Series(ids))
+        for i in np.flatnonzero(first).tolist():
+            problems[i] = [p for p in problems.get(i, []) if not (p["rule"] == "unique" and p["column"] == "contract_id")]
+            here = i + row_offset + 1
+            where = "again later" if first[i] == here else f"first at row {first[i]}"
             problems.setdefault(i, []).append({"column": "contract_id", "value": ids[i], "rule": "unique",
-                                "message": f"contract_id appears more than once in the tape (first at row {first[i]})"})
+                                "message": f"contract_id appears more than once in the tape ({where})"})
             invalid[i] = True
     return records, invalid, problems
 
 
 def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta = RunMeta(),
                  row_offset: int = 0, cutoff: dt.date | None = None,
-                 seen_ids: FirstRows | None = None) -> ChunkDecisions:
+                 repeated: RepeatedIds | None = None) -> ChunkDecisions:
     """Decide every row of ``raw`` (before concentration limits).
 
     Parameters
@@ -214,9 +219,10 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
         Data rows before this chunk in the tape, so ``row`` numbers are global.
     cutoff : date, optional
         Screening cut-off; a row whose ``cutoff_date`` differs is invalid (rule ``cutoff_mismatch``).
-    seen_ids : features.contract.FirstRows, optional
-        Contract ids of the earlier chunks of the same tape with their first rows, to find duplicates
-        between chunks (updated in place).
+    repeated : features.contract.RepeatedIds, optional
+        The ids the whole tape repeats (:meth:`features.contract.RepeatedIds.of_tape`): every copy is
+        invalid (rule ``unique``) in whichever chunk it falls, so the decisions do not depend on the
+        chunk size.
 
     Returns
     -------
@@ -228,7 +234,7 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
     top_n = policy.reasons.top_n
     asset_id = (_text_column(raw["contract_id"]) if "contract_id" in raw.columns
                 else np.full(n, "", dtype=object))
-    records, invalid, problems = _contract(raw, row_offset, cutoff, seen_ids, asset_id)
+    records, invalid, problems = _contract(raw, row_offset, cutoff, repeated, asset_id)
     valid = np.flatnonzero(~invalid)
     rows = np.arange(n, dtype="int64") + row_offset + 1
 
@@ -329,7 +335,8 @@ def decide_frame(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
                  cutoff: dt.date | None = None) -> pd.DataFrame:
     """Decision records for a whole frame of raw tape rows (no concentration limits): the online answer."""
     meta = meta or RunMeta(policy_hash=policy.sha256)
-    out = decide_chunk(raw, model, policy, meta=meta, cutoff=cutoff).decisions
+    repeated = RepeatedIds(raw["contract_id"]) if "contract_id" in raw.columns else None   # said as a tape's are
+    out = decide_chunk(raw, model, policy, meta=meta, cutoff=cutoff, repeated=repeated).decisions
     check_decisions(out, policy.reasons.top_n, n_rows=len(raw))
     return out
 

@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from features.contract import FirstRows
+from features.contract import RepeatedIds
 from features.exceptions import TapeError
 from features.io import iter_table, write_json
 from features.pause import pause_point
@@ -291,14 +291,14 @@ def screen_tape(
         pools: list[pd.DataFrame] = []
         counts = {s: 0 for s in STATUSES}
         already_in_pool = 0
-        seen = FirstRows()
+        repeated = RepeatedIds.of_tape(tape)
         n_rows = 0
         try:
             with contextlib.closing(iter_table(tape, chunksize=chunksize)) as chunks:  # type: ignore[type-var]
                 for chunk in chunks:
                     pause_point("screen.read")
                     res = decide_chunk(chunk, model, policy, meta=meta, row_offset=n_rows, cutoff=cutoff,
-                                       seen_ids=seen)
+                                       repeated=repeated)
                     pause_point("screen.score")
                     table, chunk_pool = res.table, res.pool
                     if held_ids is not None:
@@ -330,7 +330,7 @@ def screen_tape(
         if contrib_digest is None:
             pq.write_table(pa.table({"row": pa.array([], pa.int64())}), tmp["contributions.parquet"])
             contrib_digest = audit.file_digest(tmp["contributions.parquet"])
-        del seen
+        del repeated
         nonempty = [p for p in pools if len(p)]
         pool = pd.concat(nonempty, ignore_index=True) if nonempty else pools[0]
         drops = {d.row: d for d in apply_limits(pool, policy, existing)}

@@ -56,9 +56,12 @@ def test_duplicates_are_found_across_chunks(tmp_path: Path) -> None:
     frame.loc[4, "contract_id"] = "C1"
     frame.to_csv(path, index=False)
     report = validate_tape(path, chunksize=2)
-    dups = report.problems[report.problems["rule"] == "unique"]
-    assert dups["row"].tolist() == [5]
-    assert "first at row 1" in dups["message"].iloc[0]
+    dups = report.problems[report.problems["rule"] == "unique"].sort_values("row")
+    assert dups["row"].tolist() == [1, 5]   # every copy, whichever chunk it is in
+    assert dups["message"].tolist() == ["contract_id appears more than once in the tape (again later)",
+                                        "contract_id appears more than once in the tape (first at row 1)"]
+    whole = validate_tape(path)
+    assert whole.n_invalid_rows == report.n_invalid_rows == 2
 
 
 @pytest.mark.parametrize(

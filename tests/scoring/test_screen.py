@@ -231,3 +231,22 @@ def test_a_candidate_the_pool_holds_or_has_held_is_rejected_as_ineligible(
     assert plain.summary["run"]["existing_pool"]["already_in_pool"] == 1
     with pytest.raises(ValueError, match="held .* needs existing"):
         _screen(tape, bundle_dir, tmp_path / "x", log, policy, held=held)
+
+
+def test_the_decisions_do_not_depend_on_the_chunk_size(tape: Path, bundle_dir: Path, tmp_path: Path) -> None:
+    # the tape repeats an id at rows 1 and 12: with chunks of 7 rows the copies fall in different chunks
+    loaded = load_model(str(bundle_dir))
+    runs = {}
+    for size in (7, 64, None):
+        out = tmp_path / f"out{size}"
+        runs[size] = screen_tape(tape, model=loaded.model, model_ref=loaded.ref, policy=POLICY, out_dir=out,
+                                 log_path=tmp_path / "log", chunksize=size)
+    # the same decisions, cell for cell (the Parquet files' row groups follow the chunks)
+    frames = {size: pd.read_parquet(tmp_path / f"out{size}" / "decisions.parquet") for size in runs}
+    pd.testing.assert_frame_equal(frames[7], frames[None])
+    pd.testing.assert_frame_equal(frames[64], frames[None])
+    csv = {size: (tmp_path / f"out{size}" / "decisions.csv").read_bytes() for size in runs}
+    assert csv[7] == csv[64] == csv[None]
+    assert runs[7].counts == runs[None].counts and runs[7].run_id == runs[None].run_id
+    dec = pd.read_parquet(tmp_path / "out7" / "decisions.parquet").set_index("row")
+    assert (dec.loc[[1, 12], "status"] == "invalid").all()
