@@ -413,7 +413,7 @@ def _select(split: VintageSplit, *, spec: FeatureSpec, scaling: ScoreScaling | N
         "default_rate_valid": float(split.validation.y.mean()),
         "best_iteration": sel.trees,
         "selection": sel.scheme.kind,
-        "selection_table": sel.table(),
+        "selection_table": sel.table(timings=False),   # wall times would change the bundle's digest
         "blend_weight": sel.tree_weight,
         "linear_weight": sel.linear_weight,
         "scorecard_weight": sel.scorecard_weight,

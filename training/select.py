@@ -515,10 +515,15 @@ class Selection:
         """The winner's shape in words."""
         return next(c.kind for c in self.candidates if c.name == self.winner)
 
-    def table(self) -> dict[str, Any]:
+    def table(self, *, timings: bool = True) -> dict[str, Any]:
         """JSON-safe: the scheme, every candidate's validation AUC and log loss, the winner and its
-        parts' weights, the price of the directions and the directions that bind one by one."""
-        return {"scheme": self.scheme.to_dict(), "candidates": [c.to_dict() for c in self.candidates],
+        parts' weights, the price of the directions and the directions that bind one by one. Without
+        ``timings`` the candidates' wall times are left out (what a model bundle stores: the same fit
+        gives the same bytes, so the same model digest)."""
+        candidates = [c.to_dict() for c in self.candidates]
+        if not timings:
+            candidates = [{k: v for k, v in c.items() if k != "seconds"} for c in candidates]
+        return {"scheme": self.scheme.to_dict(), "candidates": candidates,
                 "winner": self.winner, "winner_kind": self.kind, "trees": self.trees,
                 "weights": {k: round(v, 6) for k, v in self.weights.items()},
                 "tree_weight": self.tree_weight, "linear_weight": round(self.linear_weight, 6),

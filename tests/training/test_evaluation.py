@@ -51,10 +51,16 @@ def test_real_model_has_no_monotonicity_violation(outcome, small_book: Book) -> 
     assert set(ev.auc_by_vintage) == set(test.vintages)
 
 
-def test_run_repeats_for_a_seed_and_changes_with_another(outcome, small_book: Book) -> None:  # type: ignore[no-untyped-def]
+def test_run_repeats_for_a_seed_and_changes_with_another(outcome, small_book: Book, tmp_path) -> None:  # type: ignore[no-untyped-def]
     again = fit_and_evaluate(small_book.contracts, small_book.performance, truth=small_book.truth, seed=0,
                              config=TINY)
     assert again.model.booster.model_to_string() == outcome.model.booster.model_to_string()
+    # the same bundle, byte for byte (its digest is the model's identity in screening runs)
+    first, second = outcome.model.save(tmp_path / "a"), again.model.save(tmp_path / "b")
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files), [
+        str(f) for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
     assert again.metrics == outcome.metrics
     assert again.search.params == outcome.search.params
     other = fit_and_evaluate(small_book.contracts, small_book.performance, seed=1,
