@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from features.exceptions import PoolgateError
+from features.pause import pause_point
+from features.staging import make_staging, remove_stale
 from monitoring.backtest import backtest
 from monitoring.deal import Deal, DealError, load_deal
 from monitoring.inputs import (
@@ -173,7 +174,8 @@ def pool_drift(pool: ScreenedPool) -> tuple[pd.DataFrame | None, str, Any]:
 
 def _stage(out: Path, files: dict[str, Callable[[Path], object]]) -> dict[str, str]:
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".monitor-staging-", dir=out))
+    remove_stale(out, (".monitor-staging-*",))   # what a monitor killed here left (never a live run's)
+    staging = make_staging(out, ".monitor-staging-")
     try:
         digests: dict[str, str] = {}
         for name, write in files.items():
@@ -181,6 +183,7 @@ def _stage(out: Path, files: dict[str, Callable[[Path], object]]) -> dict[str, s
             with open(staging / name, "rb") as fh:
                 os.fsync(fh.fileno())
             digests[name] = audit.file_digest(staging / name)
+        pause_point("monitor.write")
         for name in files:
             os.replace(staging / name, out / name)
         return digests

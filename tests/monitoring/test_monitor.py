@@ -373,3 +373,19 @@ def test_the_waterfall_pays_out_only_the_cash_collected(computed) -> None:  # ty
     assert m["payoff_shortfall"].drop(index=m.index[period]).eq(comp.monthly["payoff_shortfall"]
                                                                 .drop(index=m.index[period])).all()
     assert m["pool_balance"].equals(comp.monthly["pool_balance"])   # the asset left the pool all the same
+
+
+def test_a_monitor_killed_while_writing_leaves_its_staging_folder_to_the_next_run(
+        sample: Sample, run_dir: Path, tmp_path: Path) -> None:
+    from tests.cli.kill import kill_at, run
+
+    deal = write_deal(tmp_path / "deal.toml", deal_dict(pool_balance(run_dir)))
+    out = tmp_path / "out"
+    argv = ["monitor", "--run", str(run_dir), "--performance", str(sample.performance), "--deal", str(deal),
+            "--asof", "2027-06-30", "--out", str(out), "--log", str(tmp_path / "log.jsonl"), "--no-drift",
+            "--no-mlflow"]
+    kill_at(argv, tmp_path, "monitor.write")        # every file written in the staging folder, none moved
+    left = list(out.glob(".monitor-staging-*"))
+    assert len(left) == 1 and (left[0] / "owner.json").is_file() and not (out / "summary.json").exists()
+    run(argv, tmp_path)
+    assert not list(out.glob(".monitor-staging-*")) and (out / "summary.json").is_file()
