@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["ORPHAN_AGE", "make_staging", "owner_alive", "remove_stale", "temp_prefix"]
+__all__ = ["ORPHAN_AGE", "make_staging", "owner_alive", "remove_stale", "temp_prefix", "this_owner"]
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,15 @@ def owner_alive(owner: dict[str, object]) -> bool | None:
     return started is None or _start_time(pid) in (None, started)
 
 
+def this_owner() -> dict[str, object]:
+    """This process as an owner: ``host``, ``pid`` and ``start`` (what :func:`owner_alive` reads)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _start_time(os.getpid())}
+
+
 def make_staging(folder: str | os.PathLike[str], prefix: str) -> Path:
     """Create a staging folder ``<folder>/<prefix>XXXXXXXX`` that names this process as its owner."""
     staging = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
-    owner = {"host": socket.gethostname(), "pid": os.getpid(), "start": _start_time(os.getpid())}
-    (staging / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+    (staging / OWNER_FILE).write_text(json.dumps(this_owner()), encoding="utf-8")
     return staging
 
 

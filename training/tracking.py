@@ -14,9 +14,12 @@ profile (metadata ``population``) that screening reports compare a pool against.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
+import json
 import logging
+import shutil
 import subprocess
 import tempfile
 import warnings
@@ -34,15 +37,19 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from features.io import write_table
+from features.pause import pause_point
 from features.schema import LEASE_FIELDS
+from features.staging import make_staging, owner_alive, remove_stale, this_owner
 from training.errors import TrainingError
 from training.run import TrainingOutcome
 
 __all__ = [
     "OOT_ARTIFACT",
+    "OWNER_TAG",
     "LoggedRun",
     "code_version",
     "default_policy_path",
+    "end_killed_runs",
     "frame_digest",
     "log_training_run",
     "model_signature",
@@ -170,6 +177,30 @@ def model_signature(fields: Iterable[str] | None = None, extra: Iterable[str] = 
     return ModelSignature(inputs=Schema([ColSpec(AnyType(), name, required=required) for name, required in names]))
 
 
+#: Tag of a training run naming the process that logs it (host, pid, start time), so that a run left
+#: ``RUNNING`` by a killed process can be told from one still being logged (:func:`end_killed_runs`).
+OWNER_TAG = "poolgate.owner"
+
+
+def end_killed_runs(experiment_id: str) -> list[str]:
+    """Mark ``KILLED`` the runs of the experiment still ``RUNNING`` whose logging process is certainly gone
+    (this host, no process with its pid and start time: :func:`features.staging.owner_alive`); returns
+    their ids. A run of another host, or without the owner tag, is left as it is."""
+    client = mlflow.MlflowClient()
+    ended = []
+    for r in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
+        try:
+            owner = json.loads(r.data.tags.get(OWNER_TAG, "null"))
+        except json.JSONDecodeError:
+            continue
+        if isinstance(owner, dict) and owner_alive(owner) is False:
+            client.set_terminated(r.info.run_id, status="KILLED")
+            log.warning("MLflow run %s was left RUNNING by a training process that was killed; marked KILLED",
+                        r.info.run_id)
+            ended.append(r.info.run_id)
+    return ended
+
+
 def log_training_run(outcome: TrainingOutcome, *, experiment: str, model_name: str, policy_path: Path,
                      source: str | None = None) -> LoggedRun:
     """Log one training outcome as an MLflow run and register its model.
@@ -191,13 +222,18 @@ def log_training_run(outcome: TrainingOutcome, *, experiment: str, model_name: s
     -------
     LoggedRun
     """
-    mlflow.set_experiment(experiment)
+    exp = mlflow.set_experiment(experiment)
+    end_killed_runs(exp.experiment_id)
+    remove_stale(tempfile.gettempdir(), ("poolgate-run-*",))   # the work folders of runs killed here
     spec = outcome.model.spec
-    with tempfile.TemporaryDirectory(prefix="poolgate-run-") as tmp, \
-            mlflow.start_run(run_name=f"train-seed{outcome.seed}") as run:
-        work = Path(tmp)
+    work = make_staging(tempfile.gettempdir(), "poolgate-run-")
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
+        run = stack.enter_context(mlflow.start_run(run_name=f"train-seed{outcome.seed}"))
         mlflow.set_tags({"poolgate.code_version": code_version(), "poolgate.seed": str(outcome.seed),
-                         "poolgate.spec_digest": spec.digest, "poolgate.model_name": model_name})
+                         "poolgate.spec_digest": spec.digest, "poolgate.model_name": model_name,
+                         OWNER_TAG: json.dumps(this_owner())})
+        pause_point("train.log")
         mlflow.log_params(outcome.params)
         mlflow.log_metrics({k: float(v) for k, v in outcome.metrics.items()})
         mlflow.log_metrics({f"seconds_{k}": round(v, 2) for k, v in outcome.seconds.items()})

@@ -35,6 +35,13 @@ def _state() -> tuple[list[str], dict[str, str], list[tuple[str, str]]]:
     return check_consistency(NAME, client=client), aliases, events
 
 
+def _runs() -> list:  # type: ignore[type-arg]
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    return client.search_runs([client.get_experiment_by_name("kill").experiment_id])
+
+
 @pytest.mark.slow
 def test_train_and_promote_killed_leave_a_consistent_registry(registry: Path) -> None:
     book = registry / "book"
@@ -45,7 +52,11 @@ def test_train_and_promote_killed_leave_a_consistent_registry(registry: Path) ->
     kill_at(train, registry, "train.read")                     # reading: nothing registered
     assert "no registered model" in run(["models"], registry, ok=(2,)).stderr
 
+    kill_at(train, registry, "train.log")                      # killed while logging: its run stays RUNNING
+    assert [r.info.status for r in _runs()] == ["RUNNING"]
+
     kill_at(train, registry, "registry.alias")                 # version 1 has the alias, no event yet
+    assert sorted(r.info.status for r in _runs()) == ["FINISHED", "KILLED"]   # the next train ended the killed one
     problems, aliases, events = _state()
     assert aliases == {"challenger": "1"} and events == []
     assert any("pending" in p for p in problems) and any("history gives {}" in p for p in problems)
