@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import io
 import json
 import logging
 import shutil
 import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
@@ -131,6 +133,23 @@ def _quiet_mlflow_hints() -> Iterator[None]:
         warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted in multiple ways",
                                 category=UserWarning)
         yield
+
+
+@contextmanager
+def _registration_lines_to_log() -> Iterator[None]:
+    """MLflow prints "Successfully registered model ..." and "Created version ..." on stderr when it
+    registers a version; poolgate logs that itself. Those lines go to the debug log; anything else
+    MLflow writes meanwhile goes on to stderr unchanged."""
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    finally:
+        for line in buffer.getvalue().splitlines(keepends=True):
+            if line.startswith(("Successfully registered model", "Created version")):
+                log.debug("MLflow: %s", line.strip())
+            else:
+                sys.stderr.write(line)
 
 
 def _log_datasets(outcome: TrainingOutcome, source: str | None) -> None:
@@ -252,7 +271,7 @@ def log_training_run(outcome: TrainingOutcome, *, experiment: str, model_name: s
         write_table(outcome.oot_frame(), oot)
         mlflow.log_artifact(str(oot), "oot")
         bundle = outcome.model.save(work / "bundle")
-        with _quiet_mlflow_hints():
+        with _quiet_mlflow_hints(), _registration_lines_to_log():
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=str(pyfunc_path()),
                 artifacts={"bundle": str(bundle), "policy": str(policy_path)},

@@ -110,6 +110,9 @@ def test_every_command_on_the_sample_prints_no_third_party_warning(tmp_path: Pat
     per_command.update(run_commands([{"argv": ["explain", "--run", out / "screen", "--asset", asset]}], tmp_path))
     assert len(per_command) >= len(commands) + 1
     assert warning_lines(per_command) == []
+    train = next(err for cmd, err in per_command.items() if cmd.startswith("train"))
+    assert ", registered poolgate-pd version 1" in train   # poolgate's own line; MLflow's two are not repeated
+    assert "Successfully registered model" not in train and "Created version" not in train
     evaluate = next(err for cmd, err in per_command.items() if cmd.startswith("evaluate"))
     assert "x_empty_code" in evaluate  # what the imputer warned about is one poolgate line
 
@@ -144,6 +147,9 @@ def test_every_command_on_the_world_omni_tape_prints_no_third_party_warning(tmp_
     ]
     per_command = run_commands(commands, tmp_path)
     assert warning_lines(per_command) == []
+    train = next(err for cmd, err in per_command.items() if cmd.startswith("train"))
+    assert ", registered wo version 1" in train   # poolgate's own line; MLflow's two are not repeated
+    assert "Successfully registered model" not in train and "Created version" not in train
     evaluate = next(err for cmd, err in per_command.items() if cmd.startswith("evaluate"))
     assert "x_obligoremploymentverificationcode" in evaluate
     validate = next(err for cmd, err in per_command.items() if cmd.startswith("validate"))
