@@ -22,6 +22,7 @@ def _records(**overrides: list[object]) -> pd.DataFrame:
         "financed_amount": [90_000.0, 120_000.0, 60_000.0], "vehicle_price": [120_000.0, 150_000.0, 70_000.0],
         "down_payment": [30_000.0, 30_000.0, 10_000.0], "lease_type": ["sale_leaseback", "direct_lease", "sale_leaseback"],
         "vehicle_condition": ["new", "used", "new"], "gps_installed": [True, True, True],
+        "outstanding_principal": [80_000.0, 90_000.0, 50_000.0],
     }
     base.update(overrides)
     frame = pd.DataFrame(base)
@@ -40,6 +41,8 @@ def test_clean_records_are_eligible() -> None:
     ("lessee_age", [17, 45, 61], [0, 2], "age_at_origination", "lessee age at origination 17 years is outside 18 to 60"),
     ("current_dpd", [0, 5, 0], [1], "overdue_at_cutoff", "5 days past due at the cut-off; the asset must be current"),
     ("worst_dpd", [31, 0, 30], [0], "worst_delinquency", "worst past delinquency 31 days is above 30"),
+    ("outstanding_principal", [0.0, 0.5, 1.0], [0, 1], "outstanding_principal",
+     "outstanding principal 0.00 CNY: nothing left to buy (at least 1 CNY)"),
     ("instalments_paid", [2, 12, 3], [0], "instalments_paid", "2 instalments paid, at least 3 required"),
     ("lease_type", ["operating", "direct_lease", "sale_leaseback"], [0], "lease_type",
      "lease type operating is not one of sale_leaseback, direct_lease"),

@@ -50,7 +50,7 @@ def test_policy_error_is_a_config_error_naming_file_key_value_allowed(data: dict
     (lambda d: d["eligibility"][0].update(min=70), r"eligibility\[0\].min = 70.0 is invalid; allowed: <= max \(60\)"),
     (lambda d: d["eligibility"][1].update(code="age_at_origination"),
      r"eligibility\[1\].code = 'age_at_origination' .* not used by another eligibility rule"),
-    (lambda d: d["eligibility"][9].update(min=1), r"either allowed or min/max in one rule, not both"),
+    (lambda d: d["eligibility"][10].update(min=1), r"either allowed or min/max in one rule, not both"),
     (lambda d: d["eligibility"][0].update(en="age {age} is wrong"),
      (r"eligibility\[0\].en = 'age \{age\} is wrong' is invalid; allowed: a template using only the "
       r"placeholders \{allowed\}, \{max\}, \{min\}, \{value\}")),
