@@ -164,17 +164,25 @@ def _summary(doc: Document, run: RunData) -> None:
 def _eligibility(doc: Document, run: RunData, policy: Policy, language: str) -> None:
     sec = doc.section("eligibility", "Eligibility failures by rule",
                       "Each asset can fail several rules; counts are assets failing the rule. Rule texts are the "
-                      "policy's.")
+                      "policy's. A concentration limit's row counts the admitted assets it dropped.")
     counter: Counter[str] = Counter(c for codes in run.decisions["failed_rules"] for c in codes)
     n = max(len(run.decisions), 1)
     rules = {r.code: r for r in policy.eligibility}
+    limits = {lim.code: lim for lim in policy.concentration}
     order = sorted(counter, key=lambda c: (-counter[c], c))
     rows = []
     for rule in order:
-        r = rules.get(rule)
-        limit = "" if r is None else _allowed_text(r.minimum, r.maximum, r.allowed)
-        rows.append([code(rule), r.quantity if r else "", limit,
-                     metric(f"rule.{rule}.count", counter[rule], "int"), counter[rule] / n])
+        r, lim = rules.get(rule), limits.get(rule)
+        if r is not None:
+            what, limit = r.quantity, _allowed_text(r.minimum, r.maximum, r.allowed)
+        elif lim is not None:   # an admitted asset a concentration limit dropped
+            what = f"concentration limit ({lim.group}{f', {lim.n} largest' if lim.group == 'top_lessees' else ''})"
+            limit = f"≤ {lim.max_share:.2%} of the pool's principal"
+        elif rule == "already_in_pool":   # a replenishment's candidate the pool holds or has held
+            what, limit = "contract_id against the existing pool", "not held by the pool before"
+        else:
+            what, limit = "", ""
+        rows.append([code(rule), what, limit, metric(f"rule.{rule}.count", counter[rule], "int"), counter[rule] / n])
     sec.add(table(rows, ["rule", "quantity", "allowed", "assets failing", "share of all assets"],
                   kinds=["text", "text", "text", "text", "pct"], numeric=[False, False, False, True, True]))
     if order:

@@ -113,6 +113,18 @@ def test_text_from_the_run_is_escaped(tmp_path: Path) -> None:
     assert "&lt;script&gt;x&lt;/script&gt;" in html
 
 
+def test_a_concentration_drop_and_an_already_held_candidate_are_named_in_the_rule_table(tmp_path: Path) -> None:
+    fake = make_run(60, seed=1)
+    limit = fake.policy.concentration[0]
+    failed = fake.decisions["failed_rules"].astype(str).tolist()
+    failed[0] = json.dumps([{"code": limit.code, "message": "dropped"}])
+    failed[1] = json.dumps([{"code": "already_in_pool", "message": "held"}])
+    fake.decisions["failed_rules"] = pd.Series(failed, dtype="string")
+    html = render_run_report(load_run(fake.write(tmp_path)), fake.spec, fake.policy, max_waterfalls=5)
+    assert f"concentration limit ({limit.group}" in html and f"≤ {limit.max_share:.2%} of the pool" in html
+    assert "contract_id against the existing pool" in html
+
+
 @pytest.mark.slow
 def test_report_passes_headless_chromium(rendered: tuple[Path, Path, _Metrics]) -> None:
     if find_chromium() is None:
