@@ -64,7 +64,7 @@ Format = Literal["csv", "parquet", "regab-xml"]
 _FORMATS = ("csv", "parquet", "regab-xml")
 _TOP_KEYS = ("name", "description", "format", "encoding", "id", "target", "positive", "missing", "optional",
              "fields", "features")
-_RULE_KEYS = ("column", "scale", "date_format", "codes", "birth_date_format")
+_RULE_KEYS = ("column", "scale", "date_format", "codes", "birth_date_format", "missing")
 _FEATURE_KEYS = ("kind", "monotone")
 _CANONICAL = {f.name for f in LEASE_FIELDS}
 
@@ -140,6 +140,9 @@ class FieldRule:
         age is the whole years from it to ``origination_date`` (which the mapping must map). With a
         two-digit year (``%y``), a birth date that would fall after the origination date is read a
         century earlier (``01-01-60`` is 1960, not 2060).
+    missing : tuple of str
+        Source texts that mean "no value" in this column only (a bureau score of ``0`` for a lessee the
+        bureau does not know), beside the mapping's ``missing``; compared after trimming.
     """
 
     field: str
@@ -148,6 +151,7 @@ class FieldRule:
     date_format: str | None = None
     codes: tuple[tuple[str, str], ...] | None = None
     birth_date_format: str | None = None
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -413,7 +417,11 @@ def _parse_rule(origin: str, name: str, spec: Any) -> FieldRule:
                         f"as '%d-%m-%y'; got {born!r}")
         if scale is not None or pairs is not None:
             raise _fail(origin, where, "'birth_date_format' cannot be combined with 'scale' or 'codes'")
-    return FieldRule(name, column, scale, date_format, pairs, born)
+    missing = spec.get("missing", [])
+    if not isinstance(missing, list) or not all(isinstance(m, str) and m.strip() for m in missing):
+        raise _fail(origin, where, f"'missing' must be a list of non-empty texts (what means no value in this "
+                    f"column, e.g. [\"0\"]); got {missing!r}")
+    return FieldRule(name, column, scale, date_format, pairs, born, tuple(dict.fromkeys(m.strip() for m in missing)))
 
 
 def _reads_back(fmt: str) -> bool:
@@ -663,6 +671,10 @@ def _plain_numbers(text: pd.Series) -> pd.Series:
 
 def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problems) -> pd.Series:
     spec = lease_field(rule.field)
+    if rule.missing:   # this column's own "no value" texts (0 and 0.0 alike, as codes are compared)
+        gone = {_norm_token(m) for m in rule.missing}
+        said = text.notna() & text.map(lambda v: _norm_token(v) in gone if not pd.isna(v) else False).astype(bool)
+        text = text.where(~said.to_numpy())
     present = text.notna().to_numpy()
     values: pd.Series = text
     if spec.kind in ("int", "float") and rule.codes is None:

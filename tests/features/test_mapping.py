@@ -393,3 +393,17 @@ def test_typed_parquet_dates_read_through_a_mapping_as_their_text_does(tmp_path:
         got = read_mapped(tmp_path / "typed.parquet", mapping)
         assert got.problems.empty  # before: every date a 'type' problem ('2024-06-30 00:00:00'), NaT one too
         pd.testing.assert_series_equal(got.records["origination_date"], want)
+
+
+def test_a_fields_own_missing_texts_read_as_empty_in_text_and_typed_tapes() -> None:
+    mapping = mapping_from_dict({"id": "id", "fields": {"bureau_score": {"column": "s", "missing": ["0"]},
+                                                        "term_months": "t"}}, origin="m")
+    text = apply_mapping(pd.DataFrame({"id": ["a", "b", "c"], "s": ["0", "650", " 0 "], "t": ["0", "36", "0"]}),
+                         mapping)
+    typed = apply_mapping(pd.DataFrame({"id": ["a", "b", "c"], "s": [0.0, 650.0, np.nan], "t": [0, 36, 0]}), mapping)
+    for tape in (text, typed):
+        assert tape.problems.empty
+        assert tape.records["bureau_score"].isna().tolist() == [True, False, True]
+        assert tape.records["term_months"].tolist() == [0, 36, 0]   # another column's 0 stays a 0
+    with pytest.raises(ConfigError, match=r"\[fields\] bureau_score: 'missing' must be a list of non-empty texts"):
+        mapping_from_dict({"fields": {"bureau_score": {"column": "s", "missing": [0]}}}, origin="m")
