@@ -671,18 +671,24 @@ def _plain_numbers(text: pd.Series) -> pd.Series:
 
 def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problems) -> pd.Series:
     spec = lease_field(rule.field)
+    own = np.zeros(len(text), dtype=bool)
     if rule.missing:   # this column's own "no value" texts (0 and 0.0 alike, as codes are compared)
         gone = {_norm_token(m) for m in rule.missing}
-        said = text.notna() & text.map(lambda v: _norm_token(v) in gone if not pd.isna(v) else False).astype(bool)
-        text = text.where(~said.to_numpy())
+        own = (text.notna() & text.map(lambda v: _norm_token(v) in gone if not pd.isna(v) else False)
+               .astype(bool)).to_numpy()
+        text = text.where(~own)
     present = text.notna().to_numpy()
     values: pd.Series = text
     if spec.kind in ("int", "float") and rule.codes is None:
         values = _plain_numbers(text)
     if rule.codes is not None:
         table = dict(rule.codes)
-        keys = text.map(lambda v: None if v is None else _norm_token(v))
+        # a code wins over the mapping's missing texts (无 may be "no guarantor" here and "no score" there),
+        # not over the field's own
+        full = _source_text(raw, ()).where(~own)
+        keys = full.map(lambda v: None if v is None else _norm_token(v))
         values = keys.map(table)
+        present = present | values.notna().to_numpy()
         unknown = present & values.isna().to_numpy()
         out.add(unknown, rule.column, raw, "code",
                 f"{rule.column} -> {rule.field}: code not in the mapping's table ({', '.join(table)})")
@@ -986,10 +992,11 @@ def read_mapped(path: str | os.PathLike[str], mapping: Mapping, *, chunksize: in
 def extra_input_name(column: str) -> str:
     """The model-input name of a mapping's extra source column: ``x_`` and the column in snake case.
 
-    ``"Employment.Type"`` -> ``x_employment_type``; the canonical copy of a tape holds the column's
-    text under this name (:mod:`features.canonical`).
+    ``"Employment.Type"`` -> ``x_employment_type``, ``"驾龄(年)"`` -> ``x_驾龄_年`` (letters and digits of
+    any script are kept); the canonical copy of a tape holds the column's text under this name
+    (:mod:`features.canonical`).
     """
-    snake = re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
+    snake = re.sub(r"[\W_]+", "_", column.strip().lower()).strip("_")
     return "x_" + (snake or "column")
 
 

@@ -56,7 +56,9 @@ _OUTCOME_NAME = re.compile(
     r"(^|_)(default|defaults|defaulted|dpd|label|target|outcome|truth|status|chargeoff|charged|"
     r"prepaid|delinquen\w*)(_|$)|^pd($|_)|_pd$"
 )
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: A name is snake case: a letter (of any script: a mapping's extra input may be x_驾龄_年), then letters,
+#: digits and underscores, no upper case.
+_NAME = re.compile(r"^[^\W\d_]\w*$")
 
 
 @dataclass(frozen=True)
@@ -273,7 +275,7 @@ def _feature(entry: Any, where: str) -> FeatureDef:
     if extra:
         raise ConfigError(f"{label}: unknown keys {extra}; allowed: {', '.join(_REQUIRED + _OPTIONAL)}")
     name = entry["name"]
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.match(name) or name != name.lower():
         raise ConfigError(f"{label}: 'name' must be lower-case snake case, got {name!r}")
     for key in ("display_en", "display_zh", "description"):
         if not isinstance(entry[key], str) or not entry[key].strip():

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
+from reports.fonts import cjk_fallback
 from training.metrics import decile_table
 
 __all__ = ["calibration_figure", "ks_figure", "roc_figure", "shap_summary_figure"]
@@ -111,7 +112,8 @@ def shap_summary_figure(contributions: pd.DataFrame, values: pd.DataFrame, *, ma
                             plot_size=None, s=6, alpha=0.8)
     ax.set(xlabel="contribution to the raw score (log-odds; right = riskier)",
            title="SHAP summary, out-of-time sample")
-    fig.tight_layout()
+    with cjk_fallback(fig):   # a mapping's Chinese column names: drawn in a CJK font (reports/fonts.py)
+        fig.tight_layout()
     return fig
 
 

@@ -42,6 +42,7 @@ from features.io import write_table
 from features.pause import pause_point
 from features.schema import LEASE_FIELDS
 from features.staging import make_staging, owner_alive, remove_stale, this_owner
+from reports.fonts import cjk_fallback
 from training.errors import TrainingError
 from training.run import TrainingOutcome
 
@@ -262,7 +263,8 @@ def log_training_run(outcome: TrainingOutcome, *, experiment: str, model_name: s
         mlflow.log_dict(outcome.split.summary(), "split.json")
         _log_datasets(outcome, source)
         for name, fig in outcome.figures.items():
-            mlflow.log_figure(fig, f"plots/{name}.png")
+            with cjk_fallback(fig):   # drawn here: Chinese labels in a CJK font, or one line without one
+                mlflow.log_figure(fig, f"plots/{name}.png")
         for name, table in outcome.tables.items():
             path = work / f"{name}.csv"
             table.to_csv(path, index=False)

@@ -407,3 +407,13 @@ def test_a_fields_own_missing_texts_read_as_empty_in_text_and_typed_tapes() -> N
         assert tape.records["term_months"].tolist() == [0, 36, 0]   # another column's 0 stays a 0
     with pytest.raises(ConfigError, match=r"\[fields\] bureau_score: 'missing' must be a list of non-empty texts"):
         mapping_from_dict({"fields": {"bureau_score": {"column": "s", "missing": [0]}}}, origin="m")
+
+
+def test_a_code_wins_over_the_mappings_missing_texts() -> None:
+    """无 is 'no score' in one column and 'no guarantor' (a false) in another."""
+    mapping = mapping_from_dict({"id": "id", "missing": ["无"], "fields": {
+        "bureau_score": "s", "has_guarantor": {"column": "g", "codes": {"有": True, "无": False}}}}, origin="m")
+    tape = apply_mapping(pd.DataFrame({"id": ["a", "b", "c"], "s": ["无", "650", "无"], "g": ["有", "无", ""]}), mapping)
+    assert tape.problems.empty
+    assert tape.records["bureau_score"].isna().tolist() == [True, False, True]
+    assert tape.records["has_guarantor"].tolist()[:2] == [True, False] and pd.isna(tape.records["has_guarantor"][2])

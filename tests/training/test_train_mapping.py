@@ -134,7 +134,7 @@ def _with_extras(frame: pd.DataFrame, hint: pd.Series, seed: int) -> pd.DataFram
     rng = np.random.default_rng(seed)
     out = frame.copy()
     out["Risk Hint"] = (hint.to_numpy() + rng.normal(0, 0.3, len(out))).round(4)
-    out["Branch.Code"] = rng.choice(["B01", "B02", "B03", "B04"], len(out))
+    out["网点.代码"] = rng.choice(["B01", "B02", "B03", "B04"], len(out))   # a Chinese export's header
     return out
 
 
@@ -152,17 +152,17 @@ def test_a_mappings_extra_features_are_model_inputs_of_train_and_screen(
     mapping = mlflow_dir / "extras.toml"
     mapping.write_text('name = "with extras"\n[fields]\n' + "".join(
         f'{f.name} = "{f.name}"\n' for f in LEASE_FIELDS if f.name in book.columns)
-        + '[features]\n"Risk Hint" = { kind = "numeric", monotone = 1 }\n"Branch.Code" = { kind = "categorical" }\n',
+        + '[features]\n"Risk Hint" = { kind = "numeric", monotone = 1 }\n"网点.代码" = { kind = "categorical" }\n',
         encoding="utf-8")
 
     mapped = _train(capsys, mlflow_dir / "book_x.csv", small_book_files, "--mapping", str(mapping))
     from scoring.registry import load_model
 
     model = load_model(mapped["model_uri"]).model
-    assert model.feature_names[-2:] == ["x_risk_hint", "x_branch_code"]
+    assert model.feature_names[-2:] == ["x_risk_hint", "x_网点_代码"]
     hint = model.spec.feature("x_risk_hint")
     assert (hint.source, hint.direction, hint.display_en) == ("mapping", 1, "Risk Hint")
-    assert model.spec.feature("x_branch_code").kind == "categorical"
+    assert model.spec.feature("x_网点_代码").kind == "categorical"
     # the hint is the true log-odds plus noise: it ranks the test vintages better (with the stacked selection
     # 0.784 -> 0.785: the model without it is already within 0.007 of the oracle on these rows)
     assert mapped["metrics"]["auc_oot"] > direct["metrics"]["auc_oot"]
@@ -176,7 +176,7 @@ def test_a_mappings_extra_features_are_model_inputs_of_train_and_screen(
     screened = json.loads(capsys.readouterr().out)
     assert sum(screened["counts"].values()) == len(pool) and screened["counts"]["invalid"] < len(pool)
     contrib = pd.read_parquet(mlflow_dir / "scr" / "contributions.parquet")
-    assert {"x_risk_hint", "x_branch_code"} <= set(contrib.columns)
+    assert {"x_risk_hint", "x_网点_代码"} <= set(contrib.columns)
     assert (contrib["x_risk_hint"].abs() > 1e-9).mean() > 0.9  # the model leans on the hint for nearly every asset
 
     # a pool read without the extra columns cannot be scored by this model: one clear line, no traceback
