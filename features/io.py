@@ -224,10 +224,23 @@ def _utf8_error(path: Path, exc: UnicodeDecodeError) -> TapeError:
 
 def decode_error(path: Path, exc: UnicodeDecodeError, encoding: str) -> TapeError:
     """The error for a CSV that is not text in ``encoding``: where, for UTF-8; else which encoding."""
-    if codecs.lookup(encoding).name == "utf-8":
+    name = codecs.lookup(encoding).name
+    if name == "utf-8":
         return _utf8_error(path, exc)
-    return TapeError(f"{path}: not {encoding} text ({exc.reason}, bytes {exc.object[exc.start:exc.start + 4]!r}); "
-                     "check the mapping's encoding")
+    data = path.read_bytes()   # the exception may hold only the reader's buffer: locate the byte in the file
+    try:
+        data.decode(encoding)
+        offset = exc.start
+    except UnicodeDecodeError as again:
+        offset = again.start
+    line = data.count(b"\n", 0, offset) + 1
+    hint = "check the mapping's encoding"
+    if data.startswith(codecs.BOM_UTF8):
+        hint = "the file starts with a UTF-8 byte-order mark: it is UTF-8 text (encoding = \"utf-8\")"
+    elif name in ("gbk", "gb2312"):
+        hint = "GBK lacks some characters of GB18030, which Chinese systems also export: try encoding = \"gb18030\""
+    return TapeError(f"{path}: not {encoding} text at line {line} (byte {offset}: {exc.reason}, bytes "
+                     f"{data[offset:offset + 4]!r}); {hint}")
 
 
 def _check_parquet(path: Path) -> pq.ParquetFile:

@@ -21,6 +21,7 @@ import math
 import os
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -70,7 +71,8 @@ _CANONICAL = {f.name for f in LEASE_FIELDS}
 
 
 #: Cell texts that conventionally mean "no value" (compared without case or surrounding spaces).
-MISSING_MARKERS = frozenset({"na", "n/a", "#n/a", "nan", "null", "none", "nil", "-", "--", ".", "?"})
+MISSING_MARKERS = frozenset({"na", "n/a", "#n/a", "nan", "null", "none", "nil", "-", "--", ".", "?",
+                             "无", "空", "—", "——", "－", "／", "／／"})
 #: Date formats :func:`decode_hints` tries on dates that do not read (day-first before month-first).
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%d-%m-%Y", "%m-%d-%Y", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y",
                 "%d-%m-%y", "%m-%d-%y", "%d/%m/%y", "%m/%d/%y", "%d-%b-%y", "%d-%b-%Y", "%b-%y", "%b %Y",
@@ -657,7 +659,13 @@ _FORMATTED_NUMBER = r"\s*[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?\s*%?\s*"
 def _plain_numbers(text: pd.Series) -> pd.Series:
     """Number cells as spreadsheets export them, ``"13.56%"`` or ``"1,234.50"``, as plain numbers
     (``"13.56"``, ``"1234.50"``): the percent sign and the thousands separators go, the unit stays
-    the source's (declare ``scale = 0.01`` for percent). Other cells are returned as they are."""
+    the source's (declare ``scale = 0.01`` for percent). Full-width forms, as Chinese input methods type
+    them (``"１０９，４００．００"``, ``"13.56％"``), are read as their ASCII forms (Unicode NFKC). Other
+    cells are returned as they are."""
+    wide = text.map(lambda v: isinstance(v, str) and not v.isascii()).to_numpy(dtype=bool)
+    if wide.any():
+        text = text.copy()
+        text[wide] = [unicodedata.normalize("NFKC", v) for v in text[wide]]
     cells = text.astype("string")
     marked = (cells.str.contains("%", regex=False) | cells.str.contains(",", regex=False)).fillna(False).to_numpy()
     if not marked.any():

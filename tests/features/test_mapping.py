@@ -417,3 +417,28 @@ def test_a_code_wins_over_the_mappings_missing_texts() -> None:
     assert tape.problems.empty
     assert tape.records["bureau_score"].isna().tolist() == [True, False, True]
     assert tape.records["has_guarantor"].tolist()[:2] == [True, False] and pd.isna(tape.records["has_guarantor"][2])
+
+
+def test_full_width_numbers_read_as_their_ascii_forms() -> None:
+    mapping = mapping_from_dict({"id": "id", "fields": {"financed_amount": "a", "term_months": "t",
+                                                        "annual_rate": {"column": "r", "scale": 0.01}}}, origin="m")
+    tape = apply_mapping(pd.DataFrame({"id": ["a", "b"], "a": ["１０９，４００．００", "50000"], "t": ["３６", "24"],
+                                       "r": ["13.56％", "9"]}), mapping)
+    assert tape.problems.empty
+    assert tape.records["financed_amount"].tolist() == [109_400.0, 50_000.0]
+    assert tape.records["term_months"].tolist() == [36, 24]
+    assert tape.records["annual_rate"].round(6).tolist() == [0.1356, 0.09]
+
+
+def test_a_wrong_chinese_encoding_names_the_line_and_the_likely_one(tmp_path: Path) -> None:
+    import codecs
+
+    rare = tmp_path / "gb18030.csv"   # 𠮷 is in GB18030, not in GBK
+    rare.write_bytes("id,s\na,1\nb,𠮷\n".encode("gb18030"))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(codecs.BOM_UTF8 + "id,s\na,无\n".encode())
+    for path, encoding, said in ((rare, "gbk", r"not gbk text at line 3 .*try encoding = \"gb18030\""),
+                                 (bom, "gb18030", r"not gb18030 text at line 2 .*UTF-8 byte-order mark")):
+        with pytest.raises(TapeError, match=said):
+            read_mapped(path, mapping_from_dict({"id": "id", "encoding": encoding, "fields": {"bureau_score": "s"}},
+                                                origin="m"))
