@@ -36,7 +36,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "composite": "composite risk score", "with_measured": "with measured ratings", "principal": "principal risk",
         "measures": "Measures against the principal risk",
         "top_leaf": "largest single risk", "file": "judgments file", "version": "version", "sha": "sha256",
-        "experts": "experts", "expert": "expert", "weight": "weight", "screen": "screening run",
+        "experts": "experts", "expert": "expert", "weight": "weight", "implied": "implied", "screen": "screening run",
         "monitor": "monitoring run", "not_given": "not given", "node": "risk", "other_lang": "中文",
         "local": "local weight", "global": "global weight", "global_gm": "global (GM)", "global_aip": "global (AIP)",
         "rating": "expert rating", "level": "level", "rank": "rank", "contribution": "weight x rating",
@@ -87,7 +87,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "composite": "综合风险得分", "with_measured": "计入实测评级", "principal": "主要风险",
         "measures": "针对主要风险的措施",
         "top_leaf": "最大的单项风险", "file": "判断文件", "version": "版本", "sha": "sha256",
-        "experts": "专家", "expert": "专家", "weight": "权重", "screen": "筛选运行", "monitor": "存续期监测",
+        "experts": "位专家", "expert": "专家", "weight": "权重", "implied": "隐含比值", "screen": "筛选运行", "monitor": "存续期监测",
         "not_given": "未提供", "node": "风险", "other_lang": "English", "local": "局部权重", "global": "全局权重",
         "global_gm": "全局权重（几何平均）", "global_aip": "全局权重（AIP）", "rating": "专家评级", "level": "等级",
         "rank": "排序", "contribution": "权重 × 评级",
@@ -256,7 +256,7 @@ def _revision_text(v: _View, m: Mapping[str, Any]) -> str:
     if rv is None:
         return ""
     return (f"a[{v.name(rv['row'])}, {v.name(rv['col'])}] {scale_text(rv['current'])} \u2192 "
-            f"{scale_text(rv['suggested'])}: CR {rv['cr_after']:.3f} (implied {rv['implied']:.2f})")
+            f"{scale_text(rv['suggested'])}: CR {rv['cr_after']:.3f} ({v.t['implied']} {rv['implied']:.2f})")
 
 
 def _consistency(doc: Document, v: _View) -> None:
