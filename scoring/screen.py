@@ -96,9 +96,13 @@ class ScreenResult:
     seconds: dict[str, float]
 
 
-def run_id_for(input_digest: str, model_digest: str, policy_hash: str, cutoff: dt.date | None) -> str:
-    """Content-derived run id: first 16 hex digits of sha256 over the run's inputs."""
-    key = f"{input_digest}|{model_digest}|{policy_hash}|{cutoff.isoformat() if cutoff else ''}"
+def run_id_for(input_digest: str, model_digest: str, policy_hash: str, cutoff: dt.date | None,
+               model_uri: str = "", model_version: str | None = None) -> str:
+    """Content-derived run id: first 16 hex digits of sha256 over the run's inputs and everything else the
+    decision files record (the model's URI and version as well as its digest: one bundle reached as
+    ``@champion`` and as ``/1`` writes different files, so the two runs must not share an id)."""
+    key = (f"{input_digest}|{model_digest}|{policy_hash}|{cutoff.isoformat() if cutoff else ''}|{model_uri}|"
+           f"{model_version or ''}")
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
@@ -261,7 +265,7 @@ def screen_tape(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     input_digest = audit.file_digest(tape)
-    run_id = run_id_for(input_digest, model_ref.digest, policy.sha256, cutoff)
+    run_id = run_id_for(input_digest, model_ref.digest, policy.sha256, cutoff, model_ref.uri, model_ref.version)
     existing_digest = None
     held_ids: pd.Series | None = None
     if existing is not None:   # a replenishment: the pool as it stands is an input too

@@ -75,6 +75,21 @@ def test_rerun_is_byte_identical_and_logged_twice(tape: Path, bundle_dir: Path, 
     assert report.ok and report.records == 2
 
 
+def test_one_bundle_reached_two_ways_gives_two_runs_each_verified(tape: Path, bundle_dir: Path, tmp_path: Path) -> None:
+    """The decision files record the model's URI: '@champion' and '/1' of one bundle are two runs."""
+    from dataclasses import replace
+
+    loaded = load_model(str(bundle_dir))
+    log = tmp_path / "log"
+    runs = {}
+    for name, uri, version in (("champion", "models:/pd@champion", "1"), ("one", "models:/pd/1", "1")):
+        runs[name] = screen_tape(tape, model=loaded.model, model_ref=replace(loaded.ref, uri=uri, version=version),
+                                 policy=POLICY, out_dir=tmp_path / name, log_path=log, chunksize=64)
+    assert runs["champion"].run_id != runs["one"].run_id
+    for name in runs:
+        assert audit.run_files_problems(tmp_path / name, log) == [], name
+
+
 def test_cutoff_mismatch_makes_rows_invalid(tape: Path, bundle_dir: Path, tmp_path: Path) -> None:
     first = pd.read_csv(tape, dtype=str)["cutoff_date"].iloc[0]
     res = _screen(tape, bundle_dir, tmp_path / "out", tmp_path / "log", cutoff=dt.date.fromisoformat(first))
