@@ -172,11 +172,13 @@ def _how_chosen(doc: Document, data: ModelCardData) -> None:
                  "standard error (DeLong, paired): differences within it are noise.")
     sec = doc.section("model", "How the model was chosen", intro)
     params = meta.get("params", {})
+    no_trees = meta.get("blend_weight") == 0
     sec.add(key_values([
         ("winner", str(table_["winner"]) if isinstance(table_, dict) else "\u2013"),
-        ("trees", str(meta.get("best_iteration", "\u2013"))),
-        ("leaves per tree", str(params.get("num_leaves", "\u2013"))),
-        ("learning rate", str(params.get("learning_rate", "\u2013"))),
+        ("trees", "none: the winner has no tree part (the best tree family is kept at weight 0)" if no_trees
+         else str(meta.get("best_iteration", "\u2013"))),
+        ("leaves per tree", "\u2013" if no_trees else str(params.get("num_leaves", "\u2013"))),
+        ("learning rate", "\u2013" if no_trees else str(params.get("learning_rate", "\u2013"))),
         ("weights", _weights_text(meta)),
     ]))
     if isinstance(table_, dict):

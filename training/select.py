@@ -437,7 +437,8 @@ class Selection:
         Trees of the winner, or of the best tree family when the winner has none (weight 0).
     trees : int
     params : dict
-        The best tree family's settings (:class:`models.PDClassifier` terms).
+        The settings (:class:`models.PDClassifier` terms) of the winner's tree part with the largest
+        weight; of the best tree family (least validation log loss) when the winner has no trees.
     linear : LinearScorecard
     scorecard : WoEScorecard
     tree_weight, linear_weight, scorecard_weight : float
@@ -709,7 +710,10 @@ def select_model(x: pd.DataFrame, y: np.ndarray, *, scheme: ValidationScheme, di
     except CalibrationError as exc:  # most often a tape with too few defaults for any model to rank
         raise CalibrationError(f"{exc} (the winner, {winner}, on {int(validated.sum()):,} validated rows holding "
                                f"{int(y[validated].sum()):,} defaults)") from None
-    return Selection(winner=winner, booster=booster, trees=booster.num_trees(), params=dict(fam.params),
+    # the settings logged for the trees: the winner's heaviest tree part's (the best family's when it has none)
+    tree_parts = sorted(((w, nm) for nm, w in won.items() if nm not in ("linear", "woe")), reverse=True)
+    lead = tree_parts[0][1] if tree_parts else best_tree
+    return Selection(winner=winner, booster=booster, trees=booster.num_trees(), params=dict(settings[lead]),
                      linear=linear, scorecard=scorecard, tree_weight=1.0 if has_trees else 0.0,
                      linear_weight=won.get("linear", 0.0) + won.get(on_linear, 0.0),
                      scorecard_weight=won.get("woe", 0.0), weights=won,

@@ -87,6 +87,14 @@ def test_a_small_book_is_chosen_on_rolling_origin_folds(outcome) -> None:  # typ
     table = model.metadata["selection_table"]
     assert model.metadata["selection"] == "rolling_origin" and table["scheme"]["folds"] == 4
     assert table["winner"] == outcome.params["model.winner"] and model.metadata["n_refit"] == n_fit
+    # the tree settings logged are those of the winner's heaviest tree part
+    from training.select import TREE_FAMILIES
+
+    trees = {nm: w for nm, w in model.metadata["stack_weights"].items() if nm not in ("linear", "woe")}
+    assert trees
+    lead = max(trees, key=lambda nm: trees[nm]).removesuffix("+linear")
+    family = next(f for f in TREE_FAMILIES if f.name == lead)
+    assert model.metadata["params"]["num_leaves"] == family.params["num_leaves"] == outcome.params["model.num_leaves"]
     assert model.blend_weight == model.metadata["blend_weight"] == outcome.params["model.blend_weight"]
     assert model.scorecard is not None
     assert [t.params["name"] for t in outcome.search.trials] == [c["name"] for c in table["candidates"]]
