@@ -106,10 +106,13 @@ def shap_summary_figure(contributions: pd.DataFrame, values: pd.DataFrame, *, ma
     fig = Figure(figsize=(7, 0.35 * len(names) + 1.5))
     ax = fig.add_subplot()
     explanation = shap.Explanation(values=contributions[names].to_numpy(dtype=float), data=data, feature_names=names)
+    state = np.random.get_state()   # shap jitters the dots with NumPy's global generator: seeded, the plot repeats
+    np.random.seed(seed)
     with warnings.catch_warnings():  # an all-missing (categorical) column: shap's colour range is NaN
         warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
         shap.plots.beeswarm(explanation, max_display=len(names), order=np.arange(len(names)), ax=ax, show=False,
                             plot_size=None, s=6, alpha=0.8)
+    np.random.set_state(state)
     ax.set(xlabel="contribution to the raw score (log-odds; right = riskier)",
            title="SHAP summary, out-of-time sample")
     with cjk_fallback(fig):   # a mapping's Chinese column names: drawn in a CJK font (reports/fonts.py)

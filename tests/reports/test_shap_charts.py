@@ -48,3 +48,23 @@ def test_training_summary_is_shaps_with_the_most_important_inputs_on_top() -> No
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["mid", "big"]       # shap lists bottom to top: the largest on top
     assert _pyplot_figures() == []
+
+
+def test_the_summary_plot_repeats_for_a_seed() -> None:
+    """shap jitters the dots with NumPy's global generator; the run's plot must not change between two runs."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from training.plots import shap_summary_figure
+
+    rng = np.random.default_rng(0)
+    contributions = pd.DataFrame(rng.normal(size=(400, 4)), columns=list("abcd"))
+    values = pd.DataFrame(rng.normal(size=(400, 4)), columns=list("abcd"))
+    pngs = []
+    for _ in range(2):
+        buffer = io.BytesIO()
+        shap_summary_figure(contributions, values).savefig(buffer, format="png")
+        pngs.append(buffer.getvalue())
+    assert pngs[0] == pngs[1]
