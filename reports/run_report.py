@@ -314,6 +314,14 @@ def _stability(doc: Document, run: RunData, names: _Names) -> None:
     imgs = []
     scores = run.profile.get("scores", {})
     n_train = scores.get("n")
+    basis = str(run.summary.get("run", {}).get("pd_basis") or "origination")
+    if basis != "origination" and scores:
+        # the profile holds the training rows' origination PD and its score: a PD at the cut-off is another
+        # quantity, and drawing one over the other would show a shift that is not there
+        sec.add(note(f"The run's PD is the PD at the cut-off (pd_basis {basis}); the training profile holds the "
+                     "24-month PD from origination and its score, so the two distributions are not drawn over "
+                     "each other. The inputs' PSI below compares like with like."))
+        scores = {}
     if "pd_quantiles" in scores:
         imgs.append(figure(charts.hist_overlay(scored["pd"].to_numpy(float), reference_quantiles=scores["pd_quantiles"],
                                                reference_count=n_train, xlabel="PD (log scale)", log_x=True,

@@ -125,6 +125,18 @@ def test_a_concentration_drop_and_an_already_held_candidate_are_named_in_the_rul
     assert "contract_id against the existing pool" in html
 
 
+def test_a_pd_at_the_cutoff_is_not_drawn_over_the_training_origination_pd(tmp_path: Path) -> None:
+    pages = {}
+    for basis in ("origination", "remaining"):
+        fake = make_run(60, seed=1)
+        fake.summary.setdefault("run", {})["pd_basis"] = basis
+        run = load_run(fake.write(tmp_path / basis), inputs=fake.inputs, profile=fake.profile, profile_source="made up")
+        pages[basis] = render_run_report(run, fake.spec, fake.policy, max_waterfalls=5)
+    assert "PD distribution, pool against training" in pages["origination"]
+    assert "PD distribution, pool against training" not in pages["remaining"]
+    assert "pd_basis remaining" in pages["remaining"] and "not drawn over each other" in pages["remaining"]
+
+
 @pytest.mark.slow
 def test_report_passes_headless_chromium(rendered: tuple[Path, Path, _Metrics]) -> None:
     if find_chromium() is None:
