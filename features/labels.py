@@ -17,8 +17,8 @@ batches and come in any order.
 A bad cell in a column the labels read refuses the whole history (:class:`TapeError`), never a row:
 a label is an aggregate over all of a contract's months, so leaving one month out would change it
 without a trace (a ``defaulted`` month left out turns a default into a good contract, a ``prepaid``
-one an ended contract into an unobserved one). A ``months_on_book`` or ``dpd`` that is not a number
-stops at the first such row; a ``status`` outside :data:`features.schema.PERFORMANCE_STATUSES`
+one an ended contract into an unobserved one). A ``months_on_book`` or ``dpd`` that is not a number, or
+is below 0, stops at the first such row; a ``status`` outside :data:`features.schema.PERFORMANCE_STATUSES`
 (compared exactly, as ``poolgate validate`` does) is counted over the whole pass first, so that the
 message gives every bad value with its count and first row.
 """
@@ -61,6 +61,11 @@ def _numbers(frame: pd.DataFrame, column: str, first_row: int, source: str | Non
         row = int(np.flatnonzero(np.isnan(values))[0])
         raise TapeError(f"{_where(source)}, row {first_row + row + 1}, column {column!r}: "
                         f"{_cell(frame[column].iloc[row])} is not a number (labels need every {column})")
+    if (values < 0).any():   # days past due and months on book count up from 0 (as poolgate validate's range)
+        row = int(np.flatnonzero(values < 0)[0])
+        cell = frame[column].iloc[row]
+        raise TapeError(f"{_where(source)}, row {first_row + row + 1}, column {column!r}: "
+                        f"{_cell(cell.item() if isinstance(cell, np.generic) else cell)} is below 0 (rule range; labels need every {column} >= 0)")
     return values
 
 

@@ -82,6 +82,12 @@ def test_non_numeric_dpd_is_reported_with_row_and_value() -> None:
         default_labels(perf)
 
 
+def test_a_negative_dpd_refuses_the_history_as_validate_does() -> None:
+    perf = _history([("A", 1, 0, "current"), ("A", 2, -30, "current")])
+    with pytest.raises(TapeError, match=r"row 2, column 'dpd': value -30(\.0)? is below 0 \(rule range"):
+        default_labels(perf)
+
+
 @pytest.mark.parametrize("kwargs, message", [({"horizon_months": 0}, "horizon_months must be >= 1"),
                                              ({"dpd_threshold": 0}, "dpd_threshold must be >= 1")])
 def test_bad_parameters(kwargs: dict[str, int], message: str) -> None:
