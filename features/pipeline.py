@@ -210,11 +210,15 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                                  "or load a fitted one with FeatureBuilder.from_dict")
         self._check_columns(self.spec_, X, "transform")
         out = compute_features(self.spec_, X)
+        unseen: dict[str, tuple[int, int]] = {}
         for name, levels in self.categories_.items():
             dtype = pd.CategoricalDtype(pd.Index(levels, dtype=object))
             col = out[name].astype(object)
             known = col.isin(levels).to_numpy()  # unseen levels and missing values become NaN
+            present = col.notna().to_numpy()
+            unseen[name] = (int((present & ~known).sum()), int(present.sum()))
             out[name] = pd.Categorical(col.where(known, None), dtype=dtype)
+        self.last_unseen_ = unseen
         return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

@@ -9,7 +9,7 @@ model's Platt calibration of it, so no second pass over the trees is made.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,9 @@ class Scored:
         ``b`` of ``pd = sigmoid(a + b * raw)``.
     contrib_seconds : float
         Wall time of the contributions (LightGBM ``pred_contrib``), for benchmarks.
+    unseen : dict of str to (int, int)
+        Per categorical input: values present in the records but not among the levels fixed at
+        training (read as missing), and values present.
     """
 
     feature_names: list[str]
@@ -56,6 +59,7 @@ class Scored:
     prepay: np.ndarray | None = None
     remaining_life: np.ndarray | None = None
     basis: str = "origination"
+    unseen: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def pd_basis(model: Any, wanted: str) -> str:
@@ -107,11 +111,12 @@ def score_and_explain(model: Any, records: pd.DataFrame, basis: str = "originati
             chosen = fig.pd_remaining if basis == "remaining" else fig.pd_12m
             return Scored(list(forward.feature_names), inputs, contrib, base, contrib.sum(axis=1) + base,
                           np.clip(chosen, 0.0, 1.0), 1.0, seconds, fig.pd_12m, fig.pd_remaining, fig.prepay,
-                          fig.remaining_life, basis)
+                          fig.remaining_life, basis, dict(getattr(forward.builder, "last_unseen_", {})))
         origination = _origination(model, records)
         return Scored(origination.feature_names, origination.inputs, origination.contributions,
                       origination.base_value, origination.raw, origination.pd, origination.calibration_slope,
-                      origination.contrib_seconds, fig.pd_12m, fig.pd_remaining, fig.prepay, fig.remaining_life)
+                      origination.contrib_seconds, fig.pd_12m, fig.pd_remaining, fig.prepay, fig.remaining_life,
+                      unseen=origination.unseen)
     return _origination(model, records)
 
 
@@ -126,7 +131,7 @@ def _origination(model: Any, records: pd.DataFrame) -> Scored:
     raw = contrib.sum(axis=1) + base
     calibration = model.calibration
     return Scored(names, inputs, contrib, base, raw, calibration.predict(raw), float(calibration.b),
-                  seconds)
+                  seconds, unseen=dict(getattr(model.builder, "last_unseen_", {})))
 
 
 def display_names(model: Any, language: str) -> dict[str, str]:

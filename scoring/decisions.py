@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -131,12 +131,16 @@ class ChunkDecisions:
         :data:`POOL_COLUMNS` of those rows.
     contrib_seconds : float
         Wall time spent computing the contributions (for benchmarks).
+    unseen : dict of str to (int, int)
+        Per categorical model input, over the valid rows: values not among the levels fixed at training
+        (the model reads them as missing) and values present (:attr:`scoring._model.Scored.unseen`).
     """
 
     table: pa.Table
     contributions: pd.DataFrame
     pool: pd.DataFrame
     contrib_seconds: float = 0.0
+    unseen: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def decisions(self) -> pd.DataFrame:
@@ -249,11 +253,12 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
             reason_cols[f"reason_{i}_{part}"] = (np.full(n, np.nan) if kind == "float64"
                                                  else np.full(n, "", dtype=object))
     contrib_seconds = 0.0
+    unseen: dict[str, tuple[int, int]] = {}
 
     if valid.size:
         recs = records.iloc[valid]
         scored = score_and_explain(model, recs, policy.decision.pd)
-        contrib_seconds = scored.contrib_seconds
+        contrib_seconds, unseen = scored.contrib_seconds, scored.unseen
         score = policy.score.score(scored.pd)
         elig = eligibility(recs, policy)
         st = decide(scored.pd, elig.eligible, policy)
@@ -302,7 +307,7 @@ def decide_chunk(raw: pd.DataFrame, model: Any, policy: Policy, *, meta: RunMeta
                             **reason_cols, "model_uri": meta.model_uri, "model_version": meta.model_version,
                             "policy_hash": meta.policy_hash, "run_id": meta.run_id}
     return ChunkDecisions(table=_arrow_table(data, top_n, n), contributions=contributions, pool=pool,
-                          contrib_seconds=contrib_seconds)
+                          contrib_seconds=contrib_seconds, unseen=unseen)
 
 
 def _arrow_table(data: dict[str, Any], top_n: int, n: int) -> pa.Table:

@@ -96,6 +96,10 @@ class ScreenResult:
     seconds: dict[str, float]
 
 
+#: A categorical input whose values are unseen in training at least this often gets a warning (fraction).
+UNSEEN_WARN = 0.05
+
+
 def run_id_for(input_digest: str, model_digest: str, policy_hash: str, cutoff: dt.date | None,
                model_uri: str = "", model_version: str | None = None) -> str:
     """Content-derived run id: first 16 hex digits of sha256 over the run's inputs and everything else the
@@ -262,6 +266,7 @@ def screen_tape(
         raise ValueError("screen_tape: held (the contracts a pool holds or has held) needs existing (that pool)")
     audit.check_appendable(log_path)
     contrib_seconds = 0.0
+    unseen: dict[str, tuple[int, int]] = {}   # categorical input -> (values unseen in training, values present)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     input_digest = audit.file_digest(tape)
@@ -314,6 +319,9 @@ def screen_tape(
                         counts[str(status)] += int(c)
                     del frame
                     contrib_seconds += res.contrib_seconds
+                    for name, (new, present) in res.unseen.items():
+                        seen_before = unseen.get(name, (0, 0))
+                        unseen[name] = (seen_before[0] + new, seen_before[1] + present)
                     parts.append(staging / f"decisions-{len(parts):05d}.arrow")
                     _write_part(table, parts[-1])
                     if len(res.contributions):
@@ -396,6 +404,15 @@ def screen_tape(
                           "points_per_logodds": -policy.score.factor * (
                               1.0 if pd_basis(model, policy.decision.pd) != "origination" else float(model.calibration.b)),
                           "digests": digests}
+        # category values the model never saw read as missing: said, so that a tape coded otherwise than
+        # the training book (Chinese makes for English ones) is not scored as if the values were empty
+        summary["run"]["unseen_levels"] = {name: {"values": present, "unseen": new}
+                                           for name, (new, present) in sorted(unseen.items()) if new}
+        for name, (new, present) in sorted(unseen.items()):
+            if present and new / present >= UNSEEN_WARN:
+                log.warning("%s: %d of %d values (%.0f%%) are not among the levels the model was trained on and "
+                            "are read as missing; is the tape coded as the training book was?", name, new, present,
+                            100.0 * new / present)
         if existing is not None:
             # the limits hold on the pool after the purchase: the assets still in it and the candidates admitted
             cols = ["outstanding_principal", *GROUP_COLUMNS]

@@ -265,3 +265,21 @@ def test_the_decisions_do_not_depend_on_the_chunk_size(tape: Path, bundle_dir: P
     assert runs[7].counts == runs[None].counts and runs[7].run_id == runs[None].run_id
     dec = pd.read_parquet(tmp_path / "out7" / "decisions.parquet").set_index("row")
     assert (dec.loc[[1, 12], "status"] == "invalid").all()
+
+
+def test_category_values_the_model_never_saw_are_counted_and_said(tape: Path, bundle_dir: Path, tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A tape coded otherwise than the training book (Chinese makes for English ones) reads them as missing:
+    the run says so instead of scoring it as if the makes were empty."""
+    frame = pd.read_csv(tape, dtype=str)
+    frame["vehicle_make"] = np.where(np.arange(len(frame)) % 2 == 0, "丰田", frame["vehicle_make"])
+    coded = tmp_path / "coded.csv"
+    frame.to_csv(coded, index=False)
+    with caplog.at_level("WARNING", logger="scoring.screen"):
+        res = _screen(coded, bundle_dir, tmp_path / "out", tmp_path / "log")
+    seen = res.summary["run"]["unseen_levels"]["vehicle_make"]
+    valid = res.counts["admit"] + res.counts["refer"] + res.counts["reject"]
+    assert 0.4 * valid < seen["unseen"] < 0.6 * valid and seen["values"] >= seen["unseen"]
+    assert any("vehicle_make:" in r.getMessage() and "read as missing" in r.getMessage() for r in caplog.records)
+    plain = _screen(tape, bundle_dir, tmp_path / "plain", tmp_path / "log")
+    assert "vehicle_make" not in plain.summary["run"]["unseen_levels"]
