@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -82,12 +83,22 @@ def print_table(frame: pd.DataFrame, *, max_rows: int | None = None, file: Any =
     out = file or sys.stdout
     shown = frame if max_rows is None else frame.head(max_rows)
     text = shown.astype(object).where(shown.notna(), "").astype(str)
-    widths = {c: max([len(str(c))] + [len(v) for v in text[c]]) for c in text.columns}
-    out.write("  ".join(str(c).ljust(widths[c]) for c in text.columns).rstrip() + "\n")
+    widths = {c: max([_width(str(c))] + [_width(v) for v in text[c]]) for c in text.columns}
+    out.write("  ".join(_pad(str(c), widths[c]) for c in text.columns).rstrip() + "\n")
     for row in text.itertuples(index=False):
-        out.write("  ".join(v.ljust(widths[c]) for c, v in zip(text.columns, row)).rstrip() + "\n")
+        out.write("  ".join(_pad(v, widths[c]) for c, v in zip(text.columns, row)).rstrip() + "\n")
+
     if max_rows is not None and len(frame) > max_rows:
         out.write(f"... {len(frame) - max_rows} more {what}\n")
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: a wide or full-width character (Chinese) takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
 
 
 def setup_logging(verbose: bool = False) -> None:

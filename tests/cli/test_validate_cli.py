@@ -110,3 +110,19 @@ def test_performance_tape_is_detected(tmp_path: Path, capsys: pytest.CaptureFixt
                   "status": ["current"]}).to_csv(path, index=False)
     code, out, _ = run(capsys, "--tape", str(path))
     assert code == 0 and "performance tape" in out
+
+
+def test_terminal_tables_line_up_with_chinese_text() -> None:
+    """A Chinese character takes two terminal columns: the columns after it must still line up."""
+    import io
+
+    from poolgate._console import print_table
+
+    out = io.StringIO()
+    print_table(pd.DataFrame({"make": ["丰田", "BMW", "大众汽车"], "share": ["10%", "5%", "3%"]}), file=out)
+    lines = out.getvalue().splitlines()
+    wide = [sum(2 if "\u4e00" <= ch <= "\u9fff" else 1 for ch in line.split("  ")[0]) for line in lines]
+    starts = [sum(2 if "\u4e00" <= ch <= "\u9fff" else 1 for ch in line[:line.rindex(line.split()[-1])])
+              for line in lines]
+    assert len(set(starts)) == 1, lines
+    assert max(wide) == 8
