@@ -57,9 +57,20 @@ def _validate(args: argparse.Namespace, path: str | Path, copy: CanonicalCopy | 
             summary["ok"] = code == 0
         print_json(summary)
         return code
-    if not report.ok:
-        print_table(report.problems[["row", "column", "value", "rule", "message"]], max_rows=args.max_problems,
+    if copy is not None and not copy.problems.empty:   # the source cells, by the user's own column names
+        print("cells the mapping could not decode (the tape's columns):")
+        print_table(copy.problems[["row", "column", "value", "rule", "message"]], max_rows=args.max_problems,
                     what="problems")
+        print()
+    if not report.ok:
+        problems = report.problems[["row", "column", "value", "rule", "message"]]
+        if copy is not None:   # a canonical field and the tape's column it was read from: "province (省份)"
+            from features.mapping import load_mapping
+
+            source = {r.field: r.column for r in load_mapping(args.mapping).fields}
+            problems = problems.assign(column=[f"{c} ({source[c]})" if source.get(c, c) != c else c
+                                               for c in problems["column"]])
+        print_table(problems, max_rows=args.max_problems, what="problems")
         print()
     print(f"{report.path}: {report.kind} tape, {report.n_rows} rows, {report.n_invalid_rows} rows with problems, "
           f"{len(report.problems)} problems")

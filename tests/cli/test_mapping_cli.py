@@ -112,3 +112,17 @@ def test_decode_hints_name_the_missing_texts_and_a_date_format_that_reads_every_
     (hint,) = decode_hints(apply_mapping(mixed, monthly).problems, monthly)
     assert hint.startswith("opened: 1 date, '2020-05-01', does not read as %m/%Y; '%Y-%m-%d' reads all of them. ")
     assert hint.endswith("if only these cells are, correct them in the tape")
+
+
+def test_validate_text_names_the_tapes_own_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Chinese export's user must see 省份 and 征信评分, the columns of the tape, not only the canonical fields."""
+    path, mapping = tmp_path / "zh.csv", tmp_path / "zh.toml"
+    pd.DataFrame({"合同编号": ["A", "B"], "省份": ["Henan", "安徽省"], "征信评分": ["650", "x"]}).to_csv(
+        path, index=False, encoding="gb18030")
+    mapping.write_text('id = "合同编号"\nencoding = "gb18030"\n[fields]\nprovince = "省份"\nbureau_score = "征信评分"\n',
+                       encoding="utf-8")
+    assert main(["validate", "--tape", str(path), "--mapping", str(mapping), "--max-problems", "50"]) == 1
+    out = capsys.readouterr().out
+    assert "cells the mapping could not decode (the tape's columns):" in out
+    assert "征信评分 -> bureau_score: must be a number" in out
+    assert "province (省份)" in out
