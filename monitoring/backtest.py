@@ -58,7 +58,7 @@ _REASONS = {
     "rank_early": ("rank ordering not judged yet: {d} defaults, {need} needed",
                    "排序能力暂不评价：违约 {d} 笔，需要 {need} 笔"),
     "psi": ("input {f} has shifted: PSI {psi:.3f} above {limit:.2f}",
-            "模型变量 {f} 发生漂移：PSI {psi:.3f} 高于 {limit:.2f}"),
+            "模型变量{fz}（{f}）发生漂移：PSI {psi:.3f} 高于 {limit:.2f}"),
     "psi_none": ("input drift not measured: {why}", "未测量变量漂移：{why}"),
     "holds": (("whole pool: {d} defaults observed against {e:.1f} expected, inside the {w:.0%} interval; no band "
               "outside the {r:.0%} interval"),
@@ -224,10 +224,11 @@ def backtest(pd_: np.ndarray, defaulted: np.ndarray, months_at_risk: np.ndarray,
         drift["features"] = [{k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()}
                              for r in psi.to_dict(orient="records")]
         worst = psi.iloc[0]
+        shown = worst.get("display_zh", worst["feature"])
         if worst["psi"] > s.psi_retrain:
-            say(2, "psi", f=worst["feature"], psi=worst["psi"], limit=s.psi_retrain)
+            say(2, "psi", f=worst["feature"], fz=shown, psi=worst["psi"], limit=s.psi_retrain)
         elif worst["psi"] > s.psi_watch:
-            say(1, "psi", f=worst["feature"], psi=worst["psi"], limit=s.psi_watch)
+            say(1, "psi", f=worst["feature"], fz=shown, psi=worst["psi"], limit=s.psi_watch)
     elif psi is None:
         say(0, "psi_none", why=psi_note)
     if level == 0:

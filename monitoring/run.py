@@ -169,7 +169,12 @@ def pool_drift(pool: ScreenedPool) -> tuple[pd.DataFrame | None, str, Any]:
     inputs = loaded.model.transform(pool.records)
     note = ("PSI of the admitted pool's model inputs at the cut-off against the training population, within "
             "the range the pool covers (training bins the eligible pool cannot reach are left out)")
-    return pool_psi(profile["features"], inputs), note, loaded
+    psi = pool_psi(profile["features"], inputs)
+    spec = loaded.model.spec   # the inputs' names as the reports show them (a Chinese page shows 新能源车)
+    names = {f.name: (f.display_en, f.display_zh) for f in spec.features}
+    psi["display_en"] = [names.get(f, (f, f))[0] for f in psi["feature"]]
+    psi["display_zh"] = [names.get(f, (f, f))[1] for f in psi["feature"]]
+    return psi, note, loaded
 
 
 def _stage(out: Path, files: dict[str, Callable[[Path], object]]) -> dict[str, str]:

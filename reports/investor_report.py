@@ -281,7 +281,8 @@ def render_investor_report(mon: MonitorOutput, *, language: str = "en") -> str:
         sec.add(key_values([(t["auc"], fmt(ro["auc"], "f3")), (t["ks"], fmt(ro["ks"], "f3"))]))
         drift = bt["drift"]
         if drift["measured"]:
-            sec.add(table([[f["feature"], f["psi"], f.get("psi_unconditional"), f["largest_bin"]]
+            sec.add(table([[f.get("display_zh" if zh else "display_en", f["feature"]), f["psi"], f.get("psi_unconditional"),
+                            f["largest_bin"]]
                            for f in drift["features"][:10]], [t["feature"], t["psi"], t["psi_u"], t["bin"]],
                           kinds=["text", "f3", "f3", "text"]))
         else:

@@ -389,3 +389,14 @@ def test_a_monitor_killed_while_writing_leaves_its_staging_folder_to_the_next_ru
     assert len(left) == 1 and (left[0] / "owner.json").is_file() and not (out / "summary.json").exists()
     run(argv, tmp_path)
     assert not list(out.glob(".monitor-staging-*")) and (out / "summary.json").is_file()
+
+
+def test_the_chinese_drift_reason_names_the_input_in_chinese(computed) -> None:  # type: ignore[no-untyped-def]
+    pool, perf, deal, _ = computed
+    psi = pd.DataFrame({"feature": ["is_nev"], "psi": [0.4], "level": ["shift"], "largest_bin": ["1"],
+                        "train_share": [0.05], "pool_share": [0.3], "display_en": ["New-energy vehicle"],
+                        "display_zh": ["新能源车"]})
+    bt = compute_monitoring(pool.assets, perf.rows, deal, periods=PERIODS, psi=psi, psi_note="measured").backtest
+    assert any("模型变量新能源车（is_nev）发生漂移" in r for r in bt["reasons_zh"])
+    assert any("input is_nev has shifted" in r for r in bt["reasons"])
+    assert bt["drift"]["features"][0]["display_zh"] == "新能源车"
