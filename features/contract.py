@@ -77,6 +77,25 @@ class CheckResult:
         return self.problems.empty
 
 
+def _id_hashes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of contract ids as text (trimmed) and whether each is present (not empty)."""
+    text = ids.astype("string").str.strip().reset_index(drop=True).fillna("")
+    return pd.util.hash_pandas_object(text, index=False).to_numpy(), (text != "").to_numpy(dtype=bool)
+
+
+def _look_up(keys: np.ndarray, values: np.ndarray, hashes: np.ndarray, present: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``hashes`` (where ``present``), whether it is among the sorted ``keys``, and the value
+    ``values`` holds for it there (0 where it is not)."""
+    out = np.zeros(len(hashes), dtype="int64")
+    if not keys.size:
+        return np.zeros(len(hashes), dtype=bool), out
+    pos = np.searchsorted(keys, hashes).clip(max=keys.size - 1)
+    hit = present & (keys[pos] == hashes)
+    out[hit] = values[pos[hit]]
+    return hit, out
+
+
 class FirstRows:
     """Contract ids met in earlier chunks of a tape, with the row each was first met on.
 
@@ -92,15 +111,8 @@ class FirstRows:
     def earlier(self, ids: pd.Series, rows: np.ndarray) -> np.ndarray:
         """Return, for each id, the row it was first met on in an earlier call (0 where new or missing),
         then record this chunk's new ids with their first row in ``rows`` (1-based file rows)."""
-        text = ids.astype("string").str.strip().reset_index(drop=True)
-        present = (text.fillna("") != "").to_numpy(dtype=bool)
-        hashes = pd.util.hash_pandas_object(text.fillna(""), index=False).to_numpy()
-        first = np.zeros(len(text), dtype="int64")
-        found = np.zeros(len(text), dtype=bool)
-        if self._hashes.size:
-            pos = np.searchsorted(self._hashes, hashes).clip(max=self._hashes.size - 1)
-            found = present & (self._hashes[pos] == hashes)
-            first[found] = self._rows[pos[found]]
+        hashes, present = _id_hashes(ids)
+        found, first = _look_up(self._hashes, self._rows, hashes, present)
         new = present & ~found
         new_hashes, at = np.unique(hashes[new], return_index=True)  # first occurrence within this chunk
         merged = np.concatenate([self._hashes, new_hashes])
@@ -108,12 +120,6 @@ class FirstRows:
         self._hashes = merged[order]
         self._rows = np.concatenate([self._rows, np.asarray(rows, dtype="int64")[new][at]])[order]
         return first
-
-
-def _id_hashes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of contract ids as text (trimmed) and whether each is present (not empty)."""
-    text = ids.astype("string").str.strip().reset_index(drop=True).fillna("")
-    return pd.util.hash_pandas_object(text, index=False).to_numpy(), (text != "").to_numpy(dtype=bool)
 
 
 class RepeatedIds:
@@ -152,14 +158,13 @@ class RepeatedIds:
 
     def first_rows(self, ids: pd.Series) -> np.ndarray:
         """For each id, the 1-based row of its first occurrence in the tape when the tape repeats it, else 0."""
-        out = np.zeros(len(ids), dtype="int64")
-        if not self._hashes.size:
-            return out
-        hashes, present = _id_hashes(ids)
-        pos = np.searchsorted(self._hashes, hashes).clip(max=self._hashes.size - 1)
-        hit = present & (self._hashes[pos] == hashes)
-        out[hit] = self._first[pos[hit]]
-        return out
+        return _look_up(self._hashes, self._first, *_id_hashes(ids))[1]
+
+    @staticmethod
+    def message(first: int, row: int) -> str:
+        """The ``unique`` problem's text for the copy at 1-based ``row`` of an id first met on ``first``."""
+        return ("contract_id appears more than once in the tape ("
+                + ("again later" if first == row else f"first at row {first}") + ")")
 
 
 class _Collector:

@@ -127,8 +127,7 @@ def validate_tape(
             if other.any():
                 dup = pd.DataFrame({"row": rows[other], "column": key,
                                     "value": chunk[key].astype(str).to_numpy()[other], "rule": "unique",
-                                    "message": ["contract_id appears more than once in the tape ("
-                                                + ("again later" if f == r else f"first at row {f}") + ")"
+                                    "message": [RepeatedIds.message(f, r)
                                                 for f, r in zip(first[other], rows[other], strict=True)]})
                 probs = pd.concat([probs, dup], ignore_index=True)
                 invalid |= other

@@ -197,10 +197,8 @@ def _contract(raw: pd.DataFrame, row_offset: int, cutoff: dt.date | None, repeat
         first = repeated.first_rows(pd.Series(ids))
         for i in np.flatnonzero(first).tolist():
             problems[i] = [p for p in problems.get(i, []) if not (p["rule"] == "unique" and p["column"] == "contract_id")]
-            here = i + row_offset + 1
-            where = "again later" if first[i] == here else f"first at row {first[i]}"
             problems.setdefault(i, []).append({"column": "contract_id", "value": ids[i], "rule": "unique",
-                                "message": f"contract_id appears more than once in the tape ({where})"})
+                                "message": RepeatedIds.message(int(first[i]), i + row_offset + 1)})
             invalid[i] = True
     return records, invalid, problems
 
