@@ -205,15 +205,21 @@ def tape_format(path: str | os.PathLike[str]) -> str:
     return "csv"
 
 
-def _utf8_error(path: Path, exc: UnicodeDecodeError) -> TapeError:
-    """Locate the first byte that is not UTF-8 and say where it is."""
+def _locate(path: Path, exc: UnicodeDecodeError, encoding: str) -> tuple[bytes, int, int]:
+    """The file's bytes, and the offset and 1-based line of its first byte that is not ``encoding`` text
+    (the exception may hold only the reader's buffer, so the byte is found in the file)."""
     data = path.read_bytes()
     try:
-        data.decode("utf-8")
+        data.decode(encoding)
         offset = exc.start
     except UnicodeDecodeError as again:
         offset = again.start
-    line = data.count(b"\n", 0, offset) + 1
+    return data, offset, data.count(b"\n", 0, offset) + 1
+
+
+def _utf8_error(path: Path, exc: UnicodeDecodeError) -> TapeError:
+    """Locate the first byte that is not UTF-8 and say where it is."""
+    data, offset, line = _locate(path, exc, "utf-8")
     bad = data[offset:offset + 4].hex(" ")
     return TapeError(
         f"{path}: line {line} (byte {offset}) is not UTF-8 text (bytes {bad}); "
@@ -227,13 +233,7 @@ def decode_error(path: Path, exc: UnicodeDecodeError, encoding: str) -> TapeErro
     name = codecs.lookup(encoding).name
     if name == "utf-8":
         return _utf8_error(path, exc)
-    data = path.read_bytes()   # the exception may hold only the reader's buffer: locate the byte in the file
-    try:
-        data.decode(encoding)
-        offset = exc.start
-    except UnicodeDecodeError as again:
-        offset = again.start
-    line = data.count(b"\n", 0, offset) + 1
+    data, offset, line = _locate(path, exc, encoding)
     hint = "check the mapping's encoding"
     if data.startswith(codecs.BOM_UTF8):
         hint = "the file starts with a UTF-8 byte-order mark: it is UTF-8 text (encoding = \"utf-8\")"
