@@ -693,7 +693,10 @@ def _decode_rule(rule: FieldRule, raw: pd.Series, text: pd.Series, out: _Problem
         table = dict(rule.codes)
         # a code wins over the mapping's missing texts (无 may be "no guarantor" here and "no score" there),
         # not over the field's own
-        full = _source_text(raw, ()).where(~own)
+        full = text.copy()
+        dropped = text.isna().to_numpy() & ~own   # empty cells and the mapping's missing texts: read again
+        if dropped.any():
+            full[dropped] = _source_text(raw[dropped], ())
         keys = full.map(lambda v: None if v is None else _norm_token(v))
         values = keys.map(table)
         present = present | values.notna().to_numpy()
