@@ -22,6 +22,7 @@ from reports.html import Document, Markup, badge, code, esc, figure, fmt, key_va
 from reports.run_data import RunData
 from reports.summary_view import summary_blocks
 from scoring.policy import Policy
+from scoring.screen import ALREADY_IN_POOL
 
 __all__ = ["MAX_WATERFALLS", "STATUS_ORDER", "render_run_report"]
 
@@ -178,7 +179,7 @@ def _eligibility(doc: Document, run: RunData, policy: Policy, language: str) -> 
         elif lim is not None:   # an admitted asset a concentration limit dropped
             what = f"concentration limit ({lim.group}{f', {lim.n} largest' if lim.group == 'top_lessees' else ''})"
             limit = f"≤ {lim.max_share:.2%} of the pool's principal"
-        elif rule == "already_in_pool":   # a replenishment's candidate the pool holds or has held
+        elif rule == ALREADY_IN_POOL:   # a replenishment's candidate the pool holds or has held
             what, limit = "contract_id against the existing pool", "not held by the pool before"
         else:
             what, limit = "", ""
